@@ -1,0 +1,119 @@
+"""The registry's own exceptions.
+
+Every error carries context (operation, table, key) so that a log line says what failed, and
+never credentials: messages that come from botocore are passed through :func:`redact` first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_SECRET_PATTERNS = (
+    # access key ids (long-term AKIA, temporary ASIA) and the signing scope that carries them
+    re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{12,}\b"),
+    re.compile(r"(Credential=)[^,\s]+", re.IGNORECASE),
+    re.compile(r"(Signature=)[0-9a-f]+", re.IGNORECASE),
+    re.compile(r"(X-Amz-Security-Token[=:]\s*)\S+", re.IGNORECASE),
+    re.compile(r"(aws_secret_access_key[\"']?\s*[=:]\s*[\"']?)[^\s\"',]+", re.IGNORECASE),
+    re.compile(r"(aws_session_token[\"']?\s*[=:]\s*[\"']?)[^\s\"',]+", re.IGNORECASE),
+)
+
+
+def redact(text: str) -> str:
+    """Mask anything in ``text`` that looks like an AWS credential."""
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.re.groups else "") + "***", text)
+    return text
+
+
+class RegistryError(Exception):
+    """Base class of every error raised by the registry."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str | None = None,
+        table: str | None = None,
+        key: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.message = redact(message)
+        self.operation = operation
+        self.table = table
+        self.key = dict(key) if key else None
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        context = []
+        if self.operation:
+            context.append(f"operation={self.operation}")
+        if self.table:
+            context.append(f"table={self.table}")
+        if self.key:
+            context.append("key=" + ", ".join(f"{k}={v!r}" for k, v in self.key.items()))
+        return f"{self.message} [{'; '.join(context)}]" if context else self.message
+
+
+class ValidationError(RegistryError, ValueError):
+    """Bad input, detected before anything is sent to DynamoDB.
+
+    ``errors`` lists every problem as ``{"field": ..., "message": ..., "value": ...}``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        **context: Any,
+    ) -> None:
+        self.field = field
+        self.errors = errors or ([{"field": field, "message": message}] if field else [])
+        super().__init__(message, **context)
+
+    @classmethod
+    def from_pydantic(cls, exc: Any, *, model: str) -> ValidationError:
+        """Build from a ``pydantic.ValidationError``, naming each field and its problem."""
+        problems: list[dict[str, Any]] = []
+        for err in exc.errors(include_url=False, include_context=False, include_input=False):
+            field = ".".join(str(part) for part in err["loc"]) or "<root>"
+            problems.append({"field": field, "message": err["msg"]})
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        first = problems[0]["field"] if problems else None
+        return cls(f"invalid {model}: {summary}", field=first, errors=problems)
+
+
+class ConfigurationError(RegistryError, ValueError):
+    """A registry setting is malformed (unknown timezone, bad prefix, bad retry value...)."""
+
+
+class ItemNotFoundError(RegistryError, LookupError):
+    """The item asked for does not exist."""
+
+
+class TableNotFoundError(RegistryError):
+    """A registry table does not exist (create it with ``create_tables(config)``)."""
+
+
+class ConflictError(RegistryError):
+    """A conditional write was refused: the item exists, the version is stale, or the state
+    transition is not allowed. ``current`` holds the stored item when DynamoDB returned it."""
+
+    def __init__(self, message: str, *, current: Mapping[str, Any] | None = None, **context: Any) -> None:
+        self.current = dict(current) if current is not None else None
+        super().__init__(message, **context)
+
+
+class RetryableError(RegistryError):
+    """Throttling or a transient fault that outlived the configured retries."""
+
+
+class RegistryConnectionError(RetryableError):
+    """The DynamoDB endpoint could not be reached within the configured timeouts and retries."""
+
+
+class AccessDeniedError(RegistryError, PermissionError):
+    """DynamoDB refused the credentials or the permission for the call."""

@@ -1,0 +1,623 @@
+"""The one module that calls DynamoDB.
+
+It owns: client creation with bounded timeouts, expression building (always through
+placeholders), pagination of Query/Scan, chunking of BatchWriteItem (25) and BatchGetItem (100),
+re-sending of unprocessed items with exponential backoff and full jitter, retry of throttling and
+transient faults, and the mapping of botocore errors to the registry's own errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import boto3
+from botocore.config import Config as BotocoreConfig
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
+
+from .attributes import AttributeValue, Item, check_item_size, decode_item, encode_value
+from .conditions import (
+    And,
+    AttributeExists,
+    AttributeNotExists,
+    Compare,
+    Condition,
+    In,
+    KeyCondition,
+    Not,
+    Or,
+    Update,
+)
+from .config import DynamoDBConfig, LogicalTable
+from .errors import (
+    AccessDeniedError,
+    ConflictError,
+    RegistryConnectionError,
+    RegistryError,
+    RetryableError,
+    TableNotFoundError,
+    ValidationError,
+)
+from .model import ModelMetadata, RegistryModel, extract_model_metadata
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient as DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+BATCH_WRITE_LIMIT = 25
+BATCH_GET_LIMIT = 100
+RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "LimitExceededException",
+        "TransactionInProgressException",
+    }
+)
+ACCESS_CODES = frozenset(
+    {
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "MissingAuthenticationTokenException",
+        "ExpiredTokenException",
+        "IncompleteSignature",
+    }
+)
+TRANSIENT_NETWORK_ERRORS = (
+    EndpointConnectionError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    ConnectionClosedError,
+)
+
+
+def create_dynamodb_client(config: DynamoDBConfig, session: boto3.session.Session | None = None) -> DynamoDBClient:
+    """A DynamoDB client with bounded connect/read timeouts; the gateway does the retrying."""
+    botocore_config = BotocoreConfig(
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.read_timeout,
+        retries={"mode": "standard", "total_max_attempts": 1},
+        max_pool_connections=32,
+    )
+    session = session or boto3.session.Session()
+    return session.client(
+        "dynamodb", region_name=config.region, endpoint_url=config.endpoint_url, config=botocore_config
+    )
+
+
+class Backoff:
+    """Exponential backoff with full jitter, bounded by ``max_attempts``."""
+
+    def __init__(self, config: DynamoDBConfig, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.max_attempts = config.max_attempts
+        self.base = config.base_backoff_seconds
+        self.cap = config.max_backoff_seconds
+        self.sleep = sleep
+
+    def delay(self, attempt: int) -> float:
+        return random.uniform(0, min(self.cap, self.base * (2**attempt)))
+
+    def wait(self, attempt: int) -> None:
+        self.sleep(self.delay(attempt))
+
+
+class _Expressions:
+    """Collects ``#n``/``:v`` placeholders while compiling conditions and updates."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, AttributeValue] = {}
+        self._name_ids: dict[str, str] = {}
+
+    def name(self, attribute: str) -> str:
+        """A placeholder for one top-level attribute name (a "." in it is part of the name)."""
+        if attribute not in self._name_ids:
+            placeholder = f"#n{len(self._name_ids)}"
+            self._name_ids[attribute] = placeholder
+            self.names[placeholder] = attribute
+        return self._name_ids[attribute]
+
+    def path(self, segments: tuple[str, ...]) -> str:
+        """A document path into nested maps, each segment through its own placeholder."""
+        return ".".join(self.name(segment) for segment in segments)
+
+    def value(self, value: Any, path: str, as_key_string: bool = False) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = encode_value(value, path, as_key_string=as_key_string)
+        return placeholder
+
+    def condition(self, cond: Condition) -> str:
+        if isinstance(cond, AttributeExists):
+            return f"attribute_exists({self.name(cond.name)})"
+        if isinstance(cond, AttributeNotExists):
+            return f"attribute_not_exists({self.name(cond.name)})"
+        if isinstance(cond, Compare):
+            return f"{self.name(cond.name)} {cond.op} {self.value(cond.value, cond.name, cond.as_key_string)}"
+        if isinstance(cond, In):
+            if not cond.values:
+                raise ValidationError(f"{cond.name}: IN needs at least one value", field=cond.name)
+            placeholders = ", ".join(self.value(v, cond.name) for v in cond.values)
+            return f"{self.name(cond.name)} IN ({placeholders})"
+        if isinstance(cond, And):
+            return "(" + " AND ".join(self.condition(p) for p in cond.parts) + ")"
+        if isinstance(cond, Or):
+            return "(" + " OR ".join(self.condition(p) for p in cond.parts) + ")"
+        if isinstance(cond, Not):
+            return f"(NOT {self.condition(cond.part)})"
+        raise TypeError(f"unknown condition {cond!r}")
+
+    def key_condition(self, kc: KeyCondition) -> str:
+        text = f"{self.name(kc.partition_name)} = {self.value(kc.partition_value, kc.partition_name, True)}"
+        if kc.sort_name and kc.sort_op:
+            name = self.name(kc.sort_name)
+            vals = [self.value(v, kc.sort_name, True) for v in kc.sort_values]
+            if kc.sort_op == "between":
+                text += f" AND {name} BETWEEN {vals[0]} AND {vals[1]}"
+            elif kc.sort_op == "begins_with":
+                text += f" AND begins_with({name}, {vals[0]})"
+            else:
+                text += f" AND {name} {kc.sort_op} {vals[0]}"
+        return text
+
+    def update(self, update: Update) -> str:
+        clauses = []
+        sets = [f"{self.name(k)} = {self.value(v, k, k in update.key_strings)}" for k, v in update.set.items()]
+        sets += [
+            f"{self.name(k)} = if_not_exists({self.name(k)}, {self.value(v, k, k in update.key_strings)})"
+            for k, v in update.set_if_absent.items()
+        ]
+        sets += [f"{self.path(path)} = {self.value(v, '.'.join(path))}" for path, v in update.set_nested.items()]
+        if sets:
+            clauses.append("SET " + ", ".join(sets))
+        if update.add:
+            clauses.append("ADD " + ", ".join(f"{self.name(k)} {self.value(v, k)}" for k, v in update.add.items()))
+        if update.remove:
+            clauses.append("REMOVE " + ", ".join(self.name(k) for k in update.remove))
+        if not clauses:
+            raise ValidationError("an update must change at least one attribute", field="update")
+        return " ".join(clauses)
+
+    def projection(self, attributes: Sequence[str]) -> str:
+        return ", ".join(self.name(a) for a in attributes)
+
+    def apply(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.names:
+            params["ExpressionAttributeNames"] = self.names
+        if self.values:
+            params["ExpressionAttributeValues"] = self.values
+        return params
+
+
+@dataclass
+class Page:
+    """One page of a Query or Scan: decoded-later raw items and the key to resume from."""
+
+    items: list[Item]
+    last_evaluated_key: dict[str, AttributeValue] | None
+
+
+@dataclass
+class BatchWriteResult:
+    """What a batch write did: how many items were written, and which (if any) could not be."""
+
+    written: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+
+class TableGateway:
+    """Every DynamoDB call on one table goes through an instance of this class."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        metadata: ModelMetadata,
+        config: DynamoDBConfig,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.table_name = table_name
+        self.metadata = metadata
+        self.config = config
+        self.backoff = Backoff(config, sleep)
+
+    def __repr__(self) -> str:
+        return f"TableGateway(table={self.table_name!r})"
+
+    # -- the single call site ------------------------------------------------------------------
+    def call(self, operation: str, key: Mapping[str, Any] | None = None, **params: Any) -> dict[str, Any]:
+        """Call ``operation`` with retries of throttling and transient faults; map the errors."""
+        method = getattr(self.client, operation)
+        last_error: Exception | None = None
+        for attempt in range(self.backoff.max_attempts):
+            try:
+                return method(**params)  # type: ignore[no-any-return]
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                if code not in RETRYABLE_CODES:
+                    raise self._map_client_error(exc, operation, key) from None
+                last_error = exc
+            except TRANSIENT_NETWORK_ERRORS as exc:
+                last_error = exc
+            except NoCredentialsError:
+                raise AccessDeniedError(
+                    "no AWS credentials found: configure the aws connection, AWS_PROFILE or the "
+                    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY variables",
+                    operation=operation,
+                    table=self.table_name,
+                ) from None
+            except BotoCoreError as exc:
+                raise RegistryError(
+                    f"{type(exc).__name__}: {exc}",
+                    operation=operation,
+                    table=self.table_name,
+                    key=self._plain_key(key),
+                ) from None
+            if attempt + 1 < self.backoff.max_attempts:
+                log.debug(
+                    "retrying %s on %s after %s (attempt %d)",
+                    operation,
+                    self.table_name,
+                    type(last_error).__name__,
+                    attempt + 1,
+                )
+                self.backoff.wait(attempt)
+        assert last_error is not None
+        context: dict[str, Any] = {
+            "operation": operation,
+            "table": self.table_name,
+            "key": self._plain_key(key),
+        }
+        if isinstance(last_error, ClientError):
+            code = last_error.response.get("Error", {}).get("Code", "")
+            raise RetryableError(
+                f"DynamoDB kept answering {code} after {self.backoff.max_attempts} attempts", **context
+            ) from None
+        raise RegistryConnectionError(
+            f"cannot reach DynamoDB at {self.config.endpoint_url or 'the AWS endpoint'} "
+            f"({type(last_error).__name__}) after {self.backoff.max_attempts} attempts",
+            **context,
+        ) from None
+
+    @staticmethod
+    def _plain_key(key: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if not key:
+            return None
+        return {k: (decode_item({k: v})[k] if isinstance(v, dict) else v) for k, v in key.items()}
+
+    def _map_client_error(self, exc: ClientError, operation: str, key: Mapping[str, Any] | None) -> RegistryError:
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", "Unknown"), error.get("Message", "")
+        context: dict[str, Any] = {
+            "operation": operation,
+            "table": self.table_name,
+            "key": self._plain_key(key),
+        }
+        if code == "ConditionalCheckFailedException":
+            old = exc.response.get("Item")
+            return ConflictError(
+                f"condition failed on {self.table_name}",
+                current=decode_item(old) if isinstance(old, dict) else None,
+                **context,
+            )
+        if code == "ResourceNotFoundException":
+            return TableNotFoundError(
+                f"table {self.table_name} does not exist: create it with create_tables(config), "
+                "PipelineRegistryHook.create_tables() or `pipeline-registry tables create`",
+                **context,
+            )
+        if code in ACCESS_CODES:
+            return AccessDeniedError(f"DynamoDB refused the call ({code}): {message}", **context)
+        if code == "ValidationException":
+            return ValidationError(f"DynamoDB rejected the request: {message}", **context)
+        return RegistryError(f"DynamoDB error {code}: {message}", **context)
+
+    # -- single items --------------------------------------------------------------------------
+    def get_item(
+        self,
+        key: dict[str, AttributeValue],
+        *,
+        consistent: bool = False,
+        projection: Sequence[str] | None = None,
+    ) -> Item | None:
+        params: dict[str, Any] = {"TableName": self.table_name, "Key": key, "ConsistentRead": consistent}
+        expr = _Expressions()
+        if projection:
+            params["ProjectionExpression"] = expr.projection(projection)
+        response = self.call("get_item", key, **expr.apply(params))
+        return response.get("Item")
+
+    def put_item(self, item: Item, *, condition: Condition | None = None) -> None:
+        """Put a whole item; a failed ``condition`` raises ConflictError with the stored item."""
+        check_item_size(item, what=f"item for {self.table_name}")
+        params: dict[str, Any] = {"TableName": self.table_name, "Item": item}
+        expr = _Expressions()
+        if condition is not None:
+            params["ConditionExpression"] = expr.condition(condition)
+            params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        key = {k: item[k] for k in self.metadata.key_names}
+        self.call("put_item", key, **expr.apply(params))
+
+    def update_item(
+        self, key: dict[str, AttributeValue], update: Update, *, condition: Condition | None = None
+    ) -> Item:
+        """Apply ``update``; returns the item as stored afterwards (ALL_NEW)."""
+        expr = _Expressions()
+        params: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": key,
+            "UpdateExpression": expr.update(update),
+            "ReturnValues": "ALL_NEW",
+        }
+        if condition is not None:
+            params["ConditionExpression"] = expr.condition(condition)
+            params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        check_item_size({**key, **expr.values}, what=f"update of {self.table_name}")
+        response = self.call("update_item", key, **expr.apply(params))
+        return response.get("Attributes", {})  # type: ignore[no-any-return]
+
+    def delete_item(self, key: dict[str, AttributeValue], *, condition: Condition | None = None) -> Item | None:
+        """Delete; returns the deleted item (None if there was none)."""
+        expr = _Expressions()
+        params: dict[str, Any] = {"TableName": self.table_name, "Key": key, "ReturnValues": "ALL_OLD"}
+        if condition is not None:
+            params["ConditionExpression"] = expr.condition(condition)
+            params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        response = self.call("delete_item", key, **expr.apply(params))
+        return response.get("Attributes")
+
+    # -- queries -------------------------------------------------------------------------------
+    def query(
+        self,
+        key_condition: KeyCondition,
+        *,
+        limit: int | None = None,
+        start_key: dict[str, AttributeValue] | None = None,
+        newest_first: bool = False,
+        consistent: bool = False,
+        projection: Sequence[str] | None = None,
+        filter_condition: Condition | None = None,
+    ) -> Page:
+        """One page of results; follows DynamoDB's 1 MB pages until ``limit`` items are collected."""
+        if consistent and key_condition.index_name:
+            raise ValidationError("a global secondary index cannot be read consistently", field="consistent")
+        expr = _Expressions()
+        params: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": expr.key_condition(key_condition),
+            "ScanIndexForward": not newest_first,
+            "ConsistentRead": consistent,
+        }
+        if key_condition.index_name:
+            params["IndexName"] = key_condition.index_name
+        if projection:
+            params["ProjectionExpression"] = expr.projection(projection)
+        if filter_condition is not None:
+            params["FilterExpression"] = expr.condition(filter_condition)
+        return self._collect("query", expr.apply(params), limit, start_key)
+
+    def scan(
+        self,
+        *,
+        limit: int | None = None,
+        start_key: dict[str, AttributeValue] | None = None,
+        filter_condition: Condition | None = None,
+        projection: Sequence[str] | None = None,
+    ) -> Page:
+        expr = _Expressions()
+        params: dict[str, Any] = {"TableName": self.table_name}
+        if filter_condition is not None:
+            params["FilterExpression"] = expr.condition(filter_condition)
+        if projection:
+            params["ProjectionExpression"] = expr.projection(projection)
+        return self._collect("scan", expr.apply(params), limit, start_key)
+
+    def _collect(
+        self,
+        operation: str,
+        params: dict[str, Any],
+        limit: int | None,
+        start_key: dict[str, AttributeValue] | None,
+    ) -> Page:
+        if limit is not None and limit < 1:
+            raise ValidationError(f"limit must be at least 1, got {limit}", field="limit")
+        items: list[Item] = []
+        last_key = start_key
+        while True:
+            call_params = dict(params)
+            if last_key:
+                call_params["ExclusiveStartKey"] = last_key
+            if limit is not None:
+                call_params["Limit"] = limit - len(items)
+            response = self.call(operation, **call_params)
+            items.extend(response.get("Items", []))
+            last_key = response.get("LastEvaluatedKey")
+            if not last_key or (limit is not None and len(items) >= limit):
+                return Page(items=items, last_evaluated_key=last_key)
+
+    def iterate(self, fetch_page: Callable[[dict[str, AttributeValue] | None], Page]) -> Iterator[Item]:
+        """Walk every page produced by ``fetch_page(start_key)``."""
+        start_key: dict[str, AttributeValue] | None = None
+        while True:
+            page = fetch_page(start_key)
+            yield from page.items
+            if not page.last_evaluated_key:
+                return
+            start_key = page.last_evaluated_key
+
+    # -- batches -------------------------------------------------------------------------------
+    def batch_write(
+        self, puts: Sequence[Item] = (), deletes: Sequence[dict[str, AttributeValue]] = ()
+    ) -> BatchWriteResult:
+        """Write any number of items in chunks of 25, re-sending unprocessed ones with backoff.
+
+        Items still unprocessed after ``max_attempts`` are listed in ``failed``: never dropped silently.
+        """
+        requests: list[dict[str, Any]] = []
+        seen: set[tuple[Any, ...]] = set()
+        for item in puts:
+            check_item_size(item, what=f"item for {self.table_name}")
+            requests.append({"PutRequest": {"Item": item}})
+            seen.add(self._key_identity(item))
+        for key in deletes:
+            requests.append({"DeleteRequest": {"Key": key}})
+            seen.add(self._key_identity(key))
+        if len(seen) != len(requests):
+            raise ValidationError("a batch must not contain the same key twice", field="items")
+        result = BatchWriteResult()
+        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+            pending = requests[start : start + BATCH_WRITE_LIMIT]
+            for attempt in range(self.backoff.max_attempts):
+                response = self.call("batch_write_item", RequestItems={self.table_name: pending})
+                unprocessed = response.get("UnprocessedItems", {}).get(self.table_name, [])
+                result.written += len(pending) - len(unprocessed)
+                pending = unprocessed
+                if not pending:
+                    break
+                if attempt + 1 < self.backoff.max_attempts:
+                    self.backoff.wait(attempt)
+            for request in pending:
+                body = request.get("PutRequest", {}).get("Item") or request.get("DeleteRequest", {}).get("Key")
+                key = {k: body[k] for k in self.metadata.key_names}
+                result.failed.append({"key": self._plain_key(key), "reason": "unprocessed after retries"})
+        return result
+
+    def batch_get(
+        self,
+        keys: Sequence[dict[str, AttributeValue]],
+        *,
+        consistent: bool = False,
+        projection: Sequence[str] | None = None,
+    ) -> list[Item]:
+        """Fetch any number of items in chunks of 100, re-requesting unprocessed keys with backoff."""
+        found: list[Item] = []
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            pending = list(keys[start : start + BATCH_GET_LIMIT])
+            for attempt in range(self.backoff.max_attempts):
+                expr = _Expressions()
+                request: dict[str, Any] = {"Keys": pending, "ConsistentRead": consistent}
+                if projection:
+                    request["ProjectionExpression"] = expr.projection(projection)
+                    request["ExpressionAttributeNames"] = expr.names
+                response = self.call("batch_get_item", RequestItems={self.table_name: request})
+                found.extend(response.get("Responses", {}).get(self.table_name, []))
+                pending = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+                if not pending:
+                    break
+                if attempt + 1 < self.backoff.max_attempts:
+                    self.backoff.wait(attempt)
+            if pending:
+                raise RetryableError(
+                    f"{len(pending)} keys stayed unprocessed after {self.backoff.max_attempts} attempts",
+                    operation="batch_get_item",
+                    table=self.table_name,
+                )
+        return found
+
+    def _key_identity(self, item: Mapping[str, AttributeValue]) -> tuple[Any, ...]:
+        return tuple(repr(item.get(k)) for k in self.metadata.key_names)
+
+
+# -- table administration ----------------------------------------------------------------------
+def describe_table_status(client: DynamoDBClient, table_name: str, config: DynamoDBConfig) -> str | None:
+    """The table's status (``ACTIVE``, ``CREATING``...) or None when it does not exist."""
+    gateway = TableGateway(client, table_name, _ADMIN_METADATA, config)
+    try:
+        response = gateway.call("describe_table", TableName=table_name)
+    except TableNotFoundError:
+        return None
+    return str(response["Table"]["TableStatus"])
+
+
+def create_table(client: DynamoDBClient, definition: dict[str, Any], config: DynamoDBConfig) -> bool:
+    """Create a table from a CreateTable definition; False (and no change) if it already exists."""
+    name = definition["TableName"]
+    gateway = TableGateway(client, name, _ADMIN_METADATA, config)
+    try:
+        gateway.call("create_table", **definition)
+    except RegistryError as exc:
+        if isinstance(exc, ValidationError | AccessDeniedError):
+            raise
+        if "ResourceInUseException" in exc.message or "already exists" in exc.message:
+            return False
+        raise
+    return True
+
+
+def enable_ttl(client: DynamoDBClient, table_name: str, attribute: str, config: DynamoDBConfig) -> None:
+    """Turn on DynamoDB TTL on ``attribute`` (idempotent)."""
+    gateway = TableGateway(client, table_name, _ADMIN_METADATA, config)
+    current = gateway.call("describe_time_to_live", TableName=table_name)
+    status = current.get("TimeToLiveDescription", {}).get("TimeToLiveStatus")
+    if status in {"ENABLED", "ENABLING"}:
+        return
+    gateway.call(
+        "update_time_to_live",
+        TableName=table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute},
+    )
+
+
+def wait_until_active(
+    client: DynamoDBClient, table_names: Sequence[str], config: DynamoDBConfig, *, timeout: float = 300.0
+) -> None:
+    """Poll until every table (and its indexes) is ACTIVE, or raise RetryableError at ``timeout``."""
+    deadline = time.monotonic() + timeout
+    pending = list(table_names)
+    while pending:
+        gateway = TableGateway(client, pending[0], _ADMIN_METADATA, config)
+        table = gateway.call("describe_table", TableName=pending[0])["Table"]
+        indexes_ready = all(i.get("IndexStatus") == "ACTIVE" for i in table.get("GlobalSecondaryIndexes", []))
+        if table["TableStatus"] == "ACTIVE" and indexes_ready:
+            pending.pop(0)
+            continue
+        if time.monotonic() > deadline:
+            raise RetryableError(f"table {pending[0]} is not ACTIVE after {timeout:.0f}s", table=pending[0])
+        time.sleep(1.0)
+
+
+class _AdminModel(RegistryModel):
+    class Meta:
+        table = "pipeline_config"
+        partition_key = "name"
+
+    name: str = ""
+
+
+_ADMIN_METADATA = extract_model_metadata(_AdminModel)
+
+
+def create_table_gateway(
+    config: DynamoDBConfig,
+    table: LogicalTable | type[RegistryModel],
+    client: DynamoDBClient | None = None,
+) -> TableGateway:
+    """A gateway for a logical table (``"pipeline_config"``...) or a model class."""
+    from .schema import model_for_table
+
+    model = model_for_table(table) if isinstance(table, str) else table
+    metadata = extract_model_metadata(model)
+    return TableGateway(client or create_dynamodb_client(config), config.table_name(metadata.table), metadata, config)

@@ -1,0 +1,162 @@
+"""The model base: a Pydantic model whose ``Meta`` names its table, keys and secondary indexes.
+
+``Meta`` is the single source of truth: table creation (:mod:`.schema`), key building
+(:mod:`.keys`) and serialization all read it through :func:`extract_model_metadata`.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
+from functools import cache
+from typing import Any, ClassVar, Literal, Self
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from .attributes import AttributeValue, Item, check_key_value, decode_item, encode_value
+from .config import LogicalTable
+from .errors import ValidationError
+from .timezones import localize, to_utc
+
+Projection = Literal["ALL", "KEYS_ONLY", "INCLUDE"]
+
+
+@dataclass(frozen=True)
+class GlobalSecondaryIndex:
+    """A GSI as declared in a model's ``Meta.gsis``."""
+
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+    projection: Projection = "ALL"
+    non_key_attributes: tuple[str, ...] = ()
+    sparse: bool = False  # items lacking the key attributes are simply not in the index
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """Everything the gateway and schema need to know about a model, read from its ``Meta``."""
+
+    model: type[RegistryModel]
+    table: LogicalTable
+    partition_key: str
+    sort_key: str | None
+    gsis: tuple[GlobalSecondaryIndex, ...]
+    ttl_attribute: str | None
+    attribute_types: dict[str, Literal["S", "N"]] = field(default_factory=dict)
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        return (self.partition_key, self.sort_key) if self.sort_key else (self.partition_key,)
+
+    @property
+    def index_key_attributes(self) -> frozenset[str]:
+        """Attributes that are a key of the table or of any index (booleans stored as strings)."""
+        names = set(self.key_names)
+        for gsi in self.gsis:
+            names.add(gsi.partition_key)
+            if gsi.sort_key:
+                names.add(gsi.sort_key)
+        return frozenset(names)
+
+    def index(self, name: str) -> GlobalSecondaryIndex:
+        for gsi in self.gsis:
+            if gsi.name == name:
+                return gsi
+        raise ValidationError(f"{self.table} has no index {name!r}", field="index")
+
+
+class RegistryModel(BaseModel):
+    """Base of every stored entity. Subclasses declare an inner ``class Meta``.
+
+    ``Meta`` attributes: ``table`` (logical table name), ``partition_key``, ``sort_key``
+    (optional), ``gsis`` (sequence of :class:`GlobalSecondaryIndex`), ``ttl_attribute`` (optional).
+    """
+
+    model_config = ConfigDict(extra="ignore", validate_assignment=False, use_enum_values=False)
+
+    Meta: ClassVar[type]
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _datetimes_in_utc(cls, value: Any, info: pydantic.ValidationInfo) -> Any:
+        if isinstance(value, datetime):
+            return to_utc(value, field=info.field_name or "datetime")
+        return value
+
+    def to_dynamodb_item(self) -> Item:
+        """Serialize to a low-level DynamoDB item (``None`` fields are omitted)."""
+        meta = extract_model_metadata(type(self))
+        string_keys = meta.index_key_attributes
+        item: Item = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            item[name] = encode_value(value, name, as_key_string=name in string_keys)
+        for key_name in meta.key_names:
+            if key_name not in item:
+                raise ValidationError(f"{key_name}: key attribute is missing", field=key_name)
+            check_key_value(key_name, getattr(self, key_name), is_sort_key=key_name == meta.sort_key)
+        return item
+
+    @classmethod
+    def from_dynamodb_item(cls, item: dict[str, AttributeValue]) -> Self:
+        """Deserialize a low-level item; attributes this version does not know are ignored."""
+        try:
+            return cls.model_validate(decode_item(item))
+        except pydantic.ValidationError as exc:
+            raise ValidationError.from_pydantic(exc, model=f"stored {cls.__name__}") from None
+
+    def key(self) -> dict[str, Any]:
+        """The primary key as plain values."""
+        meta = extract_model_metadata(type(self))
+        return {name: getattr(self, name) for name in meta.key_names}
+
+
+def _attribute_type(annotation: Any) -> Literal["S", "N"]:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _attribute_type(args[0])
+    if annotation in (int, float, Decimal):
+        return "N"
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return "N" if all(isinstance(m.value, int) for m in annotation) else "S"
+    if annotation in (str, bool, datetime, date) or origin is Literal:
+        return "S"
+    raise TypeError(f"{annotation!r} cannot be a key attribute")
+
+
+@cache
+def extract_model_metadata(model: type[RegistryModel]) -> ModelMetadata:
+    """Read and check a model's ``Meta``; cached per model class."""
+    meta = getattr(model, "Meta", None)
+    if meta is None:
+        raise TypeError(f"{model.__name__} has no Meta class")
+    gsis = tuple(getattr(meta, "gsis", ()))
+    metadata = ModelMetadata(
+        model=model,
+        table=meta.table,
+        partition_key=meta.partition_key,
+        sort_key=getattr(meta, "sort_key", None),
+        gsis=gsis,
+        ttl_attribute=getattr(meta, "ttl_attribute", None),
+    )
+    for name in metadata.index_key_attributes:
+        if name not in model.model_fields:
+            raise TypeError(f"{model.__name__}.Meta names {name!r}, which is not a field")
+        metadata.attribute_types[name] = _attribute_type(model.model_fields[name].annotation)
+    return metadata
+
+
+def localize_naive_datetimes(data: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
+    """Read naive datetimes in ``data`` (top level) in the user's timezone; DST gaps/folds raise."""
+    return {
+        name: localize(value, tz, field=name) if isinstance(value, datetime) else value for name, value in data.items()
+    }

@@ -1,0 +1,163 @@
+"""Queries over ``pipeline_run_logs``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from ..attributes import decode_item
+from ..conditions import Condition, In
+from ..config import DynamoDBConfig
+from ..errors import ItemNotFoundError, ValidationError
+from ..gateway import DynamoDBClient, TableGateway, create_table_gateway
+from ..keys import build_gsi_key_condition, build_model_key, decode_page_token, encode_page_token
+from ..timezones import MAX_DATETIME_TEXT, MIN_DATETIME_TEXT, format_utc, resolve_user_timezone, utc_now
+from ..views import ResultPage, iterate_pages
+from .models import PIPELINE_RUNS_INDEX, RUNNING_RUNS_INDEX, PipelineRunLog, PipelineRunLogView, RunStatus
+
+
+class PipelineRunLogsReadApi:
+    """Read run logs: one run (optionally strongly consistent and projected), the runs of a
+    pipeline newest first in a time window, running runs, stale runs."""
+
+    def __init__(
+        self,
+        config: DynamoDBConfig,
+        client: DynamoDBClient | None = None,
+        gateway: TableGateway | None = None,
+    ) -> None:
+        self.config = config
+        self.gateway = gateway or create_table_gateway(config, PipelineRunLog, client)
+
+    def _view(self, run: PipelineRunLog, tz: str | tzinfo | None) -> PipelineRunLogView:
+        return PipelineRunLogView.from_entity(run, resolve_user_timezone(tz, self.config.user_timezone))
+
+    def find_entity(self, run_id: str, pipeline_id: str, *, consistent: bool = False) -> PipelineRunLog | None:
+        """The stored run (UTC), or None."""
+        item = self.gateway.get_item(
+            build_model_key(PipelineRunLog, run_id=run_id, pipeline_id=pipeline_id), consistent=consistent
+        )
+        return PipelineRunLog.from_dynamodb_item(item) if item else None
+
+    def find_by_id(
+        self, run_id: str, pipeline_id: str, *, consistent: bool = False, tz: str | tzinfo | None = None
+    ) -> PipelineRunLogView | None:
+        """The run's view, or None when it does not exist."""
+        run = self.find_entity(run_id, pipeline_id, consistent=consistent)
+        return self._view(run, tz) if run else None
+
+    def get_by_id(
+        self, run_id: str, pipeline_id: str, *, consistent: bool = False, tz: str | tzinfo | None = None
+    ) -> PipelineRunLogView:
+        """The run's view; raises ItemNotFoundError when it does not exist."""
+        view = self.find_by_id(run_id, pipeline_id, consistent=consistent, tz=tz)
+        if view is None:
+            raise ItemNotFoundError(
+                f"run {run_id!r} of pipeline {pipeline_id!r} not found",
+                table=self.gateway.table_name,
+                key={"run_id": run_id, "pipeline_id": pipeline_id},
+            )
+        return view
+
+    def get_attributes(
+        self, run_id: str, pipeline_id: str, attributes: Sequence[str], *, consistent: bool = True
+    ) -> dict[str, Any] | None:
+        """Only ``attributes`` of one run (one projected GetItem), or None when it does not exist."""
+        item = self.gateway.get_item(
+            build_model_key(PipelineRunLog, run_id=run_id, pipeline_id=pipeline_id),
+            consistent=consistent,
+            projection=list(attributes),
+        )
+        return decode_item(item) if item else None
+
+    def list_by_pipeline(
+        self,
+        pipeline_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        statuses: Sequence[RunStatus | str] | None = None,
+        limit: int = 50,
+        page_token: str | None = None,
+        tz: str | tzinfo | None = None,
+    ) -> ResultPage[PipelineRunLogView]:
+        """Runs of ``pipeline_id`` newest first, started within ``[since, until]``, optionally by status."""
+        low = format_utc(since, field="since") if since else MIN_DATETIME_TEXT
+        high = format_utc(until, field="until") if until else MAX_DATETIME_TEXT
+        if low > high:
+            raise ValidationError("since must not be after until", field="since")
+        condition = build_gsi_key_condition(
+            PipelineRunLog, PIPELINE_RUNS_INDEX, pipeline_id, sort_op="between", sort_values=(low, high)
+        )
+        status_filter: Condition | None = None
+        if statuses:
+            try:
+                status_filter = In("status", tuple(RunStatus(s).value for s in statuses))
+            except ValueError as exc:
+                raise ValidationError(f"statuses: {exc}", field="statuses") from None
+        scope = f"runs:{pipeline_id}:{low}:{high}:{sorted(map(str, statuses or []))}"
+        page = self.gateway.query(
+            condition,
+            limit=limit,
+            newest_first=True,
+            filter_condition=status_filter,
+            start_key=decode_page_token(page_token, scope=scope),
+        )
+        views = [self._view(PipelineRunLog.from_dynamodb_item(i), tz) for i in page.items]
+        return ResultPage(views, encode_page_token(page.last_evaluated_key, scope=scope))
+
+    def iter_by_pipeline(
+        self,
+        pipeline_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        statuses: Sequence[RunStatus | str] | None = None,
+        tz: str | tzinfo | None = None,
+        page_size: int = 100,
+    ) -> Iterator[PipelineRunLogView]:
+        """Every run of ``pipeline_id`` in the window, newest first, walking all pages."""
+        return iterate_pages(
+            lambda token: self.list_by_pipeline(
+                pipeline_id,
+                since=since,
+                until=until,
+                statuses=statuses,
+                limit=page_size,
+                page_token=token,
+                tz=tz,
+            )
+        )
+
+    def latest(
+        self,
+        pipeline_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        tz: str | tzinfo | None = None,
+    ) -> PipelineRunLogView | None:
+        """The newest run of ``pipeline_id`` started within the window (eventually consistent GSI)."""
+        page = self.list_by_pipeline(pipeline_id, since=since, until=until, limit=1, tz=tz)
+        return page.items[0] if page.items else None
+
+    def list_running(
+        self, *, limit: int = 100, page_token: str | None = None, tz: str | tzinfo | None = None
+    ) -> ResultPage[PipelineRunLogView]:
+        """Runs currently RUNNING (sparse index), oldest start first."""
+        condition = build_gsi_key_condition(PipelineRunLog, RUNNING_RUNS_INDEX, "true")
+        page = self.gateway.query(condition, limit=limit, start_key=decode_page_token(page_token, scope="running"))
+        views = [self._view(PipelineRunLog.from_dynamodb_item(i), tz) for i in page.items]
+        return ResultPage(views, encode_page_token(page.last_evaluated_key, scope="running"))
+
+    def iter_running(self, *, tz: str | tzinfo | None = None, page_size: int = 100) -> Iterator[PipelineRunLogView]:
+        """Every RUNNING run, walking all pages."""
+        return iterate_pages(lambda token: self.list_running(limit=page_size, page_token=token, tz=tz))
+
+    def list_stale(
+        self, threshold: timedelta, *, now: datetime | None = None, tz: str | tzinfo | None = None
+    ) -> list[PipelineRunLogView]:
+        """RUNNING runs whose heartbeat (or start, if none) is older than ``threshold``."""
+        moment = now or utc_now()
+        return [run for run in self.iter_running(tz=tz) if run.is_stale(threshold, moment)]

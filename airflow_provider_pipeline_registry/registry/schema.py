@@ -1,0 +1,101 @@
+"""Table definitions derived from the models' ``Meta``, and idempotent creation of the tables."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .config import LOGICAL_TABLES, DynamoDBConfig, LogicalTable
+from .errors import ValidationError
+from .gateway import (
+    DynamoDBClient,
+    create_dynamodb_client,
+    create_table,
+    describe_table_status,
+    enable_ttl,
+    wait_until_active,
+)
+from .model import RegistryModel, extract_model_metadata
+
+log = logging.getLogger(__name__)
+
+
+def registry_models() -> dict[LogicalTable, type[RegistryModel]]:
+    """The model of each logical table."""
+    from .pipeline_config.models import PipelineConfig
+    from .run_logs.models import PipelineRunLog
+    from .table_config.models import TableConfig
+
+    return {
+        "pipeline_config": PipelineConfig,
+        "table_config": TableConfig,
+        "pipeline_run_logs": PipelineRunLog,
+    }
+
+
+def model_for_table(table: str) -> type[RegistryModel]:
+    models = registry_models()
+    if table not in models:
+        raise ValidationError(f"unknown registry table {table!r}; expected one of {sorted(models)}", field="table")
+    return models[table]
+
+
+def table_definition(model: type[RegistryModel], config: DynamoDBConfig) -> dict[str, Any]:
+    """The CreateTable request for ``model`` (on-demand billing), built from its ``Meta``."""
+    meta = extract_model_metadata(model)
+
+    def key_schema(partition: str, sort: str | None) -> list[dict[str, str]]:
+        schema = [{"AttributeName": partition, "KeyType": "HASH"}]
+        if sort:
+            schema.append({"AttributeName": sort, "KeyType": "RANGE"})
+        return schema
+
+    definition: dict[str, Any] = {
+        "TableName": config.table_name(meta.table),
+        "KeySchema": key_schema(meta.partition_key, meta.sort_key),
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": meta.attribute_types[name]}
+            for name in sorted(meta.index_key_attributes)
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if meta.gsis:
+        definition["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": gsi.name,
+                "KeySchema": key_schema(gsi.partition_key, gsi.sort_key),
+                "Projection": {"ProjectionType": gsi.projection}
+                | ({"NonKeyAttributes": list(gsi.non_key_attributes)} if gsi.projection == "INCLUDE" else {}),
+            }
+            for gsi in meta.gsis
+        ]
+    return definition
+
+
+def create_tables(
+    config: DynamoDBConfig, client: DynamoDBClient | None = None, *, timeout: float = 300.0
+) -> dict[str, bool]:
+    """Create the three tables (and their GSIs, and TTL where declared) if they do not exist.
+
+    Idempotent: an existing table is left alone. Waits until every table is ACTIVE. Returns
+    ``{table_name: created}``.
+    """
+    client = client or create_dynamodb_client(config)
+    created: dict[str, bool] = {}
+    for model in registry_models().values():
+        definition = table_definition(model, config)
+        created[definition["TableName"]] = create_table(client, definition, config)
+        if created[definition["TableName"]]:
+            log.info("created table %s", definition["TableName"])
+    wait_until_active(client, list(created), config, timeout=timeout)
+    for model in registry_models().values():
+        meta = extract_model_metadata(model)
+        if meta.ttl_attribute:
+            enable_ttl(client, config.table_name(meta.table), meta.ttl_attribute, config)
+    return created
+
+
+def tables_status(config: DynamoDBConfig, client: DynamoDBClient | None = None) -> dict[str, str | None]:
+    """``{table_name: status}`` for the three tables; None for a table that does not exist."""
+    client = client or create_dynamodb_client(config)
+    return {config.table_name(t): describe_table_status(client, config.table_name(t), config) for t in LOGICAL_TABLES}
