@@ -1,0 +1,72 @@
+"""The environment contract between Airflow and a Spark job that records its own run.
+
+``LoadPipelineConfigOperator`` (XCom ``run_logger_env``) and :func:`run_logger_env` produce these
+variables; ``PipelineRunLogger.from_env()`` reads them. No credentials are ever put here: the
+Spark driver gets them from its own credential chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+
+from .config import DynamoDBConfig
+
+PIPELINE_ID_ENV = "PIPELINE_REGISTRY_PIPELINE_ID"
+RUN_ID_ENV = "PIPELINE_REGISTRY_RUN_ID"
+TRY_NUMBER_ENV = "PIPELINE_REGISTRY_TRY_NUMBER"
+HEARTBEAT_SECONDS_ENV = "PIPELINE_REGISTRY_HEARTBEAT_SECONDS"
+#: exported by Airflow's task runner into the environment a spark-submit inherits
+AIRFLOW_TRY_NUMBER_ENV = "AIRFLOW_CTX_TRY_NUMBER"
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/+=-]*$")
+_MAX_ID = 255
+
+
+def run_logger_env(
+    config: DynamoDBConfig,
+    *,
+    pipeline_id: str,
+    run_id: str,
+    try_number: int | None = None,
+    heartbeat_seconds: float | None = None,
+) -> dict[str, str]:
+    """Environment variables that let ``PipelineRunLogger.from_env()`` record this run."""
+    env = config.to_env()
+    env[PIPELINE_ID_ENV] = pipeline_id
+    env[RUN_ID_ENV] = run_id
+    if try_number is not None:
+        env[TRY_NUMBER_ENV] = str(try_number)
+    if heartbeat_seconds is not None:
+        env[HEARTBEAT_SECONDS_ENV] = str(heartbeat_seconds)
+    return env
+
+
+def derive_run_id(dag_id: str, dag_run_id: str, task_group_id: str | None = None) -> str:
+    """The deterministic run id of a pipeline run inside an Airflow dag run.
+
+    ``<dag_id>/<dag_run_id>[/<task_group_id>]``, stable across task retries, so another DAG can
+    compute it. Ids that would be too long or contain unsafe characters are shortened to
+    ``<dag_id prefix>/<sha256 prefix>``.
+    """
+    parts = [dag_id, dag_run_id] + ([task_group_id] if task_group_id else [])
+    readable = "/".join(parts)
+    if len(readable) <= _MAX_ID and _SAFE_ID.match(readable):
+        return readable
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:40]
+    prefix = re.sub(r"[^A-Za-z0-9_.-]", "_", dag_id)[:100] or "run"
+    if not prefix[0].isalnum():
+        prefix = "r" + prefix
+    return f"{prefix}/{digest}"
+
+
+def read_try_number(environ: Mapping[str, str]) -> int | None:
+    """The try number from our variable, else from Airflow's task-runner variable."""
+    raw = environ.get(TRY_NUMBER_ENV) or environ.get(AIRFLOW_TRY_NUMBER_ENV)
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return None
