@@ -1,0 +1,49 @@
+"""The one place the Airflow face imports Airflow names from.
+
+Airflow 3 (``airflow.sdk``) is the primary target; Airflow 2.11 paths are the fallback, resolved
+through ``airflow.providers.common.compat.sdk`` (the official providers' own shim).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowSkipException,
+    BaseOperator,
+    BaseSensorOperator,
+    PokeReturnValue,
+)
+
+try:  # Airflow 3
+    from airflow.sdk import Context
+except ImportError:  # pragma: no cover - Airflow 2.11
+    from airflow.utils.context import Context  # type: ignore[no-redef,attr-defined]
+
+try:  # Airflow 3: trigger classes are not part of the task SDK
+    from airflow.triggers.base import BaseTrigger, TriggerEvent
+except ImportError:  # pragma: no cover
+    from airflow.triggers.base import BaseTrigger, TriggerEvent  # type: ignore[no-redef]
+
+try:
+    from airflow.providers.common.compat.sdk import AirflowSensorTimeout
+except ImportError:  # pragma: no cover
+    from airflow.exceptions import AirflowSensorTimeout  # type: ignore[no-redef]
+
+if TYPE_CHECKING:
+    ContextT = Context
+else:
+    ContextT = Any
+
+__all__ = [
+    "AirflowException",
+    "AirflowSensorTimeout",
+    "AirflowSkipException",
+    "BaseOperator",
+    "BaseSensorOperator",
+    "BaseTrigger",
+    "Context",
+    "PokeReturnValue",
+    "TriggerEvent",
+]
