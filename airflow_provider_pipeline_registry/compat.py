@@ -21,10 +21,8 @@ try:  # Airflow 3
 except ImportError:  # pragma: no cover - Airflow 2.11
     from airflow.utils.context import Context  # type: ignore[no-redef,attr-defined]
 
-try:  # Airflow 3: trigger classes are not part of the task SDK
-    from airflow.triggers.base import BaseTrigger, TriggerEvent
-except ImportError:  # pragma: no cover
-    from airflow.triggers.base import BaseTrigger, TriggerEvent  # type: ignore[no-redef]
+# trigger classes are not part of the task SDK; same path on Airflow 2.11 and 3
+from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 try:
     from airflow.providers.common.compat.sdk import AirflowSensorTimeout
