@@ -34,11 +34,12 @@ for _var in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFA
     os.environ.pop(_var, None)
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-# The harness lives next to this file; tests/ has no __init__.py, so put it on sys.path.
+# tests/ has no __init__.py: put it on sys.path so test modules can share helpers.
 sys.path.insert(0, str(TESTS_DIR))
 
 import pytest  # noqa: E402
-from dynamodb_local import DynamoDBLocal, DynamoDBLocalError  # noqa: E402
+
+from airflow_provider_pipeline_registry.testing import DynamoDBLocal, DynamoDBLocalError  # noqa: E402
 
 ENDPOINT_ENV_VAR = "PIPELINE_REGISTRY_TEST_ENDPOINT"
 
