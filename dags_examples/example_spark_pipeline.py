@@ -1,0 +1,57 @@
+"""Example 1: a registry-driven PySpark pipeline.
+
+load_config -> start_run -> run_spark_job (SparkSubmitOperator, local[*]) -> end_run
+
+* ``LoadPipelineConfigOperator`` reads ``sales_daily`` and its active tables from DynamoDB and
+  pushes what the Spark task needs to XCom (application, Spark conf, arguments, and the
+  environment for the run logger).
+* ``StartPipelineRunOperator`` records the run as RUNNING with the Airflow identity.
+* The Spark job (``jobs/sales_by_region.py``) records its own metrics with ``PipelineRunLogger``.
+* ``EndPipelineRunOperator`` (``trigger_rule="all_done"``) records SUCCESS or FAILED from the
+  states of the tasks it watches; a failure callback records the error of a failed task.
+
+The DAG renders templates as native objects, so the XCom dicts reach SparkSubmitOperator as dicts.
+Connections: ``aws_default`` (an ``aws`` connection; registry settings in its extras) and
+``spark_local`` (``{"conn_type": "spark", "host": "local[*]"}``).
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sdk import DAG
+
+from airflow_provider_pipeline_registry.callbacks import record_run_failure
+from airflow_provider_pipeline_registry.operators.pipeline_registry import (
+    EndPipelineRunOperator,
+    LoadPipelineConfigOperator,
+    StartPipelineRunOperator,
+)
+
+PIPELINE_ID = "sales_daily"
+XCOM = "{{{{ ti.xcom_pull(task_ids='load_config', key='{key}') }}}}"
+
+with DAG(
+    dag_id="example_spark_pipeline",
+    description="Registry-driven PySpark pipeline (pipeline-registry provider example)",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    render_template_as_native_obj=True,
+    tags=["pipeline-registry", "example"],
+) as dag:
+    load_config = LoadPipelineConfigOperator(task_id="load_config", pipeline_id=PIPELINE_ID)
+    start_run = StartPipelineRunOperator(task_id="start_run", pipeline_id=PIPELINE_ID)
+    run_spark_job = SparkSubmitOperator(
+        task_id="run_spark_job",
+        conn_id="spark_local",
+        application=XCOM.format(key="application"),
+        conf=XCOM.format(key="spark_conf"),
+        application_args=XCOM.format(key="application_args"),
+        env_vars=XCOM.format(key="run_logger_env"),
+        name="sales_by_region",
+        on_failure_callback=record_run_failure(pipeline_id=PIPELINE_ID),
+    )
+    end_run = EndPipelineRunOperator(task_id="end_run", pipeline_id=PIPELINE_ID, trigger_rule="all_done")
+
+    load_config >> start_run >> run_spark_job >> end_run
