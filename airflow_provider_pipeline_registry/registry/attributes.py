@@ -19,11 +19,16 @@ from .timezones import format_utc
 AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
 
+#: DynamoDB allows 32 levels: the top-level attribute is level 1, so a map or list may sit at
+#: level 31 at most (its scalar values being level 32). DynamoDB Local enforces exactly this.
 MAX_NESTING_DEPTH = 32
 MAX_ITEM_BYTES = 400 * 1024
 MAX_PARTITION_KEY_BYTES = 2048
 MAX_SORT_KEY_BYTES = 1024
 _MAX_NUMBER_DIGITS = 38
+#: DynamoDB's number range: magnitudes from 1E-130 to 9.99...E+125
+_MAX_EXPONENT = 125
+_MIN_EXPONENT = -130
 
 
 def _number_text(value: int | float | Decimal, path: str) -> str:
@@ -47,13 +52,22 @@ def _number_text(value: int | float | Decimal, path: str) -> str:
         raise ValidationError(f"{path}: {value!r} is not a number", field=path) from exc
     if len(digits) > _MAX_NUMBER_DIGITS:
         raise ValidationError(f"{path}: {value!r} has more than 38 significant digits", field=path)
+    number = Decimal(text)
+    if number != 0 and not _MIN_EXPONENT <= number.adjusted() <= _MAX_EXPONENT:
+        raise ValidationError(
+            f"{path}: {value!r} is outside DynamoDB's number range (1E-130 to 9.9E+125 in magnitude)", field=path
+        )
     return text
+
+
+def _check_container_depth(path: str, depth: int) -> None:
+    # ``depth`` is 0 for a top-level attribute; a container there is level 1.
+    if depth + 1 >= MAX_NESTING_DEPTH:
+        raise ValidationError(f"{path}: nesting deeper than {MAX_NESTING_DEPTH} levels (DynamoDB's limit)", field=path)
 
 
 def encode_value(value: Any, path: str, *, as_key_string: bool = False, depth: int = 0) -> AttributeValue:
     """Encode one Python value; ``as_key_string`` stores booleans as ``'true'``/``'false'``."""
-    if depth > MAX_NESTING_DEPTH:
-        raise ValidationError(f"{path}: nesting deeper than {MAX_NESTING_DEPTH} levels", field=path)
     if isinstance(value, Enum):
         value = value.value
     if isinstance(value, bool):
@@ -71,6 +85,7 @@ def encode_value(value: Any, path: str, *, as_key_string: bool = False, depth: i
     if value is None:
         return {"NULL": True}
     if isinstance(value, Mapping):
+        _check_container_depth(path, depth)
         encoded: dict[str, AttributeValue] = {}
         for key, inner in value.items():
             if not isinstance(key, str):
@@ -78,6 +93,7 @@ def encode_value(value: Any, path: str, *, as_key_string: bool = False, depth: i
             encoded[key] = encode_value(inner, f"{path}.{key}", depth=depth + 1)
         return {"M": encoded}
     if isinstance(value, list | tuple):
+        _check_container_depth(path, depth)
         return {"L": [encode_value(v, f"{path}[{i}]", depth=depth + 1) for i, v in enumerate(value)]}
     if isinstance(value, bytes | bytearray):
         return {"B": bytes(value)}

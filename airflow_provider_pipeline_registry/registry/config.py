@@ -35,6 +35,8 @@ ENV_VARS: dict[str, str] = {
     "DYNAMODB_TABLE_CONFIG_TABLE": "table_config_table",
     "DYNAMODB_RUN_LOGS_TABLE": "run_logs_table",
     "DYNAMODB_MAX_ATTEMPTS": "max_attempts",
+    "DYNAMODB_BASE_BACKOFF_SECONDS": "base_backoff_seconds",
+    "DYNAMODB_MAX_BACKOFF_SECONDS": "max_backoff_seconds",
     "DYNAMODB_CONNECT_TIMEOUT": "connect_timeout",
     "DYNAMODB_READ_TIMEOUT": "read_timeout",
     "DYNAMODB_RUN_LOG_RETENTION_DAYS": "run_log_retention_days",

@@ -33,7 +33,9 @@ BOOKKEEPING = ("version", "created_at", "updated_at")
 def validate_dto(dto_type: type[U], data: U | Mapping[str, Any], tz: tzinfo) -> U:
     """Validate input into ``dto_type``: naive datetimes are read in ``tz``; errors name fields."""
     if isinstance(data, dto_type):
-        data = data.model_dump(exclude_unset=False)
+        # the declared fields only: model_dump() would add computed fields (duration_seconds),
+        # which the DTO itself refuses as unknown input
+        data = {name: getattr(data, name) for name in type(data).model_fields}
     if not isinstance(data, Mapping):
         raise ValidationError(f"expected a {dto_type.__name__} or a mapping, got {type(data).__name__}")
     try:
@@ -292,7 +294,8 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
     def batch_upsert(self, items: Sequence[U | Mapping[str, Any]]) -> BatchUpsertReport:
         """Validate all, then write in batches; unchanged items are skipped, versions advance.
 
-        Nothing is written unless every item validates. Batch writes cannot be conditional, so
+        Nothing is written unless every item validates. Attributes this version does not know
+        (written by a newer writer) are kept. Batch writes cannot be conditional, so
         a concurrent single write to the same item between the read and the write is overwritten:
         use :meth:`upsert` with ``expected_version`` where that matters.
         """
@@ -312,10 +315,12 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
         if len(set(ids)) != len(ids):
             dupes = sorted({i for i in ids if ids.count(i) > 1})
             raise ValidationError(f"duplicate {self.id_field} in batch: {dupes[:10]}", field=self.id_field)
-        existing = {
-            e.key()[self.id_field]: e
-            for e in map(self._entity, self.gateway.batch_get([self._key(i) for i in ids], consistent=True))
+        stored = {
+            item[self.id_field]["S"]: item
+            for item in self.gateway.batch_get([self._key(i) for i in ids], consistent=True)
         }
+        existing = {item_id: self._entity(item) for item_id, item in stored.items()}
+        known = set(self.entity_type.model_fields)
         report = BatchUpsertReport()
         now = utc_now()
         to_write: list[Item] = []
@@ -331,7 +336,12 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
                 created_at=old.created_at if old else now,  # type: ignore[attr-defined]
                 updated_at=now,
             )
-            to_write.append(entity.to_dynamodb_item())
+            item = entity.to_dynamodb_item()
+            # a put replaces the whole item: carry over attributes a newer writer added
+            for name, value in stored.get(item_id, {}).items():
+                if name not in known:
+                    item.setdefault(name, value)
+            to_write.append(item)
         result = self.gateway.batch_write(to_write)
         failed_ids = {f["key"][self.id_field] for f in result.failed}
         report.failed.extend(result.failed)

@@ -103,8 +103,12 @@ def localize(value: datetime, tz: tzinfo, *, field: str = "datetime") -> datetim
 
 
 def format_utc(value: datetime, *, field: str = "datetime") -> str:
-    """Storage format: ``2026-11-25T02:19:04.123456Z`` (always UTC, always microseconds)."""
-    return to_utc(value, field=field).strftime(STORAGE_FORMAT)
+    """Storage format: ``2026-11-25T02:19:04.123456Z`` (always UTC, always microseconds).
+
+    Built from ``isoformat`` rather than ``strftime``: glibc's ``%Y`` does not zero-pad years
+    before 1000, which would break the fixed width (and so the sort order).
+    """
+    return to_utc(value, field=field).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_utc(value: str, *, field: str = "datetime") -> datetime:

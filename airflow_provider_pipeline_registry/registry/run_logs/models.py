@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from ..fields import Identifier, Metrics
 from ..model import GlobalSecondaryIndex, RegistryModel
@@ -127,9 +127,14 @@ class RunFinish(BaseModel):
     error_type: str | None = Field(default=None, max_length=255)
     error_message: str | None = None
 
-    def model_post_init(self, __context: object) -> None:
-        if self.status is RunStatus.RUNNING:
+    @field_validator("status")
+    @classmethod
+    def _end_status(cls, value: RunStatus) -> RunStatus:
+        if value is RunStatus.RUNNING:
             raise ValueError("finish needs an end status (SUCCESS, FAILED or CANCELLED), not RUNNING")
+        return value
+
+    def model_post_init(self, __context: object) -> None:
         if self.error_message is not None and len(self.error_message) > MAX_ERROR_MESSAGE:
             cut = MAX_ERROR_MESSAGE - 40
             self.error_message = self.error_message[:cut] + f"... [truncated {len(self.error_message) - cut} chars]"
