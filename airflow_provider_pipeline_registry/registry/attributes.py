@@ -47,12 +47,13 @@ def _number_text(value: int | float | Decimal, path: str) -> str:
     else:
         text = str(value)
     try:
-        digits = Decimal(text).normalize().as_tuple().digits
+        number = Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - int/float/Decimal always parse
         raise ValidationError(f"{path}: {value!r} is not a number", field=path) from exc
+    # significant digits, counted exactly (Decimal.normalize() would round to the context's 28)
+    digits = "".join(map(str, number.as_tuple().digits)).strip("0")
     if len(digits) > _MAX_NUMBER_DIGITS:
         raise ValidationError(f"{path}: {value!r} has more than 38 significant digits", field=path)
-    number = Decimal(text)
     if number != 0 and not _MIN_EXPONENT <= number.adjusted() <= _MAX_EXPONENT:
         raise ValidationError(
             f"{path}: {value!r} is outside DynamoDB's number range (1E-130 to 9.9E+125 in magnitude)", field=path
