@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
+    AirflowFailException,
     AirflowSkipException,
     BaseOperator,
     BaseSensorOperator,
@@ -36,6 +37,7 @@ else:
 
 __all__ = [
     "AirflowException",
+    "AirflowFailException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "BaseOperator",
