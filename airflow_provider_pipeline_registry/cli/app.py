@@ -1,0 +1,95 @@
+"""The ``pipeline-registry`` typer app, its global options and its error handling.
+
+Registry errors become one ``error: ...`` line on stderr (no traceback, credentials redacted)
+and an exit code from :class:`~.exit_codes.ExitCode`.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from ..registry.config import DynamoDBConfig
+from ..registry.errors import RegistryError, redact
+from .commands.config import config_app
+from .commands.pipelines import pipelines_app
+from .commands.runs import runs_app
+from .commands.tables import tables_app
+from .context import CliState
+from .exit_codes import ExitCode, exit_code_for
+from .render import print_error
+
+
+class RegistryGroup(TyperGroup):
+    """Root command group that turns exceptions into a message and an exit code."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt):
+            raise
+        except RegistryError as exc:
+            _fail(ctx, str(exc), exit_code_for(exc))
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise
+            target = f" {exc.filename!s}" if exc.filename else ""
+            _fail(ctx, f"{exc.strerror or type(exc).__name__}:{target}", ExitCode.ERROR)
+        except Exception as exc:
+            _fail(ctx, f"unexpected {type(exc).__name__}: {redact(str(exc))}", ExitCode.ERROR)
+
+
+def _fail(ctx: typer.Context, message: str, code: ExitCode) -> None:
+    state = ctx.find_object(CliState)
+    console = state.err if state is not None else Console(stderr=True, highlight=False)
+    print_error(console, redact(message))
+    raise typer.Exit(code)
+
+
+app = typer.Typer(
+    name="pipeline-registry",
+    cls=RegistryGroup,
+    help="Operate the pipeline registry: tables, config import/export, pipelines and runs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(tables_app, name="tables")
+app.add_typer(config_app, name="config")
+app.add_typer(pipelines_app, name="pipelines")
+app.add_typer(runs_app, name="runs")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option(help="DynamoDB endpoint, e.g. http://localhost:8000 [env: DYNAMODB_ENDPOINT_URL]"),
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region [env: AWS_REGION, AWS_DEFAULT_REGION]")] = None,
+    table_prefix: Annotated[
+        str | None, typer.Option(help="Prefix of the three table names [env: DYNAMODB_TABLE_PREFIX]")
+    ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option(
+            "--tz", help="Timezone for display and naive input, e.g. Europe/Paris [env: DYNAMODB_USER_TIMEZONE]"
+        ),
+    ] = None,
+) -> None:
+    """Settings come from these options, else the DYNAMODB_* environment variables."""
+    config = DynamoDBConfig.from_env(
+        endpoint_url=endpoint_url, region=region, table_prefix=table_prefix, user_timezone=tz
+    )
+    ctx.obj = CliState(config)
+
+
+def main() -> None:
+    """Console-script entry point of ``pipeline-registry``."""
+    app(prog_name="pipeline-registry")

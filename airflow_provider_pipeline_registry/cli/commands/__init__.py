@@ -1,0 +1,1 @@
+"""The command groups of ``pipeline-registry``: tables, config, pipelines, runs."""

@@ -1,0 +1,211 @@
+"""``pipeline-registry config``: import config files (validated first), export them back."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ...registry.config_store import BatchUpsertReport
+from ...registry.errors import ItemNotFoundError
+from ...registry.table_config.models import TableConfigView
+from ..config_files import ImportPlan, PlannedItem, Problem, build_plan, detect_format, dump_document, export_document
+from ..context import CliState, get_state
+from ..exit_codes import ExitCode
+from ..render import echo_json
+
+config_app = typer.Typer(help="Import and export pipeline and table configs (YAML or JSON).", no_args_is_help=True)
+
+#: items per ``batch_upsert`` call (one BatchGetItem of 100 keys, four BatchWriteItem of 25)
+CHUNK_SIZE = 100
+
+
+class ExportFormat(StrEnum):
+    YAML = "yaml"
+    JSON = "json"
+
+
+@dataclass
+class KindReport:
+    """What the import did to one kind of item."""
+
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, report: BatchUpsertReport) -> None:
+        self.written.extend(report.written)
+        self.unchanged.extend(report.unchanged)
+        self.failed.extend(report.failed)
+
+    def counts(self) -> dict[str, int]:
+        return {"written": len(self.written), "unchanged": len(self.unchanged), "failed": len(self.failed)}
+
+
+def _problems_table(problems: Sequence[Problem], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in ("file", "item", "field", "problem"):
+        table.add_column(name, overflow="fold")
+    for p in problems:
+        table.add_row(p.file, p.item, p.field, p.message)
+    return table
+
+
+def _problem_json(problem: Problem) -> dict[str, str]:
+    return {"file": problem.file, "item": problem.item, "field": problem.field, "message": problem.message}
+
+
+def _write(
+    state: CliState,
+    plan_pipelines: Sequence[PlannedItem],
+    plan_tables: Sequence[PlannedItem],
+) -> dict[str, KindReport]:
+    """Upsert pipelines then tables in chunks, with a progress bar on stderr."""
+    reports = {"pipelines": KindReport(), "tables": KindReport()}
+    writers: dict[str, Callable[[list[Any]], BatchUpsertReport]] = {
+        "pipelines": state.registry.pipelines_write.batch_upsert,
+        "tables": state.registry.tables_write.batch_upsert,
+    }
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=state.err, transient=False) as progress:
+        for kind, items in (("pipelines", plan_pipelines), ("tables", plan_tables)):
+            if not items:
+                continue
+            task = progress.add_task(f"writing {kind}", total=len(items))
+            for start in range(0, len(items), CHUNK_SIZE):
+                chunk = items[start : start + CHUNK_SIZE]
+                reports[kind].add(writers[kind]([i.dto for i in chunk]))
+                progress.advance(task, len(chunk))
+    return reports
+
+
+def _report_table(reports: dict[str, KindReport], skipped: int) -> Table:
+    table = Table(title="import", title_justify="left")
+    for name in ("kind", "written", "unchanged", "failed"):
+        table.add_column(name, justify="left" if name == "kind" else "right")
+    for kind, report in reports.items():
+        counts = report.counts()
+        table.add_row(kind, str(counts["written"]), str(counts["unchanged"]), str(counts["failed"]))
+    if skipped:
+        table.caption = f"{skipped} valid table(s) skipped because their pipeline is invalid"
+    return table
+
+
+def _select(plan: ImportPlan, partial: bool) -> tuple[list[PlannedItem], list[PlannedItem], list[PlannedItem]]:
+    """(pipelines, tables, skipped tables) to write."""
+    if not partial:
+        return plan.pipelines, plan.tables, []
+    orphaned = plan.orphaned_tables()
+    ids = {id(t) for t in orphaned}
+    return plan.pipelines, [t for t in plan.tables if id(t) not in ids], orphaned
+
+
+@config_app.command("import")
+def import_config(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="YAML or JSON config files.", show_default=False)],
+    partial: Annotated[
+        bool, typer.Option("--partial", help="Write the valid items even if others are invalid (then exit 5).")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only; write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Validate config files, then upsert their pipelines and tables (unchanged items are skipped).
+
+    Every problem is listed with its file, item and field. Nothing is written unless every item
+    is valid, or ``--partial`` is given.
+    """
+    state = get_state(ctx)
+    plan = build_plan(files, state.tz)
+    pipelines, tables, skipped = _select(plan, partial)
+    write = not dry_run and (plan.ok or partial)
+    if plan.problems and not as_json:
+        title = f"{len(plan.problems)} problem(s)"
+        state.err.print(_problems_table(plan.problems, title))
+    reports = _write(state, pipelines, tables) if write else {"pipelines": KindReport(), "tables": KindReport()}
+    if as_json:
+        echo_json(
+            {
+                "written": write,
+                "pipelines": {**reports["pipelines"].counts(), "failed_items": reports["pipelines"].failed},
+                "tables": {**reports["tables"].counts(), "failed_items": reports["tables"].failed},
+                "problems": [_problem_json(p) for p in plan.problems],
+                "skipped_tables": [t.item_id for t in skipped],
+                "valid": {"pipelines": len(plan.pipelines), "tables": len(plan.tables)},
+            }
+        )
+    elif write:
+        state.out.print(_report_table(reports, len(skipped)))
+    elif plan.problems:
+        state.err.print("nothing written: fix the problems above, or pass --partial to write the valid items")
+    else:
+        state.out.print(f"valid: {len(plan.pipelines)} pipeline(s), {len(plan.tables)} table(s); nothing written")
+    if any(r.failed for r in reports.values()):
+        if not as_json:
+            for kind, report in reports.items():
+                for failure in report.failed:
+                    state.err.print(f"{kind}: {failure.get('key')}: {failure.get('reason')}")
+        raise typer.Exit(ExitCode.CONNECTION)
+    if plan.problems:
+        raise typer.Exit(ExitCode.VALIDATION)
+
+
+@config_app.command("export")
+def export_config(
+    ctx: typer.Context,
+    pipeline: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pipeline", "-p", help="Export only this pipeline (repeatable); default: all.", show_default=False
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.", show_default=False)
+    ] = None,
+    fmt: Annotated[
+        ExportFormat | None,
+        typer.Option(
+            "--format", "-f", help="yaml or json; default: from the file suffix, else yaml.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Write pipelines with their tables in the import format (export then import is a round trip)."""
+    state = get_state(ctx)
+    read = state.registry
+    if pipeline:
+        wanted = list(dict.fromkeys(pipeline))
+        found = read.pipelines.get_many(wanted, tz=state.tz)
+        missing = sorted(set(wanted) - {p.pipeline_id for p in found})
+        if missing:
+            raise ItemNotFoundError(
+                f"pipeline(s) not found: {', '.join(missing)}", table=read.config.table_name("pipeline_config")
+            )
+        pairs = [(p, list(read.tables.iter_by_pipeline(p.pipeline_id, tz=state.tz))) for p in found]
+        standalone: list[TableConfigView] = []
+    else:
+        pipelines = sorted(read.pipelines.iter_all(tz=state.tz), key=lambda p: p.pipeline_id)
+        by_pipeline: dict[str, list[TableConfigView]] = defaultdict(list)
+        for table in read.tables.iter_all(tz=state.tz):
+            by_pipeline[table.pipeline_id].append(table)
+        pairs = [(p, sorted(by_pipeline.pop(p.pipeline_id, []), key=lambda t: t.table_id)) for p in pipelines]
+        standalone = sorted((t for ts in by_pipeline.values() for t in ts), key=lambda t: t.table_id)
+    chosen = fmt.value if fmt else (detect_format(output) if output else "yaml")
+    text = dump_document(export_document(pairs, standalone), "json" if chosen == "json" else "yaml")
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    n_tables = sum(len(ts) for _, ts in pairs) + len(standalone)
+    state.err.print(f"exported {len(pairs)} pipeline(s) and {n_tables} table(s) to {output}")

@@ -1,0 +1,165 @@
+"""``pipeline-registry runs``: list the runs of a pipeline, show one, watch one until it ends."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from ...registry.errors import ValidationError
+from ...registry.run_logs.models import PipelineRunLogView, RunStatus
+from ...registry.timezones import format_utc, parse_utc, utc_now
+from ..context import CliState, get_state
+from ..exit_codes import ExitCode
+from ..render import echo_json, run_detail, runs_table, status_text, to_jsonable, when
+from ..times import parse_time
+from .options import JsonOption, PipelineOption
+
+runs_app = typer.Typer(help="Look at pipeline runs.", no_args_is_help=True)
+
+#: the sleep between two polls of ``runs watch`` (a module attribute so tests can observe polls)
+_sleep = time.sleep
+
+
+# -- page tokens -------------------------------------------------------------------------------
+def encode_cli_token(token: str, since: datetime | None, until: datetime | None) -> str:
+    """Wrap the registry's page token with the resolved time window, so that ``--since 2h``
+    means the same instant on every page."""
+    payload = {
+        "t": token,
+        "s": format_utc(since) if since else None,
+        "u": format_utc(until) if until else None,
+    }
+    raw = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cli_token(token: str) -> tuple[str, datetime | None, datetime | None]:
+    """Inverse of :func:`encode_cli_token`; a malformed token is a ValidationError."""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode("ascii")))
+        inner, since, until = payload["t"], payload["s"], payload["u"]
+        if not isinstance(inner, str):
+            raise TypeError("token")
+        return inner, parse_utc(since) if since else None, parse_utc(until) if until else None
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError, ValidationError):
+        raise ValidationError(
+            "page token is malformed (pass back the token a previous `runs list` printed)", field="page_token"
+        ) from None
+
+
+# -- commands ----------------------------------------------------------------------------------
+@runs_app.command("list")
+def list_runs(
+    ctx: typer.Context,
+    pipeline: PipelineOption,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Runs started at or after: ISO datetime (naive = in --tz) or an age like 2h, 3d."),
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Runs started at or before (same forms as --since).")] = None,
+    status: Annotated[
+        list[RunStatus] | None,
+        typer.Option("--status", "-s", case_sensitive=False, help="Only runs in this status (repeatable)."),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Runs per page.")] = 20,
+    page_token: Annotated[
+        str | None, typer.Option(help="Continue a previous listing (it keeps that listing's time window).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the runs of a pipeline, newest first, one page at a time."""
+    state = get_state(ctx)
+    inner_token: str | None = None
+    if page_token:
+        inner_token, since_at, until_at = decode_cli_token(page_token)
+    else:
+        now = utc_now()
+        since_at = parse_time(since, state.tz, field="since", now=now) if since else None
+        until_at = parse_time(until, state.tz, field="until", now=now) if until else None
+    page = state.registry.runs.list_by_pipeline(
+        pipeline,
+        since=since_at,
+        until=until_at,
+        statuses=status or None,
+        limit=limit,
+        page_token=inner_token,
+        tz=state.tz,
+    )
+    next_token = encode_cli_token(page.next_page_token, since_at, until_at) if page.next_page_token else None
+    if as_json:
+        echo_json({"runs": [to_jsonable(r) for r in page.items], "next_page_token": next_token})
+        return
+    state.out.print(runs_table(page.items, state.tz))
+    if next_token:
+        state.out.print(Text(f"next page: --page-token {next_token}"))
+
+
+def _get_run(state: CliState, run_id: str, pipeline: str) -> PipelineRunLogView:
+    return state.registry.runs.get_by_id(run_id, pipeline, consistent=True, tz=state.tz)
+
+
+@runs_app.command("show")
+def show(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="The run id.", show_default=False)],
+    pipeline: PipelineOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one run (a strongly consistent read; exit 3 if it does not exist)."""
+    state = get_state(ctx)
+    run = _get_run(state, run_id, pipeline)
+    if as_json:
+        echo_json(to_jsonable(run))
+    else:
+        state.out.print(run_detail(run, state.tz))
+
+
+@runs_app.command("watch")
+def watch(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="The run id.", show_default=False)],
+    pipeline: PipelineOption,
+    interval: Annotated[float, typer.Option(min=0.01, help="Seconds between two reads.")] = 5.0,
+    timeout: Annotated[
+        float | None, typer.Option(min=0.0, help="Give up after this many seconds (exit 9).", show_default=False)
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Follow a run until it ends: exit 0 on SUCCESS, 8 on FAILED/CANCELLED, 9 on --timeout."""
+    state = get_state(ctx)
+    deadline = time.monotonic() + timeout if timeout is not None else None
+    seen: tuple[RunStatus, int] | None = None
+    while True:
+        run = _get_run(state, run_id, pipeline)
+        if (run.status, run.try_number) != seen:
+            seen = (run.status, run.try_number)
+            if not as_json:
+                state.err.print(
+                    Text.assemble(
+                        f"{when(utc_now(), state.tz)}  run {run.run_id}: ",
+                        status_text(run.status),
+                        f" (try {run.try_number}, started {when(run.start_time, state.tz)})",
+                    )
+                )
+        if run.status.is_terminal:
+            break
+        remaining = deadline - time.monotonic() if deadline is not None else None
+        if remaining is not None and remaining <= 0:
+            if as_json:
+                echo_json(to_jsonable(run))
+            state.err.print(f"run {run_id} is still {run.status.value} after {timeout:g}s; stopped watching")
+            raise typer.Exit(ExitCode.WATCH_TIMEOUT)
+        _sleep(interval if remaining is None else min(interval, remaining))
+    if as_json:
+        echo_json(to_jsonable(run))
+    else:
+        state.out.print(run_detail(run, state.tz))
+    if run.status is not RunStatus.SUCCESS:
+        raise typer.Exit(ExitCode.RUN_NOT_SUCCESSFUL)
