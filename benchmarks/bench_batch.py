@@ -1,0 +1,92 @@
+"""Batch upsert of N run logs: ``PipelineRunLogsWriteApi.batch_upsert`` vs boto3's ``Table.batch_writer()``.
+
+Each run writes into its own freshly created tables (same schema), then counts the items with a
+``Select=COUNT`` scan to prove every item is stored.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from fixtures import plain_for_boto3, run_log_values
+
+from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
+from airflow_provider_pipeline_registry.registry.run_logs import PipelineRunLog
+from airflow_provider_pipeline_registry.registry.timezones import utc_now
+
+
+@dataclass
+class BatchResult:
+    """Seconds per run of each variant, and whether every item was found afterwards."""
+
+    items: int
+    seconds: dict[str, list[float]] = field(default_factory=dict)
+    all_present: dict[str, bool] = field(default_factory=dict)
+
+
+def _count(client: Any, table: str) -> int:
+    total, params = 0, {"TableName": table, "Select": "COUNT"}
+    while True:
+        response = client.scan(**params)
+        total += response["Count"]
+        if "LastEvaluatedKey" not in response:
+            return total
+        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _fresh_registry(base: DynamoDBConfig, client: Any, serial: int) -> Registry:
+    registry = Registry(base.model_copy(update={"table_prefix": f"batch{serial}_"}), client=client)
+    registry.create_tables()
+    return registry
+
+
+def _drop(registry: Registry) -> None:
+    for logical in ("pipeline_config", "table_config", "pipeline_run_logs"):
+        registry.client.delete_table(TableName=registry.config.table_name(logical))  # type: ignore[arg-type]
+
+
+def run(registry: Registry, *, quick: bool) -> BatchResult:
+    n, repeats = (1_000, 1) if quick else (10_000, 3)
+    result = BatchResult(items=n, seconds={"boto3 batch_writer": [], "ours": []}, all_present={})
+    client = registry.client
+    resource = boto3.session.Session().resource(
+        "dynamodb",
+        region_name=registry.config.region,
+        endpoint_url=registry.config.endpoint_url,
+        config=client.meta.config,  # the very same botocore settings as our client
+    )
+    serial = itertools.count()
+    for r in range(repeats):
+        order = ["ours", "boto3 batch_writer"] if r % 2 == 0 else ["boto3 batch_writer", "ours"]
+        for variant in order:
+            target = _fresh_registry(registry.config, client, next(serial))
+            runs = [run_log_values(i, prefix=f"batch-{variant[:4]}") for i in range(n)]
+            table_name = target.config.table_name("pipeline_run_logs")
+            if variant == "ours":
+                start = time.perf_counter()
+                report = target.runs_write.batch_upsert(runs)
+                elapsed = time.perf_counter() - start
+                assert report.ok, report.failed[:3]
+            else:
+                # the floor: items already converted to what boto3 accepts (strings, Decimal), untimed
+                now = utc_now()
+                plain = [plain_for_boto3({**values, "updated_at": now}) for values in runs]
+                start = time.perf_counter()
+                table = resource.Table(table_name)
+                with table.batch_writer() as writer:
+                    for item in plain:
+                        writer.put_item(Item=item)
+                elapsed = time.perf_counter() - start
+            result.seconds[variant].append(elapsed)
+            present = _count(client, table_name) == n
+            result.all_present[variant] = result.all_present.get(variant, True) and present
+            if variant == "ours" and r == 0:  # spot-check that what we wrote reads back
+                first = target.runs.find_entity(runs[0]["run_id"], runs[0]["pipeline_id"])
+                assert isinstance(first, PipelineRunLog)
+                assert first.metrics == runs[0]["metrics"]
+            _drop(target)
+    return result

@@ -1,0 +1,185 @@
+"""Benchmarks of the registry against raw boto3 and PynamoDB, on a DynamoDB Local started here.
+
+    uv run python benchmarks/run.py            # full run (about 5 minutes on 2 cores)
+    uv run python benchmarks/run.py --quick    # smoke run (well under a minute)
+
+Every figure is a median over repeated, interleaved runs; ratios compare with a baseline measured
+in the same run. See benchmarks/README.md for what is measured and how.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+# dummy credentials: nothing here may ever reach a real AWS account
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+for _var in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+    os.environ.pop(_var, None)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry  # noqa: E402
+from airflow_provider_pipeline_registry.testing import DynamoDBLocal  # noqa: E402
+
+SECTIONS = ("ops", "serialization", "batch", "dag")
+OPS_TARGET = 1.15
+
+
+def _ratio(value: float, baseline: float) -> str:
+    return f"{value / baseline:.2f}x"
+
+
+def _ops_table(results: list) -> Table:  # type: ignore[type-arg]
+    table = Table(title="Single-item operations and a 100-item query page (median latency per call)")
+    for column in ("operation", "variant", "median ms", "p90 ms", "vs raw boto3", "vs PynamoDB", "target"):
+        table.add_column(column, justify="left" if column in ("operation", "variant", "target") else "right")
+    for operation, samples in results:
+        raw, pyn = samples["raw boto3"].median, samples["PynamoDB"].median
+        for variant in ("raw boto3", "ours", "PynamoDB"):
+            sample = samples[variant]
+            verdict = ""
+            if variant == "ours":
+                ok = sample.median <= OPS_TARGET * raw and sample.median < pyn
+                verdict = ("met" if ok else "MISSED") + f" (<={OPS_TARGET}x raw, <PynamoDB)"
+            table.add_row(
+                operation if variant == "raw boto3" else "",
+                variant,
+                f"{sample.median * 1e3:.3f}",
+                f"{sample.p90 * 1e3:.3f}",
+                _ratio(sample.median, raw),
+                _ratio(sample.median, pyn),
+                verdict,
+            )
+        table.add_section()
+    return table
+
+
+def _serialization_table(results: list) -> Table:  # type: ignore[type-arg]
+    table = Table(title="Serialization, no network (median microseconds per item)")
+    columns = ("item", "variant", "to item µs", "from item µs", "round trip µs", "vs TypeSerializer", "vs PynamoDB")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("item", "variant") else "right")
+    for kind, samples in results:
+        trips = {n: to.median + back.median for n, (to, back) in samples.items()}
+        for variant in ("boto3 TypeSerializer", "ours", "PynamoDB"):
+            to, back = samples[variant]
+            table.add_row(
+                kind if variant == "boto3 TypeSerializer" else "",
+                variant,
+                f"{to.median * 1e6:.1f}",
+                f"{back.median * 1e6:.1f}",
+                f"{trips[variant] * 1e6:.1f}",
+                _ratio(trips[variant], trips["boto3 TypeSerializer"]),
+                _ratio(trips[variant], trips["PynamoDB"]),
+            )
+        table.add_section()
+    return table
+
+
+def _batch_table(result) -> Table:  # type: ignore[no-untyped-def]
+    import statistics
+
+    table = Table(title=f"Batch upsert of {result.items:,} run logs (median of {len(result.seconds['ours'])} run(s))")
+    for column in ("variant", "median s", "items/s", "vs batch_writer", "all items present", "target"):
+        table.add_column(column, justify="left" if column in ("variant", "target") else "right")
+    base = statistics.median(result.seconds["boto3 batch_writer"])
+    for variant in ("boto3 batch_writer", "ours"):
+        median = statistics.median(result.seconds[variant])
+        verdict = ""
+        if variant == "ours":
+            verdict = ("met" if median <= base else "MISSED") + " (at least as fast)"
+        table.add_row(
+            variant,
+            f"{median:.2f}",
+            f"{result.items / median:,.0f}",
+            _ratio(median, base),
+            "yes" if result.all_present[variant] else "NO",
+            verdict,
+        )
+    return table
+
+
+def _dag_table(result) -> Table:  # type: ignore[no-untyped-def]
+    table = Table(title="DAG parse: import of a DAG file in a fresh interpreter (median)")
+    for column in ("DAG file imports", "median s", "extra vs Airflow only", "boto3 / botocore / pyspark imported"):
+        table.add_column(column, justify="left" if column != "median s" else "right")
+    if result.missing:
+        table.add_row("with provider", "missing", result.missing, "")
+        return table
+    base = result.median("airflow only")
+    for name in ("airflow only", "with provider"):
+        median = result.median(name)
+        heavy = result.heavy_imported.get(name, [])
+        table.add_row(
+            name,
+            f"{median:.3f}",
+            "" if name == "airflow only" else f"{(median - base) * 1e3:+.0f} ms ({median / base:.2f}x)",
+            ", ".join(heavy) + " (NOT OK)" if heavy else "none (ok)",
+        )
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="few repetitions, 1,000-item batch: a smoke run")
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only these sections (repeatable)")
+    args = parser.parse_args(argv)
+    sections = args.only or list(SECTIONS)
+    console = Console(width=max(150, Console().width))
+    import boto3
+    import pydantic
+    import pynamodb
+
+    console.print(
+        f"Python {platform.python_version()} on {platform.machine()} ({os.cpu_count()} CPUs), "
+        f"boto3 {boto3.__version__}, pydantic {pydantic.__version__}, PynamoDB {pynamodb.__version__}"
+        f"{', QUICK mode' if args.quick else ''}"
+    )
+    started = time.perf_counter()
+    needs_dynamodb = {"ops", "serialization", "batch"} & set(sections)
+    with DynamoDBLocal() if needs_dynamodb else contextlib.nullcontext() as ddb:
+        registry = models = None
+        if ddb is not None:
+            config = DynamoDBConfig(endpoint_url=ddb.url, region="us-east-1", table_prefix="bench_")
+            registry = Registry(config)
+            registry.create_tables()
+            from pynamodb_models import make_models
+
+            models = make_models(
+                host=ddb.url,
+                region=config.region,
+                run_logs_table=config.table_name("pipeline_run_logs"),
+                table_config_table=config.table_name("table_config"),
+            )
+            console.print(f"DynamoDB Local at {ddb.url}")
+        if "ops" in sections:
+            import bench_ops
+
+            console.print(_ops_table(bench_ops.run(registry, models, quick=args.quick)))  # type: ignore[arg-type]
+        if "serialization" in sections:
+            import bench_serialization
+
+            console.print(_serialization_table(bench_serialization.run(models, quick=args.quick)))  # type: ignore[arg-type]
+        if "batch" in sections:
+            import bench_batch
+
+            console.print(_batch_table(bench_batch.run(registry, quick=args.quick)))  # type: ignore[arg-type]
+    if "dag" in sections:
+        import bench_dag_parse
+
+        console.print(_dag_table(bench_dag_parse.run(quick=args.quick)))
+    console.print(f"total {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
