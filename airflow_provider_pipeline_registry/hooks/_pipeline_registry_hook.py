@@ -1,0 +1,319 @@
+"""The hook class (imports boto3 through ``AwsBaseHook``; import it via :mod:`.pipeline_registry`)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from datetime import tzinfo
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from ..registry.config import DynamoDBConfig
+from ..registry.errors import AccessDeniedError, ConfigurationError, RegistryError, redact
+from ..registry.facade import Registry
+from .pipeline_registry import CONN_TYPE, DEFAULT_CONN_ID, registry_settings_from_extras
+
+if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.utils.connection_wrapper import AwsConnectionWrapper
+
+    from ..registry.gateway import DynamoDBClient
+    from ..registry.pipeline_config import PipelineConfigReadApi, PipelineConfigWriteApi
+    from ..registry.run_logs import PipelineRunLogsReadApi, PipelineRunLogsWriteApi
+    from ..registry.table_config import TableConfigReadApi, TableConfigWriteApi
+
+#: connection pool size of the one DynamoDB client (the APIs share it across threads)
+MAX_POOL_CONNECTIONS = 32
+
+
+def botocore_config_to_dict(config: Config | None) -> dict[str, Any] | None:
+    """The options explicitly set on a botocore ``Config``, JSON-friendly (``UNSIGNED`` -> ``"unsigned"``)."""
+    if config is None:
+        return None
+    options: dict[str, Any] = dict(getattr(config, "_user_provided_options", {}) or {})
+    if not options:  # a Config built without tracking: keep what differs from the defaults
+        options = {
+            name: getattr(config, name)
+            for name, default in Config.OPTION_DEFAULTS.items()
+            if getattr(config, name, default) != default
+        }
+    if options.get("signature_version") is UNSIGNED:
+        options["signature_version"] = "unsigned"
+    return options
+
+
+def _botocore_config_from(value: Config | Mapping[str, Any] | None) -> Config | None:
+    if value is None or isinstance(value, Config):
+        return value
+    options = dict(value)
+    if options.get("signature_version") == "unsigned":
+        options["signature_version"] = UNSIGNED
+    return Config(**options)
+
+
+class PipelineRegistryHook(AwsBaseHook):
+    """Access to the pipeline registry (pipeline config, table config, run logs) in DynamoDB.
+
+    Credentials, region, ``endpoint_url``, role assumption and profiles come from an ``aws``
+    connection, exactly as for the amazon provider's hooks. Registry settings come from the
+    connection's extras (``table_prefix``, ``environment``, ``user_timezone``,
+    ``pipeline_config_table``, ``table_config_table``, ``run_logs_table``, ``connect_timeout``,
+    ``read_timeout``, ``max_attempts``, ``run_log_retention_days``); constructor arguments override
+    them, and ``DYNAMODB_*`` environment variables fill in what neither sets.
+
+    The six APIs share one boto3 DynamoDB client with bounded connect/read timeouts; botocore's own
+    retries are off because the registry's gateway retries (``max_attempts``, with backoff).
+
+    :param aws_conn_id: the Airflow connection (type ``aws``, or this provider's
+        ``pipeline_registry`` type); None uses the default boto3 credential chain.
+    :param region_name: AWS region; overrides the connection's ``region_name`` extra.
+    :param endpoint_url: DynamoDB endpoint (e.g. DynamoDB Local); overrides the connection's.
+    """
+
+    conn_name_attr = "aws_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = "Pipeline Registry (DynamoDB)"
+
+    def __init__(
+        self,
+        *,
+        aws_conn_id: str | None = DEFAULT_CONN_ID,
+        region_name: str | None = None,
+        table_prefix: str | None = None,
+        environment: str | None = None,
+        user_timezone: str | None = None,
+        pipeline_config_table: str | None = None,
+        table_config_table: str | None = None,
+        run_logs_table: str | None = None,
+        endpoint_url: str | None = None,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        max_attempts: int | None = None,
+        run_log_retention_days: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        client_type = kwargs.pop("client_type", "dynamodb")
+        if client_type != "dynamodb" or kwargs.pop("resource_type", None) is not None:
+            raise ConfigurationError("PipelineRegistryHook always uses the 'dynamodb' client")
+        kwargs["config"] = _botocore_config_from(kwargs.get("config"))
+        super().__init__(aws_conn_id=aws_conn_id, region_name=region_name, client_type="dynamodb", **kwargs)
+        overrides = {
+            "table_prefix": table_prefix,
+            "environment": environment,
+            "user_timezone": user_timezone,
+            "pipeline_config_table": pipeline_config_table,
+            "table_config_table": table_config_table,
+            "run_logs_table": run_logs_table,
+            "endpoint_url": endpoint_url,
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+            "max_attempts": max_attempts,
+            "run_log_retention_days": run_log_retention_days,
+        }
+        self._registry_overrides: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+
+    def __repr__(self) -> str:
+        parts = [f"aws_conn_id={self.aws_conn_id!r}"]
+        config: DynamoDBConfig | None = self.__dict__.get("registry_config")
+        if config is not None:
+            parts += [
+                f"region={config.region!r}",
+                f"endpoint_url={config.endpoint_url!r}",
+                f"table_prefix={config.effective_prefix!r}",
+            ]
+        else:
+            parts += [f"{k}={v!r}" for k, v in self._registry_overrides.items()]
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    # -- configuration -------------------------------------------------------------------------
+    @cached_property
+    def conn_config(self) -> AwsConnectionWrapper:
+        """The wrapped Airflow connection; a ``pipeline_registry`` connection counts as ``aws``."""
+        with warnings.catch_warnings():
+            # AwsConnectionWrapper warns for any type but 'aws'; ours is an aws connection with a form
+            warnings.filterwarnings("ignore", message=f".*expected connection type 'aws', got '{CONN_TYPE}'")
+            return AwsBaseHook.conn_config.func(self)  # type: ignore[attr-defined,no-any-return]
+
+    @cached_property
+    def registry_config(self) -> DynamoDBConfig:
+        """Registry settings: constructor > connection extras > ``DYNAMODB_*`` env > defaults."""
+        settings = registry_settings_from_extras(self.conn_config.extra_config)
+        region = self.region_name
+        if region:
+            settings["region"] = region
+        endpoint = self.conn_config.get_service_endpoint_url(service_name="dynamodb")
+        if endpoint:
+            settings["endpoint_url"] = endpoint
+        settings.update(self._registry_overrides)
+        try:
+            return DynamoDBConfig.from_env(**settings)
+        except ConfigurationError as exc:
+            raise ConfigurationError(
+                f"connection {self.aws_conn_id!r} has invalid registry settings: {exc.message}"
+            ) from None
+
+    @property
+    def user_timezone(self) -> tzinfo:
+        """Display timezone: constructor > extra ``user_timezone`` > ``DYNAMODB_USER_TIMEZONE`` > UTC."""
+        return self.registry_config.tzinfo
+
+    def client_config(self, config: Config | None = None) -> Config:
+        """The botocore config of the DynamoDB client.
+
+        Registry timeouts first, then the connection's (or the given) botocore config on top;
+        botocore retries are always off (the registry's gateway retries with backoff).
+        """
+        registry = self.registry_config
+        base = Config(
+            connect_timeout=registry.connect_timeout,
+            read_timeout=registry.read_timeout,
+            max_pool_connections=MAX_POOL_CONNECTIONS,
+        )
+        user = config if config is not None else self.conn_config.botocore_config
+        merged = base.merge(user) if user is not None else base
+        return merged.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
+
+    # -- client and APIs -------------------------------------------------------------------------
+    def get_client_type(
+        self,
+        region_name: str | None = None,
+        config: Config | None = None,
+        deferrable: bool = False,
+    ) -> Any:
+        """The DynamoDB client at the registry's endpoint with bounded timeouts (sync or aiobotocore)."""
+        import boto3
+
+        registry = self.registry_config
+        region = region_name or registry.region
+        try:
+            session = self.get_session(region_name=region, deferrable=deferrable)
+            params: dict[str, Any] = {
+                "service_name": "dynamodb",
+                "region_name": region,
+                "endpoint_url": registry.endpoint_url,
+                "config": self._get_config(self.client_config(config)),
+                "verify": self.verify,
+            }
+            if not isinstance(session, boto3.session.Session):
+                return session.create_client(**params)
+            self.log.debug(
+                "DynamoDB client for the registry at %s (%s)", registry.endpoint_url or "AWS", registry.region
+            )
+            return session.client(**params)
+        except NoCredentialsError:
+            raise AccessDeniedError(
+                f"no AWS credentials for connection {self.aws_conn_id!r}", operation="create_client"
+            ) from None
+        except (BotoCoreError, ClientError) as exc:
+            raise RegistryError(
+                f"cannot create the DynamoDB client for connection {self.aws_conn_id!r}: {type(exc).__name__}: {exc}",
+                operation="create_client",
+            ) from None
+
+    @cached_property
+    def registry(self) -> Registry:
+        """The registry over this hook's one DynamoDB client (``self.conn``)."""
+        client: DynamoDBClient = self.conn
+        return Registry(self.registry_config, client=client)
+
+    @property
+    def pipelines(self) -> PipelineConfigReadApi:
+        """Read API of pipeline config."""
+        return self.registry.pipelines
+
+    @property
+    def pipelines_write(self) -> PipelineConfigWriteApi:
+        """Write API of pipeline config."""
+        return self.registry.pipelines_write
+
+    @property
+    def tables(self) -> TableConfigReadApi:
+        """Read API of table config."""
+        return self.registry.tables
+
+    @property
+    def tables_write(self) -> TableConfigWriteApi:
+        """Write API of table config."""
+        return self.registry.tables_write
+
+    @property
+    def runs(self) -> PipelineRunLogsReadApi:
+        """Read API of pipeline run logs."""
+        return self.registry.runs
+
+    @property
+    def runs_write(self) -> PipelineRunLogsWriteApi:
+        """Write API of pipeline run logs (start, heartbeat, finish, cancel)."""
+        return self.registry.runs_write
+
+    # -- administration --------------------------------------------------------------------------
+    def test_connection(self) -> tuple[bool, str]:
+        """Whether the three registry tables exist and are ACTIVE; the message names missing ones."""
+        try:
+            config = self.registry_config
+            status = self.registry.tables_status()
+        except Exception as exc:
+            return False, redact(f"{type(exc).__name__}: {exc}")
+        where = f"at {config.endpoint_url or 'AWS'} ({config.region})"
+        missing = [name for name, state in status.items() if state is None]
+        inactive = [f"{name} ({state})" for name, state in status.items() if state not in (None, "ACTIVE")]
+        if not missing and not inactive:
+            return True, f"registry tables ACTIVE {where}: {', '.join(status)}"
+        problems = []
+        if missing:
+            problems.append(
+                f"missing tables: {', '.join(missing)} (create them with PipelineRegistryHook.create_tables() "
+                "or `pipeline-registry tables create`)"
+            )
+        if inactive:
+            problems.append(f"tables not ACTIVE: {', '.join(inactive)}")
+        return False, f"{'; '.join(problems)} {where}"
+
+    def create_tables(self, *, timeout: float = 300.0) -> dict[str, bool]:
+        """Create the missing registry tables and wait until ACTIVE; ``{table_name: created}``."""
+        created = self.registry.create_tables(timeout=timeout)
+        for name, was_created in created.items():
+            self.log.info("registry table %s %s", name, "created" if was_created else "already exists")
+        return created
+
+    def describe_registry(self) -> dict[str, Any]:
+        """Table names, endpoint, region, user timezone, timeouts; never credentials."""
+        config = self.registry_config
+        description = config.describe()
+        description.update(
+            aws_conn_id=self.aws_conn_id,
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            max_attempts=config.max_attempts,
+        )
+        return description
+
+    def trigger_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments that rebuild an equivalent hook in the triggerer (no credentials).
+
+        Carries the connection id (credentials are read again there), the resolved region,
+        endpoint and registry settings, ``verify`` and the botocore config as a dict.
+        """
+        config = self.registry_config
+        return {
+            "aws_conn_id": self.aws_conn_id,
+            "region_name": config.region,
+            "endpoint_url": config.endpoint_url,
+            "verify": self.verify,
+            "config": botocore_config_to_dict(self.conn_config.botocore_config),
+            "table_prefix": config.table_prefix or None,
+            "environment": config.environment,
+            "user_timezone": config.user_timezone,
+            "pipeline_config_table": config.pipeline_config_table,
+            "table_config_table": config.table_config_table,
+            "run_logs_table": config.run_logs_table,
+            "connect_timeout": config.connect_timeout,
+            "read_timeout": config.read_timeout,
+            "max_attempts": config.max_attempts,
+            "run_log_retention_days": config.run_log_retention_days,
+        }

@@ -1,0 +1,73 @@
+"""``PipelineRegistryHook``: the registry's read and write APIs over an Airflow ``aws`` connection.
+
+This module is cheap to import: it does not import boto3, botocore or the amazon provider. The
+hook class itself subclasses the amazon provider's ``AwsBaseHook`` (which imports boto3), so it
+lives in :mod:`._pipeline_registry_hook` and is loaded on first access of
+``PipelineRegistryHook`` (PEP 562). Operators, sensors and triggers import it inside methods.
+
+Registry settings are read, in this order: hook constructor argument > connection extra
+(see :data:`REGISTRY_EXTRAS`) > ``DYNAMODB_*`` environment variable > default.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+#: the connection type under which the hook is registered (its own connection form in the UI)
+CONN_TYPE = "pipeline_registry"
+#: the default connection: the same ``aws_default`` every amazon hook uses
+DEFAULT_CONN_ID = "aws_default"
+
+#: registry settings read from the connection's extras -> DynamoDBConfig field
+REGISTRY_EXTRAS: dict[str, str] = {
+    "table_prefix": "table_prefix",
+    "environment": "environment",
+    "user_timezone": "user_timezone",
+    "pipeline_config_table": "pipeline_config_table",
+    "table_config_table": "table_config_table",
+    "run_logs_table": "run_logs_table",
+    "connect_timeout": "connect_timeout",
+    "read_timeout": "read_timeout",
+    "max_attempts": "max_attempts",
+    "run_log_retention_days": "run_log_retention_days",
+}
+
+
+def registry_settings_from_extras(extras: Mapping[str, Any]) -> dict[str, Any]:
+    """The registry settings present in a connection's extras.
+
+    Accepts the plain key (``table_prefix``) and the legacy form-field key
+    (``extra__pipeline_registry__table_prefix``); a blank value counts as unset.
+    """
+    settings: dict[str, Any] = {}
+    for key, field in REGISTRY_EXTRAS.items():
+        for candidate in (key, f"extra__{CONN_TYPE}__{key}"):
+            value = extras.get(candidate)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            settings[field] = value.strip() if isinstance(value, str) else value
+            break
+    return settings
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PipelineRegistryHook":
+        module = importlib.import_module(f"{__package__}._pipeline_registry_hook")
+        value = module.PipelineRegistryHook
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    from ._pipeline_registry_hook import PipelineRegistryHook
+
+__all__ = [
+    "CONN_TYPE",
+    "DEFAULT_CONN_ID",
+    "REGISTRY_EXTRAS",
+    "PipelineRegistryHook",
+    "registry_settings_from_extras",
+]
