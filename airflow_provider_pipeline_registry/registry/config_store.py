@@ -222,6 +222,10 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
                 return ConflictError(f"{self.meta.table} {item_id!r} already exists", **context)
             return ItemNotFoundError(f"{self.meta.table} {item_id!r} not found", **context)
         found = exc.current.get("version")
+        if expected == 0:
+            return ConflictError(
+                f"{self.meta.table} {item_id!r} already exists (version {found})", current=exc.current, **context
+            )
         return ConflictError(
             f"{self.meta.table} {item_id!r} is at version {found}, not the expected version {expected}",
             current=exc.current,
