@@ -117,8 +117,8 @@ def _entries(document: Any) -> tuple[list[Any], list[Any], list[tuple[str, str]]
     if not isinstance(document, Mapping):
         kind = "empty" if document is None else type(document).__name__
         return [], [], [("<file>", f"expected a mapping or a list of pipelines, got {kind}")]
-    if not any(key in document for key in TOP_LEVEL_KEYS):
-        return [document], [], []  # a single pipeline
+    if "pipelines" not in document and ("pipeline_id" in document or "tables" not in document):
+        return [document], [], []  # a single pipeline (its "tables" are its own)
     problems = [
         (str(key), f"unknown top-level key; expected {' or '.join(TOP_LEVEL_KEYS)}")
         for key in document

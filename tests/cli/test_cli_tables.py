@@ -1,0 +1,40 @@
+"""``pipeline-registry tables create|status`` against DynamoDB Local."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import Cli
+
+from airflow_provider_pipeline_registry.cli.exit_codes import ExitCode
+
+pytestmark = pytest.mark.integration
+
+
+def test_status_of_missing_tables_exits_not_found(cli: Cli) -> None:
+    result = cli("tables", "status", "--json")
+    assert result.exit_code == ExitCode.NOT_FOUND
+    statuses = json.loads(result.stdout)
+    assert statuses == {
+        f"{cli.prefix}pipeline_config": None,
+        f"{cli.prefix}table_config": None,
+        f"{cli.prefix}pipeline_run_logs": None,
+    }
+
+
+def test_create_then_status(cli: Cli) -> None:
+    created = cli("tables", "create", "--json")
+    assert created.exit_code == 0, created.output
+    report = json.loads(created.stdout)
+    assert set(report) == {f"{cli.prefix}{t}" for t in ("pipeline_config", "table_config", "pipeline_run_logs")}
+    assert all(v == {"status": "ACTIVE", "created": True} for v in report.values())
+
+    again = cli("tables", "create", "--json")  # idempotent
+    assert again.exit_code == 0
+    assert all(v == {"status": "ACTIVE", "created": False} for v in json.loads(again.stdout).values())
+
+    human = cli("tables", "status")
+    assert human.exit_code == 0, human.output
+    assert f"{cli.prefix}pipeline_run_logs" in human.stdout
+    assert human.stdout.count("ACTIVE") == 3
