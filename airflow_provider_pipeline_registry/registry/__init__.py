@@ -67,6 +67,8 @@ _EXPORTS: dict[str, str] = {
     "RunFinish": "run_logs",
     "RunStatus": "run_logs",
     "TERMINAL_STATUSES": "run_logs",
+    # the run logger used inside Spark drivers
+    "PipelineRunLogger": "run_logger",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -110,6 +112,7 @@ if TYPE_CHECKING:
         PipelineConfigView,
         PipelineConfigWriteApi,
     )
+    from .run_logger import PipelineRunLogger
     from .run_logs import (
         TERMINAL_STATUSES,
         PipelineRunLog,
