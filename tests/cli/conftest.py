@@ -14,6 +14,8 @@ from typer.testing import CliRunner, Result
 from airflow_provider_pipeline_registry.cli.app import app
 from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
 
+WriteFile = Callable[[str, Any], str]
+
 
 @dataclass
 class Cli:
@@ -52,7 +54,7 @@ def registry(dynamodb_endpoint: str, unique_prefix: str) -> Registry:
 
 
 @pytest.fixture
-def write_file(tmp_path: Any) -> Callable[[str, Any], str]:
+def write_file(tmp_path: Any) -> WriteFile:
     """``write_file(name, data)``: dump ``data`` as YAML or JSON (by suffix), or write a str as is."""
     import yaml
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Cli
+from conftest import Cli, WriteFile
 
 from airflow_provider_pipeline_registry.cli.exit_codes import ExitCode
 from airflow_provider_pipeline_registry.registry import Registry
 
 pytestmark = pytest.mark.integration
-
-WriteFile = Callable[[str, Any], str]
 
 
 def pipeline(pid: str, n_tables: int = 2, **extra: Any) -> dict[str, Any]:
