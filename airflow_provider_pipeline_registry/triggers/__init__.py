@@ -1,0 +1,1 @@
+"""Triggers of the pipeline registry (run in the triggerer)."""

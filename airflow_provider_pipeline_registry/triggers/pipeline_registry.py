@@ -1,0 +1,203 @@
+"""``PipelineRunStateTrigger``: the deferrable half of :class:`PipelineRunStateSensor`.
+
+It polls the run with the same single projected read and the same decision as poke mode
+(:mod:`airflow_provider_pipeline_registry.sensors.run_state`), running the synchronous read in a
+worker thread so the triggerer's event loop never blocks, and reports one event:
+``{"status": "success" | "failed" | "stale" | "timeout" | "error", "message": ..., ...}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..compat import BaseTrigger, TriggerEvent
+from ..registry.timezones import format_for_display, format_utc, parse_utc, utc_now
+from ..sensors.run_state import (
+    FATAL_READ_ERRORS,
+    Outcome,
+    OutcomeKind,
+    coerce_stale_after,
+    describe_target,
+    evaluate_run_state,
+    read_run_state,
+    validate_states,
+)
+
+if TYPE_CHECKING:
+    from ..hooks.pipeline_registry import PipelineRegistryHook
+
+CLASSPATH = "airflow_provider_pipeline_registry.triggers.pipeline_registry.PipelineRunStateTrigger"
+
+
+def _as_utc_text(value: datetime | str | None, field: str) -> str | None:
+    if value is None or value == "":
+        return None
+    return format_utc(parse_utc(value, field=field) if isinstance(value, str) else value, field=field)
+
+
+def next_poll_interval(
+    poke_interval: float, poke_count: int, *, exponential_backoff: bool, max_wait: float | None
+) -> float:
+    """Seconds before poll ``poke_count + 1``: constant, or doubling from ``poke_interval``, capped by ``max_wait``."""
+    interval = poke_interval * (2 ** (poke_count - 1)) if exponential_backoff else poke_interval
+    return min(interval, max_wait) if max_wait is not None else interval
+
+
+class PipelineRunStateTrigger(BaseTrigger):
+    """Wait in the triggerer until a pipeline run reaches a target state, fails, goes stale or times out.
+
+    :param pipeline_id: the pipeline of the run.
+    :param run_id: the run; None means "the latest run of the pipeline started in [since, until]".
+    :param since: start of that window (aware datetime or ISO-8601 text), latest-run mode only.
+    :param until: end of that window.
+    :param target_states: run states that end the wait successfully.
+    :param failed_states: run states that end it with a failure (disjoint from target_states).
+    :param stale_after_seconds: a RUNNING run whose heartbeat (or start) is older is stale; None: never.
+    :param end_at: the absolute (UTC) moment of the timeout, fixed when the sensor first deferred.
+    :param poke_interval: seconds between polls.
+    :param exponential_backoff: double the interval after each poll.
+    :param max_wait_seconds: upper bound of the interval with backoff.
+    :param continue_on_error: keep polling after a transient read error (the sensor's ``silent_fail``).
+    :param hook_kwargs: :meth:`PipelineRegistryHook.trigger_kwargs` of the sensor's hook, carried whole
+        (connection id, region, ``verify``, botocore config, table overrides, timezone).
+    """
+
+    def __init__(
+        self,
+        *,
+        pipeline_id: str,
+        end_at: datetime | str,
+        hook_kwargs: Mapping[str, Any],
+        run_id: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        target_states: Sequence[str] = ("SUCCESS",),
+        failed_states: Sequence[str] = ("FAILED", "CANCELLED"),
+        stale_after_seconds: float | None = None,
+        poke_interval: float = 60.0,
+        exponential_backoff: bool = False,
+        max_wait_seconds: float | None = None,
+        continue_on_error: bool = False,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        target, failed = validate_states(target_states, failed_states)
+        self.pipeline_id = pipeline_id
+        self.run_id = run_id
+        self.since = _as_utc_text(since, "since")
+        self.until = _as_utc_text(until, "until")
+        self._target_set, self._failed_set = target, failed
+        self.target_states = sorted(s.value for s in target)
+        self.failed_states = sorted(s.value for s in failed)
+        stale = coerce_stale_after(stale_after_seconds)
+        self.stale_after_seconds = stale.total_seconds() if stale is not None else None
+        self.end_at = _as_utc_text(end_at, "end_at")
+        self.poke_interval = float(poke_interval)
+        self.exponential_backoff = bool(exponential_backoff)
+        self.max_wait_seconds = float(max_wait_seconds) if max_wait_seconds is not None else None
+        self.continue_on_error = bool(continue_on_error)
+        self.hook_kwargs = dict(hook_kwargs)
+        self._hook: PipelineRegistryHook | None = None
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Class path and every constructor argument (plain JSON values), so nothing is lost on hand-off."""
+        return (
+            CLASSPATH,
+            {
+                "pipeline_id": self.pipeline_id,
+                "run_id": self.run_id,
+                "since": self.since,
+                "until": self.until,
+                "target_states": list(self.target_states),
+                "failed_states": list(self.failed_states),
+                "stale_after_seconds": self.stale_after_seconds,
+                "end_at": self.end_at,
+                "poke_interval": self.poke_interval,
+                "exponential_backoff": self.exponential_backoff,
+                "max_wait_seconds": self.max_wait_seconds,
+                "continue_on_error": self.continue_on_error,
+                "hook_kwargs": dict(self.hook_kwargs),
+            },
+        )
+
+    # -- the poll ------------------------------------------------------------------------------
+    def _get_hook(self) -> PipelineRegistryHook:
+        if self._hook is None:
+            from ..hooks.pipeline_registry import PipelineRegistryHook
+
+            self._hook = PipelineRegistryHook(**self.hook_kwargs)
+        return self._hook
+
+    def _target(self) -> str:
+        since = parse_utc(self.since) if self.since else None
+        until = parse_utc(self.until) if self.until else None
+        return describe_target(self.run_id, self.pipeline_id, since, until, self._get_hook().user_timezone)
+
+    def check_once(self) -> Outcome:
+        """One synchronous look at the run (blocking: call it in a worker thread)."""
+        hook = self._get_hook()
+        snapshot = read_run_state(
+            hook.registry.runs,
+            pipeline_id=self.pipeline_id,
+            run_id=self.run_id,
+            since=parse_utc(self.since) if self.since else None,
+            until=parse_utc(self.until) if self.until else None,
+        )
+        stale = self.stale_after_seconds
+        return evaluate_run_state(
+            snapshot,
+            target_states=self._target_set,
+            failed_states=self._failed_set,
+            stale_after=timedelta(seconds=stale) if stale is not None else None,
+            now=utc_now(),
+            target=self._target(),
+            tz=hook.user_timezone,
+        )
+
+    def _event(self, status: str, message: str, **extra: Any) -> TriggerEvent:
+        return TriggerEvent(  # type: ignore[no-untyped-call]
+            {"status": status, "message": message, "pipeline_id": self.pipeline_id, "run_id": self.run_id, **extra}
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until the run's state decides the wait, or the timeout passes; yield one event."""
+        assert self.end_at is not None
+        end_at = parse_utc(self.end_at, field="end_at")
+        poke_count = 0
+        last_seen = "nothing read yet"
+        while True:
+            poke_count += 1
+            try:
+                outcome = await asyncio.to_thread(self.check_once)
+            except FATAL_READ_ERRORS as exc:
+                yield self._event("error", str(exc), error_class=type(exc).__name__, fatal=True)
+                return
+            except Exception as exc:
+                if not self.continue_on_error:
+                    yield self._event("error", str(exc), error_class=type(exc).__name__, fatal=False)
+                    return
+                self.log.warning("reading the run failed (continue_on_error is set): %s", exc)
+            else:
+                last_seen = outcome.message
+                self.log.info("%s", outcome.message)
+                if outcome.kind is not OutcomeKind.WAITING:
+                    assert outcome.snapshot is not None
+                    yield self._event(outcome.kind.value, outcome.message, run=outcome.snapshot.to_dict())
+                    return
+            remaining = (end_at - utc_now()).total_seconds()
+            if remaining <= 0:
+                tz = self._hook.user_timezone if self._hook is not None else None
+                yield self._event(
+                    "timeout",
+                    f"Sensor has timed out at {format_for_display(end_at, tz)}; last seen: {last_seen}",
+                )
+                return
+            interval = next_poll_interval(
+                self.poke_interval,
+                poke_count,
+                exponential_backoff=self.exponential_backoff,
+                max_wait=self.max_wait_seconds,
+            )
+            await asyncio.sleep(min(interval, remaining))
