@@ -1,0 +1,305 @@
+"""Run-log lifecycle and queries against DynamoDB Local: legal and illegal transitions, indexes, TTL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from airflow_provider_pipeline_registry.registry import (
+    ConflictError,
+    ItemNotFoundError,
+    PipelineRunLogUpsert,
+    Registry,
+    RunFinish,
+    RunStart,
+    RunStatus,
+    ValidationError,
+)
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 5, 1, 12, tzinfo=UTC)
+
+
+def start(registry: Registry, run_id: str, pipeline_id: str = "p", **extra: Any) -> Any:
+    return registry.runs_write.start({"run_id": run_id, "pipeline_id": pipeline_id, "start_time": T0, **extra})
+
+
+def finish(registry: Registry, run_id: str, status: str = "SUCCESS", pipeline_id: str = "p", **extra: Any) -> Any:
+    data = {"run_id": run_id, "pipeline_id": pipeline_id, "status": status, "end_time": T0 + timedelta(minutes=5)}
+    return registry.runs_write.finish({**data, **extra})
+
+
+def raw_run(registry: Registry, run_id: str, pipeline_id: str = "p") -> dict[str, Any]:
+    return registry.client.get_item(  # type: ignore[return-value]
+        TableName=registry.config.table_name("pipeline_run_logs"),
+        Key={"run_id": {"S": run_id}, "pipeline_id": {"S": pipeline_id}},
+        ConsistentRead=True,
+    )["Item"]
+
+
+def running_ids(registry: Registry) -> list[str]:
+    return [run.run_id for run in registry.runs.iter_running(page_size=2)]
+
+
+def test_start_then_every_read(registry: Registry) -> None:
+    run = start(
+        registry,
+        "dag/2026-05-01",
+        dag_id="dag",
+        dag_run_id="scheduled__2026-05-01",
+        task_id="spark",
+        map_index=-1,
+        logical_date=T0,
+        metrics={"rows": 0},
+    )
+    assert (run.status, run.try_number, run.heartbeat_at, run.is_running) == (RunStatus.RUNNING, 1, T0, True)
+    view = registry.runs.get_by_id("dag/2026-05-01", "p", consistent=True)
+    assert view.dag_run_id == "scheduled__2026-05-01"
+    assert view.logical_date == T0
+    assert view.duration_seconds is None
+    assert registry.runs.find_by_id("dag/2026-05-01", "p") == view
+    assert registry.runs.find_by_id("dag/2026-05-01", "other") is None
+    assert registry.runs.find_entity("dag/2026-05-01", "p", consistent=True) == run
+    with pytest.raises(ItemNotFoundError, match="not found"):
+        registry.runs.get_by_id("nope", "p")
+    # reserved words (status, start_time...) in a projection
+    assert registry.runs.get_attributes("dag/2026-05-01", "p", ["status", "try_number", "start_time"]) == {
+        "status": "RUNNING",
+        "try_number": 1,
+        "start_time": "2026-05-01T12:00:00.000000Z",
+    }
+    assert registry.runs.get_attributes("nope", "p", ["status"]) is None
+    raw = raw_run(registry, "dag/2026-05-01")
+    assert raw["is_running"] == {"S": "true"}
+    assert "expire_at" not in raw  # no retention configured
+
+
+def test_duplicate_start_is_a_noop(registry: Registry) -> None:
+    first = start(registry, "r")
+    again = start(registry, "r", start_time=T0 + timedelta(seconds=30))
+    assert again.start_time == first.start_time
+    assert again.updated_at == first.updated_at
+
+
+def test_finish_success_and_duplicate_finish(registry: Registry) -> None:
+    start(registry, "r")
+    registry.runs_write.heartbeat("r", "p", at=T0 + timedelta(minutes=1), metrics={"rows_read": 10})
+    done = finish(registry, "r", metrics={"rows_written": 7})
+    assert done.status is RunStatus.SUCCESS
+    assert done.duration_seconds == 300
+    assert done.metrics == {"rows_read": 10, "rows_written": 7}
+    assert done.is_running is None
+    assert "is_running" not in raw_run(registry, "r")
+    duplicate = finish(registry, "r")
+    assert duplicate.end_time == done.end_time
+    assert duplicate.updated_at == done.updated_at
+    with pytest.raises(ConflictError, match="already ended as SUCCESS; refusing to record FAILED") as info:
+        finish(registry, "r", "FAILED", error_type="ValueError", error_message="boom")
+    assert info.value.current is not None
+    assert info.value.current["status"] == "SUCCESS"
+
+
+def test_late_start_after_finish_is_refused(registry: Registry) -> None:
+    start(registry, "r")
+    finish(registry, "r", "FAILED", error_type="OSError", error_message="disk")
+    with pytest.raises(ConflictError, match="already ended as FAILED") as info:
+        start(registry, "r")  # a re-delivered start of try 1
+    assert info.value.operation == "start"
+    stored = registry.runs.get_by_id("r", "p", consistent=True)
+    assert stored.status is RunStatus.FAILED
+    assert (stored.error_type, stored.error_message) == ("OSError", "disk")
+    assert running_ids(registry) == []
+
+
+def test_retry_with_higher_try_restarts(registry: Registry) -> None:
+    start(registry, "r")
+    finish(registry, "r", "FAILED", error_type="OSError", error_message="disk", try_number=1)
+    retry = start(registry, "r", try_number=2, start_time=T0 + timedelta(minutes=10))
+    assert (retry.status, retry.try_number) == (RunStatus.RUNNING, 2)
+    assert (retry.end_time, retry.error_type, retry.error_message) == (None, None, None)
+    assert running_ids(registry) == ["r"]
+    with pytest.raises(ConflictError, match="RUNNING as try 2; a start for the older try 1"):
+        start(registry, "r", try_number=1)
+    with pytest.raises(ConflictError, match="stale end is refused"):
+        finish(registry, "r", "FAILED", try_number=1)
+    done = finish(registry, "r", try_number=2, end_time=T0 + timedelta(minutes=12))
+    assert done.duration_seconds == 120
+    assert running_ids(registry) == []
+    assert (
+        registry.runs_write.start(
+            RunStart(run_id="r", pipeline_id="p", try_number=3, start_time=T0 + timedelta(hours=1))
+        ).try_number
+        == 3
+    )
+
+
+def test_adopt_running_joins_whatever_try(registry: Registry) -> None:
+    start(registry, "r", try_number=2)
+    adopted = registry.runs_write.start({"run_id": "r", "pipeline_id": "p", "try_number": 1}, adopt_running=True)
+    assert adopted.try_number == 2
+
+
+def test_heartbeat_rules(registry: Registry) -> None:
+    start(registry, "r", metrics={"rows": 1})
+    beat = registry.runs_write.heartbeat(
+        "r",
+        "p",
+        at=T0 + timedelta(seconds=30),
+        metrics={"rows": 2, "bytes": 1.5},
+        spark={"spark_application_id": "app-1", "spark_ui_url": None},
+    )
+    assert beat.heartbeat_at == T0 + timedelta(seconds=30)
+    assert beat.metrics == {"rows": 2, "bytes": 1.5}
+    assert beat.spark_application_id == "app-1"
+    with pytest.raises(ItemNotFoundError):
+        registry.runs_write.heartbeat("ghost", "p")
+    registry.runs_write.cancel("r", "p", reason="killed by user")
+    with pytest.raises(ConflictError, match="already ended as CANCELLED"):
+        registry.runs_write.heartbeat("r", "p")
+    cancelled = registry.runs.get_by_id("r", "p", consistent=True)
+    assert (cancelled.status, cancelled.error_type, cancelled.error_message) == (
+        RunStatus.CANCELLED,
+        "Cancelled",
+        "killed by user",
+    )
+
+
+def test_finish_of_a_run_never_started(registry: Registry) -> None:
+    with pytest.raises(ItemNotFoundError, match="was never started"):
+        finish(registry, "ghost")
+
+
+def test_bad_run_input_is_a_validation_error(registry: Registry) -> None:
+    with pytest.raises(ValidationError) as info:
+        finish(registry, "r", "DONE")
+    assert info.value.field == "status"
+    with pytest.raises(ValidationError) as info:
+        finish(registry, "r", "RUNNING")
+    assert info.value.field == "status"
+    with pytest.raises(ValidationError) as info:
+        start(registry, "r", try_number=0)
+    assert info.value.field == "try_number"
+    with pytest.raises(ValidationError) as info:
+        registry.runs_write.heartbeat("r", "p", metrics={"rows": float("inf")})
+    assert info.value.field is not None
+    assert "metrics" in info.value.field
+    with pytest.raises(ValidationError) as info:
+        registry.runs.list_by_pipeline("p", statuses=["WAITING"])
+    assert info.value.field == "statuses"
+    with pytest.raises(ValidationError, match="timezone-aware"):
+        registry.runs.list_by_pipeline("p", since=datetime(2026, 1, 1))
+    with pytest.raises(ValidationError) as info:
+        registry.runs.list_by_pipeline("p", since=T0, until=T0 - timedelta(seconds=1))
+    assert info.value.field == "since"
+
+
+def test_long_error_messages_are_truncated_not_refused(registry: Registry) -> None:
+    start(registry, "r")
+    done = finish(registry, "r", "FAILED", error_type="RuntimeError", error_message="x" * 100_000)
+    assert done.error_message is not None
+    assert len(done.error_message) <= 8 * 1024
+    assert done.error_message.endswith("chars]")
+
+
+def test_running_index_and_stale_detection(registry: Registry) -> None:
+    start(registry, "beating", start_time=T0)
+    registry.runs_write.heartbeat("beating", "p", at=T0 + timedelta(minutes=50))
+    start(registry, "silent", start_time=T0 + timedelta(minutes=10))  # never sends a heartbeat
+    start(registry, "fresh", start_time=T0 + timedelta(minutes=55))
+    start(registry, "ended", start_time=T0 - timedelta(hours=5))
+    finish(registry, "ended")
+    assert running_ids(registry) == ["beating", "silent", "fresh"]  # oldest start first
+    page = registry.runs.list_running(limit=2)
+    assert [r.run_id for r in page] == ["beating", "silent"]
+    rest = registry.runs.list_running(page_token=page.next_page_token)
+    assert [r.run_id for r in rest] == ["fresh"]
+
+    now = T0 + timedelta(hours=1)
+    stale = registry.runs.list_stale(timedelta(minutes=15), now=now)
+    assert [r.run_id for r in stale] == ["silent"]  # start 50 min ago, no heartbeat
+    assert [r.run_id for r in registry.runs.list_stale(timedelta(minutes=5), now=now)] == ["beating", "silent"]
+    assert registry.runs.list_stale(timedelta(hours=2), now=now) == []
+
+
+def test_list_by_pipeline_window_status_and_pages(registry: Registry) -> None:
+    for i in range(10):
+        start(registry, f"r{i}", pipeline_id="etl", start_time=T0 + timedelta(hours=i))
+        if i % 2 == 0:
+            finish(registry, f"r{i}", "SUCCESS" if i % 4 == 0 else "FAILED", pipeline_id="etl")
+    start(registry, "other-pipeline", pipeline_id="hr")
+    newest_first = [r.run_id for r in registry.runs.iter_by_pipeline("etl", page_size=3)]
+    assert newest_first == [f"r{i}" for i in reversed(range(10))]
+    window = registry.runs.list_by_pipeline("etl", since=T0 + timedelta(hours=2), until=T0 + timedelta(hours=5))
+    assert [r.run_id for r in window] == ["r5", "r4", "r3", "r2"]
+    failed = registry.runs.list_by_pipeline("etl", statuses=[RunStatus.FAILED])
+    assert [r.run_id for r in failed] == ["r6", "r2"]
+    ended = registry.runs.list_by_pipeline("etl", statuses=["SUCCESS", "FAILED"], limit=3)
+    assert [r.run_id for r in ended] == ["r8", "r6", "r4"]
+    more = registry.runs.list_by_pipeline(
+        "etl", statuses=["SUCCESS", "FAILED"], limit=3, page_token=ended.next_page_token
+    )
+    assert [r.run_id for r in more] == ["r2", "r0"]
+    with pytest.raises(ValidationError):
+        registry.runs.list_by_pipeline("etl", statuses=["FAILED"], page_token=ended.next_page_token)
+    latest = registry.runs.latest("etl")
+    assert latest is not None
+    assert latest.run_id == "r9"
+    before = registry.runs.latest("etl", until=T0 + timedelta(hours=3, minutes=30))
+    assert before is not None
+    assert before.run_id == "r3"
+    assert registry.runs.latest("etl", since=T0 + timedelta(days=1)) is None
+    assert [r.run_id for r in registry.runs.iter_by_pipeline("hr")] == ["other-pipeline"]
+
+
+def test_retention_sets_expire_at_and_enables_ttl(make_registry: Any) -> None:
+    registry = make_registry(run_log_retention_days=30)
+    run = start(registry, "r")
+    expected = int((T0 + timedelta(days=30)).timestamp())
+    assert run.expire_at == expected
+    assert raw_run(registry, "r")["expire_at"] == {"N": str(expected)}
+    report = registry.runs_write.batch_upsert(
+        [{"run_id": "imported", "pipeline_id": "p", "status": "SUCCESS", "start_time": T0, "end_time": T0}]
+    )
+    assert report.written == ["imported/p"]
+    assert raw_run(registry, "imported")["expire_at"] == {"N": str(expected)}
+    ttl = registry.client.describe_time_to_live(TableName=registry.config.table_name("pipeline_run_logs"))
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expire_at"
+    assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] in {"ENABLED", "ENABLING"}
+
+
+def test_batch_upsert_and_delete_of_runs(registry: Registry) -> None:
+    runs = [
+        PipelineRunLogUpsert(
+            run_id=f"b{i}",
+            pipeline_id="bulk",
+            status=RunStatus.RUNNING if i == 0 else RunStatus.SUCCESS,
+            start_time=T0 + timedelta(minutes=i),
+            end_time=None if i == 0 else T0 + timedelta(minutes=i, seconds=30),
+            metrics={"rows": i},
+        )
+        for i in range(30)
+    ]
+    report = registry.runs_write.batch_upsert(runs)
+    assert report.ok
+    assert len(report.written) == 30
+    assert running_ids(registry) == ["b0"]
+    assert registry.runs.get_by_id("b7", "bulk").duration_seconds == 30
+    item = registry.runs_write.to_item(runs[3])
+    assert item["status"] == {"S": "SUCCESS"}
+    assert "is_running" not in item
+    with pytest.raises(ValidationError, match=r"\[1\]\.status") as info:
+        registry.runs_write.batch_upsert([runs[0], {"run_id": "x", "pipeline_id": "bulk", "status": "NOPE"}])
+    assert info.value.field == "[1].status"
+    deleted = registry.runs_write.delete("b1", "bulk")
+    assert deleted.run_id == "b1"
+    with pytest.raises(ItemNotFoundError):
+        registry.runs_write.delete("b1", "bulk")
+    assert len(list(registry.runs.iter_by_pipeline("bulk"))) == 29
+    assert (
+        registry.runs_write.finish(RunFinish(run_id="b0", pipeline_id="bulk", status=RunStatus.SUCCESS)).is_running
+        is None
+    )
+    assert running_ids(registry) == []
