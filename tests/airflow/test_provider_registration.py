@@ -1,0 +1,102 @@
+"""Provider registration: the metadata Airflow validates, and the real ``airflow providers`` commands."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.resources
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from packaging.utils import canonicalize_name
+
+from airflow_provider_pipeline_registry.get_provider_info import get_provider_info
+
+pytestmark = pytest.mark.airflow
+
+DIST_NAME = "airflow-provider-pipeline-registry"
+HOOK_CLASS = "airflow_provider_pipeline_registry.hooks.pipeline_registry.PipelineRegistryHook"
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+
+
+def _airflow_schema(name: str) -> dict[str, Any]:
+    text = importlib.resources.files("airflow").joinpath(name).read_text()
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def _run_airflow(*args: str) -> Any:
+    """Run the real ``airflow`` CLI with JSON output (inherits the test AIRFLOW_HOME)."""
+    env = os.environ.copy()
+    env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)  # it prints a log line to stdout
+    result = subprocess.run(
+        [AIRFLOW, *args, "--output", "json"], capture_output=True, text=True, timeout=300, env=env, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    # the JSON document is the last stdout line that starts a list (log lines may precede it)
+    (document,) = [line for line in result.stdout.splitlines() if line.startswith("[")][-1:]
+    return json.loads(document)
+
+
+def test_provider_info_validates_against_airflows_schema() -> None:
+    jsonschema.validate(get_provider_info(), _airflow_schema("provider_info.schema.json"))
+
+
+def test_connection_type_follows_the_provider_yaml_schema() -> None:
+    # provider_info.schema.json does not describe conn-fields; provider.yaml.schema.json does (strictly)
+    schema = _airflow_schema("provider.yaml.schema.json")["properties"]["connection-types"]
+    jsonschema.validate(get_provider_info()["connection-types"], schema)
+
+
+def test_conn_fields_are_the_hooks_registry_extras() -> None:
+    from airflow_provider_pipeline_registry.hooks.pipeline_registry import REGISTRY_EXTRAS
+
+    (conn_type,) = get_provider_info()["connection-types"]
+    form = set(conn_type["conn-fields"])
+    # every registry extra the form offers is one the hook reads (plus the aws endpoint/region)
+    assert form - {"endpoint_url", "region_name"} <= set(REGISTRY_EXTRAS)
+    assert {"table_prefix", "user_timezone", "pipeline_config_table", "table_config_table", "run_logs_table"} <= form
+
+
+def test_package_name_is_the_distributions_canonical_name() -> None:
+    dist = importlib.metadata.distribution(DIST_NAME)
+    info = get_provider_info()
+    assert info["package-name"] == canonicalize_name(dist.metadata["Name"]) == DIST_NAME
+    assert info["versions"][0] == dist.version
+    (entry_point,) = [ep for ep in dist.entry_points if ep.group == "apache_airflow_provider"]
+    assert entry_point.load() is get_provider_info
+
+
+def test_listed_modules_and_hook_class_import() -> None:
+    info = get_provider_info()
+    for section in ("hooks", "operators", "sensors", "triggers"):
+        for entry in info[section]:
+            for module in entry["python-modules"]:
+                importlib.import_module(module)
+    (conn_type,) = info["connection-types"]
+    module_name, _, class_name = conn_type["hook-class-name"].rpartition(".")
+    hook_class = getattr(importlib.import_module(module_name), class_name)
+    assert hook_class.conn_type == conn_type["connection-type"]
+    assert hook_class.hook_name == conn_type["hook-name"]
+    assert hook_class.conn_name_attr == "aws_conn_id"
+
+
+def test_airflow_providers_list_shows_the_provider() -> None:
+    providers = {p["package_name"]: p for p in _run_airflow("providers", "list")}
+    assert providers[DIST_NAME]["version"] == importlib.metadata.version(DIST_NAME)
+    assert "apache-airflow-providers-amazon" in providers
+
+
+def test_airflow_providers_hooks_shows_the_hook_and_keeps_the_aws_type() -> None:
+    hooks = {h["connection_type"]: h for h in _run_airflow("providers", "hooks")}
+    ours = hooks["pipeline_registry"]
+    assert ours["class"] == HOOK_CLASS
+    assert ours["package_name"] == DIST_NAME
+    assert ours["conn_id_attribute_name"] == "aws_conn_id"
+    # the aws connection type still belongs to the amazon provider
+    assert hooks["aws"]["package_name"] == "apache-airflow-providers-amazon"
