@@ -1,0 +1,205 @@
+"""``pipeline-registry runs list|show|watch``."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from conftest import Cli
+
+from airflow_provider_pipeline_registry.cli.commands import runs as runs_module
+from airflow_provider_pipeline_registry.cli.exit_codes import ExitCode
+from airflow_provider_pipeline_registry.registry import Registry
+
+pytestmark = pytest.mark.integration
+
+BASE = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def history(registry: Registry) -> Registry:
+    """25 finished runs of ``etl``, one an hour from BASE; every third one FAILED."""
+    runs = [
+        {
+            "run_id": f"etl-{i:02d}",
+            "pipeline_id": "etl",
+            "status": "FAILED" if i % 3 == 0 else "SUCCESS",
+            "start_time": BASE + timedelta(hours=i),
+            "end_time": BASE + timedelta(hours=i, minutes=5),
+            "error_type": "SparkException" if i % 3 == 0 else None,
+        }
+        for i in range(25)
+    ]
+    runs.append({"run_id": "other-1", "pipeline_id": "other", "status": "SUCCESS", "start_time": BASE})
+    assert registry.runs_write.batch_upsert(runs).ok
+    return registry
+
+
+def ids(payload: dict[str, Any]) -> list[str]:
+    return [r["run_id"] for r in payload["runs"]]
+
+
+def test_list_pages_newest_first(cli: Cli, history: Registry) -> None:
+    seen: list[str] = []
+    token: str | None = None
+    pages = 0
+    while True:
+        args = ["runs", "list", "--pipeline", "etl", "--limit", "10"]
+        page = cli.json(*args, *(["--page-token", token] if token else []))
+        seen += ids(page)
+        pages += 1
+        token = page["next_page_token"]
+        if token is None:
+            break
+    assert pages == 3
+    assert seen == [f"etl-{i:02d}" for i in range(24, -1, -1)]
+
+
+def test_list_filters(cli: Cli, history: Registry) -> None:
+    failed = cli.json("runs", "list", "--pipeline", "etl", "--status", "failed", "--limit", "100")
+    assert ids(failed) == [f"etl-{i:02d}" for i in (24, 21, 18, 15, 12, 9, 6, 3, 0)]
+
+    window = cli.json(
+        "runs", "list", "-p", "etl", "--since", "2026-03-07T20:00:00Z", "--until", "2026-03-07T22:30:00+00:00"
+    )
+    assert ids(window) == ["etl-10", "etl-09", "etl-08"]
+
+    # a naive time is read in --tz: 01:00 EST is 06:00 UTC, the start of etl-18
+    naive = cli.json("runs", "list", "-p", "etl", "--since", "2026-03-08T01:00", tz="America/New_York")
+    assert ids(naive) == [f"etl-{i:02d}" for i in range(24, 17, -1)]
+    assert naive["runs"][0]["start_time"] == "2026-03-08T08:00:00-04:00"  # shown in --tz (after the DST switch)
+    assert naive["runs"][0]["display_timezone"] == "America/New_York"
+
+    several = cli.json("runs", "list", "-p", "etl", "-s", "FAILED", "-s", "SUCCESS", "--limit", "3")
+    assert ids(several) == ["etl-24", "etl-23", "etl-22"]
+
+
+def test_relative_times_and_a_token_that_keeps_its_window(cli: Cli, registry: Registry) -> None:
+    now = datetime.now(UTC)
+    ages = {
+        "r-1h": timedelta(hours=1),
+        "r-5h": timedelta(hours=5),
+        "r-3d": timedelta(days=3),
+        "r-9d": timedelta(days=9),
+    }
+    runs = [
+        {"run_id": r, "pipeline_id": "rel", "status": "SUCCESS", "start_time": now - age} for r, age in ages.items()
+    ]
+    assert registry.runs_write.batch_upsert(runs).ok
+
+    assert ids(cli.json("runs", "list", "-p", "rel", "--since", "2h")) == ["r-1h"]
+    first = cli.json("runs", "list", "-p", "rel", "--since", "4d", "--until", "2h", "--limit", "1")
+    assert ids(first) == ["r-5h"]
+    second = cli.json("runs", "list", "-p", "rel", "--limit", "1", "--page-token", first["next_page_token"])
+    assert ids(second) == ["r-3d"]
+
+
+def test_list_human_output_prints_the_next_page_token(cli: Cli, history: Registry) -> None:
+    result = cli("runs", "list", "--pipeline", "etl", "--limit", "2", tz="Europe/Paris")
+    assert result.exit_code == 0, result.output
+    assert "etl-24" in result.stdout
+    assert "etl-23" in result.stdout
+    assert "etl-22" not in result.stdout
+    assert "2026-03-08 13:00:00 CET (12:00:00 UTC)" in result.stdout  # etl-24 started at 12:00 UTC
+    assert "next page: --page-token " in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "tz", "needle"),
+    [
+        (["--since", "yesterday-ish"], None, "since"),
+        (["--since", "2026-03-08T02:30"], "America/New_York", "daylight-saving gap"),
+        (["--since", "2026-03-09", "--until", "2026-03-08"], None, "since must not be after until"),
+        (["--page-token", "garbage"], None, "page token is malformed"),
+    ],
+)
+def test_list_bad_input_is_a_validation_error(
+    cli: Cli, history: Registry, args: list[str], tz: str | None, needle: str
+) -> None:
+    result = cli("runs", "list", "-p", "etl", *args, tz=tz)
+    assert result.exit_code == ExitCode.VALIDATION, result.output
+    assert needle in result.stderr
+
+
+def test_unknown_status_is_a_usage_error(cli: Cli, history: Registry) -> None:
+    result = cli("runs", "list", "-p", "etl", "--status", "EXPLODED")
+    assert result.exit_code == ExitCode.USAGE
+
+
+def test_show(cli: Cli, history: Registry) -> None:
+    run = cli.json("runs", "show", "etl-03", "--pipeline", "etl", tz="Asia/Kolkata")
+    assert run["status"] == "FAILED"
+    assert run["error_type"] == "SparkException"
+    assert run["start_time"] == "2026-03-07T20:30:00+05:30"
+    assert run["duration_seconds"] == 300.0
+
+    human = cli("runs", "show", "etl-03", "--pipeline", "etl", tz="Asia/Kolkata")
+    assert human.exit_code == 0
+    assert "2026-03-07 20:30:00 IST (15:00:00 UTC)" in human.stdout
+    assert "5m00s" in human.stdout
+
+    missing = cli("runs", "show", "etl-03", "--pipeline", "other")
+    assert missing.exit_code == ExitCode.NOT_FOUND
+    assert "not found" in missing.stderr
+
+
+def _start(registry: Registry, run_id: str) -> None:
+    registry.runs_write.start({"run_id": run_id, "pipeline_id": "live"})
+
+
+def _finish_after_first_poll(
+    monkeypatch: pytest.MonkeyPatch, registry: Registry, run_id: str, status: str
+) -> threading.Thread:
+    """Finish the run from another thread once ``runs watch`` has read it RUNNING and gone to sleep."""
+    polled = threading.Event()
+    real_sleep = time.sleep
+
+    def observed_sleep(seconds: float) -> None:
+        polled.set()
+        real_sleep(seconds)
+
+    monkeypatch.setattr(runs_module, "_sleep", observed_sleep)
+
+    def finisher() -> None:
+        if polled.wait(timeout=60):
+            registry.runs_write.finish({"run_id": run_id, "pipeline_id": "live", "status": status})
+
+    thread = threading.Thread(target=finisher, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_watch_until_success(cli: Cli, registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    _start(registry, "w-ok")
+    thread = _finish_after_first_poll(monkeypatch, registry, "w-ok", "SUCCESS")
+    result = cli("runs", "watch", "w-ok", "--pipeline", "live", "--interval", "0.05")
+    thread.join(timeout=60)
+    assert result.exit_code == 0, result.output
+    progress = result.stderr
+    assert progress.index("RUNNING") < progress.index("SUCCESS")
+    assert "SUCCESS" in result.stdout  # the final run
+
+
+def test_watch_until_failure_exits_8(cli: Cli, registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    _start(registry, "w-bad")
+    thread = _finish_after_first_poll(monkeypatch, registry, "w-bad", "FAILED")
+    result = cli("runs", "watch", "w-bad", "--pipeline", "live", "--interval", "0.05", "--json")
+    thread.join(timeout=60)
+    assert result.exit_code == ExitCode.RUN_NOT_SUCCESSFUL, result.output
+    assert json.loads(result.stdout)["status"] == "FAILED"
+
+
+def test_watch_timeout_exits_9(cli: Cli, registry: Registry) -> None:
+    _start(registry, "w-slow")
+    result = cli("runs", "watch", "w-slow", "--pipeline", "live", "--interval", "0.05", "--timeout", "0.2")
+    assert result.exit_code == ExitCode.WATCH_TIMEOUT, result.output
+    assert "still RUNNING" in result.stderr
+
+
+def test_watch_of_a_missing_run_is_not_found(cli: Cli, registry: Registry) -> None:
+    result = cli("runs", "watch", "ghost", "--pipeline", "live", "--interval", "0.05")
+    assert result.exit_code == ExitCode.NOT_FOUND
