@@ -276,3 +276,15 @@ def test_timezone_resolution_order(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_user_timezone() is UTC
     with pytest.raises(ConfigurationError, match="unknown timezone"):
         get_timezone("Mars/Olympus")
+
+
+def test_duration_and_staleness_count_real_time_across_dst() -> None:
+    from airflow_provider_pipeline_registry.registry import PipelineRunLogView
+
+    start = datetime(2026, 3, 8, 6, 59, 30, tzinfo=UTC).astimezone(NEW_YORK)  # 01:59:30 EST
+    end = datetime(2026, 3, 8, 7, 0, 30, tzinfo=UTC).astimezone(NEW_YORK)  # 03:00:30 EDT
+    view = PipelineRunLogView(run_id="r", pipeline_id="p", status="SUCCESS", start_time=start, end_time=end)
+    assert view.duration_seconds == 60
+    running = PipelineRunLogView(run_id="r", pipeline_id="p", status="RUNNING", start_time=start)
+    assert not running.is_stale(timedelta(minutes=2), now=end)
+    assert running.is_stale(timedelta(seconds=59), now=end)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..attributes import Item
@@ -57,7 +57,7 @@ class PipelineRunLogsWriteApi:
 
     def _expire_at(self, start_time: datetime) -> int | None:
         days = self.config.run_log_retention_days
-        return int((start_time + timedelta(days=days)).timestamp()) if days else None
+        return int((start_time.astimezone(UTC) + timedelta(days=days)).timestamp()) if days else None
 
     def _context(self, operation: str, run_id: str, pipeline_id: str) -> dict[str, Any]:
         return {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
@@ -65,14 +65,15 @@ class _RunFields(_AirflowIdentity, _SparkIdentity):
         """Seconds from start to end (None while running)."""
         if self.end_time is None:
             return None
-        return round((self.end_time - self.start_time).total_seconds(), 6)
+        # in UTC: two datetimes sharing a zone subtract as wall times, wrong across a DST change
+        return round((self.end_time.astimezone(UTC) - self.start_time.astimezone(UTC)).total_seconds(), 6)
 
     def is_stale(self, threshold: timedelta, now: datetime | None = None) -> bool:
         """A RUNNING run whose last heartbeat (or start, if it sent none) is older than ``threshold``."""
         if self.status is not RunStatus.RUNNING:
             return False
-        last_sign_of_life = self.heartbeat_at or self.start_time
-        return (now or utc_now()) - last_sign_of_life > threshold
+        last_sign_of_life = (self.heartbeat_at or self.start_time).astimezone(UTC)
+        return (now or utc_now()).astimezone(UTC) - last_sign_of_life > threshold
 
 
 class PipelineRunLog(RegistryModel, _RunFields):
