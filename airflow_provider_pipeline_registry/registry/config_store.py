@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
+from functools import cache
 from typing import Any, ClassVar, Generic, TypeVar
 
 import pydantic
@@ -42,6 +43,12 @@ def validate_dto(dto_type: type[U], data: U | Mapping[str, Any], tz: tzinfo) -> 
         return dto_type.model_validate(localize_naive_datetimes(dict(data), tz))
     except pydantic.ValidationError as exc:
         raise ValidationError.from_pydantic(exc, model=dto_type.__name__) from None
+
+
+@cache
+def _blank_instance(model_type: type[BaseModel]) -> BaseModel:
+    """An unvalidated instance of ``model_type``, built once: ``model_construct`` costs ~0.6 ms a call."""
+    return model_type.model_construct()
 
 
 @dataclass
@@ -237,7 +244,7 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
         if not changes:
             raise ValidationError("update needs at least one field to change", field="changes")
         problems: list[dict[str, Any]] = []
-        probe = self.upsert_type.model_construct()
+        probe = _blank_instance(self.upsert_type).model_copy()  # a private copy to validate fields on
         validated: dict[str, Any] = {}
         localized = localize_naive_datetimes(dict(changes), self.config.tzinfo)
         for name, value in localized.items():
