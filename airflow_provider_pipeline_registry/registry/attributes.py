@@ -29,6 +29,8 @@ _MAX_NUMBER_DIGITS = 38
 #: DynamoDB's number range: magnitudes from 1E-130 to 9.99...E+125
 _MAX_EXPONENT = 125
 _MIN_EXPONENT = -130
+#: any int strictly inside +-10**38 has at most 38 digits and an exponent within DynamoDB's range
+_SAFE_INT_BOUND = 10**38
 
 
 def _number_text(value: int | float | Decimal, path: str) -> str:
@@ -69,6 +71,12 @@ def _check_container_depth(path: str, depth: int) -> None:
 
 def encode_value(value: Any, path: str, *, as_key_string: bool = False, depth: int = 0) -> AttributeValue:
     """Encode one Python value; ``as_key_string`` stores booleans as ``'true'``/``'false'``."""
+    # fast paths for the commonest exact types; the general checks below give the same result
+    kind = type(value)
+    if kind is str:
+        return {"S": value}
+    if kind is int and -_SAFE_INT_BOUND < value < _SAFE_INT_BOUND:
+        return {"N": str(value)}  # at most 38 digits, inside DynamoDB's range: nothing to check
     if isinstance(value, Enum):
         value = value.value
     if isinstance(value, bool):
@@ -110,7 +118,7 @@ def decode_number(text: str) -> int | float | Decimal:
     if "." not in text and "e" not in text and "E" not in text:
         return int(text)
     as_float = float(text)
-    if Decimal(repr(as_float)) == Decimal(text):
+    if repr(as_float) == text or Decimal(repr(as_float)) == Decimal(text):  # the first test is a fast path
         return as_float
     exact = Decimal(text)
     return int(exact) if exact == exact.to_integral_value() and abs(exact) < 10**38 else exact
