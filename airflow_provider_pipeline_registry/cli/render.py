@@ -78,10 +78,16 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def _id_column(table: Table, name: str, ids: Iterable[str]) -> None:
+    """An id column that other columns give way to (ids are copied into other commands)."""
+    table.add_column(name, overflow="fold", min_width=min(max((len(i) for i in ids), default=0), 40) or None)
+
+
 def pipelines_table(pipelines: Sequence[PipelineConfigView]) -> Table:
     """Pipelines, one row each."""
     table = Table(title=f"{len(pipelines)} pipeline(s)", title_justify="left")
-    for name in ("pipeline_id", "name", "owner", "active", "schedule", "version"):
+    _id_column(table, "pipeline_id", (p.pipeline_id for p in pipelines))
+    for name in ("name", "owner", "active", "schedule", "version"):
         table.add_column(name, overflow="fold")
     for p in pipelines:
         table.add_row(p.pipeline_id, p.name, p.owner, _yes_no(p.is_active), p.schedule or "-", str(p.version))
@@ -112,7 +118,8 @@ def pipeline_detail(pipeline: PipelineConfigView, tz: tzinfo) -> Table:
 def tables_table(tables: Sequence[TableConfigView]) -> Table:
     """Table configs, one row each."""
     table = Table(title=f"{len(tables)} table(s)", title_justify="left")
-    for name in ("table_id", "table", "role", "format", "load", "location", "active"):
+    _id_column(table, "table_id", (t.table_id for t in tables))
+    for name in ("table", "role", "format", "load", "location", "active"):
         table.add_column(name, overflow="fold")
     for t in tables:
         qualified = f"{t.database}.{t.table_name}" if t.database else t.table_name
@@ -131,7 +138,8 @@ def tables_table(tables: Sequence[TableConfigView]) -> Table:
 def runs_table(runs: Sequence[PipelineRunLogView], tz: tzinfo) -> Table:
     """Runs, newest first as given."""
     table = Table(title=f"{len(runs)} run(s)", title_justify="left")
-    for name in ("run_id", "status", "try", "start", "end", "duration", "error"):
+    _id_column(table, "run_id", (r.run_id for r in runs))
+    for name in ("status", "try", "start", "end", "duration", "error"):
         table.add_column(name, overflow="fold")
     for r in runs:
         table.add_row(

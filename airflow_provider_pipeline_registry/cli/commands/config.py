@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from ...registry.config_store import BatchUpsertReport
 from ...registry.errors import ItemNotFoundError
@@ -149,14 +150,16 @@ def import_config(
     elif write:
         state.out.print(_report_table(reports, len(skipped)))
     elif plan.problems:
-        state.err.print("nothing written: fix the problems above, or pass --partial to write the valid items")
+        state.err.print(
+            Text("nothing written: fix the problems above, or pass --partial to write the valid items"), soft_wrap=True
+        )
     else:
         state.out.print(f"valid: {len(plan.pipelines)} pipeline(s), {len(plan.tables)} table(s); nothing written")
     if any(r.failed for r in reports.values()):
         if not as_json:
             for kind, report in reports.items():
                 for failure in report.failed:
-                    state.err.print(f"{kind}: {failure.get('key')}: {failure.get('reason')}")
+                    state.err.print(Text(f"{kind}: {failure.get('key')}: {failure.get('reason')}"), soft_wrap=True)
         raise typer.Exit(ExitCode.CONNECTION)
     if plan.problems:
         raise typer.Exit(ExitCode.VALIDATION)
@@ -208,4 +211,4 @@ def export_config(
         return
     output.write_text(text, encoding="utf-8")
     n_tables = sum(len(ts) for _, ts in pairs) + len(standalone)
-    state.err.print(f"exported {len(pairs)} pipeline(s) and {n_tables} table(s) to {output}")
+    state.err.print(Text(f"exported {len(pairs)} pipeline(s) and {n_tables} table(s) to {output}"), soft_wrap=True)

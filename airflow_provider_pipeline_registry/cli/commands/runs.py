@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -14,7 +11,7 @@ from rich.text import Text
 
 from ...registry.errors import ValidationError
 from ...registry.run_logs.models import PipelineRunLogView, RunStatus
-from ...registry.timezones import format_utc, parse_utc, utc_now
+from ...registry.timezones import utc_now
 from ..context import CliState, get_state
 from ..exit_codes import ExitCode
 from ..render import echo_json, run_detail, runs_table, status_text, to_jsonable, when
@@ -28,27 +25,36 @@ _sleep = time.sleep
 
 
 # -- page tokens -------------------------------------------------------------------------------
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(value: datetime | None) -> str:
+    return str((value - _EPOCH) // _MICROSECOND) if value is not None else ""
+
+
+def _from_micros(text: str) -> datetime | None:
+    return _EPOCH + int(text) * _MICROSECOND if text else None
+
+
 def encode_cli_token(token: str, since: datetime | None, until: datetime | None) -> str:
-    """Wrap the registry's page token with the resolved time window, so that ``--since 2h``
-    means the same instant on every page."""
-    payload = {
-        "t": token,
-        "s": format_utc(since) if since else None,
-        "u": format_utc(until) if until else None,
-    }
-    raw = json.dumps(payload, separators=(",", ":")).encode("utf-8")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    """``<registry token>.<since>.<until>`` (epoch microseconds): the resolved time window travels
+    with the token, so that ``--since 2h`` means the same instant on every page."""
+    return f"{token}.{_micros(since)}.{_micros(until)}"
 
 
 def decode_cli_token(token: str) -> tuple[str, datetime | None, datetime | None]:
     """Inverse of :func:`encode_cli_token`; a malformed token is a ValidationError."""
     try:
-        payload = json.loads(base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode("ascii")))
-        inner, since, until = payload["t"], payload["s"], payload["u"]
-        if not isinstance(inner, str):
-            raise TypeError("token")
-        return inner, parse_utc(since) if since else None, parse_utc(until) if until else None
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError, ValidationError):
+        inner, since, until = token.strip().split(".")
+        if not inner:
+            raise ValueError("empty token")
+        return (
+            inner,
+            _from_micros(since),
+            _from_micros(until),
+        )
+    except (ValueError, OverflowError, OSError):
         raise ValidationError(
             "page token is malformed (pass back the token a previous `runs list` printed)", field="page_token"
         ) from None
@@ -98,7 +104,7 @@ def list_runs(
         return
     state.out.print(runs_table(page.items, state.tz))
     if next_token:
-        state.out.print(Text(f"next page: --page-token {next_token}"))
+        state.out.print(Text(f"next page: --page-token {next_token}"), soft_wrap=True)
 
 
 def _get_run(state: CliState, run_id: str, pipeline: str) -> PipelineRunLogView:
@@ -146,7 +152,8 @@ def watch(
                         f"{when(utc_now(), state.tz)}  run {run.run_id}: ",
                         status_text(run.status),
                         f" (try {run.try_number}, started {when(run.start_time, state.tz)})",
-                    )
+                    ),
+                    soft_wrap=True,
                 )
         if run.status.is_terminal:
             break
@@ -154,7 +161,9 @@ def watch(
         if remaining is not None and remaining <= 0:
             if as_json:
                 echo_json(to_jsonable(run))
-            state.err.print(f"run {run_id} is still {run.status.value} after {timeout:g}s; stopped watching")
+            state.err.print(
+                Text(f"run {run_id} is still {run.status.value} after {timeout:g}s; stopped watching"), soft_wrap=True
+            )
             raise typer.Exit(ExitCode.WATCH_TIMEOUT)
         _sleep(interval if remaining is None else min(interval, remaining))
     if as_json:

@@ -41,5 +41,5 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
         state.out.print(table_status_table(statuses))
     if any(s is None for s in statuses.values()):
         if not as_json:
-            state.err.print("some tables are missing: run `pipeline-registry tables create`")
+            state.err.print("some tables are missing: run `pipeline-registry tables create`", soft_wrap=True)
         raise typer.Exit(ExitCode.NOT_FOUND)
