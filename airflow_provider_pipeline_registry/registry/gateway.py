@@ -490,20 +490,32 @@ class TableGateway:
         result = BatchWriteResult()
         for start in range(0, len(requests), BATCH_WRITE_LIMIT):
             pending = requests[start : start + BATCH_WRITE_LIMIT]
-            for attempt in range(self.backoff.max_attempts):
-                response = self.call("batch_write_item", RequestItems={self.table_name: pending})
-                unprocessed = response.get("UnprocessedItems", {}).get(self.table_name, [])
-                result.written += len(pending) - len(unprocessed)
-                pending = unprocessed
-                if not pending:
-                    break
-                if attempt + 1 < self.backoff.max_attempts:
-                    self.backoff.wait(attempt)
-            for request in pending:
-                body = request.get("PutRequest", {}).get("Item") or request.get("DeleteRequest", {}).get("Key")
-                key = {k: body[k] for k in self.metadata.key_names}
-                result.failed.append({"key": self._plain_key(key), "reason": "unprocessed after retries"})
+            reason = "unprocessed after retries"
+            try:
+                for attempt in range(self.backoff.max_attempts):
+                    response = self.call("batch_write_item", RequestItems={self.table_name: pending})
+                    unprocessed = response.get("UnprocessedItems", {}).get(self.table_name, [])
+                    result.written += len(pending) - len(unprocessed)
+                    pending = unprocessed
+                    if not pending:
+                        break
+                    if attempt + 1 < self.backoff.max_attempts:
+                        self.backoff.wait(attempt)
+            except RetryableError as exc:
+                # The endpoint kept failing: report this chunk and every later one as not written
+                # (earlier chunks are in the result) instead of losing track of them.
+                reason = f"not written: {exc.message}"
+                pending = pending + requests[start + BATCH_WRITE_LIMIT :]
+                self._record_failed(result, pending, reason)
+                return result
+            self._record_failed(result, pending, reason)
         return result
+
+    def _record_failed(self, result: BatchWriteResult, requests: Sequence[dict[str, Any]], reason: str) -> None:
+        for request in requests:
+            body = request.get("PutRequest", {}).get("Item") or request.get("DeleteRequest", {}).get("Key")
+            key = {k: body[k] for k in self.metadata.key_names}
+            result.failed.append({"key": self._plain_key(key), "reason": reason})
 
     def batch_get(
         self,

@@ -194,6 +194,19 @@ def test_permanently_unprocessed_items_are_reported_not_dropped(
     assert result.failed == [{"key": {"pipeline_id": "stuck"}, "reason": "unprocessed after retries"}]
 
 
+def test_a_chunk_throttled_past_all_retries_reports_it_and_every_later_item(
+    stubber: Stubber, gateway: TableGateway, sleeps: Sleeps
+) -> None:
+    items = [item(f"p{i:02d}") for i in range(60)]
+    stubber.add_response("batch_write_item", {})  # chunk 1: 25 written
+    for _ in range(CONFIG.max_attempts):  # chunk 2: throttled until the retries run out
+        stubber.add_client_error("batch_write_item", service_error_code="ThrottlingException", http_status_code=400)
+    result = gateway.batch_write(items)
+    assert result.written == 25
+    assert [f["key"]["pipeline_id"] for f in result.failed] == [f"p{i:02d}" for i in range(25, 60)]
+    assert all("ThrottlingException" in f["reason"] for f in result.failed)
+
+
 def test_26_items_are_chunked_25_plus_1(stubber: Stubber, gateway: TableGateway) -> None:
     items = [item(f"p{i:02d}") for i in range(26)]
     stubber.add_response(
