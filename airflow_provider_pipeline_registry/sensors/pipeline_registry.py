@@ -1,0 +1,341 @@
+"""``PipelineRunStateSensor``: wait until a pipeline run reaches a target state.
+
+Poke, reschedule and deferrable modes share one read and one decision
+(:mod:`.run_state`), so a run that fails, goes stale, never appears or succeeds ends the same way
+in each mode:
+
+=====================================  ==============================================================
+what the sensor sees                   outcome
+=====================================  ==============================================================
+a target state                         success; XCom = the run's final view (JSON)
+a failed state                         :class:`PipelineRunFailedError` at once (never soft-failed)
+RUNNING, heartbeat older than stale    :class:`PipelineRunStaleError` at once (never soft-failed)
+access / validation / missing table    :class:`PipelineRunReadError` at once (never soft-failed)
+no run (yet), still running            keep waiting until ``timeout``: AirflowSensorTimeout, or
+                                       AirflowSkipException with ``soft_fail``
+=====================================  ==============================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta, tzinfo
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from ..compat import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    BaseSensorOperator,
+    Context,
+    PokeReturnValue,
+)
+from ..registry import errors as registry_errors
+from ..registry.errors import RegistryError, ValidationError
+from ..registry.run_logs.models import RunStatus
+from ..registry.timezones import localize, to_utc, utc_now
+from .run_state import (
+    DEFAULT_FAILED_STATES,
+    DEFAULT_TARGET_STATES,
+    FATAL_READ_ERRORS,
+    Outcome,
+    OutcomeKind,
+    RunSnapshot,
+    coerce_stale_after,
+    describe_target,
+    evaluate_run_state,
+    read_run_state,
+    validate_states,
+)
+
+if TYPE_CHECKING:
+    from ..hooks.pipeline_registry import PipelineRegistryHook
+
+#: extra time the task's deferral timeout leaves the trigger to report its own timeout event
+DEFERRAL_GRACE = timedelta(seconds=60)
+
+
+class PipelineRunSensorFailure(AirflowFailException):
+    """The sensor failed for a reason waiting cannot fix; ``soft_fail`` never turns it into a skip."""
+
+
+class PipelineRunFailedError(PipelineRunSensorFailure):
+    """The run reached one of ``failed_states``; the message carries the run's recorded error."""
+
+    def __init__(self, message: str, snapshot: RunSnapshot | None = None) -> None:
+        super().__init__(message)
+        self.snapshot = snapshot
+
+
+class PipelineRunStaleError(PipelineRunSensorFailure):
+    """The run is RUNNING but its heartbeat (or start) is older than ``stale_after``."""
+
+    def __init__(self, message: str, snapshot: RunSnapshot | None = None) -> None:
+        super().__init__(message)
+        self.snapshot = snapshot
+
+
+class PipelineRunReadError(PipelineRunSensorFailure):
+    """Reading the run failed with an access, validation or missing-table error."""
+
+    def __init__(self, message: str, error_class: str) -> None:
+        super().__init__(message)
+        self.error_class = error_class
+
+
+def _rebuild_registry_error(error_class: str, message: str) -> RegistryError:
+    """The registry error a trigger reported by name (RegistryError for an unknown name)."""
+    candidate = getattr(registry_errors, error_class, None)
+    if isinstance(candidate, type) and issubclass(candidate, RegistryError):
+        try:
+            return candidate(message)
+        except TypeError:  # pragma: no cover - every registry error takes a message
+            pass
+    return RegistryError(f"{error_class}: {message}")
+
+
+def _window_bound(value: datetime | str | None, field: str, tz: tzinfo) -> datetime | None:
+    """A window bound as aware UTC; text is ISO-8601, a naive value is read in the user's timezone."""
+    if value is None or value == "" or value == "None":
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError(f"{field}: {value!r} is not an ISO-8601 datetime", field=field) from None
+    if not isinstance(value, datetime):
+        raise ValidationError(f"{field} must be a datetime or ISO-8601 text, got {value!r}", field=field)
+    return to_utc(localize(value, tz, field=field), field=field)
+
+
+class PipelineRunStateSensor(BaseSensorOperator):
+    """Wait until a pipeline run (or the latest run of a pipeline in a window) reaches a target state.
+
+    :param pipeline_id: the pipeline of the run (templated).
+    :param run_id: the run (templated). None: the latest run of ``pipeline_id`` started within
+        ``[since, until]``, found through the pipeline's GSI on every poke.
+    :param since: start of that window (templated; aware datetime or ISO-8601 text; a naive value is
+        read in the user's timezone). Latest-run mode only.
+    :param until: end of that window (templated).
+    :param target_states: run states that end the wait successfully (default SUCCESS).
+    :param failed_states: run states that fail the sensor at once (default FAILED, CANCELLED);
+        must be disjoint from ``target_states``.
+    :param stale_after: a RUNNING run whose heartbeat (or, without one, its start) is older than this
+        (timedelta or seconds) fails the sensor as stale; None (default) never judges staleness.
+    :param deferrable: wait in the triggerer (:class:`PipelineRunStateTrigger`), holding no worker slot.
+    :param aws_conn_id: the ``aws`` connection of the registry (registry settings in its extras).
+    :param region_name: overrides the connection's region.
+    :param table_prefix: overrides the table prefix.
+    :param environment: overrides the environment (dev, staging, prod).
+    :param run_logs_table: overrides the run-logs table's base name.
+    :param user_timezone: the timezone of the log lines (IANA name).
+    :param verify: TLS verification for boto3 (bool or CA bundle path); None: the connection's.
+    :param botocore_config: botocore ``Config`` arguments; None: the connection's.
+
+    ``timeout``, ``soft_fail``, ``poke_interval``, ``exponential_backoff``, ``max_wait``,
+    ``silent_fail``, ``never_fail`` and ``mode`` are those of every Airflow sensor; ``soft_fail``
+    only ever applies to the timeout.
+    """
+
+    template_fields: Sequence[str] = ("pipeline_id", "run_id", "since", "until")
+    ui_color = "#d8e8f4"
+
+    def __init__(
+        self,
+        *,
+        pipeline_id: str,
+        run_id: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        target_states: Iterable[RunStatus | str] = DEFAULT_TARGET_STATES,
+        failed_states: Iterable[RunStatus | str] = DEFAULT_FAILED_STATES,
+        stale_after: timedelta | float | None = None,
+        deferrable: bool = False,
+        aws_conn_id: str | None = "aws_default",
+        region_name: str | None = None,
+        table_prefix: str | None = None,
+        environment: str | None = None,
+        run_logs_table: str | None = None,
+        user_timezone: str | None = None,
+        verify: bool | str | None = None,
+        botocore_config: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        target, failed = validate_states(target_states, failed_states)
+        if run_id is not None and (since is not None or until is not None):
+            raise ValidationError("since/until select the latest run; they cannot be used with run_id", field="since")
+        self.pipeline_id = pipeline_id
+        self.run_id = run_id
+        self.since = since
+        self.until = until
+        self.target_states = sorted(s.value for s in target)
+        self.failed_states = sorted(s.value for s in failed)
+        self.stale_after = coerce_stale_after(stale_after)
+        self.deferrable = deferrable
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+        self.table_prefix = table_prefix
+        self.environment = environment
+        self.run_logs_table = run_logs_table
+        self.user_timezone = user_timezone
+        self.verify = verify
+        self.botocore_config = botocore_config
+
+    # -- hook ----------------------------------------------------------------------------------
+    @cached_property
+    def hook(self) -> PipelineRegistryHook:
+        """The registry hook (built on first use; boto3 is imported only then)."""
+        from ..hooks.pipeline_registry import PipelineRegistryHook
+
+        extra: dict[str, Any] = {}
+        if self.verify is not None:
+            extra["verify"] = self.verify
+        if self.botocore_config is not None:
+            extra["config"] = self.botocore_config
+        return PipelineRegistryHook(
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            table_prefix=self.table_prefix,
+            environment=self.environment,
+            run_logs_table=self.run_logs_table,
+            user_timezone=self.user_timezone,
+            **extra,
+        )
+
+    # -- the shared decision -------------------------------------------------------------------
+    def _window(self, tz: tzinfo) -> tuple[datetime | None, datetime | None]:
+        return _window_bound(self.since, "since", tz), _window_bound(self.until, "until", tz)
+
+    def _run_id(self) -> str | None:
+        return None if self.run_id in (None, "") else str(self.run_id)
+
+    def _check(self) -> Outcome:
+        """One look at the run: one projected consistent read, then :func:`evaluate_run_state`."""
+        try:
+            tz = self.hook.user_timezone
+            since, until = self._window(tz)
+            run_id = self._run_id()
+            snapshot = read_run_state(
+                self.hook.registry.runs, pipeline_id=self.pipeline_id, run_id=run_id, since=since, until=until
+            )
+        except FATAL_READ_ERRORS as exc:
+            raise PipelineRunReadError(f"{type(exc).__name__}: {exc}", type(exc).__name__) from exc
+        return evaluate_run_state(
+            snapshot,
+            target_states=frozenset(RunStatus(s) for s in self.target_states),
+            failed_states=frozenset(RunStatus(s) for s in self.failed_states),
+            stale_after=self.stale_after,
+            now=utc_now(),
+            target=describe_target(run_id, self.pipeline_id, since, until, tz),
+            tz=tz,
+        )
+
+    def _final_view(self, snapshot: RunSnapshot) -> dict[str, Any]:
+        """The run as XCom: its full view (status, times in the user's timezone, metrics, error)."""
+        view = self.hook.registry.runs.find_by_id(
+            snapshot.run_id, snapshot.pipeline_id, consistent=True, tz=self.hook.user_timezone
+        )
+        return view.model_dump(mode="json") if view is not None else snapshot.to_dict()
+
+    def _conclude(self, outcome: Outcome) -> bool | PokeReturnValue:
+        """Turn an outcome into the sensor's answer; the same for poke and ``execute_complete``."""
+        if outcome.kind is OutcomeKind.WAITING:
+            return False
+        assert outcome.snapshot is not None
+        if outcome.kind is OutcomeKind.FAILED:
+            raise PipelineRunFailedError(outcome.message, outcome.snapshot)
+        if outcome.kind is OutcomeKind.STALE:
+            raise PipelineRunStaleError(outcome.message, outcome.snapshot)
+        return PokeReturnValue(is_done=True, xcom_value=self._final_view(outcome.snapshot))
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        """One look at the run; logs its state and times in the user's timezone."""
+        outcome = self._check()
+        self.log.info("%s", outcome.message)
+        return self._conclude(outcome)
+
+    # -- soft_fail applies to the timeout only -------------------------------------------------
+    def _unless_soft_fail_hid_a_failure(self, skip: AirflowSkipException) -> None:
+        """Airflow's sensor turns any AirflowFailException into a skip under ``soft_fail``; undo that
+        for this sensor's failures (a failed or stale run is never a soft failure)."""
+        cause = skip.__cause__
+        if self.soft_fail and isinstance(cause, PipelineRunSensorFailure):
+            raise cause
+
+    def execute(self, context: Context) -> Any:
+        """Poke / reschedule through Airflow's sensor loop, or defer to the trigger."""
+        if self.deferrable:
+            self._defer()
+        try:
+            return super().execute(context)
+        except AirflowSkipException as skip:
+            self._unless_soft_fail_hid_a_failure(skip)
+            raise
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """Airflow's resume (deferral timeout -> AirflowSensorTimeout, soft_fail/never_fail), with the
+        same exceptions to soft_fail as poke mode."""
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except AirflowSkipException as skip:
+            self._unless_soft_fail_hid_a_failure(skip)
+            raise
+        except AirflowException:
+            raise
+        except Exception as exc:
+            if self.never_fail:  # poke mode skips every poke error under never_fail
+                raise AirflowSkipException("Skipping due to never_fail is set to True.") from exc
+            raise
+
+    # -- deferrable ------------------------------------------------------------------------------
+    def _defer(self) -> None:
+        from ..triggers.pipeline_registry import PipelineRunStateTrigger
+
+        end_at = utc_now() + timedelta(seconds=self.timeout)
+        trigger = PipelineRunStateTrigger(
+            pipeline_id=self.pipeline_id,
+            run_id=self._run_id(),
+            since=self.since if self.since not in ("", "None") else None,
+            until=self.until if self.until not in ("", "None") else None,
+            target_states=self.target_states,
+            failed_states=self.failed_states,
+            stale_after_seconds=self.stale_after.total_seconds() if self.stale_after is not None else None,
+            end_at=end_at,
+            poke_interval=self.poke_interval,
+            exponential_backoff=self.exponential_backoff,
+            max_wait_seconds=self.max_wait.total_seconds() if self.max_wait is not None else None,
+            continue_on_error=self.silent_fail,
+            hook_kwargs=self.hook.trigger_kwargs(),
+        )
+        self.defer(
+            trigger=trigger,
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout) + max(DEFERRAL_GRACE, timedelta(seconds=2 * self.poke_interval)),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Map the trigger's event to the same outcome poke mode reaches."""
+        if not event:
+            raise AirflowException("the trigger ended without an event")
+        status = event.get("status")
+        message = str(event.get("message") or "")
+        if status == "timeout":
+            raise AirflowSensorTimeout(message)
+        if status == "error":
+            error_class = str(event.get("error_class") or "RegistryError")
+            if event.get("fatal"):
+                raise PipelineRunReadError(f"{error_class}: {message}", error_class)
+            raise _rebuild_registry_error(error_class, message)
+        try:
+            kind = OutcomeKind(str(status))
+        except ValueError:
+            raise AirflowException(f"unexpected trigger event {event!r}") from None
+        outcome = Outcome(kind, message, RunSnapshot.from_dict(event["run"]) if event.get("run") else None)
+        self.log.info("%s", outcome.message)
+        answer = self._conclude(outcome)
+        if isinstance(answer, PokeReturnValue):
+            return answer.xcom_value
+        raise AirflowException(f"the trigger reported {status!r}, which does not end the wait")

@@ -1,0 +1,237 @@
+"""``PipelineRunStateSensor`` under real ``dag.test()`` in poke, reschedule and deferrable mode.
+
+Every case runs in each mode and must end the same way: that is the point of sharing one decision
+(:func:`evaluate_run_state`) between the modes. The DAGs live in tests/dags/pipeline_run_sensor_dags.py;
+their connection ``pr_sensor`` is pointed at DynamoDB Local with the test's table prefix and a user
+timezone of America/New_York.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import sys
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from airflow_provider_pipeline_registry.registry.errors import ValidationError
+from airflow_provider_pipeline_registry.registry.run_logs import PipelineRunLogsReadApi
+from airflow_provider_pipeline_registry.registry.timezones import format_utc, utc_now
+from airflow_provider_pipeline_registry.sensors.pipeline_registry import (
+    PipelineRunFailedError,
+    PipelineRunReadError,
+    PipelineRunStaleError,
+    PipelineRunStateSensor,
+)
+
+pytestmark = [pytest.mark.airflow, pytest.mark.integration]
+
+DAGS_FILE = os.path.join(os.path.dirname(__file__), os.pardir, "dags", "pipeline_run_sensor_dags.py")
+MODES = ("poke", "reschedule", "deferrable")
+PIPELINE = "orders_daily"
+DISPLAY = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d E[SD]T \((\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d UTC\)")
+
+
+@pytest.fixture(scope="module")
+def dags(airflow_db: Any) -> ModuleType:
+    """The DAG module, imported once (dag.test() also parses it from the dags folder)."""
+    spec = importlib.util.spec_from_file_location("pipeline_run_sensor_dags", DAGS_FILE)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def registry(registry_conn_id: str, registry_hook: Any, monkeypatch: pytest.MonkeyPatch, dags: ModuleType) -> Any:
+    """The registry the sensor reads, reachable through the DAGs' connection ``pr_sensor``."""
+    conn = os.environ[f"AIRFLOW_CONN_{registry_conn_id.upper()}"]
+    monkeypatch.setenv(f"AIRFLOW_CONN_{dags.CONN_ID.upper()}", conn)
+    assert json.loads(conn)["extra"]["user_timezone"] == "America/New_York"
+    return registry_hook.registry
+
+
+class ReadObserver:
+    """Counts the sensor's reads of the base table (every mode reads through ``get_attributes``)."""
+
+    def __init__(self) -> None:
+        self.statuses: list[str | None] = []
+        self._changed = threading.Condition()
+
+    def record(self, item: dict[str, Any] | None) -> None:
+        with self._changed:
+            self.statuses.append(item.get("status") if item else None)
+            self._changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[str | None]], bool], timeout: float = 60) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: predicate(self.statuses), timeout)
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> ReadObserver:
+    observer = ReadObserver()
+    original = PipelineRunLogsReadApi.get_attributes
+
+    def observed(self: PipelineRunLogsReadApi, *args: Any, **kwargs: Any) -> Any:
+        item = original(self, *args, **kwargs)
+        observer.record(item)
+        return item
+
+    monkeypatch.setattr(PipelineRunLogsReadApi, "get_attributes", observed)
+    return observer
+
+
+def run_sensor(dags: ModuleType, mode: str, conf: dict[str, Any], **sensor_kwargs: Any) -> tuple[str, Any]:
+    """Run the mode's DAG with ``sensor_kwargs``; (task state, what its callback recorded)."""
+    dr = dags.build_sensor_dag(mode, **sensor_kwargs).test(run_conf=conf)
+    ti = dr.get_task_instance(dags.TASK_ID)
+    assert ti is not None
+    kind, value = dags.OUTCOMES.pop(dr.run_id, (None, None))
+    assert kind == str(ti.state), f"callback saw {kind}, task ended {ti.state}"
+    return str(ti.state), value
+
+
+def start(registry: Any, run_id: str = "run-1", **fields: Any) -> None:
+    registry.runs_write.start({"run_id": run_id, "pipeline_id": PIPELINE, **fields})
+
+
+def finish(registry: Any, status: str, run_id: str = "run-1", **fields: Any) -> None:
+    registry.runs_write.finish({"run_id": run_id, "pipeline_id": PIPELINE, "status": status, **fields})
+
+
+CONF = {"run_id": "run-1", "pipeline_id": PIPELINE}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_run_that_appears_and_finishes_mid_wait_succeeds(
+    mode: str, dags: ModuleType, registry: Any, reads: ReadObserver, capfd: pytest.CaptureFixture[str]
+) -> None:
+    def run_the_pipeline() -> None:
+        # the sensor has looked and found nothing: start the run
+        if reads.wait_for(lambda seen: None in seen):
+            start(registry)
+        # the sensor has seen it RUNNING: finish it
+        if reads.wait_for(lambda seen: "RUNNING" in seen):
+            finish(registry, "SUCCESS", metrics={"rows_written": 42})
+
+    pipeline = threading.Thread(target=run_the_pipeline)
+    pipeline.start()
+    state, xcom = run_sensor(dags, mode, CONF)
+    pipeline.join()
+    assert reads.statuses[0] is None
+    assert "RUNNING" in reads.statuses
+    assert state == "success"
+    assert xcom["status"] == "SUCCESS"
+    assert xcom["run_id"] == "run-1"
+    assert xcom["metrics"] == {"rows_written": 42}
+    assert xcom["display_timezone"] == "America/New_York"
+    assert xcom["end_time"].endswith(("-05:00", "-04:00"))
+    # the task's log (structlog, to the captured output): state and times in the user's timezone
+    out = capfd.readouterr()
+    lines = [line for line in (out.out + out.err).splitlines() if "run 'run-1' of pipeline 'orders_daily'" in line]
+    assert any("RUNNING" in line and DISPLAY.search(line) for line in lines), lines
+    assert any("does not exist yet" in line for line in lines), lines
+
+
+@pytest.mark.parametrize("soft_fail", [False, True], ids=["hard", "soft_fail"])
+@pytest.mark.parametrize("mode", MODES)
+def test_failed_run_fails_at_once_with_its_error_and_is_never_soft_failed(
+    mode: str, soft_fail: bool, dags: ModuleType, registry: Any
+) -> None:
+    start(registry)
+    finish(registry, "FAILED", error_type="AnalysisException", error_message="Table not found: orders_raw")
+    state, error = run_sensor(dags, mode, CONF, soft_fail=soft_fail, timeout=600)
+    assert state == "failed"
+    assert isinstance(error, PipelineRunFailedError)
+    assert "ended as FAILED: AnalysisException: Table not found: orders_raw" in str(error)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cancelled_run_fails(mode: str, dags: ModuleType, registry: Any) -> None:
+    start(registry)
+    registry.runs_write.cancel("run-1", PIPELINE)
+    state, error = run_sensor(dags, mode, CONF, timeout=600)
+    assert state == "failed"
+    assert isinstance(error, PipelineRunFailedError)
+    assert "ended as CANCELLED" in str(error)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_stale_heartbeat_fails(mode: str, dags: ModuleType, registry: Any) -> None:
+    start(registry, start_time=utc_now() - timedelta(hours=2))
+    registry.runs_write.heartbeat("run-1", PIPELINE, at=utc_now() - timedelta(hours=1))
+    state, error = run_sensor(dags, mode, CONF, stale_after=timedelta(minutes=10), soft_fail=True, timeout=600)
+    assert state == "failed"
+    assert isinstance(error, PipelineRunStaleError)
+    assert "stale: last heartbeat" in str(error)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_missing_run_waits_then_times_out(mode: str, dags: ModuleType, registry: Any, reads: ReadObserver) -> None:
+    state, error = run_sensor(dags, mode, {**CONF, "run_id": "never-started"}, timeout=1)
+    assert state == "failed"
+    assert type(error).__name__ == "AirflowSensorTimeout"
+    assert len(reads.statuses) >= 2
+    assert set(reads.statuses) == {None}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_soft_fail_turns_the_timeout_into_a_skip(mode: str, dags: ModuleType, registry: Any) -> None:
+    start(registry)  # RUNNING for ever, fresh heartbeat: only the timeout ends the wait
+    state, _ = run_sensor(dags, mode, CONF, timeout=1, soft_fail=True, stale_after=3600)
+    assert state == "skipped"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_missing_table_fails_at_once_not_at_timeout(mode: str, dags: ModuleType, registry: Any) -> None:
+    state, error = run_sensor(dags, mode, CONF, table_prefix="nowhere_", timeout=600, soft_fail=True)
+    assert state == "failed"
+    assert isinstance(error, PipelineRunReadError)
+    assert error.error_class == "TableNotFoundError"
+    assert "nowhere_pipeline_run_logs" in str(error)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_latest_run_in_a_window(mode: str, dags: ModuleType, registry: Any) -> None:
+    now = utc_now()
+    start(registry, run_id="yesterday", start_time=now - timedelta(days=1))
+    finish(registry, "FAILED", run_id="yesterday")
+    start(registry, run_id="today", start_time=now - timedelta(minutes=5))
+    finish(registry, "SUCCESS", run_id="today")
+    conf = {"pipeline_id": PIPELINE, "since": format_utc(now - timedelta(hours=1))}
+    state, xcom = run_sensor(dags, mode, conf, run_id=None, since="{{ dag_run.conf['since'] }}")
+    assert state == "success"
+    assert xcom["run_id"] == "today"
+
+
+def test_module_level_deferrable_dag_completes(dags: ModuleType, registry: Any) -> None:
+    start(registry)
+    finish(registry, "SUCCESS", metrics={"rows_written": 7})
+    dr = dags.dag_deferrable.test(run_conf=CONF)
+    assert str(dr.state) == "success"
+    kind, xcom = dags.OUTCOMES.pop(dr.run_id)
+    assert kind == "success"
+    assert xcom["metrics"] == {"rows_written": 7}
+
+
+def test_overlapping_states_are_refused_at_construction() -> None:
+    with pytest.raises(ValidationError, match="target_states and failed_states must be disjoint") as info:
+        PipelineRunStateSensor(
+            task_id="bad", pipeline_id=PIPELINE, run_id="r", target_states=["SUCCESS"], failed_states=["SUCCESS"]
+        )
+    assert info.value.field == "failed_states"
+
+
+def test_window_cannot_be_combined_with_a_run_id() -> None:
+    with pytest.raises(ValidationError, match="cannot be used with run_id"):
+        PipelineRunStateSensor(task_id="bad", pipeline_id=PIPELINE, run_id="r", since="2026-01-01T00:00:00Z")
