@@ -337,11 +337,17 @@ class PipelineRunLogger:
         tb: TracebackType | None,
     ) -> None:
         # Never returns True: the job's own exception always propagates unchanged.
+        from .run_logs import RunStatus
+
         self._phase = "ending"
         self._stop_heartbeat()
         try:
             if self._ended_status is None:
                 status, error_type, message = self._outcome(exc)
+                if exc is not None and self._parent_gone(exc):
+                    message = f"parent process {self._parent_pid} exited; then the job raised {error_type}: {message}"
+                    status, error_type = RunStatus.CANCELLED, "Cancelled"
+                    message = _bounded(message, MAX_ERROR_MESSAGE_CHARS)
                 self._record_end(status, error_type, message, budget=self.end_retry_seconds)
         except Exception:  # the logger must never replace the job's outcome
             log.exception("run %s: unexpected error while recording the end", self.run_id)
@@ -351,6 +357,30 @@ class PipelineRunLogger:
         if self._sigterm_pending and exc is None:
             log.warning("run %s: SIGTERM arrived while recording the end; exiting now", self.run_id)
             raise SystemExit(SIGTERM_EXIT_CODE)
+
+    def _parent_gone(self, exc: BaseException) -> bool:
+        """Under spark-submit, a job that lost its JVM (killed spark-submit) was cancelled, not failed.
+
+        The gateway error can reach Python a moment before the kernel re-parents the driver, so
+        wait briefly when the error looks like a lost connection.
+        """
+        if not self.watch_parent:
+            return False
+        lost_connection = False
+        seen: BaseException | None = exc
+        for _ in range(10):
+            if seen is None or lost_connection:
+                break
+            module = type(seen).__module__
+            lost_connection = module.startswith(("py4j", "pyspark")) or isinstance(seen, ConnectionError | EOFError)
+            seen = seen.__cause__ or seen.__context__
+        deadline = time.monotonic() + (2.0 if lost_connection else 0.0)
+        while True:
+            if os.getppid() != self._parent_pid:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
     @staticmethod
     def _outcome(exc: BaseException | None) -> tuple[RunStatus, str | None, str | None]:
