@@ -5,24 +5,30 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from conftest import Cli
+from typer.testing import CliRunner
 
 from airflow_provider_pipeline_registry.cli.commands import runs as runs_module
 from airflow_provider_pipeline_registry.cli.exit_codes import ExitCode
-from airflow_provider_pipeline_registry.registry import Registry
+from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
 
 pytestmark = pytest.mark.integration
 
 BASE = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def history(registry: Registry) -> Registry:
-    """25 finished runs of ``etl``, one an hour from BASE; every third one FAILED."""
+@pytest.fixture(scope="module")
+def history(dynamodb_endpoint: str) -> Cli:
+    """A CLI on tables shared by this module's read-only tests: 25 finished runs of ``etl``, one
+    an hour from BASE (every third one FAILED), and one run of ``other``."""
+    prefix = f"t{uuid.uuid4().hex[:10]}_"
+    registry = Registry(DynamoDBConfig(endpoint_url=dynamodb_endpoint, table_prefix=prefix))
+    registry.create_tables()
     runs = [
         {
             "run_id": f"etl-{i:02d}",
@@ -36,14 +42,15 @@ def history(registry: Registry) -> Registry:
     ]
     runs.append({"run_id": "other-1", "pipeline_id": "other", "status": "SUCCESS", "start_time": BASE})
     assert registry.runs_write.batch_upsert(runs).ok
-    return registry
+    return Cli(dynamodb_endpoint, prefix, CliRunner())
 
 
 def ids(payload: dict[str, Any]) -> list[str]:
     return [r["run_id"] for r in payload["runs"]]
 
 
-def test_list_pages_newest_first(cli: Cli, history: Registry) -> None:
+def test_list_pages_newest_first(history: Cli) -> None:
+    cli = history
     seen: list[str] = []
     token: str | None = None
     pages = 0
@@ -59,7 +66,8 @@ def test_list_pages_newest_first(cli: Cli, history: Registry) -> None:
     assert seen == [f"etl-{i:02d}" for i in range(24, -1, -1)]
 
 
-def test_list_filters(cli: Cli, history: Registry) -> None:
+def test_list_filters(history: Cli) -> None:
+    cli = history
     failed = cli.json("runs", "list", "--pipeline", "etl", "--status", "failed", "--limit", "100")
     assert ids(failed) == [f"etl-{i:02d}" for i in (24, 21, 18, 15, 12, 9, 6, 3, 0)]
 
@@ -98,7 +106,8 @@ def test_relative_times_and_a_token_that_keeps_its_window(cli: Cli, registry: Re
     assert ids(second) == ["r-3d"]
 
 
-def test_list_human_output_prints_the_next_page_token(cli: Cli, history: Registry) -> None:
+def test_list_human_output_prints_the_next_page_token(history: Cli) -> None:
+    cli = history
     result = cli("runs", "list", "--pipeline", "etl", "--limit", "2", tz="Europe/Paris")
     assert result.exit_code == 0, result.output
     assert "etl-24" in result.stdout
@@ -117,20 +126,21 @@ def test_list_human_output_prints_the_next_page_token(cli: Cli, history: Registr
         (["--page-token", "garbage"], None, "page token is malformed"),
     ],
 )
-def test_list_bad_input_is_a_validation_error(
-    cli: Cli, history: Registry, args: list[str], tz: str | None, needle: str
-) -> None:
+def test_list_bad_input_is_a_validation_error(history: Cli, args: list[str], tz: str | None, needle: str) -> None:
+    cli = history
     result = cli("runs", "list", "-p", "etl", *args, tz=tz)
     assert result.exit_code == ExitCode.VALIDATION, result.output
     assert needle in result.stderr
 
 
-def test_unknown_status_is_a_usage_error(cli: Cli, history: Registry) -> None:
+def test_unknown_status_is_a_usage_error(history: Cli) -> None:
+    cli = history
     result = cli("runs", "list", "-p", "etl", "--status", "EXPLODED")
     assert result.exit_code == ExitCode.USAGE
 
 
-def test_show(cli: Cli, history: Registry) -> None:
+def test_show(history: Cli) -> None:
+    cli = history
     run = cli.json("runs", "show", "etl-03", "--pipeline", "etl", tz="Asia/Kolkata")
     assert run["status"] == "FAILED"
     assert run["error_type"] == "SparkException"
