@@ -1,0 +1,215 @@
+"""Callbacks that record a pipeline run's end: ``on_success_callback`` / ``on_failure_callback``.
+
+::
+
+    SparkSubmitOperator(..., on_failure_callback=record_run_failure(pipeline_id="sales_daily"))
+    DAG(..., on_failure_callback=record_run_failure(pipeline_id="sales_daily"))
+
+Each factory returns ``callback(context)``. At task level the run id is derived from the dag run
+and the task's group (the same id ``StartPipelineRunOperator`` in that group uses); at DAG level
+from the dag run alone, unless ``task_group_id`` or ``run_id`` is given. On failure the exception
+type and message are recorded (a DAG-level failure has no exception: the reason and the last task
+are recorded instead). A callback never raises into Airflow: any fault is logged with the run id
+and what failed, never with credentials. Recording the same end twice is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .registry.errors import redact
+from .run_context import derive_context_run_id, is_dag_level, task_group_id_of
+
+if TYPE_CHECKING:
+    from .hooks.pipeline_registry import PipelineRegistryHook
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[[Mapping[str, Any]], None]
+RunIdSource = str | Callable[[Mapping[str, Any]], str] | None
+
+#: longest error message taken from an exception (the core truncates beyond its own limit too)
+_MAX_MESSAGE = 4000
+
+
+class _RecordRunEnd:
+    """A picklable callable that records one end status (what the factories return)."""
+
+    def __init__(
+        self,
+        *,
+        status: str,
+        pipeline_id: str,
+        aws_conn_id: str | None,
+        run_id: RunIdSource,
+        task_group_id: str | None,
+        region_name: str | None,
+        table_prefix: str | None,
+        user_timezone: str | None,
+    ) -> None:
+        self.status = status
+        self.pipeline_id = pipeline_id
+        self.aws_conn_id = aws_conn_id
+        self.run_id = run_id
+        self.task_group_id = task_group_id
+        self.region_name = region_name
+        self.table_prefix = table_prefix
+        self.user_timezone = user_timezone
+        self.__name__ = f"record_run_{status.lower()}"
+
+    def __repr__(self) -> str:
+        return f"{self.__name__}(pipeline_id={self.pipeline_id!r}, aws_conn_id={self.aws_conn_id!r})"
+
+    def _hook(self) -> PipelineRegistryHook:
+        from .hooks.pipeline_registry import PipelineRegistryHook
+
+        return PipelineRegistryHook(
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            table_prefix=self.table_prefix,
+            user_timezone=self.user_timezone,
+        )
+
+    def _resolve_run_id(self, context: Mapping[str, Any]) -> str:
+        if callable(self.run_id):
+            return str(self.run_id(context))
+        if self.run_id:
+            return self.run_id
+        group = self.task_group_id
+        if group is None and not is_dag_level(context):
+            group = task_group_id_of(context.get("task"))
+        return derive_context_run_id(context, task_group_id=group)
+
+    def _error(self, context: Mapping[str, Any]) -> tuple[str | None, str | None]:
+        if self.status != "FAILED":
+            return None, None
+        exception = context.get("exception")
+        ti = context.get("ti") or context.get("task_instance")
+        if is_dag_level(context):
+            last = f"; last task: {ti.task_id}" if ti is not None else ""
+            return "DagRunFailed", f"dag run failed: {context.get('reason') or 'unknown reason'}{last}"
+        where = f"task {ti.task_id} (try {ti.try_number})" if ti is not None else "task"
+        if exception is None:
+            return "TaskFailed", f"{where} failed"
+        if isinstance(exception, BaseException):
+            message = str(exception) or repr(exception)
+            return type(exception).__name__, f"{where}: {message[:_MAX_MESSAGE]}"
+        return "TaskFailed", f"{where}: {str(exception)[:_MAX_MESSAGE]}"
+
+    def __call__(self, context: Mapping[str, Any]) -> None:
+        run_id = "<unknown>"
+        try:
+            run_id = self._resolve_run_id(context)
+            self._record(context, run_id)
+        except Exception as exc:  # a callback must never raise into Airflow
+            log.error(
+                "pipeline-registry callback could not record %s for run %r of pipeline %r: %s: %s",
+                self.status,
+                run_id,
+                self.pipeline_id,
+                type(exc).__name__,
+                redact(str(exc)),
+            )
+
+    def _record(self, context: Mapping[str, Any], run_id: str) -> None:
+        from .registry.errors import ConflictError
+        from .registry.timezones import format_for_display, utc_now
+
+        hook = self._hook()
+        error_type, error_message = self._error(context)
+        end_time = utc_now()
+        try:
+            run = hook.registry.runs_write.finish(
+                {
+                    "run_id": run_id,
+                    "pipeline_id": self.pipeline_id,
+                    "status": self.status,
+                    "end_time": end_time,
+                    "error_type": error_type,
+                    "error_message": error_message,
+                }
+            )
+        except ConflictError as exc:
+            stored = (exc.current or {}).get("status")
+            log.warning(
+                "pipeline-registry callback: run %r of pipeline %r already ended as %s; %s not recorded over it",
+                run_id,
+                self.pipeline_id,
+                stored,
+                self.status,
+            )
+            return
+        when = format_for_display(run.end_time, hook.user_timezone)
+        if run.end_time != end_time:
+            log.info(
+                "pipeline-registry callback: run %r of pipeline %r had already ended %s at %s: nothing to do",
+                run_id,
+                self.pipeline_id,
+                run.status.value,
+                when,
+            )
+            return
+        log.info(
+            "pipeline-registry callback: run %r of pipeline %r ended %s at %s%s",
+            run_id,
+            self.pipeline_id,
+            run.status.value,
+            when,
+            f" ({error_type}: {error_message})" if error_message else "",
+        )
+
+
+def record_run_success(
+    *,
+    pipeline_id: str,
+    aws_conn_id: str | None = "aws_default",
+    run_id: RunIdSource = None,
+    task_group_id: str | None = None,
+    region_name: str | None = None,
+    table_prefix: str | None = None,
+    user_timezone: str | None = None,
+) -> Callback:
+    """A callback recording SUCCESS for the pipeline run of the current dag run.
+
+    :param run_id: the run id, or ``callable(context) -> run id``; default derived from the dag
+        run and (for task callbacks) the task's group, as ``StartPipelineRunOperator`` does.
+    :param task_group_id: the group whose run to end (for DAG-level callbacks).
+    """
+    return _RecordRunEnd(
+        status="SUCCESS",
+        pipeline_id=pipeline_id,
+        aws_conn_id=aws_conn_id,
+        run_id=run_id,
+        task_group_id=task_group_id,
+        region_name=region_name,
+        table_prefix=table_prefix,
+        user_timezone=user_timezone,
+    )
+
+
+def record_run_failure(
+    *,
+    pipeline_id: str,
+    aws_conn_id: str | None = "aws_default",
+    run_id: RunIdSource = None,
+    task_group_id: str | None = None,
+    region_name: str | None = None,
+    table_prefix: str | None = None,
+    user_timezone: str | None = None,
+) -> Callback:
+    """A callback recording FAILED, with the exception type and message, for the current run.
+
+    Arguments as for :func:`record_run_success`.
+    """
+    return _RecordRunEnd(
+        status="FAILED",
+        pipeline_id=pipeline_id,
+        aws_conn_id=aws_conn_id,
+        run_id=run_id,
+        task_group_id=task_group_id,
+        region_name=region_name,
+        table_prefix=table_prefix,
+        user_timezone=user_timezone,
+    )

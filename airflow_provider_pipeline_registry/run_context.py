@@ -1,0 +1,98 @@
+"""The Airflow identity of a pipeline run, read from a task (or DAG callback) context.
+
+Shared by the operators and the callbacks so that they all compute the same run id. Imports
+neither boto3 nor Airflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any
+
+from .registry.run_env import derive_run_id
+
+#: task states that count as "this task did its job" when deciding a run's status
+OK_STATES = frozenset({"success", "skipped"})
+#: task states that make the run FAILED
+FAILED_STATES = frozenset({"failed", "upstream_failed"})
+#: task states that are ignored (a task removed from the DAG since the run was created)
+IGNORED_STATES = frozenset({"removed"})
+
+
+def state_name(state: Any) -> str | None:
+    """A task state (enum or string) as its plain string value."""
+    if state is None:
+        return None
+    return str(getattr(state, "value", state))
+
+
+def task_group_id_of(task: Any) -> str | None:
+    """The id of the task group ``task`` sits in (None for the DAG's root group)."""
+    group = getattr(task, "task_group", None)
+    return getattr(group, "group_id", None) if group is not None else None
+
+
+def is_dag_level(context: Mapping[str, Any]) -> bool:
+    """True for a DAG-level callback context (Airflow adds ``reason`` there, never for tasks)."""
+    return "reason" in context
+
+
+def dag_id_of(context: Mapping[str, Any]) -> str:
+    """The DAG id of ``context`` (task or DAG callback context)."""
+    dag = context.get("dag")
+    if dag is not None:
+        return str(dag.dag_id)
+    ti = context.get("ti") or context.get("task_instance")
+    if ti is not None:
+        return str(ti.dag_id)
+    return str(context["dag_run"].dag_id)
+
+
+def dag_run_id_of(context: Mapping[str, Any]) -> str:
+    """The Airflow dag run id (``manual__2026-...``) of ``context``."""
+    run_id = context.get("run_id")
+    if run_id:
+        return str(run_id)
+    return str(context["dag_run"].run_id)
+
+
+def derive_context_run_id(context: Mapping[str, Any], *, task_group_id: str | None = None) -> str:
+    """The pipeline run id ``derive_run_id(dag_id, dag_run_id, task_group_id)`` for ``context``."""
+    return derive_run_id(dag_id_of(context), dag_run_id_of(context), task_group_id)
+
+
+def airflow_identity(context: Mapping[str, Any]) -> dict[str, Any]:
+    """dag_id, dag_run_id, task_id, try_number, map_index and logical_date of a task context."""
+    ti = context["ti"]
+    map_index = getattr(ti, "map_index", None)
+    logical_date = context.get("logical_date")
+    return {
+        "dag_id": str(ti.dag_id),
+        "dag_run_id": dag_run_id_of(context),
+        "task_id": str(ti.task_id),
+        "try_number": int(ti.try_number or 1),
+        "map_index": int(map_index) if map_index is not None else None,
+        "logical_date": logical_date if isinstance(logical_date, datetime) else None,
+    }
+
+
+def watched_task_states(context: Mapping[str, Any], task_ids: Collection[str]) -> dict[str, str | None]:
+    """States of ``task_ids`` in the current dag run: ``{task_id or task_id_<map index>: state}``.
+
+    Airflow 3 asks the API server (``RuntimeTaskInstance.get_task_states``); Airflow 2 reads the
+    dag run's task instances.
+    """
+    ti = context["ti"]
+    dag_run_id = dag_run_id_of(context)
+    wanted = set(task_ids)
+    getter = getattr(ti, "get_task_states", None)
+    if getter is not None:
+        result = getter(dag_id=ti.dag_id, task_ids=sorted(wanted), run_ids=[dag_run_id])
+        return {key: state_name(value) for key, value in (result.get(dag_run_id) or {}).items()}
+    states: dict[str, str | None] = {}  # pragma: no cover - Airflow 2
+    for other in context["dag_run"].get_task_instances():  # pragma: no cover - Airflow 2
+        if other.task_id in wanted:
+            key = other.task_id if other.map_index < 0 else f"{other.task_id}_{other.map_index}"
+            states[key] = state_name(other.state)
+    return states  # pragma: no cover - Airflow 2
