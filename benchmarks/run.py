@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(
         f"Python {platform.python_version()} on {platform.machine()} ({os.cpu_count()} CPUs), "
         f"boto3 {boto3.__version__}, pydantic {pydantic.__version__}, PynamoDB {pynamodb.__version__}"
-        f"{', QUICK mode' if args.quick else ''}"
+        f"{', QUICK mode' if args.quick else ''}; load average {os.getloadavg()[0]:.1f}"
     )
     started = time.perf_counter()
     needs_dynamodb = {"ops", "serialization", "batch"} & set(sections)
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         import bench_dag_parse
 
         console.print(_dag_table(bench_dag_parse.run(quick=args.quick)))
-    console.print(f"total {time.perf_counter() - started:.0f} s")
+    console.print(f"total {time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.1f}")
     return 0
 
 
