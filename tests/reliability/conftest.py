@@ -1,0 +1,23 @@
+"""Fixtures for the reliability suite: registries on real DynamoDB Local with fast retries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from reliability_helpers import registry_on
+
+from airflow_provider_pipeline_registry.registry import Registry
+
+RegistryFactory = Callable[..., Registry]
+
+
+@pytest.fixture
+def make_registry(dynamodb_endpoint: str, unique_prefix: str) -> RegistryFactory:
+    """``make_registry(**config_overrides)``: a Registry (own client) on the test's fresh tables."""
+
+    def factory(**overrides: Any) -> Registry:
+        return registry_on(dynamodb_endpoint, unique_prefix, **overrides)
+
+    return factory
