@@ -1,0 +1,291 @@
+"""The registry operators and callbacks called directly (no dag.test()), against DynamoDB Local.
+
+A small stand-in task instance gives the context; every registry write is real. These cover the
+edge cases that would each cost seconds as a dag.test(): duplicate and stale starts, explicit
+statuses, the status verdict from task states, conflicts, and callbacks that must never raise.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, registry_connection, set_connection
+
+from airflow_provider_pipeline_registry.callbacks import record_run_failure, record_run_success
+from airflow_provider_pipeline_registry.compat import AirflowException, AirflowSkipException
+from airflow_provider_pipeline_registry.operators.pipeline_registry import (
+    EndPipelineRunOperator,
+    LoadPipelineConfigOperator,
+    StartPipelineRunOperator,
+    to_json_value,
+)
+from airflow_provider_pipeline_registry.registry.errors import ValidationError
+from airflow_provider_pipeline_registry.registry.run_env import derive_run_id
+from airflow_provider_pipeline_registry.registry.run_logs.models import RunStatus
+
+pytestmark = [pytest.mark.airflow, pytest.mark.integration]
+
+DAG_ID = "direct_dag"
+DAG_RUN_ID = "manual__2026-03-08T06:59:30+00:00"
+LOGICAL_DATE = datetime(2026, 3, 8, 6, 59, 30, tzinfo=UTC)
+PIPELINE = "direct_pipeline"
+RUN_ID = derive_run_id(DAG_ID, DAG_RUN_ID)
+
+
+class FakeTI:
+    """The parts of a RuntimeTaskInstance the operators use."""
+
+    def __init__(self, task_id: str, try_number: int = 1, states: dict[str, str | None] | None = None) -> None:
+        self.dag_id = DAG_ID
+        self.task_id = task_id
+        self.try_number = try_number
+        self.map_index = -1
+        self.states = states or {}
+        self.xcom: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcom[key] = value
+
+    def get_task_states(self, *, dag_id: str, task_ids: list[str], run_ids: list[str]) -> dict[str, Any]:
+        assert dag_id == DAG_ID
+        assert run_ids == [DAG_RUN_ID]
+        return {DAG_RUN_ID: {k: v for k, v in self.states.items() if k.rsplit("_", 1)[0] in task_ids or k in task_ids}}
+
+
+def context(ti: FakeTI, **extra: Any) -> dict[str, Any]:
+    return {
+        "ti": ti,
+        "task": SimpleNamespace(task_group=None),
+        "run_id": DAG_RUN_ID,
+        "dag_run": SimpleNamespace(run_id=DAG_RUN_ID, dag_id=DAG_ID),
+        "logical_date": LOGICAL_DATE,
+        **extra,
+    }
+
+
+@pytest.fixture
+def reg(registry_hook: Any) -> Any:
+    registry = registry_hook.registry
+    registry.pipelines_write.create({"pipeline_id": PIPELINE, "name": "Direct", "spark_application": "job.py"})
+    return registry
+
+
+def start(conn_id: str, try_number: int = 1) -> str:
+    op = StartPipelineRunOperator(task_id="start", pipeline_id=PIPELINE, aws_conn_id=conn_id)
+    return op.execute(context(FakeTI("start", try_number)))  # type: ignore[arg-type]
+
+
+def end_with_states(conn_id: str, states: dict[str, str | None], **kwargs: Any) -> dict[str, str]:
+    from airflow.sdk import DAG
+
+    with DAG(dag_id=DAG_ID, schedule=None, start_date=LOGICAL_DATE):
+        op = EndPipelineRunOperator(
+            task_id="end", pipeline_id=PIPELINE, aws_conn_id=conn_id, watched_task_ids=["a", "b", "c"], **kwargs
+        )
+        for task_id in ("a", "b", "c"):
+            StartPipelineRunOperator(task_id=task_id, pipeline_id=PIPELINE)
+    return op.execute(context(FakeTI("end", states=states)))  # type: ignore[arg-type]
+
+
+def test_modules_do_not_import_boto3_or_pyspark() -> None:
+    code = (
+        "import sys\n"
+        "import airflow_provider_pipeline_registry.operators.pipeline_registry\n"
+        "import airflow_provider_pipeline_registry.callbacks\n"
+        "print(sorted(m for m in ('boto3', 'botocore', 'pyspark') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_to_json_value_makes_plain_json() -> None:
+    from decimal import Decimal
+
+    value = {"at": datetime(2026, 3, 8, 1, 59, 30, tzinfo=UTC), "n": Decimal("3"), "f": Decimal("1.5"), "t": (1,)}
+    assert to_json_value(value) == {"at": "2026-03-08T01:59:30.000000Z", "n": 3, "f": 1.5, "t": [1]}
+
+
+def test_templated_fields() -> None:
+    assert {"pipeline_id", "run_id"} <= set(LoadPipelineConfigOperator.template_fields)
+    assert {"pipeline_id", "run_id"} <= set(StartPipelineRunOperator.template_fields)
+    assert {"pipeline_id", "run_id", "status"} <= set(EndPipelineRunOperator.template_fields)
+
+
+def test_start_is_idempotent_per_try_and_restarts_on_a_higher_try(registry_conn_id: str, reg: Any) -> None:
+    assert start(registry_conn_id) == RUN_ID
+    first = reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True)
+    assert (first.dag_id, first.dag_run_id, first.task_id, first.try_number) == (DAG_ID, DAG_RUN_ID, "start", 1)
+    assert first.logical_date == LOGICAL_DATE
+    assert first.map_index == -1
+
+    assert start(registry_conn_id) == RUN_ID  # same try again: a no-op
+    assert reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True).start_time == first.start_time
+
+    start(registry_conn_id, try_number=2)  # retry: the same run restarts
+    second = reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True)
+    assert second.try_number == 2
+    assert second.start_time > first.start_time
+
+    reg.runs_write.finish({"run_id": RUN_ID, "pipeline_id": PIPELINE, "status": "SUCCESS"})
+    with pytest.raises(AirflowException, match="would reopen it and is refused"):
+        start(registry_conn_id, try_number=2)  # a late start of the finished try
+    start(registry_conn_id, try_number=3)  # a clear: a new attempt
+    assert reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True).status is RunStatus.RUNNING
+    assert len(list(reg.runs.iter_by_pipeline(PIPELINE))) == 1
+
+
+def test_end_status_from_task_states(registry_conn_id: str, reg: Any) -> None:
+    start(registry_conn_id)
+    result = end_with_states(registry_conn_id, {"a": "success", "b": "skipped", "c": "success"})
+    assert result == {"run_id": RUN_ID, "status": "SUCCESS"}  # skipped counts as success
+
+    start(registry_conn_id, try_number=2)
+    states = {"a": "failed", "b": "upstream_failed", "c_0": "success", "c_1": "failed"}
+    with pytest.raises(AirflowException, match="FAILED: failed task\\(s\\): a, c_1; upstream failed: b"):
+        end_with_states(registry_conn_id, states)
+    run = reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True)
+    assert run.status is RunStatus.FAILED
+    assert run.error_type == "TaskFailed"
+    assert run.error_message == "failed task(s): a, c_1; upstream failed: b"
+
+    # a duplicate end is a no-op (and still reports the failure)
+    with pytest.raises(AirflowException, match="FAILED"):
+        end_with_states(registry_conn_id, states)
+    assert end_with_states(registry_conn_id, states, fail_on_pipeline_failure=False)["status"] == "FAILED"
+    assert reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True).end_time == run.end_time
+
+
+def test_end_skips_when_every_watched_task_was_skipped(registry_conn_id: str, reg: Any) -> None:
+    with pytest.raises(AirflowSkipException, match="every watched task was skipped"):
+        end_with_states(registry_conn_id, {"a": "skipped", "b": "skipped", "c": "skipped"})
+    assert list(reg.runs.iter_by_pipeline(PIPELINE)) == []
+
+
+def test_end_with_explicit_status_and_errors(registry_conn_id: str, reg: Any) -> None:
+    with pytest.raises(ValidationError) as info:
+        EndPipelineRunOperator(task_id="e", pipeline_id=PIPELINE, status="RUNNING")
+    assert info.value.field == "status"
+    templated = EndPipelineRunOperator(task_id="e2", pipeline_id=PIPELINE, status="{{ params.status }}")
+    assert templated.trigger_rule == "all_done"
+
+    never = EndPipelineRunOperator(task_id="e3", pipeline_id=PIPELINE, aws_conn_id=registry_conn_id, status="SUCCESS")
+    with pytest.raises(AirflowException, match="was never started"):
+        never.execute(context(FakeTI("e3")))  # type: ignore[arg-type]
+
+    start(registry_conn_id)
+    op = EndPipelineRunOperator(
+        task_id="e4", pipeline_id=PIPELINE, aws_conn_id=registry_conn_id, status="cancelled", error_message="stopped"
+    )
+    assert op.execute(context(FakeTI("e4"))) == {"run_id": RUN_ID, "status": "CANCELLED"}  # type: ignore[arg-type]
+    run = reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True)
+    assert (run.status, run.error_message) == (RunStatus.CANCELLED, "stopped")
+
+    # a different end over a recorded one is not written; a FAILED verdict still fails the task
+    with pytest.raises(AirflowException, match="FAILED"):
+        end_with_states(registry_conn_id, {"a": "failed", "b": "success", "c": "success"})
+    assert reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True).status is RunStatus.CANCELLED
+
+
+def test_load_inactive_pipeline_can_fail_instead_of_skipping(registry_conn_id: str, reg: Any) -> None:
+    reg.pipelines_write.update(PIPELINE, {"is_active": False})
+    op = LoadPipelineConfigOperator(
+        task_id="load", pipeline_id=PIPELINE, aws_conn_id=registry_conn_id, skip_if_inactive=False
+    )
+    with pytest.raises(AirflowException, match=r"is inactive .* and skip_if_inactive=False"):
+        op.execute(context(FakeTI("load")))  # type: ignore[arg-type]
+    op = LoadPipelineConfigOperator(task_id="load", pipeline_id=PIPELINE, aws_conn_id=registry_conn_id)
+    with pytest.raises(AirflowSkipException, match=r"updated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d E[SD]T \("):
+        op.execute(context(FakeTI("load")))  # type: ignore[arg-type]
+
+
+def test_load_passes_an_explicit_run_id_and_try_number_to_the_run_logger(registry_conn_id: str, reg: Any) -> None:
+    op = LoadPipelineConfigOperator(
+        task_id="load", pipeline_id=PIPELINE, aws_conn_id=registry_conn_id, run_id="custom-run", try_number="3"
+    )
+    ti = FakeTI("load")
+    value = op.execute(context(ti))  # type: ignore[arg-type]
+    assert value["run_id"] == "custom-run"
+    assert value["tables"] == []
+    assert ti.xcom["run_logger_env"]["PIPELINE_REGISTRY_RUN_ID"] == "custom-run"
+    assert ti.xcom["run_logger_env"]["PIPELINE_REGISTRY_TRY_NUMBER"] == "3"
+    assert ti.xcom["application"] == "job.py"
+
+
+# -- callbacks -------------------------------------------------------------------------------------
+
+
+def test_failure_callback_records_the_exception_once(registry_conn_id: str, reg: Any) -> None:
+    start(registry_conn_id)
+    callback = record_run_failure(pipeline_id=PIPELINE, aws_conn_id=registry_conn_id)
+    ctx = context(FakeTI("spark", try_number=2), exception=KeyError("missing column 'amount'"))
+    callback(ctx)
+    run = reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True)
+    assert run.status is RunStatus.FAILED
+    assert run.error_type == "KeyError"
+    assert run.error_message == "task spark (try 2): \"missing column 'amount'\""
+    callback(ctx)  # re-delivered: a no-op
+    assert reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True).end_time == run.end_time
+    assert "pipeline_id='direct_pipeline'" in repr(callback)
+
+
+def test_dag_level_callbacks_use_the_reason_and_the_dag_level_run(registry_conn_id: str, reg: Any) -> None:
+    # a DAG-level context carries "reason" and (the last task's) "task": the run id must not use its group
+    group_task = SimpleNamespace(task_group=SimpleNamespace(group_id="some_group"))
+    start(registry_conn_id)
+    record_run_failure(pipeline_id=PIPELINE, aws_conn_id=registry_conn_id)(
+        context(FakeTI("boom"), task=group_task, reason="task_failure")
+    )
+    run = reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True)
+    assert (run.status, run.error_type) == (RunStatus.FAILED, "DagRunFailed")
+    assert run.error_message == "dag run failed: task_failure; last task: boom"
+
+
+def test_success_callback_on_a_task_group_run_and_with_a_callable_run_id(registry_conn_id: str, reg: Any) -> None:
+    group_run = derive_run_id(DAG_ID, DAG_RUN_ID, "grp")
+    reg.runs_write.start({"run_id": group_run, "pipeline_id": PIPELINE})
+    task = SimpleNamespace(task_group=SimpleNamespace(group_id="grp"))
+    record_run_success(pipeline_id=PIPELINE, aws_conn_id=registry_conn_id)(context(FakeTI("grp.spark"), task=task))
+    assert reg.runs.find_entity(group_run, PIPELINE, consistent=True).status is RunStatus.SUCCESS
+
+    reg.runs_write.start({"run_id": "picked", "pipeline_id": PIPELINE})
+    record_run_success(pipeline_id=PIPELINE, aws_conn_id=registry_conn_id, run_id=lambda ctx: "picked")(
+        context(FakeTI("x"))
+    )
+    assert reg.runs.find_entity("picked", PIPELINE, consistent=True).status is RunStatus.SUCCESS
+
+
+def test_callbacks_never_raise(
+    registry_conn_id: str, reg: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    # a run that already ended otherwise: a warning, not an exception
+    start(registry_conn_id)
+    reg.runs_write.finish({"run_id": RUN_ID, "pipeline_id": PIPELINE, "status": "SUCCESS"})
+    record_run_failure(pipeline_id=PIPELINE, aws_conn_id=registry_conn_id)(context(FakeTI("t")))
+    assert "already ended as SUCCESS; FAILED not recorded" in caplog.text
+    assert reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True).status is RunStatus.SUCCESS
+
+    # a run that was never started, and a registry that cannot be reached: logged, never raised
+    other = derive_run_id(DAG_ID, "other-run")
+    record_run_success(pipeline_id=PIPELINE, aws_conn_id=registry_conn_id, run_id=other)(context(FakeTI("t")))
+    assert f"could not record SUCCESS for run {other!r} of pipeline 'direct_pipeline': ItemNotFoundError" in caplog.text
+    down = registry_connection("http://127.0.0.1:9", "gone_", max_attempts=1, connect_timeout=1)
+    set_connection(monkeypatch, "pr_unreachable", down)
+    record_run_failure(pipeline_id=PIPELINE, aws_conn_id="pr_unreachable")(
+        context(FakeTI("t"), exception=RuntimeError("x"))
+    )
+    assert f"could not record FAILED for run {RUN_ID!r} of pipeline 'direct_pipeline': " in caplog.text
+    # a misconfigured connection (unknown timezone): logged, never raised
+    bad = registry_connection("http://127.0.0.1:9", "bad_", user_timezone="Mars/Olympus_Mons")
+    set_connection(monkeypatch, "pr_misconfigured", bad)
+    record_run_failure(pipeline_id=PIPELINE, aws_conn_id="pr_misconfigured")(context(FakeTI("t")))
+    assert "Mars/Olympus_Mons" in caplog.text
+    assert caplog.text.count("pipeline-registry callback could not record") == 3
+    assert TEST_ACCESS_KEY_ID not in caplog.text
+    assert TEST_SECRET_ACCESS_KEY not in caplog.text
