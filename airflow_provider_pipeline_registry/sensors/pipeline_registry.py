@@ -34,7 +34,6 @@ from ..compat import (
 )
 from ..registry import errors as registry_errors
 from ..registry.errors import RegistryError, ValidationError
-from ..registry.run_logs.models import RunStatus
 from ..registry.timezones import localize, to_utc, utc_now
 from .run_state import (
     DEFAULT_FAILED_STATES,
@@ -52,6 +51,7 @@ from .run_state import (
 
 if TYPE_CHECKING:
     from ..hooks.pipeline_registry import PipelineRegistryHook
+    from ..registry.run_logs import RunStatus
 
 #: extra time the task's deferral timeout leaves the trigger to report its own timeout event
 DEFERRAL_GRACE = timedelta(seconds=60)
@@ -171,8 +171,8 @@ class PipelineRunStateSensor(BaseSensorOperator):
         self.run_id = run_id
         self.since = since
         self.until = until
-        self.target_states = sorted(s.value for s in target)
-        self.failed_states = sorted(s.value for s in failed)
+        self.target_states = sorted(target)
+        self.failed_states = sorted(failed)
         self.stale_after = coerce_stale_after(stale_after)
         self.deferrable = deferrable
         self.aws_conn_id = aws_conn_id
@@ -212,12 +212,19 @@ class PipelineRunStateSensor(BaseSensorOperator):
     def _run_id(self) -> str | None:
         return None if self.run_id in (None, "") else str(self.run_id)
 
-    def _check(self) -> Outcome:
-        """One look at the run: one projected consistent read, then :func:`evaluate_run_state`."""
+    def _inputs(self) -> tuple[tzinfo, str | None, datetime | None, datetime | None]:
+        """(user timezone, run id, since, until); a bad setting fails at once like a bad read."""
         try:
             tz = self.hook.user_timezone
             since, until = self._window(tz)
-            run_id = self._run_id()
+        except FATAL_READ_ERRORS as exc:
+            raise PipelineRunReadError(f"{type(exc).__name__}: {exc}", type(exc).__name__) from exc
+        return tz, self._run_id(), since, until
+
+    def _check(self) -> Outcome:
+        """One look at the run: one projected consistent read, then :func:`evaluate_run_state`."""
+        tz, run_id, since, until = self._inputs()
+        try:
             snapshot = read_run_state(
                 self.hook.registry.runs, pipeline_id=self.pipeline_id, run_id=run_id, since=since, until=until
             )
@@ -225,8 +232,8 @@ class PipelineRunStateSensor(BaseSensorOperator):
             raise PipelineRunReadError(f"{type(exc).__name__}: {exc}", type(exc).__name__) from exc
         return evaluate_run_state(
             snapshot,
-            target_states=frozenset(RunStatus(s) for s in self.target_states),
-            failed_states=frozenset(RunStatus(s) for s in self.failed_states),
+            target_states=frozenset(self.target_states),
+            failed_states=frozenset(self.failed_states),
             stale_after=self.stale_after,
             now=utc_now(),
             target=describe_target(run_id, self.pipeline_id, since, until, tz),
@@ -268,7 +275,12 @@ class PipelineRunStateSensor(BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         """Poke / reschedule through Airflow's sensor loop, or defer to the trigger."""
         if self.deferrable:
-            self._defer()
+            try:
+                self._defer()
+            except PipelineRunSensorFailure as failure:
+                if self.never_fail:  # as poke mode: never_fail skips whatever the poke raised
+                    raise AirflowSkipException("Skipping due to never_fail is set to True.") from failure
+                raise
         try:
             return super().execute(context)
         except AirflowSkipException as skip:
@@ -295,11 +307,16 @@ class PipelineRunStateSensor(BaseSensorOperator):
         from ..triggers.pipeline_registry import PipelineRunStateTrigger
 
         end_at = utc_now() + timedelta(seconds=self.timeout)
+        _, run_id, since, until = self._inputs()
+        try:
+            hook_kwargs = self.hook.trigger_kwargs()
+        except FATAL_READ_ERRORS as exc:
+            raise PipelineRunReadError(f"{type(exc).__name__}: {exc}", type(exc).__name__) from exc
         trigger = PipelineRunStateTrigger(
             pipeline_id=self.pipeline_id,
-            run_id=self._run_id(),
-            since=self.since if self.since not in ("", "None") else None,
-            until=self.until if self.until not in ("", "None") else None,
+            run_id=run_id,
+            since=since,
+            until=until,
             target_states=self.target_states,
             failed_states=self.failed_states,
             stale_after_seconds=self.stale_after.total_seconds() if self.stale_after is not None else None,
@@ -308,7 +325,7 @@ class PipelineRunStateSensor(BaseSensorOperator):
             exponential_backoff=self.exponential_backoff,
             max_wait_seconds=self.max_wait.total_seconds() if self.max_wait is not None else None,
             continue_on_error=self.silent_fail,
-            hook_kwargs=self.hook.trigger_kwargs(),
+            hook_kwargs=hook_kwargs,
         )
         self.defer(
             trigger=trigger,

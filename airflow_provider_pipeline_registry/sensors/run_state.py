@@ -4,6 +4,10 @@
 table; in "latest run" mode the run id is first resolved through the pipeline's GSI) and
 :func:`evaluate_run_state` turns what it read into an :class:`Outcome`. Both are plain Python
 (no Airflow, no boto3 import), so every mode reaches the same verdict from the same data.
+
+Run states are handled as their text (``"SUCCESS"``...), the values of
+:class:`~airflow_provider_pipeline_registry.registry.run_logs.RunStatus`: importing that package
+loads the gateway and boto3, which parsing a DAG that uses the sensor must not do.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..registry.errors import (
     AccessDeniedError,
@@ -21,9 +25,14 @@ from ..registry.errors import (
     TableNotFoundError,
     ValidationError,
 )
-from ..registry.run_logs import PipelineRunLogsReadApi
-from ..registry.run_logs.models import RunStatus
 from ..registry.timezones import format_for_display, format_utc, parse_utc
+
+if TYPE_CHECKING:
+    from ..registry.run_logs import PipelineRunLogsReadApi, RunStatus
+
+#: the values of ``RunStatus`` (a test checks they match); RUNNING is the only non-final state
+RUNNING = "RUNNING"
+RUN_STATES: tuple[str, ...] = (RUNNING, "SUCCESS", "FAILED", "CANCELLED")
 
 #: what one poke reads (besides the key): the projection of the GetItem
 RUN_STATE_ATTRIBUTES: tuple[str, ...] = (
@@ -44,8 +53,8 @@ FATAL_READ_ERRORS: tuple[type[RegistryError], ...] = (
     ConfigurationError,
 )
 
-DEFAULT_TARGET_STATES: tuple[RunStatus, ...] = (RunStatus.SUCCESS,)
-DEFAULT_FAILED_STATES: tuple[RunStatus, ...] = (RunStatus.FAILED, RunStatus.CANCELLED)
+DEFAULT_TARGET_STATES: tuple[str, ...] = ("SUCCESS",)
+DEFAULT_FAILED_STATES: tuple[str, ...] = ("FAILED", "CANCELLED")
 
 
 class OutcomeKind(StrEnum):
@@ -161,24 +170,25 @@ def describe_target(
     return f"latest run of pipeline {pipeline_id!r} {window}"
 
 
-def normalize_states(states: Iterable[RunStatus | str] | RunStatus | str, *, field: str) -> frozenset[RunStatus]:
-    """Parse run states (``"SUCCESS"`` or :class:`RunStatus`); ValidationError naming ``field`` otherwise."""
+def normalize_states(states: Iterable[RunStatus | str] | RunStatus | str, *, field: str) -> frozenset[str]:
+    """Parse run states (``"success"``, ``"SUCCESS"`` or ``RunStatus.SUCCESS``) to their canonical text;
+    ValidationError naming ``field`` for anything else."""
     if isinstance(states, str):
         states = [states]
-    result: set[RunStatus] = set()
+    result: set[str] = set()
     for state in states:
-        try:
-            result.add(RunStatus(str(state).upper()))
-        except ValueError:
-            allowed = ", ".join(s.value for s in RunStatus)
-            raise ValidationError(f"{field}: unknown run state {state!r} (allowed: {allowed})", field=field) from None
+        text = str(state).strip().upper() if isinstance(state, str) else ""
+        if text not in RUN_STATES:
+            allowed = ", ".join(RUN_STATES)
+            raise ValidationError(f"{field}: unknown run state {state!r} (allowed: {allowed})", field=field)
+        result.add(text)
     return frozenset(result)
 
 
 def validate_states(
     target_states: Iterable[RunStatus | str] | RunStatus | str,
     failed_states: Iterable[RunStatus | str] | RunStatus | str,
-) -> tuple[frozenset[RunStatus], frozenset[RunStatus]]:
+) -> tuple[frozenset[str], frozenset[str]]:
     """Both state sets, parsed; target_states must not be empty and the two must be disjoint."""
     target = normalize_states(target_states, field="target_states")
     failed = normalize_states(failed_states, field="failed_states")
@@ -186,7 +196,7 @@ def validate_states(
         raise ValidationError("target_states must name at least one run state", field="target_states")
     overlap = target & failed
     if overlap:
-        names = ", ".join(sorted(s.value for s in overlap))
+        names = ", ".join(sorted(overlap))
         raise ValidationError(
             f"target_states and failed_states must be disjoint; both contain {names}", field="failed_states"
         )
@@ -231,8 +241,8 @@ def read_run_state(
 def evaluate_run_state(
     snapshot: RunSnapshot | None,
     *,
-    target_states: frozenset[RunStatus],
-    failed_states: frozenset[RunStatus],
+    target_states: frozenset[str],
+    failed_states: frozenset[str],
     stale_after: timedelta | None,
     now: datetime,
     target: str,
@@ -248,19 +258,16 @@ def evaluate_run_state(
     if snapshot is None:
         return Outcome(OutcomeKind.WAITING, f"{target} does not exist yet; waiting")
     seen = snapshot.describe(tz)
-    try:
-        status: RunStatus | None = RunStatus(snapshot.status)
-    except ValueError:
-        status = None
+    status = snapshot.status
     if status in failed_states:
         error = snapshot.error_message or "no error recorded"
         if snapshot.error_type:
             error = f"{snapshot.error_type}: {error}"
         return Outcome(OutcomeKind.FAILED, f"{seen}; the run ended as {snapshot.status}: {error}", snapshot)
     if status in target_states:
-        wanted = ", ".join(sorted(s.value for s in target_states))
+        wanted = ", ".join(sorted(target_states))
         return Outcome(OutcomeKind.SUCCESS, f"{seen}; reached a target state ({wanted})", snapshot)
-    if status is RunStatus.RUNNING and stale_after is not None:
+    if status == RUNNING and stale_after is not None:
         last = snapshot.last_sign_of_life
         if last is not None and now - last > stale_after:
             what = "heartbeat" if snapshot.heartbeat_at is not None else "start (no heartbeat)"
@@ -270,6 +277,6 @@ def evaluate_run_state(
                 f"at {format_for_display(now, tz)}",
                 snapshot,
             )
-    if status is None:
+    if status not in RUN_STATES:
         return Outcome(OutcomeKind.WAITING, f"{seen}; unknown state {snapshot.status!r}; waiting", snapshot)
     return Outcome(OutcomeKind.WAITING, f"{seen}; waiting", snapshot)

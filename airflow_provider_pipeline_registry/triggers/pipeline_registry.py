@@ -89,8 +89,8 @@ class PipelineRunStateTrigger(BaseTrigger):
         self.since = _as_utc_text(since, "since")
         self.until = _as_utc_text(until, "until")
         self._target_set, self._failed_set = target, failed
-        self.target_states = sorted(s.value for s in target)
-        self.failed_states = sorted(s.value for s in failed)
+        self.target_states = sorted(target)
+        self.failed_states = sorted(failed)
         stale = coerce_stale_after(stale_after_seconds)
         self.stale_after_seconds = stale.total_seconds() if stale is not None else None
         self.end_at = _as_utc_text(end_at, "end_at")

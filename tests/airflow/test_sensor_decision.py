@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from airflow_provider_pipeline_registry.registry.errors import ValidationError
 from airflow_provider_pipeline_registry.registry.run_logs import RunStatus
 from airflow_provider_pipeline_registry.sensors.run_state import (
+    RUN_STATES,
     Outcome,
     OutcomeKind,
     RunSnapshot,
@@ -150,3 +155,72 @@ def test_describe_target_names_the_window() -> None:
 def test_poll_interval_backoff() -> None:
     assert [next_poll_interval(1.0, n, exponential_backoff=False, max_wait=None) for n in (1, 2, 3)] == [1, 1, 1]
     assert [next_poll_interval(1.0, n, exponential_backoff=True, max_wait=3.0) for n in (1, 2, 3)] == [1, 2, 3]
+
+
+def test_run_states_match_the_registry_enum() -> None:
+    assert tuple(s.value for s in RunStatus) == RUN_STATES
+
+
+def test_importing_and_constructing_the_sensor_loads_no_boto3() -> None:
+    """Parsing a DAG that uses the sensor (deferrable or not) stays cheap: no boto3/botocore/pyspark."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from airflow.sdk import DAG
+        from airflow_provider_pipeline_registry.sensors.pipeline_registry import PipelineRunStateSensor
+        import airflow_provider_pipeline_registry.triggers.pipeline_registry
+        with DAG("parse_only", schedule=None):
+            PipelineRunStateSensor(task_id="a", pipeline_id="p", run_id="r", target_states=["success"])
+            PipelineRunStateSensor(task_id="b", pipeline_id="p", since="2026-01-01T00:00:00", deferrable=True)
+        loaded = sorted(m for m in ("boto3", "botocore", "pyspark", "aiobotocore") if m in sys.modules)
+        print("LOADED=" + ",".join(loaded))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    reports = [line for line in result.stdout.splitlines() if line.startswith("LOADED=")]
+    assert reports == ["LOADED="]
+
+
+@pytest.mark.parametrize(
+    ("event", "expected", "text"),
+    [
+        ({"status": "timeout", "message": "Sensor has timed out"}, "AirflowSensorTimeout", "timed out"),
+        (
+            {"status": "error", "message": "no table", "error_class": "TableNotFoundError", "fatal": True},
+            "PipelineRunReadError",
+            "TableNotFoundError: no table",
+        ),
+        (
+            {"status": "error", "message": "refused", "error_class": "RegistryConnectionError", "fatal": False},
+            "RegistryConnectionError",
+            "refused",
+        ),
+        ({"status": "error", "message": "odd", "error_class": "KeyError", "fatal": False}, "RegistryError", "odd"),
+        ({"status": "bogus", "message": "?"}, "AirflowException", "unexpected trigger event"),
+        (None, "AirflowException", "without an event"),
+    ],
+)
+def test_execute_complete_maps_events_like_poke_mode(event: dict[str, Any] | None, expected: str, text: str) -> None:
+    """Events that need no read: the exception type poke mode raises for the same case."""
+    from airflow_provider_pipeline_registry.sensors.pipeline_registry import PipelineRunStateSensor
+
+    sensor = PipelineRunStateSensor(task_id="s", pipeline_id="p", run_id="r", deferrable=True)
+    with pytest.raises(Exception) as info:  # noqa: PT011 - the type is asserted by name below
+        sensor.execute_complete({}, event)  # type: ignore[arg-type]
+    assert type(info.value).__name__ == expected
+    assert text in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"), [("failed", "PipelineRunFailedError"), ("stale", "PipelineRunStaleError")]
+)
+def test_execute_complete_fails_failed_and_stale_runs(status: str, expected: str) -> None:
+    from airflow_provider_pipeline_registry.sensors.pipeline_registry import PipelineRunStateSensor
+
+    sensor = PipelineRunStateSensor(task_id="s", pipeline_id="p", run_id="r", deferrable=True)
+    run = snap("FAILED" if status == "failed" else "RUNNING").to_dict()
+    with pytest.raises(Exception) as info:  # noqa: PT011
+        sensor.execute_complete({}, {"status": status, "message": f"the run is {status}", "run": run})  # type: ignore[arg-type]
+    assert type(info.value).__name__ == expected
+    assert f"the run is {status}" in str(info.value)

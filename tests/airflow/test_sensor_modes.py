@@ -18,12 +18,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from types import ModuleType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from airflow_provider_pipeline_registry.registry.errors import ValidationError
 from airflow_provider_pipeline_registry.registry.run_logs import PipelineRunLogsReadApi
-from airflow_provider_pipeline_registry.registry.timezones import format_utc, utc_now
+from airflow_provider_pipeline_registry.registry.timezones import utc_now
 from airflow_provider_pipeline_registry.sensors.pipeline_registry import (
     PipelineRunFailedError,
     PipelineRunReadError,
@@ -208,7 +209,9 @@ def test_latest_run_in_a_window(mode: str, dags: ModuleType, registry: Any) -> N
     finish(registry, "FAILED", run_id="yesterday")
     start(registry, run_id="today", start_time=now - timedelta(minutes=5))
     finish(registry, "SUCCESS", run_id="today")
-    conf = {"pipeline_id": PIPELINE, "since": format_utc(now - timedelta(hours=1))}
+    # a naive window bound is read in the user's timezone (America/New_York), in every mode
+    since = (now - timedelta(hours=1)).astimezone(ZoneInfo("America/New_York")).replace(tzinfo=None)
+    conf = {"pipeline_id": PIPELINE, "since": since.isoformat()}
     state, xcom = run_sensor(dags, mode, conf, run_id=None, since="{{ dag_run.conf['since'] }}")
     assert state == "success"
     assert xcom["run_id"] == "today"

@@ -231,3 +231,19 @@ def test_trigger_refuses_overlapping_states() -> None:
             target_states=["SUCCESS"],
             failed_states=["SUCCESS"],
         )
+
+
+def test_unreachable_endpoint_is_a_non_fatal_error_event(
+    registry_hook: Any, make_trigger: Callable[..., PipelineRunStateTrigger]
+) -> None:
+    # a closed local port: connection refused, retried by the gateway, then RegistryConnectionError
+    kwargs = {**registry_hook.trigger_kwargs(), "endpoint_url": "http://127.0.0.1:9", "max_attempts": 1}
+    event = first_event(make_trigger(hook_kwargs=kwargs, end_at=utc_now() + timedelta(hours=1)))
+    assert event["status"] == "error"
+    assert event["fatal"] is False
+    assert event["error_class"] == "RegistryConnectionError"
+    # with continue_on_error (the sensor's silent_fail) it keeps polling until its timeout
+    event = first_event(
+        make_trigger(hook_kwargs=kwargs, continue_on_error=True, end_at=utc_now() + timedelta(seconds=0.3))
+    )
+    assert event["status"] == "timeout"
