@@ -108,8 +108,12 @@ def run_demo(timezone: str, prefix: str, keep: bool) -> int:
 
 def _run_dags(data_dir: Path) -> int:
     # Airflow is imported only now, after its environment is set.
-    from airflow.models.dagbag import DagBag
     from airflow.utils import db
+
+    try:  # Airflow 3.1+: the file-parsing DagBag moved to the dag processor
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # pragma: no cover - older Airflow
+        from airflow.models.dagbag import DagBag
 
     from airflow_provider_pipeline_registry.hooks.pipeline_registry import PipelineRegistryHook
     from airflow_provider_pipeline_registry.registry.timezones import format_for_display
@@ -127,7 +131,7 @@ def _run_dags(data_dir: Path) -> int:
         report = hook.tables_write.batch_upsert(tables)
         print(f"==> seeded pipeline {pipeline['pipeline_id']} with {len(tables)} tables (failed: {report.failed})")
 
-    bag = DagBag(dag_folder=str(EXAMPLES), include_examples=False)
+    bag = DagBag(dag_folder=str(EXAMPLES))
     if bag.import_errors:
         print(f"DAG import errors: {bag.import_errors}", file=sys.stderr)
         return 1
@@ -154,7 +158,7 @@ def print_run_logs(hook: Any, render: Any) -> None:
     tz = hook.user_timezone
     table = Table(title=f"pipeline_run_logs (times in {getattr(tz, 'key', tz)})")
     for column in ("pipeline", "run id", "status", "try", "started", "ended", "seconds", "metrics", "spark app"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for pipeline_id in PIPELINE_IDS:
         for run in hook.runs.iter_by_pipeline(pipeline_id, tz=tz):
             table.add_row(
