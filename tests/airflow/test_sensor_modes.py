@@ -182,7 +182,8 @@ def test_missing_run_waits_then_times_out(mode: str, dags: ModuleType, registry:
     state, error = run_sensor(dags, mode, {**CONF, "run_id": "never-started"}, timeout=1)
     assert state == "failed"
     assert type(error).__name__ == "AirflowSensorTimeout"
-    assert len(reads.statuses) >= 2
+    # it only ever saw no run (that a missing run keeps it waiting: test_run_that_appears_...)
+    assert reads.statuses
     assert set(reads.statuses) == {None}
 
 
