@@ -1,4 +1,4 @@
-"""DAGs for tests/airflow/test_sensor_dag.py: ``PipelineRunStateSensor`` in each mode under dag.test().
+"""DAGs for tests/airflow/test_sensor_modes.py: ``PipelineRunStateSensor`` in each mode under dag.test().
 
 One DAG per mode (``pr_sensor_poke``, ``pr_sensor_reschedule``, ``pr_sensor_deferrable``). The sensor
 waits for the run named in the dag run's conf (``run_id``, ``pipeline_id``) through the connection
