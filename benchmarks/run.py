@@ -91,7 +91,7 @@ def _batch_table(result) -> Table:  # type: ignore[no-untyped-def]
     for column in ("variant", "median s", "items/s", "vs batch_writer", "all items present", "target"):
         table.add_column(column, justify="left" if column in ("variant", "target") else "right")
     base = statistics.median(result.seconds["boto3 batch_writer"])
-    for variant in ("boto3 batch_writer", "ours"):
+    for variant in sorted(result.seconds, key=lambda v: (v != "boto3 batch_writer", v)):
         median = statistics.median(result.seconds[variant])
         verdict = ""
         if variant == "ours":
