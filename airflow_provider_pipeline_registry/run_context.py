@@ -90,9 +90,13 @@ def watched_task_states(context: Mapping[str, Any], task_ids: Collection[str]) -
     if getter is not None:
         result = getter(dag_id=ti.dag_id, task_ids=sorted(wanted), run_ids=[dag_run_id])
         return {key: state_name(value) for key, value in (result.get(dag_run_id) or {}).items()}
-    states: dict[str, str | None] = {}  # pragma: no cover - Airflow 2
-    for other in context["dag_run"].get_task_instances():  # pragma: no cover - Airflow 2
-        if other.task_id in wanted:
-            key = other.task_id if other.map_index < 0 else f"{other.task_id}_{other.map_index}"
-            states[key] = state_name(other.state)
-    return states  # pragma: no cover - Airflow 2
+    return _states_from_dag_run(context["dag_run"], wanted)
+
+
+def _states_from_dag_run(dag_run: Any, wanted: Collection[str]) -> dict[str, str | None]:
+    """Airflow 2: the states from the dag run's task instances."""
+    return {
+        (ti.task_id if ti.map_index < 0 else f"{ti.task_id}_{ti.map_index}"): state_name(ti.state)
+        for ti in dag_run.get_task_instances()
+        if ti.task_id in wanted
+    }

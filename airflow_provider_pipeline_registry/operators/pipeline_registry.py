@@ -372,8 +372,10 @@ class EndPipelineRunOperator(PipelineRegistryBaseOperator):
             )
         except ItemNotFoundError as exc:
             raise AirflowException(
-                f"run {run_id!r} of pipeline {self.pipeline_id!r} was never started (is a "
-                "StartPipelineRunOperator upstream, in the same task group, or run_id given?)"
+                f"run {run_id!r} of pipeline {self.pipeline_id!r} was never started, so {status} cannot be "
+                "recorded"
+                + (f" ({error_message})" if error_message else "")
+                + ": is a StartPipelineRunOperator upstream, in the same task group (or given the same run_id)?"
             ) from exc
         except ConflictError as exc:
             stored = str((exc.current or {}).get("status", "RUNNING"))

@@ -161,10 +161,14 @@ def test_end_status_from_task_states(registry_conn_id: str, reg: Any) -> None:
     assert reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True).end_time == run.end_time
 
 
-def test_end_skips_when_every_watched_task_was_skipped(registry_conn_id: str, reg: Any) -> None:
+def test_end_skips_when_nothing_ran_and_fails_when_nothing_was_started(registry_conn_id: str, reg: Any) -> None:
     with pytest.raises(AirflowSkipException, match="every watched task was skipped"):
         end_with_states(registry_conn_id, {"a": "skipped", "b": "skipped", "c": "skipped"})
     assert list(reg.runs.iter_by_pipeline(PIPELINE)) == []
+    # the load (or start) failed, so nothing was started: the end says so, with the failed tasks
+    states = {"a": "failed", "b": "upstream_failed", "c": "upstream_failed"}
+    with pytest.raises(AirflowException, match=r"never started, so FAILED cannot be recorded \(failed task\(s\): a;"):
+        end_with_states(registry_conn_id, states)
 
 
 def test_end_with_explicit_status_and_errors(registry_conn_id: str, reg: Any) -> None:
