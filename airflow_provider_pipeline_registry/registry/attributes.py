@@ -99,6 +99,8 @@ def encode_value(value: Any, path: str, *, as_key_string: bool = False, depth: i
         for key, inner in value.items():
             if not isinstance(key, str):
                 raise ValidationError(f"{path}: map keys must be strings, got {key!r}", field=path)
+            if not key:
+                raise ValidationError(f"{path}: map keys must not be empty (DynamoDB rejects them)", field=path)
             encoded[key] = encode_value(inner, f"{path}.{key}", depth=depth + 1)
         return {"M": encoded}
     if isinstance(value, list | tuple):

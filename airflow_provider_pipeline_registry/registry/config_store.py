@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from functools import cache
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -21,7 +21,7 @@ from .errors import ConflictError, ItemNotFoundError, ValidationError
 from .gateway import DynamoDBClient, TableGateway, create_table_gateway
 from .keys import build_model_key, decode_page_token, encode_page_token
 from .model import RegistryModel, extract_model_metadata, localize_naive_datetimes
-from .timezones import resolve_user_timezone, utc_now
+from .timezones import check_storable, resolve_user_timezone, utc_now
 from .views import ResultPage, ViewModel, iterate_pages
 
 E = TypeVar("E", bound=RegistryModel)
@@ -40,9 +40,14 @@ def validate_dto(dto_type: type[U], data: U | Mapping[str, Any], tz: tzinfo) -> 
     if not isinstance(data, Mapping):
         raise ValidationError(f"expected a {dto_type.__name__} or a mapping, got {type(data).__name__}")
     try:
-        return dto_type.model_validate(localize_naive_datetimes(dict(data), tz))
+        dto = dto_type.model_validate(localize_naive_datetimes(dict(data), tz))
     except pydantic.ValidationError as exc:
         raise ValidationError.from_pydantic(exc, model=dto_type.__name__) from None
+    for name in type(dto).model_fields:
+        value = getattr(dto, name)
+        if isinstance(value, datetime):
+            check_storable(value, field=name)  # within the calendar in every timezone
+    return dto
 
 
 @cache

@@ -66,9 +66,30 @@ def ensure_timezone_aware(value: datetime, *, field: str = "datetime") -> dateti
     return value
 
 
+#: written datetimes keep a day's margin from the ends of the calendar, so that every timezone
+#: (offsets are under 24 h) can show them: ``astimezone`` overflows beyond year 1 or 9999
+MIN_STORABLE = datetime(1, 1, 2, tzinfo=UTC)
+MAX_STORABLE = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
+
+
 def to_utc(value: datetime, *, field: str = "datetime") -> datetime:
     """Convert an aware datetime to UTC; a naive one is refused (the gateway stores UTC only)."""
-    return ensure_timezone_aware(value, field=field).astimezone(UTC)
+    try:
+        return ensure_timezone_aware(value, field=field).astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(f"{field}: {value.isoformat()} has no UTC equivalent in range", field=field) from None
+
+
+def check_storable(value: datetime, *, field: str = "datetime") -> datetime:
+    """``value`` in UTC, refused unless aware and between 0001-01-02 and 9999-12-30 UTC (so that
+    it can be shown in every timezone)."""
+    utc = to_utc(value, field=field)
+    if not MIN_STORABLE <= utc <= MAX_STORABLE:
+        raise ValidationError(
+            f"{field}: {value.isoformat()} is outside the storable range (0001-01-02 to 9999-12-30 UTC)",
+            field=field,
+        )
+    return utc
 
 
 def to_user_timezone(value: datetime, tz: str | tzinfo | None = None) -> datetime:
@@ -84,6 +105,7 @@ def localize(value: datetime, tz: tzinfo, *, field: str = "datetime") -> datetim
     if value.tzinfo is not None and value.tzinfo.utcoffset(value) is not None:
         return value
     candidate = value.replace(tzinfo=tz)
+    check_storable(candidate, field=field)  # wall times at the ends of the calendar overflow below
     round_trip = candidate.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
     if round_trip != value.replace(fold=0):
         raise ValidationError(
