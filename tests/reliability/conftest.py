@@ -21,3 +21,15 @@ def make_registry(dynamodb_endpoint: str, unique_prefix: str) -> RegistryFactory
         return registry_on(dynamodb_endpoint, unique_prefix, **overrides)
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """A migrated Airflow metadata DB (tests/conftest.py sets up the SQLite file); migrated only
+    if no earlier test (e.g. tests/airflow) did it already."""
+    from airflow.utils.db import check_migrations, resetdb
+
+    try:
+        check_migrations(timeout=1)
+    except Exception:
+        resetdb()
