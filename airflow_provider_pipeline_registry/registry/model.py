@@ -10,13 +10,13 @@ import enum
 import types
 import typing
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from functools import cache
 from typing import Any, ClassVar, Literal, Self
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from .attributes import AttributeValue, Item, check_key_value, decode_item, encode_value
 from .config import LogicalTable
@@ -82,12 +82,14 @@ class RegistryModel(BaseModel):
 
     Meta: ClassVar[type]
 
-    @field_validator("*", mode="after")
-    @classmethod
-    def _datetimes_in_utc(cls, value: Any, info: pydantic.ValidationInfo) -> Any:
-        if isinstance(value, datetime):
-            return to_utc(value, field=info.field_name or "datetime")
-        return value
+    @model_validator(mode="after")
+    def _datetimes_in_utc(self) -> Self:
+        """Every datetime field is stored as aware UTC; a naive one is refused, naming the field."""
+        for name in _datetime_fields(type(self)):
+            value = self.__dict__.get(name)
+            if value is not None and value.tzinfo is not UTC:
+                self.__dict__[name] = to_utc(value, field=name)
+        return self
 
     def to_dynamodb_item(self) -> Item:
         """Serialize to a low-level DynamoDB item (``None`` fields are omitted)."""
@@ -131,6 +133,18 @@ def _attribute_type(annotation: Any) -> Literal["S", "N"]:
     if annotation in (str, bool, datetime, date) or origin is Literal:
         return "S"
     raise TypeError(f"{annotation!r} cannot be a key attribute")
+
+
+def _mentions_datetime(annotation: Any) -> bool:
+    if annotation is datetime:
+        return True
+    return any(_mentions_datetime(arg) for arg in typing.get_args(annotation))
+
+
+@cache
+def _datetime_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """Names of the fields of ``model`` whose type is (optionally) a datetime."""
+    return tuple(name for name, info in model.model_fields.items() if _mentions_datetime(info.annotation))
 
 
 @cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,7 +30,9 @@ class ViewModel(BaseModel):
             value = getattr(entity, name)
             data[name] = value.astimezone(zone) if isinstance(value, datetime) else value
         data["display_timezone"] = timezone_name(zone)
-        return cls.model_validate(data)
+        # the entity is already validated: build the view without validating every field again
+        view = cls.model_construct(**{name: data[name] for name in cls.model_fields if name in data})
+        return cast(Self, view)
 
 
 @dataclass

@@ -262,7 +262,8 @@ class PipelineRunLogsWriteApi:
         values["is_running"] = True if dto.status is RunStatus.RUNNING else None
         values["expire_at"] = self._expire_at(dto.start_time)
         values["updated_at"] = utc_now()
-        return PipelineRunLog.model_validate(values).to_dynamodb_item()
+        # the values come from the validated DTO plus fields computed here: no second validation
+        return PipelineRunLog.model_construct(**values).to_dynamodb_item()
 
     def batch_upsert(self, runs: Sequence[PipelineRunLogUpsert | Mapping[str, Any]]) -> BatchUpsertReport:
         """Write whole run logs (imports, backfills) in batches of 25; unconditional, last writer wins.
