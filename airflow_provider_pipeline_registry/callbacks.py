@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from .registry.errors import redact
 from .run_context import derive_context_run_id, is_dag_level, task_group_id_of
@@ -161,55 +161,39 @@ class _RecordRunEnd:
         )
 
 
-def record_run_success(
-    *,
-    pipeline_id: str,
-    aws_conn_id: str | None = "aws_default",
-    run_id: RunIdSource = None,
-    task_group_id: str | None = None,
-    region_name: str | None = None,
-    table_prefix: str | None = None,
-    user_timezone: str | None = None,
-) -> Callback:
-    """A callback recording SUCCESS for the pipeline run of the current dag run.
+class CallbackOptions(TypedDict, total=False):
+    """Optional arguments of :func:`record_run_success` and :func:`record_run_failure`."""
 
-    :param run_id: the run id, or ``callable(context) -> run id``; default derived from the dag
-        run and (for task callbacks) the task's group, as ``StartPipelineRunOperator`` does.
-    :param task_group_id: the group whose run to end (for DAG-level callbacks).
-    """
-    return _RecordRunEnd(
-        status="SUCCESS",
-        pipeline_id=pipeline_id,
-        aws_conn_id=aws_conn_id,
-        run_id=run_id,
-        task_group_id=task_group_id,
-        region_name=region_name,
-        table_prefix=table_prefix,
-        user_timezone=user_timezone,
-    )
+    #: the ``aws`` connection whose extras carry the registry settings (default ``aws_default``)
+    aws_conn_id: str | None
+    #: the run id, or ``callable(context) -> run id``; default derived from the dag run and (for
+    #: task callbacks) the task's group, as ``StartPipelineRunOperator`` does
+    run_id: RunIdSource
+    #: the group whose run to end (for DAG-level callbacks)
+    task_group_id: str | None
+    region_name: str | None
+    table_prefix: str | None
+    user_timezone: str | None
 
 
-def record_run_failure(
-    *,
-    pipeline_id: str,
-    aws_conn_id: str | None = "aws_default",
-    run_id: RunIdSource = None,
-    task_group_id: str | None = None,
-    region_name: str | None = None,
-    table_prefix: str | None = None,
-    user_timezone: str | None = None,
-) -> Callback:
-    """A callback recording FAILED, with the exception type and message, for the current run.
+def _record_run_end(status: str, pipeline_id: str, options: CallbackOptions) -> Callback:
+    settings: dict[str, Any] = {
+        "aws_conn_id": "aws_default",
+        "run_id": None,
+        "task_group_id": None,
+        "region_name": None,
+        "table_prefix": None,
+        "user_timezone": None,
+    }
+    settings.update(options)
+    return _RecordRunEnd(status=status, pipeline_id=pipeline_id, **settings)
 
-    Arguments as for :func:`record_run_success`.
-    """
-    return _RecordRunEnd(
-        status="FAILED",
-        pipeline_id=pipeline_id,
-        aws_conn_id=aws_conn_id,
-        run_id=run_id,
-        task_group_id=task_group_id,
-        region_name=region_name,
-        table_prefix=table_prefix,
-        user_timezone=user_timezone,
-    )
+
+def record_run_success(*, pipeline_id: str, **options: Unpack[CallbackOptions]) -> Callback:
+    """A callback recording SUCCESS for the pipeline run of the current dag run."""
+    return _record_run_end("SUCCESS", pipeline_id, options)
+
+
+def record_run_failure(*, pipeline_id: str, **options: Unpack[CallbackOptions]) -> Callback:
+    """A callback recording FAILED, with the exception type and message, for the current run."""
+    return _record_run_end("FAILED", pipeline_id, options)

@@ -7,11 +7,9 @@ user timezone of America/New_York, so logs can be checked for the user-timezone 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import ModuleType
@@ -20,13 +18,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY  # tests/airflow/conftest.py
+from dag_modules import load_dag_module
 
 from airflow_provider_pipeline_registry.registry.run_env import derive_run_id
 from airflow_provider_pipeline_registry.registry.run_logs.models import PipelineRunLog, RunStatus
 
 pytestmark = [pytest.mark.airflow, pytest.mark.integration]
 
-DAGS_FILE = os.path.join(os.path.dirname(__file__), os.pardir, "dags", "registry_operators_dags.py")
 USER_TZ = "America/New_York"
 DISPLAY = re.compile(
     r"(?P<local>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (?P<abbr>E[SD]T) \((?P<utc>(\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d) UTC\)"
@@ -36,13 +34,7 @@ DISPLAY = re.compile(
 @pytest.fixture(scope="module")
 def dags(airflow_db: Any) -> ModuleType:
     """The DAG module, imported once (dag.test() also parses it from the dags folder)."""
-    spec = importlib.util.spec_from_file_location("registry_operators_dags", DAGS_FILE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_dag_module("registry_operators_dags.py")
 
 
 @pytest.fixture

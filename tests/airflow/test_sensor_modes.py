@@ -8,11 +8,9 @@ timezone of America/New_York.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
-import sys
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -21,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from dag_modules import load_dag_module
 
 from airflow_provider_pipeline_registry.registry.errors import ValidationError
 from airflow_provider_pipeline_registry.registry.run_logs import PipelineRunLogsReadApi
@@ -34,7 +33,6 @@ from airflow_provider_pipeline_registry.sensors.pipeline_registry import (
 
 pytestmark = [pytest.mark.airflow, pytest.mark.integration]
 
-DAGS_FILE = os.path.join(os.path.dirname(__file__), os.pardir, "dags", "pipeline_run_sensor_dags.py")
 MODES = ("poke", "reschedule", "deferrable")
 PIPELINE = "orders_daily"
 DISPLAY = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d E[SD]T \((\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d UTC\)")
@@ -43,13 +41,7 @@ DISPLAY = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d E[SD]T \((\d{4}-\d\d-\d\d 
 @pytest.fixture(scope="module")
 def dags(airflow_db: Any) -> ModuleType:
     """The DAG module, imported once (dag.test() also parses it from the dags folder)."""
-    spec = importlib.util.spec_from_file_location("pipeline_run_sensor_dags", DAGS_FILE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_dag_module("pipeline_run_sensor_dags.py")
 
 
 @pytest.fixture

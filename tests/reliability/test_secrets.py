@@ -9,17 +9,16 @@ of the three.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
-import sys
 import traceback
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from dag_modules import load_dag_module
 from reliability_helpers import registry_on
 
 from airflow_provider_pipeline_registry.registry import ItemNotFoundError, RegistryConnectionError
@@ -27,7 +26,6 @@ from airflow_provider_pipeline_registry.testing import find_free_port
 
 pytestmark = [pytest.mark.airflow, pytest.mark.integration]
 
-DAGS_FILE = Path(__file__).resolve().parent.parent / "dags" / "reliability_secrets_dags.py"
 KEY_ID = "AKIAXQ7SECRETSTEST42"
 SECRET = "wJalrXUtnFEMI/K7MDENG/reliabilitySecret+0123456789abcdefXYZ"
 TOKEN = "FwoGZXIvYXdzEReliabilitySessionToken0123456789/abcdefghijklmnopqrstuvwxyz=="
@@ -36,13 +34,7 @@ SECRETS = (KEY_ID, SECRET, TOKEN)
 
 @pytest.fixture(scope="module")
 def dags(airflow_db: None) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("reliability_secrets_dags", DAGS_FILE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_dag_module("reliability_secrets_dags.py")
 
 
 def connection(endpoint: str, prefix: str) -> str:
