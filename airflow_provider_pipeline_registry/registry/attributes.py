@@ -153,8 +153,12 @@ def decode_value(value: AttributeValue) -> Any:
 
 
 def decode_item(item: Mapping[str, AttributeValue]) -> dict[str, Any]:
-    """Decode a whole low-level item."""
-    return {name: decode_value(value) for name, value in item.items()}
+    """Decode a whole low-level item (strings, the common case, without a function call)."""
+    decoded: dict[str, Any] = {}
+    for name, value in item.items():
+        text = value.get("S")
+        decoded[name] = text if text is not None and len(value) == 1 else decode_value(value)
+    return decoded
 
 
 def _value_size(value: AttributeValue) -> int:

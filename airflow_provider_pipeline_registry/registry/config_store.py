@@ -150,7 +150,8 @@ class ConfigReadApi(_ConfigApiBase[E], Generic[E, VM]):
             page = self.gateway.scan(limit=limit, start_key=start, filter_condition=filter_condition)
         else:
             page = self.gateway.query(key_condition, limit=limit, start_key=start, filter_condition=filter_condition)
-        views = [self._view(self._entity(item), tz) for item in page.items]
+        zone = resolve_user_timezone(tz, self.config.user_timezone)
+        views = [self._view(self._entity(item), zone) for item in page.items]
         return ResultPage(views, encode_page_token(page.last_evaluated_key, scope=scope))
 
     def list_all(

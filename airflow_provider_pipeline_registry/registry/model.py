@@ -10,7 +10,7 @@ import enum
 import types
 import typing
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import cache
 from typing import Any, ClassVar, Literal, Self
@@ -24,6 +24,7 @@ from .errors import ValidationError
 from .timezones import localize, to_utc
 
 Projection = Literal["ALL", "KEYS_ONLY", "INCLUDE"]
+_ZERO = timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,13 @@ class RegistryModel(BaseModel):
     @model_validator(mode="after")
     def _datetimes_in_utc(self) -> Self:
         """Every datetime field is stored as aware UTC; a naive one is refused, naming the field."""
-        for name in _datetime_fields(type(self)):
+        for name in datetime_fields(type(self)):
             value = self.__dict__.get(name)
-            if value is not None and value.tzinfo is not UTC:
+            if value is None or value.tzinfo is UTC:
+                continue
+            if value.tzinfo is not None and value.utcoffset() == _ZERO:  # e.g. pydantic's own UTC
+                self.__dict__[name] = value.replace(tzinfo=UTC)
+            else:
                 self.__dict__[name] = to_utc(value, field=name)
         return self
 
@@ -142,7 +147,7 @@ def _mentions_datetime(annotation: Any) -> bool:
 
 
 @cache
-def _datetime_fields(model: type[BaseModel]) -> tuple[str, ...]:
+def datetime_fields(model: type[BaseModel]) -> tuple[str, ...]:
     """Names of the fields of ``model`` whose type is (optionally) a datetime."""
     return tuple(name for name, info in model.model_fields.items() if _mentions_datetime(info.annotation))
 

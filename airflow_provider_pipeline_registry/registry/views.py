@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
-from typing import Any, Generic, Self, TypeVar, cast
+from datetime import tzinfo
+from functools import cache
+from typing import Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from .model import RegistryModel
+from .model import RegistryModel, datetime_fields
 from .timezones import resolve_user_timezone, timezone_name
 
 V = TypeVar("V")
@@ -24,15 +25,32 @@ class ViewModel(BaseModel):
 
     @classmethod
     def from_entity(cls, entity: RegistryModel, tz: str | tzinfo | None = None) -> Self:
+        """The view of an (already validated) entity, its datetimes in ``tz``."""
         zone = resolve_user_timezone(tz)
-        data: dict[str, Any] = {}
-        for name in type(entity).model_fields:
-            value = getattr(entity, name)
-            data[name] = value.astimezone(zone) if isinstance(value, datetime) else value
-        data["display_timezone"] = timezone_name(zone)
-        # the entity is already validated: build the view without validating every field again
-        view = cls.model_construct(**{name: data[name] for name in cls.model_fields if name in data})
-        return cast(Self, view)
+        stored = entity.__dict__
+        values = {name: stored[name] for name in _shared_fields(cls, type(entity))}
+        for name in datetime_fields(cls):
+            value = values.get(name)
+            if value is not None:
+                values[name] = value.astimezone(zone)
+        values["display_timezone"] = timezone_name(zone)
+        # The entity is validated already: build the view without validating every field again
+        # (what ``model_construct`` does, minus its per-field default handling: all are present).
+        view = cls.__new__(cls)
+        object.__setattr__(view, "__dict__", values)
+        object.__setattr__(view, "__pydantic_fields_set__", set(values))
+        object.__setattr__(view, "__pydantic_extra__", None)
+        object.__setattr__(view, "__pydantic_private__", None)
+        return view
+
+
+@cache
+def _shared_fields(view: type[ViewModel], entity: type[RegistryModel]) -> tuple[str, ...]:
+    names = tuple(name for name in view.model_fields if name != "display_timezone")
+    missing = [name for name in names if name not in entity.model_fields]
+    if missing:
+        raise TypeError(f"{view.__name__} has fields {missing} that {entity.__name__} lacks")
+    return names
 
 
 @dataclass

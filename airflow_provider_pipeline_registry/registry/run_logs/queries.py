@@ -104,7 +104,8 @@ class PipelineRunLogsReadApi:
             filter_condition=status_filter,
             start_key=decode_page_token(page_token, scope=scope),
         )
-        views = [self._view(PipelineRunLog.from_dynamodb_item(i), tz) for i in page.items]
+        zone = resolve_user_timezone(tz, self.config.user_timezone)
+        views = [self._view(PipelineRunLog.from_dynamodb_item(i), zone) for i in page.items]
         return ResultPage(views, encode_page_token(page.last_evaluated_key, scope=scope))
 
     def iter_by_pipeline(
@@ -148,7 +149,8 @@ class PipelineRunLogsReadApi:
         """Runs currently RUNNING (sparse index), oldest start first."""
         condition = build_gsi_key_condition(PipelineRunLog, RUNNING_RUNS_INDEX, "true")
         page = self.gateway.query(condition, limit=limit, start_key=decode_page_token(page_token, scope="running"))
-        views = [self._view(PipelineRunLog.from_dynamodb_item(i), tz) for i in page.items]
+        zone = resolve_user_timezone(tz, self.config.user_timezone)
+        views = [self._view(PipelineRunLog.from_dynamodb_item(i), zone) for i in page.items]
         return ResultPage(views, encode_page_token(page.last_evaluated_key, scope="running"))
 
     def iter_running(self, *, tz: str | tzinfo | None = None, page_size: int = 100) -> Iterator[PipelineRunLogView]:
