@@ -123,6 +123,8 @@ class DynamoDBLocal:
             fd, name = tempfile.mkstemp(prefix="dynamodb-local-", suffix=".log")
             os.close(fd)
             log_path = name
+            # our own temp log goes when the interpreter exits (errors quote it before then)
+            atexit.register(Path(name).unlink, missing_ok=True)
         self.log_path = Path(log_path)
         self.shared_db = shared_db
         self.startup_timeout = startup_timeout
