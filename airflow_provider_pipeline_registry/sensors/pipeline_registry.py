@@ -34,7 +34,7 @@ from ..compat import (
 )
 from ..registry import errors as registry_errors
 from ..registry.errors import RegistryError, ValidationError
-from ..registry.timezones import localize, to_utc, utc_now
+from ..registry.timezones import format_for_display, localize, to_utc, utc_now
 from .run_state import (
     DEFAULT_FAILED_STATES,
     DEFAULT_TARGET_STATES,
@@ -48,6 +48,7 @@ from .run_state import (
     read_run_state,
     validate_states,
 )
+from .timeout_budget import first_poke_at, remaining_seconds
 
 if TYPE_CHECKING:
     from ..hooks.pipeline_registry import PipelineRegistryHook
@@ -164,6 +165,8 @@ class PipelineRunStateSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        #: the configured timeout; ``self.timeout`` is what is left of it for the current try
+        self.timeout_budget = self.timeout
         target, failed = validate_states(target_states, failed_states)
         if run_id is not None and (since is not None or until is not None):
             raise ValidationError("since/until select the latest run; they cannot be used with run_id", field="since")
@@ -272,8 +275,33 @@ class PipelineRunStateSensor(BaseSensorOperator):
         if self.soft_fail and isinstance(cause, PipelineRunSensorFailure):
             raise cause
 
+    def _continue_timeout(self, context: Context) -> None:
+        """Count the timeout from the first poke of this series of tries, across retries.
+
+        In reschedule mode Airflow does that itself (from the first reschedule's date); in poke
+        and deferrable mode a retry would otherwise start the whole timeout again.
+        """
+        if self.mode == "reschedule" and not self.deferrable:
+            return
+        now = utc_now()
+        first = first_poke_at(
+            context, retries=self.retries, now=now, keep_for=timedelta(seconds=self.timeout_budget, days=1)
+        )
+        self.timeout = remaining_seconds(self.timeout_budget, first, now)
+        try:
+            tz: tzinfo | None = self.hook.user_timezone
+        except Exception:  # a bad setting is reported by the first poke, with its own error
+            tz = None
+        self.log.info(
+            "timeout: %.1f s of %.0f s left, counted from the first poke at %s",
+            self.timeout,
+            self.timeout_budget,
+            format_for_display(first, tz),
+        )
+
     def execute(self, context: Context) -> Any:
         """Poke / reschedule through Airflow's sensor loop, or defer to the trigger."""
+        self._continue_timeout(context)
         if self.deferrable:
             try:
                 self._defer()

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from dag_modules import load_dag_module
 
-from airflow_provider_pipeline_registry.registry.errors import ValidationError
+from airflow_provider_pipeline_registry.registry.errors import RetryableError, ValidationError
 from airflow_provider_pipeline_registry.registry.run_logs import PipelineRunLogsReadApi
 from airflow_provider_pipeline_registry.registry.timezones import utc_now
 from airflow_provider_pipeline_registry.sensors.pipeline_registry import (
@@ -231,3 +231,37 @@ def test_overlapping_states_are_refused_at_construction() -> None:
 def test_window_cannot_be_combined_with_a_run_id() -> None:
     with pytest.raises(ValidationError, match="cannot be used with run_id"):
         PipelineRunStateSensor(task_id="bad", pipeline_id=PIPELINE, run_id="r", since="2026-01-01T00:00:00Z")
+
+
+@pytest.mark.parametrize("mode", ["poke", "deferrable"])
+def test_a_retry_continues_the_timeout_of_the_first_poke(
+    mode: str, dags: ModuleType, registry: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A transient read error fails try 1; try 2 keeps counting from try 1's first poke."""
+    original = PipelineRunLogsReadApi.get_attributes
+    calls = {"n": 0}
+
+    def flaky(self: PipelineRunLogsReadApi, *args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RetryableError("DynamoDB kept answering ThrottlingException after 6 attempts")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(PipelineRunLogsReadApi, "get_attributes", flaky)
+    state, error = run_sensor(
+        dags, mode, {**CONF, "run_id": "never-started"}, timeout=3, retries=1, retry_delay=timedelta(0)
+    )
+    assert state == "failed"
+    assert type(error).__name__ == "AirflowSensorTimeout"
+    out = capfd.readouterr()
+    budget_lines = [
+        re.search(r"timeout: ([\d.]+) s of 3 s left, counted from the first poke at (.+?UTC\)?)", line)
+        for line in (out.out + out.err).splitlines()
+    ]
+    found = [m for m in budget_lines if m]
+    assert len(found) == 2, found  # one line per try
+    (left_1, first_1), (left_2, first_2) = (m.groups() for m in found)
+    assert first_1 == first_2  # try 2 counts from try 1's first poke ...
+    assert float(left_1) == 3.0
+    assert float(left_2) < 3.0  # ... so it has less than the whole timeout left
+    assert calls["n"] > 3  # try 2 did poke again
