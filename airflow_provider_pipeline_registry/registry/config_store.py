@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import pydantic
 from pydantic import BaseModel
 
-from .attributes import Item, decode_item, encode_value
+from .attributes import Item, decode_item
 from .conditions import Condition, KeyCondition, Update, eq, exists, not_exists
 from .config import DynamoDBConfig
 from .errors import ConflictError, ItemNotFoundError, ValidationError
@@ -270,8 +270,7 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
         sets = {k: v for k, v in validated.items() if v is not None}
         removes = [k for k, v in validated.items() if v is None]
         sets["updated_at"] = utc_now()
-        for name, value in sets.items():
-            encode_value(value, name)  # reject unstorable values before calling
+        # unstorable values and oversized items are refused by the gateway before it calls DynamoDB
         update = Update(set=sets, remove=removes, add={"version": 1}, key_strings=self.meta.index_key_attributes)
         return self._locked_update(item_id, update, expected_version, "update")
 
@@ -296,7 +295,6 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
             add={"version": 1},
             key_strings=self.meta.index_key_attributes,
         )
-        self._new_entity(dto, version=1, created_at=now, updated_at=now).to_dynamodb_item()  # validates limits
         return self._locked_update(item_id, update, expected_version, "upsert", allow_create=True)
 
     def delete(self, item_id: str, *, expected_version: int | None = None) -> E:

@@ -129,6 +129,8 @@ class _Expressions:
     def __init__(self) -> None:
         self.names: dict[str, str] = {}
         self.values: dict[str, AttributeValue] = {}
+        #: the attribute path each value placeholder stands for (for size checks and errors)
+        self.paths: dict[str, str] = {}
         self._name_ids: dict[str, str] = {}
 
     def name(self, attribute: str) -> str:
@@ -146,6 +148,7 @@ class _Expressions:
     def value(self, value: Any, path: str, as_key_string: bool = False) -> str:
         placeholder = f":v{len(self.values)}"
         self.values[placeholder] = encode_value(value, path, as_key_string=as_key_string)
+        self.paths[placeholder] = path
         return placeholder
 
     def condition(self, cond: Condition) -> str:
@@ -372,10 +375,12 @@ class TableGateway:
             "UpdateExpression": expr.update(update),
             "ReturnValues": "ALL_NEW",
         }
+        # the values the update writes, by attribute, so an oversized one is named in the error
+        written = {expr.paths[p]: v for p, v in expr.values.items()}
+        check_item_size({**key, **written}, what=f"update of {self.table_name}")
         if condition is not None:
             params["ConditionExpression"] = expr.condition(condition)
             params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        check_item_size({**key, **expr.values}, what=f"update of {self.table_name}")
         response = self.call("update_item", key, **expr.apply(params))
         return response.get("Attributes", {})  # type: ignore[no-any-return]
 

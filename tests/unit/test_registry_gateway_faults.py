@@ -275,3 +275,21 @@ def test_credentials_are_redacted(text: str, secret: str) -> None:
 
 def test_redaction_keeps_ordinary_text() -> None:
     assert redact("table pipeline_config has 3 items") == "table pipeline_config has 3 items"
+
+
+@pytest.mark.parametrize("operation", ["upsert", "update"])
+def test_an_oversized_write_is_refused_before_calling_and_names_the_attribute(
+    stubber: Stubber, client: Any, sleeps: Sleeps, operation: str
+) -> None:
+    api = PipelineConfigWriteApi(
+        CONFIG, client, TableGateway(client, TABLE, extract_model_metadata(PipelineConfig), CONFIG, sleep=sleeps)
+    )
+    blob = {"blob": "x" * 500_000}
+    write = {
+        "upsert": lambda: api.upsert({"pipeline_id": "big", "name": "n", "parameters": blob}),
+        "update": lambda: api.update("big", {"parameters": blob}),
+    }[operation]
+    with pytest.raises(ValidationError, match="400 KB") as info:
+        write()
+    assert info.value.field == "parameters"
+    # the Stubber has no response queued: any call to DynamoDB would have failed differently
