@@ -38,8 +38,17 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 sys.path.insert(0, str(TESTS_DIR))
 
 import pytest  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
 
 from airflow_provider_pipeline_registry.testing import DynamoDBLocal, DynamoDBLocalError  # noqa: E402
+
+# --- hypothesis: reproducible property tests ----------------------------------------------
+# A failure prints ``@reproduce_failure(...)`` (print_blob) next to the falsifying example; a
+# whole run is replayed with ``--hypothesis-seed=N``. ``HYPOTHESIS_PROFILE=ci`` derandomizes
+# (the same examples on every run, so CI cannot flake on a lucky seed).
+hypothesis_settings.register_profile("default", print_blob=True)
+hypothesis_settings.register_profile("ci", print_blob=True, derandomize=True, database=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ENDPOINT_ENV_VAR = "PIPELINE_REGISTRY_TEST_ENDPOINT"
 
@@ -48,6 +57,12 @@ _MARKERS = {
     "airflow": "runs real Airflow (dag.test)",
     "spark": "runs real spark-submit",
 }
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    seed = config.getoption("hypothesis_seed", None)
+    profile = os.environ.get("HYPOTHESIS_PROFILE", "default")
+    return f"hypothesis profile: {profile}; replay a run with --hypothesis-seed={seed if seed is not None else 'N'}"
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -65,8 +65,8 @@ class PipelineRegistryHook(AwsBaseHook):
     ``read_timeout``, ``max_attempts``, ``run_log_retention_days``); constructor arguments override
     them, and ``DYNAMODB_*`` environment variables fill in what neither sets.
 
-    The six APIs share one boto3 DynamoDB client with bounded connect/read timeouts; botocore's own
-    retries are off because the registry's gateway retries (``max_attempts``, with backoff).
+    The six APIs share one boto3 DynamoDB client with bounded connect/read timeouts and botocore's
+    standard (or adaptive) retries (``max_attempts``, ``retry_mode``).
 
     :param aws_conn_id: the Airflow connection (type ``aws``, or this provider's
         ``pipeline_registry`` type); None uses the default boto3 credential chain.
@@ -166,7 +166,7 @@ class PipelineRegistryHook(AwsBaseHook):
         """The botocore config of the DynamoDB client.
 
         Registry timeouts first, then the connection's (or the given) botocore config on top;
-        botocore retries are always off (the registry's gateway retries with backoff).
+        retries are always the registry's: botocore's ``retry_mode`` with ``max_attempts``.
         """
         registry = self.registry_config
         base = Config(
@@ -176,7 +176,9 @@ class PipelineRegistryHook(AwsBaseHook):
         )
         user = config if config is not None else self.conn_config.botocore_config
         merged = base.merge(user) if user is not None else base
-        return merged.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        from ..registry.gateway import botocore_config  # boto3: imported only when a client is built
+
+        return botocore_config(registry, base=merged)  # botocore's retry_mode, max_attempts in all
 
     # -- client and APIs -------------------------------------------------------------------------
     def get_client_type(

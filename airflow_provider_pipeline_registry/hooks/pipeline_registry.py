@@ -31,6 +31,7 @@ REGISTRY_EXTRAS: dict[str, str] = {
     "connect_timeout": "connect_timeout",
     "read_timeout": "read_timeout",
     "max_attempts": "max_attempts",
+    "retry_mode": "retry_mode",
     "run_log_retention_days": "run_log_retention_days",
 }
 

@@ -19,6 +19,7 @@ from .errors import ConfigurationError
 from .timezones import get_timezone
 
 Environment = Literal["dev", "staging", "prod"]
+RetryMode = Literal["standard", "adaptive"]
 LogicalTable = Literal["pipeline_config", "table_config", "pipeline_run_logs"]
 LOGICAL_TABLES: tuple[LogicalTable, ...] = ("pipeline_config", "table_config", "pipeline_run_logs")
 
@@ -35,6 +36,7 @@ ENV_VARS: dict[str, str] = {
     "DYNAMODB_TABLE_CONFIG_TABLE": "table_config_table",
     "DYNAMODB_RUN_LOGS_TABLE": "run_logs_table",
     "DYNAMODB_MAX_ATTEMPTS": "max_attempts",
+    "DYNAMODB_RETRY_MODE": "retry_mode",
     "DYNAMODB_BASE_BACKOFF_SECONDS": "base_backoff_seconds",
     "DYNAMODB_MAX_BACKOFF_SECONDS": "max_backoff_seconds",
     "DYNAMODB_CONNECT_TIMEOUT": "connect_timeout",
@@ -56,7 +58,11 @@ class DynamoDBConfig(BaseModel):
     table_config_table: str = "table_config"
     run_logs_table: str = "pipeline_run_logs"
     user_timezone: str = "UTC"
+    #: total attempts per call (first try included), made by botocore's retry handler
     max_attempts: int = Field(default=6, ge=1, le=20)
+    #: botocore's retry mode: ``standard``, or ``adaptive`` (adds client-side rate limiting)
+    retry_mode: RetryMode = "standard"
+    #: backoff of the gateway's own re-sending of ``UnprocessedItems``/``UnprocessedKeys`` only
     base_backoff_seconds: float = Field(default=0.05, gt=0, le=10)
     max_backoff_seconds: float = Field(default=5.0, gt=0, le=120)
     connect_timeout: float = Field(default=5.0, gt=0, le=300)
@@ -66,9 +72,8 @@ class DynamoDBConfig(BaseModel):
     @field_validator("endpoint_url")
     @classmethod
     def _check_endpoint(cls, value: str | None) -> str | None:
-        if value in (None, ""):
+        if value is None or value == "":
             return None
-        assert value is not None
         if not _URL.match(value):
             raise ValueError(f"endpoint_url must look like http(s)://host[:port], got {value!r}")
         return value.rstrip("/")

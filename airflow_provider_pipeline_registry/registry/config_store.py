@@ -1,12 +1,18 @@
 """Generic read and write APIs for the two config tables (optimistic locking on ``version``).
 
 ``PipelineConfig*Api`` and ``TableConfig*Api`` specialise these with their own models and lists.
+
+Writes are replay-safe: botocore retries a call whose response was lost although DynamoDB had
+applied it. Every write stores a fresh per-write token (``write_token``, a uuid4) with the item,
+and its condition refuses a second application of the same token; when the condition fails and
+the stored item carries our token, the write WAS applied, and the stored item is the result.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from functools import cache
 from typing import Any, ClassVar, Generic, TypeVar
@@ -15,7 +21,7 @@ import pydantic
 from pydantic import BaseModel
 
 from .attributes import Item, decode_item
-from .conditions import Condition, KeyCondition, Update, eq, exists, not_exists
+from .conditions import Compare, Condition, KeyCondition, Update, eq, exists, not_exists
 from .config import DynamoDBConfig
 from .errors import ConflictError, ItemNotFoundError, ValidationError
 from .gateway import DynamoDBClient, TableGateway, create_table_gateway
@@ -29,6 +35,24 @@ U = TypeVar("U", bound=BaseModel)
 VM = TypeVar("VM", bound=ViewModel)
 
 BOOKKEEPING = ("version", "created_at", "updated_at")
+#: the stored attribute holding the token of the last write (no model field: views never show it)
+WRITE_TOKEN = "write_token"
+#: how often an unversioned ``delete`` re-reads an item that changed between its read and delete
+_DELETE_ROUNDS = 5
+
+
+def new_write_token() -> str:
+    """A fresh token for one write (compared on a failed condition to recognise a replay)."""
+    return uuid.uuid4().hex
+
+
+def _not_replayed(token: str) -> Condition:
+    """The stored item does not already carry ``token`` (this write was not applied yet)."""
+    return not_exists(WRITE_TOKEN) | Compare(WRITE_TOKEN, "<>", token)
+
+
+def _is_ours(stored: Mapping[str, Any] | None, token: str) -> bool:
+    return stored is not None and stored.get(WRITE_TOKEN) == token
 
 
 def validate_dto(dto_type: type[U], data: U | Mapping[str, Any], tz: tzinfo) -> U:
@@ -87,7 +111,12 @@ class _ConfigApiBase(Generic[E]):
         return build_model_key(self.entity_type, **{self.id_field: item_id})
 
     def _entity(self, item: Item) -> E:
-        return self.entity_type.from_dynamodb_item(item)  # type: ignore[return-value]
+        """The entity of a stored item; one that does not validate is CorruptItemError."""
+        return self.entity_type.from_dynamodb_item(item, table=self.gateway.table_name)  # type: ignore[return-value]
+
+    def _stored_entity(self, stored: Mapping[str, Any]) -> E:
+        """The entity of a decoded stored item (e.g. ``ConflictError.current``)."""
+        return self.entity_type.model_validate(dict(stored))  # type: ignore[return-value]
 
 
 class ConfigReadApi(_ConfigApiBase[E], Generic[E, VM]):
@@ -183,13 +212,21 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
         return self.entity_type.model_validate(data)  # type: ignore[return-value]
 
     def create(self, data: U | Mapping[str, Any]) -> E:
-        """Create a new item (version 1); ConflictError if it already exists."""
+        """Create a new item (version 1); ConflictError if it already exists.
+
+        A create retried after a lost response finds its own item: it returns that item.
+        """
         dto = self._validate(data)
         now = utc_now()
         entity = self._new_entity(dto, version=1, created_at=now, updated_at=now)
+        token = new_write_token()
+        item = entity.to_dynamodb_item()
+        item[WRITE_TOKEN] = {"S": token}
         try:
-            self.gateway.put_item(entity.to_dynamodb_item(), condition=not_exists(self.id_field))
+            self.gateway.put_item(item, condition=not_exists(self.id_field))
         except ConflictError as exc:
+            if _is_ours(exc.current, token):
+                return self._stored_entity(exc.current or {})  # our first attempt was applied
             found = (exc.current or {}).get("version")
             raise ConflictError(
                 f"{self.meta.table} {getattr(dto, self.id_field)!r} already exists (version {found})",
@@ -202,10 +239,11 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
 
     def _version_condition(self, expected_version: int | None) -> Condition:
         if expected_version is None:
-            return exists(self.id_field)
+            # ``version``, not the key: an item holding only its keys is not a config to update
+            return exists("version")
         if expected_version == 0:
             return not_exists(self.id_field)
-        return exists(self.id_field) & eq("version", expected_version)
+        return eq("version", expected_version)
 
     def _locked_update(
         self,
@@ -215,12 +253,17 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
         operation: str,
         allow_create: bool = False,
     ) -> E:
-        condition: Condition | None = self._version_condition(expected_version)
-        if allow_create and expected_version is None:
-            condition = None
+        token = new_write_token()
+        update = replace(update, set={**update.set, WRITE_TOKEN: token})
+        condition = _not_replayed(token)
+        if not (allow_create and expected_version is None):
+            condition = self._version_condition(expected_version) & condition
         try:
             item = self.gateway.update_item(self._key(item_id), update, condition=condition)
         except ConflictError as exc:
+            if _is_ours(exc.current, token):
+                # applied by an attempt whose response was lost: the stored item is our result
+                return self._stored_entity(exc.current or {})
             raise self._explain_conflict(exc, item_id, expected_version, operation) from None
         return self._entity(item)
 
@@ -298,13 +341,48 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
         return self._locked_update(item_id, update, expected_version, "upsert", allow_create=True)
 
     def delete(self, item_id: str, *, expected_version: int | None = None) -> E:
-        """Delete and return the deleted entity; ItemNotFoundError if there was none."""
-        try:
-            old = self.gateway.delete_item(self._key(item_id), condition=self._version_condition(expected_version))
-        except ConflictError as exc:
-            raise self._explain_conflict(exc, item_id, expected_version, "delete") from None
-        assert old is not None
-        return self._entity(old)
+        """Delete and return the deleted entity; ItemNotFoundError if there was none.
+
+        Reads the item (consistently) first, then deletes exactly the version it read. So a
+        delete retried after a lost response (the item is gone, by our first attempt) still
+        returns the entity it deleted, instead of reporting "not found". With
+        ``expected_version`` a different stored version is a ConflictError; without, an item
+        changed between the read and the delete is read again.
+        """
+        context: dict[str, Any] = {
+            "operation": "delete",
+            "table": self.gateway.table_name,
+            "key": {self.id_field: item_id},
+        }
+        key = self._key(item_id)
+        for _ in range(_DELETE_ROUNDS):
+            raw = self.gateway.get_item(key, consistent=True)
+            if raw is None:
+                raise ItemNotFoundError(f"{self.meta.table} {item_id!r} not found", **context)
+            entity = self._entity(raw)
+            version = getattr(entity, "version", None)
+            if expected_version is not None and version != expected_version:
+                raise ConflictError(
+                    f"{self.meta.table} {item_id!r} is at version {version}, not the expected version "
+                    f"{expected_version}",
+                    current=decode_item(raw),
+                    **context,
+                )
+            try:
+                old = self.gateway.delete_item(key, condition=eq("version", version))
+            except ConflictError as exc:
+                if exc.current is None:
+                    # gone, and a consistent read confirmed it: our delete was applied (its
+                    # response lost and the call retried) or a concurrent delete removed the very
+                    # version we read. Either way this entity was deleted.
+                    return entity
+                if expected_version is not None:
+                    raise self._explain_conflict(exc, item_id, expected_version, "delete") from None
+                continue  # written since our read: read again
+            return self._entity(old) if old else entity
+        raise ConflictError(
+            f"{self.meta.table} {item_id!r} kept changing while deleting it ({_DELETE_ROUNDS} rounds)", **context
+        )
 
     def batch_upsert(self, items: Sequence[U | Mapping[str, Any]]) -> BatchUpsertReport:
         """Validate all, then write in batches; unchanged items are skipped, versions advance.
@@ -338,6 +416,7 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
         known = set(self.entity_type.model_fields)
         report = BatchUpsertReport()
         now = utc_now()
+        batch_token = new_write_token()  # a put replayed by botocore writes the same item again
         to_write: list[Item] = []
         for dto in dtos:
             item_id = getattr(dto, self.id_field)
@@ -352,6 +431,7 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
                 updated_at=now,
             )
             item = entity.to_dynamodb_item()
+            item[WRITE_TOKEN] = {"S": batch_token}
             # a put replaces the whole item: carry over attributes a newer writer added
             for name, value in stored.get(item_id, {}).items():
                 if name not in known:

@@ -86,6 +86,12 @@ class ValidationError(RegistryError, ValueError):
         return cls(f"invalid {model}: {summary}", field=first, errors=problems)
 
 
+class CorruptItemError(ValidationError):
+    """A stored item does not validate as its model (e.g. an item holding only its keys, which a
+    plain ``UpdateItem ... REMOVE`` on a missing key creates). Names the table, the key and the
+    fields; ``.errors`` lists every problem."""
+
+
 class ConfigurationError(RegistryError, ValueError):
     """A registry setting is malformed (unknown timezone, bad prefix, bad retry value...)."""
 

@@ -1,15 +1,22 @@
 """The one module that calls DynamoDB.
 
-It owns: client creation with bounded timeouts, expression building (always through
-placeholders), pagination of Query/Scan, chunking of BatchWriteItem (25) and BatchGetItem (100),
-re-sending of unprocessed items with exponential backoff and full jitter, retry of throttling and
-transient faults, and the mapping of botocore errors to the registry's own errors.
+It owns: client creation with bounded timeouts and botocore's retry mode, expression building
+(always through placeholders), pagination of Query/Scan, chunking of BatchWriteItem (25) and
+BatchGetItem (100), re-sending of unprocessed items with exponential backoff and full jitter, and
+the mapping of botocore errors to the registry's own errors.
+
+Transport retries (throttling, 5xx with or without an error code, 429, connection faults, CRC32
+mismatches) are botocore's: its ``standard`` or ``adaptive`` retry mode, ``max_attempts`` in all,
+with its retry quota and ``x-amz-retry-after``. The gateway makes ONE client call per operation
+and maps what outlived those attempts; it retries only what botocore cannot see: the
+``UnprocessedItems``/``UnprocessedKeys`` of a successful batch call.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,12 +27,10 @@ from botocore.config import Config as BotocoreConfig
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
-    ReadTimeoutError,
 )
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from .attributes import AttributeValue, Item, check_item_size, decode_item, encode_value
 from .conditions import (
@@ -44,6 +49,7 @@ from .config import DynamoDBConfig, LogicalTable
 from .errors import (
     AccessDeniedError,
     ConflictError,
+    CorruptItemError,
     RegistryConnectionError,
     RegistryError,
     RetryableError,
@@ -62,17 +68,27 @@ T = TypeVar("T")
 
 BATCH_WRITE_LIMIT = 25
 BATCH_GET_LIMIT = 100
+#: error codes that mean "try again later": botocore retried them; what outlived its attempts
+#: becomes RetryableError (botocore's throttling and transient codes, plus DynamoDB's 5xx codes)
 RETRYABLE_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
         "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
         "RequestLimitExceeded",
+        "RequestThrottled",
+        "LimitExceededException",
+        "TransactionInProgressException",
+        "PriorRequestNotComplete",
+        "RequestTimeout",
+        "RequestTimeoutException",
         "InternalServerError",
         "InternalFailure",
         "ServiceUnavailable",
         "ServiceUnavailableException",
-        "LimitExceededException",
-        "TransactionInProgressException",
     }
 )
 ACCESS_CODES = frozenset(
@@ -85,30 +101,62 @@ ACCESS_CODES = frozenset(
         "IncompleteSignature",
     }
 )
-TRANSIENT_NETWORK_ERRORS = (
-    EndpointConnectionError,
-    ConnectTimeoutError,
-    ReadTimeoutError,
-    ConnectionClosedError,
-)
+#: botocore's transport faults (refused/timed-out connects, resets, read timeouts, proxy errors):
+#: its retry handler retries exactly these classes
+TRANSIENT_NETWORK_ERRORS = (BotocoreConnectionError, HTTPClientError)
+_ATTEMPT_COUNTER_ID = "pipeline-registry-attempt-counter"
+
+
+def botocore_config(config: DynamoDBConfig, base: BotocoreConfig | None = None) -> BotocoreConfig:
+    """The botocore ``Config`` of a registry client: ``base`` (default: the registry's bounded
+    timeouts and pool) with botocore's ``retry_mode`` retries, ``max_attempts`` attempts in all."""
+    if base is None:
+        base = BotocoreConfig(
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            max_pool_connections=32,
+        )
+    return base.merge(BotocoreConfig(retries={"mode": config.retry_mode, "total_max_attempts": config.max_attempts}))
 
 
 def create_dynamodb_client(config: DynamoDBConfig, session: boto3.session.Session | None = None) -> DynamoDBClient:
-    """A DynamoDB client with bounded connect/read timeouts; the gateway does the retrying."""
-    botocore_config = BotocoreConfig(
-        connect_timeout=config.connect_timeout,
-        read_timeout=config.read_timeout,
-        retries={"mode": "standard", "total_max_attempts": 1},
-        max_pool_connections=32,
-    )
+    """A DynamoDB client with bounded connect/read timeouts and botocore's retries (``retry_mode``)."""
     session = session or boto3.session.Session()
     return session.client(
-        "dynamodb", region_name=config.region, endpoint_url=config.endpoint_url, config=botocore_config
+        "dynamodb", region_name=config.region, endpoint_url=config.endpoint_url, config=botocore_config(config)
     )
+
+
+class _AttemptCounter:
+    """Counts the HTTP attempts botocore makes for the calls of the current thread."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def reset(self) -> None:
+        self._local.count = 0
+
+    @property
+    def count(self) -> int:
+        return getattr(self._local, "count", 0)
+
+    def __call__(self, **_: Any) -> None:
+        self._local.count = self.count + 1
+
+
+_ATTEMPTS = _AttemptCounter()
+
+
+def _count_attempts(client: Any) -> None:
+    """Register the attempt counter on ``client`` (once: the handler id is unique)."""
+    events = getattr(getattr(client, "meta", None), "events", None)
+    if events is not None:
+        events.register("request-created.dynamodb", _ATTEMPTS, unique_id=_ATTEMPT_COUNTER_ID)
 
 
 class Backoff:
-    """Exponential backoff with full jitter, bounded by ``max_attempts``."""
+    """Exponential backoff with full jitter, bounded by ``max_attempts``: the gateway's re-sending
+    of unprocessed batch items and keys (transport retries are botocore's)."""
 
     def __init__(self, config: DynamoDBConfig, sleep: Callable[[float], None] = time.sleep) -> None:
         self.max_attempts = config.max_attempts
@@ -246,64 +294,48 @@ class TableGateway:
         self.metadata = metadata
         self.config = config
         self.backoff = Backoff(config, sleep)
+        _count_attempts(client)
 
     def __repr__(self) -> str:
         return f"TableGateway(table={self.table_name!r})"
 
     # -- the single call site ------------------------------------------------------------------
     def call(self, operation: str, key: Mapping[str, Any] | None = None, **params: Any) -> dict[str, Any]:
-        """Call ``operation`` with retries of throttling and transient faults; map the errors."""
+        """Call ``operation`` once (botocore retries transport faults inside); map the errors."""
         method = getattr(self.client, operation)
-        last_error: Exception | None = None
-        for attempt in range(self.backoff.max_attempts):
-            try:
-                return method(**params)  # type: ignore[no-any-return]
-            except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code", "")
-                if code not in RETRYABLE_CODES:
-                    raise self._map_client_error(exc, operation, key) from None
-                last_error = exc
-            except TRANSIENT_NETWORK_ERRORS as exc:
-                last_error = exc
-            except NoCredentialsError:
-                raise AccessDeniedError(
-                    "no AWS credentials found: configure the aws connection, AWS_PROFILE or the "
-                    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY variables",
-                    operation=operation,
-                    table=self.table_name,
-                ) from None
-            except BotoCoreError as exc:
-                raise RegistryError(
-                    f"{type(exc).__name__}: {exc}",
-                    operation=operation,
-                    table=self.table_name,
-                    key=self._plain_key(key),
-                ) from None
-            if attempt + 1 < self.backoff.max_attempts:
-                log.debug(
-                    "retrying %s on %s after %s (attempt %d)",
-                    operation,
-                    self.table_name,
-                    type(last_error).__name__,
-                    attempt + 1,
-                )
-                self.backoff.wait(attempt)
-        assert last_error is not None
-        context: dict[str, Any] = {
-            "operation": operation,
-            "table": self.table_name,
-            "key": self._plain_key(key),
-        }
-        if isinstance(last_error, ClientError):
-            code = last_error.response.get("Error", {}).get("Code", "")
-            raise RetryableError(
-                f"DynamoDB kept answering {code} after {self.backoff.max_attempts} attempts", **context
+        _ATTEMPTS.reset()
+        try:
+            return method(**params)  # type: ignore[no-any-return]
+        except ClientError as exc:
+            raise self._map_client_error(exc, operation, key) from None
+        except TRANSIENT_NETWORK_ERRORS as exc:
+            raise RegistryConnectionError(
+                f"cannot reach DynamoDB at {self.config.endpoint_url or 'the AWS endpoint'} "
+                f"({type(exc).__name__}) {self._attempts_text()}",
+                operation=operation,
+                table=self.table_name,
+                key=self._plain_key(key),
             ) from None
-        raise RegistryConnectionError(
-            f"cannot reach DynamoDB at {self.config.endpoint_url or 'the AWS endpoint'} "
-            f"({type(last_error).__name__}) after {self.backoff.max_attempts} attempts",
-            **context,
-        ) from None
+        except NoCredentialsError:
+            raise AccessDeniedError(
+                "no AWS credentials found: configure the aws connection, AWS_PROFILE or the "
+                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY variables",
+                operation=operation,
+                table=self.table_name,
+            ) from None
+        except BotoCoreError as exc:
+            raise RegistryError(
+                f"{type(exc).__name__}: {exc}",
+                operation=operation,
+                table=self.table_name,
+                key=self._plain_key(key),
+            ) from None
+
+    def _attempts_text(self, retry_attempts: int | None = None) -> str:
+        attempts = retry_attempts + 1 if retry_attempts is not None else _ATTEMPTS.count
+        if attempts <= 0:
+            return f"(botocore {self.config.retry_mode} retries, max_attempts={self.config.max_attempts})"
+        return f"after {attempts} attempt{'s' if attempts != 1 else ''}"
 
     @staticmethod
     def _plain_key(key: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -314,6 +346,8 @@ class TableGateway:
     def _map_client_error(self, exc: ClientError, operation: str, key: Mapping[str, Any] | None) -> RegistryError:
         error = exc.response.get("Error", {})
         code, message = error.get("Code", "Unknown"), error.get("Message", "")
+        metadata = exc.response.get("ResponseMetadata", {})
+        status = metadata.get("HTTPStatusCode")
         context: dict[str, Any] = {
             "operation": operation,
             "table": self.table_name,
@@ -323,7 +357,15 @@ class TableGateway:
             old = exc.response.get("Item")
             return ConflictError(
                 f"condition failed on {self.table_name}",
-                current=decode_item(old) if isinstance(old, dict) else None,
+                current=self._stored(old, operation) if isinstance(old, dict) else None,
+                **context,
+            )
+        if code in RETRYABLE_CODES or status == 429 or (isinstance(status, int) and status >= 500):
+            # what botocore's retries could not get past (a code-less 5xx from a proxy included)
+            answer = code if code and not code.isdigit() else f"HTTP {status} {message}".rstrip()
+            quota = " (botocore's retry quota is exhausted)" if metadata.get("RetryQuotaReached") else ""
+            return RetryableError(
+                f"DynamoDB kept answering {answer} {self._attempts_text(metadata.get('RetryAttempts'))}{quota}",
                 **context,
             )
         if code == "ResourceNotFoundException":
@@ -337,6 +379,34 @@ class TableGateway:
         if code == "ValidationException":
             return ValidationError(f"DynamoDB rejected the request: {message}", **context)
         return RegistryError(f"DynamoDB error {code}: {message}", **context)
+
+    def _stored(self, raw: Mapping[str, AttributeValue], operation: str) -> dict[str, Any]:
+        """Decode a stored item the write found; one that does not validate is CorruptItemError."""
+        try:
+            self.metadata.model.from_dynamodb_item(raw, table=self.table_name)
+        except CorruptItemError as exc:
+            raise CorruptItemError(
+                exc.message, field=exc.field, errors=exc.errors, operation=operation, table=exc.table, key=exc.key
+            ) from None
+        return decode_item(raw)
+
+    def _conditional(self, operation: str, key: dict[str, AttributeValue], params: dict[str, Any]) -> dict[str, Any]:
+        """A conditional write. A failed condition without the stored item (implementations that
+        ignore ``ReturnValuesOnConditionCheckFailure``, or no item) is confirmed with ONE consistent
+        read: the ConflictError carries what is stored (``current``), None only if nothing is."""
+        try:
+            return self.call(operation, key, **params)
+        except ConflictError as exc:
+            if exc.current is not None:
+                raise
+            found = self.get_item(key, consistent=True)
+            raise ConflictError(
+                exc.message,
+                current=self._stored(found, operation) if found else None,
+                operation=operation,
+                table=self.table_name,
+                key=self._plain_key(key),
+            ) from None
 
     # -- single items --------------------------------------------------------------------------
     def get_item(
@@ -362,7 +432,10 @@ class TableGateway:
             params["ConditionExpression"] = expr.condition(condition)
             params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         key = {k: item[k] for k in self.metadata.key_names}
-        self.call("put_item", key, **expr.apply(params))
+        if condition is None:
+            self.call("put_item", key, **expr.apply(params))
+        else:
+            self._conditional("put_item", key, expr.apply(params))
 
     def update_item(
         self, key: dict[str, AttributeValue], update: Update, *, condition: Condition | None = None
@@ -381,7 +454,10 @@ class TableGateway:
         if condition is not None:
             params["ConditionExpression"] = expr.condition(condition)
             params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        response = self.call("update_item", key, **expr.apply(params))
+        if condition is None:
+            response = self.call("update_item", key, **expr.apply(params))
+        else:
+            response = self._conditional("update_item", key, expr.apply(params))
         return response.get("Attributes", {})  # type: ignore[no-any-return]
 
     def delete_item(self, key: dict[str, AttributeValue], *, condition: Condition | None = None) -> Item | None:
@@ -391,7 +467,10 @@ class TableGateway:
         if condition is not None:
             params["ConditionExpression"] = expr.condition(condition)
             params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        response = self.call("delete_item", key, **expr.apply(params))
+        if condition is None:
+            response = self.call("delete_item", key, **expr.apply(params))
+        else:
+            response = self._conditional("delete_item", key, expr.apply(params))
         return response.get("Attributes")
 
     # -- queries -------------------------------------------------------------------------------

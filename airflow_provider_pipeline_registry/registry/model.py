@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from .attributes import AttributeValue, Item, check_key_value, decode_item, encode_value
 from .config import LogicalTable
-from .errors import ValidationError
+from .errors import CorruptItemError, ValidationError
 from .timezones import localize, to_utc
 
 Projection = Literal["ALL", "KEYS_ONLY", "INCLUDE"]
@@ -113,17 +114,62 @@ class RegistryModel(BaseModel):
         return item
 
     @classmethod
-    def from_dynamodb_item(cls, item: dict[str, AttributeValue]) -> Self:
-        """Deserialize a low-level item; attributes this version does not know are ignored."""
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        """Validate (stored) data; a failure is :class:`CorruptItemError`, never pydantic's error.
+
+        Entities are built from stored items, so data that does not validate here is a stored
+        item that is not what its model says (the error names the table, the key and the fields).
+        """
         try:
-            return cls.model_validate(decode_item(item))
+            return super().model_validate(obj, *args, **kwargs)
         except pydantic.ValidationError as exc:
-            raise ValidationError.from_pydantic(exc, model=f"stored {cls.__name__}") from None
+            raise corrupt_item_error(cls, obj, exc) from None
+
+    @classmethod
+    def from_dynamodb_item(cls, item: Mapping[str, AttributeValue], *, table: str | None = None) -> Self:
+        """Deserialize a low-level item; attributes this version does not know are ignored.
+
+        An item that does not validate raises :class:`CorruptItemError` naming ``table`` (the
+        physical name, when the caller knows it), the key and the fields.
+        """
+        data = decode_item(item)
+        try:
+            return super().model_validate(data)
+        except pydantic.ValidationError as exc:
+            raise corrupt_item_error(cls, data, exc, table=table) from None
 
     def key(self) -> dict[str, Any]:
         """The primary key as plain values."""
         meta = extract_model_metadata(type(self))
         return {name: getattr(self, name) for name in meta.key_names}
+
+
+def corrupt_item_error(
+    model: type[RegistryModel], data: Any, exc: pydantic.ValidationError, *, table: str | None = None
+) -> CorruptItemError:
+    """Our error for stored ``data`` that does not validate as ``model``: table, key and fields named."""
+    problems: list[dict[str, Any]] = []
+    for err in exc.errors(include_url=False, include_context=False, include_input=False):
+        field_name = ".".join(str(part) for part in err["loc"]) or "<root>"
+        problems.append({"field": field_name, "message": err["msg"]})
+    key: dict[str, Any] | None = None
+    try:
+        meta = extract_model_metadata(model)
+    except TypeError:  # a model without Meta: no table or key to name
+        meta = None
+    if meta is not None:
+        table = table or meta.table
+        if isinstance(data, Mapping):
+            key = {name: data.get(name) for name in meta.key_names}
+    summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:20])
+    where = f" in {table}" if table else ""
+    return CorruptItemError(
+        f"stored {model.__name__} item{where} does not validate: {summary}",
+        field=problems[0]["field"] if problems else None,
+        errors=problems,
+        table=table,
+        key=key,
+    )
 
 
 def _attribute_type(annotation: Any) -> Literal["S", "N"]:

@@ -75,7 +75,8 @@ def table_definition(model: type[RegistryModel], config: DynamoDBConfig) -> dict
 def create_tables(
     config: DynamoDBConfig, client: DynamoDBClient | None = None, *, timeout: float = 300.0
 ) -> dict[str, bool]:
-    """Create the three tables (and their GSIs, and TTL where declared) if they do not exist.
+    """Create the three tables (and their GSIs) if they do not exist; TTL on the run logs'
+    ``expire_at`` only when ``run_log_retention_days`` is configured.
 
     Idempotent: an existing table is left alone. Waits until every table is ACTIVE. Returns
     ``{table_name: created}``.
@@ -88,10 +89,13 @@ def create_tables(
         if created[definition["TableName"]]:
             log.info("created table %s", definition["TableName"])
     wait_until_active(client, list(created), config, timeout=timeout)
-    for model in registry_models().values():
-        meta = extract_model_metadata(model)
-        if meta.ttl_attribute:
-            enable_ttl(client, config.table_name(meta.table), meta.ttl_attribute, config)
+    if config.run_log_retention_days is not None:
+        # TTL only when retention is configured: it needs extra IAM permissions, and some
+        # implementations (dynalite) have no TTL API at all
+        for model in registry_models().values():
+            meta = extract_model_metadata(model)
+            if meta.ttl_attribute:
+                enable_ttl(client, config.table_name(meta.table), meta.ttl_attribute, config)
     return created
 
 

@@ -254,12 +254,12 @@ class PipelineRunStateSensor(BaseSensorOperator):
         """Turn an outcome into the sensor's answer; the same for poke and ``execute_complete``."""
         if outcome.kind is OutcomeKind.WAITING:
             return False
-        assert outcome.snapshot is not None
+        snapshot = outcome.final_snapshot
         if outcome.kind is OutcomeKind.FAILED:
-            raise PipelineRunFailedError(outcome.message, outcome.snapshot)
+            raise PipelineRunFailedError(outcome.message, snapshot)
         if outcome.kind is OutcomeKind.STALE:
-            raise PipelineRunStaleError(outcome.message, outcome.snapshot)
-        return PokeReturnValue(is_done=True, xcom_value=self._final_view(outcome.snapshot))
+            raise PipelineRunStaleError(outcome.message, snapshot)
+        return PokeReturnValue(is_done=True, xcom_value=self._final_view(snapshot))
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One look at the run; logs its state and times in the user's timezone."""

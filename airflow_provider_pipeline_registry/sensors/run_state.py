@@ -148,6 +148,14 @@ class Outcome:
     def is_final(self) -> bool:
         return self.kind is not OutcomeKind.WAITING
 
+    @property
+    def final_snapshot(self) -> RunSnapshot:
+        """The run a final outcome is about (every final outcome has one; a typed error, not an
+        ``assert``, if that ever breaks)."""
+        if self.snapshot is None:
+            raise RegistryError(f"a {self.kind.value} outcome carries no run: {self.message}")
+        return self.snapshot
+
 
 def describe_run(run_id: str, pipeline_id: str) -> str:
     """``run 'r' of pipeline 'p'``."""

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..compat import BaseTrigger, TriggerEvent
+from ..registry.errors import ValidationError
 from ..registry.timezones import format_for_display, format_utc, parse_utc, utc_now
 from ..sensors.run_state import (
     FATAL_READ_ERRORS,
@@ -163,7 +164,8 @@ class PipelineRunStateTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the run's state decides the wait, or the timeout passes; yield one event."""
-        assert self.end_at is not None
+        if self.end_at is None:
+            raise ValidationError("the trigger needs end_at (when the wait times out)", field="end_at")
         end_at = parse_utc(self.end_at, field="end_at")
         poke_count = 0
         last_seen = "nothing read yet"
@@ -183,8 +185,7 @@ class PipelineRunStateTrigger(BaseTrigger):
                 last_seen = outcome.message
                 self.log.info("%s", outcome.message)
                 if outcome.kind is not OutcomeKind.WAITING:
-                    assert outcome.snapshot is not None
-                    yield self._event(outcome.kind.value, outcome.message, run=outcome.snapshot.to_dict())
+                    yield self._event(outcome.kind.value, outcome.message, run=outcome.final_snapshot.to_dict())
                     return
             remaining = (end_at - utc_now()).total_seconds()
             if remaining <= 0:

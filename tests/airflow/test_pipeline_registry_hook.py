@@ -144,7 +144,7 @@ def test_bad_registry_extra_is_a_configuration_error_naming_connection_and_field
     assert "user_timezone" in str(excinfo.value)
 
 
-def test_client_has_bounded_timeouts_and_no_botocore_retries(
+def test_client_has_bounded_timeouts_and_the_registrys_botocore_retries(
     registry_conn_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _redefine(
@@ -153,13 +153,15 @@ def test_client_has_bounded_timeouts_and_no_botocore_retries(
         extra={
             "connect_timeout": "2",
             "read_timeout": 7,
-            # a typical aws connection asks botocore for 10 attempts; the gateway retries instead
+            "max_attempts": "5",
+            "retry_mode": "adaptive",
+            # a typical aws connection asks botocore for 10 attempts; the registry's settings win
             "config_kwargs": {"retries": {"mode": "standard", "max_attempts": 10}, "user_agent_extra": "team-x"},
         },
     )
     client_config = PipelineRegistryHook(aws_conn_id=registry_conn_id).conn.meta.config
     assert (client_config.connect_timeout, client_config.read_timeout) == (2, 7)
-    assert client_config.retries == {"mode": "standard", "total_max_attempts": 1}
+    assert client_config.retries == {"mode": "adaptive", "total_max_attempts": 5}
     assert "team-x" in client_config.user_agent_extra
 
 

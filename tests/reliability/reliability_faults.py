@@ -8,13 +8,25 @@ fail the way DynamoDB and the network fail:
 * ``server_error``: HTTP 500 ``InternalServerError`` (not applied);
 * ``reset``: the connection is closed before the request is sent (``ConnectionClosedError``);
 * ``lost_response``: the request IS applied by DynamoDB Local, then the response is lost
-  (``ReadTimeoutError``), so the retry replays an already applied write.
+  (``ReadTimeoutError``), so the retry replays an already applied write;
+
+and, not in ``ALL_KINDS`` (pass them in ``kinds``), what a proxy or VPC endpoint in front of
+DynamoDB answers (not applied):
+
+* ``proxy_502`` / ``proxy_504``: an HTML 502/504 page without any DynamoDB error code;
+* ``too_many_requests``: HTTP 429 with an empty body.
+
+Sustained throttling for N calls: ``rate=1.0, kinds=("throttle",), max_faults=N``.
+``omit_old_item=True`` drops ``ReturnValuesOnConditionCheckFailure`` from every request, so a
+failed condition comes back without the stored item (as from dynalite).
 
 and, independently, a share of ``BatchWriteItem`` calls is only partly processed: some of the
 items are removed from the request before it is sent (so DynamoDB Local never writes them) and
 handed back in ``UnprocessedItems``, exactly as DynamoDB does under load.
 
-Every call that reaches the hooks is counted per operation, so tests can assert attempt counts.
+Every HTTP attempt is counted per operation in ``before-send`` (botocore's retry handler makes the
+retries inside the client call, and each attempt passes through that hook), so tests can assert
+attempt counts.
 """
 
 from __future__ import annotations
@@ -31,6 +43,13 @@ from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 from botocore.httpsession import URLLib3Session
 
 ALL_KINDS: tuple[str, ...] = ("throttle", "server_error", "reset", "lost_response")
+PROXY_KINDS: tuple[str, ...] = ("proxy_502", "proxy_504", "too_many_requests")
+KNOWN_KINDS: tuple[str, ...] = ALL_KINDS + PROXY_KINDS
+PROXY_502_BODY = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
+)
+PROXY_504_BODY = b"<html><body><h1>504 Gateway Time-out</h1>\nThe server didn't respond in time.\n</body></html>\n"
 _PREFIX = "com.amazonaws.dynamodb.v20120810#"
 
 
@@ -42,6 +61,12 @@ class _Body:
 
     def stream(self, **_: Any) -> Iterator[bytes]:
         yield self.payload
+
+
+def raw_response(url: str, status: int, body: bytes, content_type: str) -> AWSResponse:
+    """An HTTP answer that is not DynamoDB's (no error code): a proxy page, an empty 429."""
+    headers = {"Content-Type": content_type, "Content-Length": str(len(body))}
+    return AWSResponse(url, status, headers, _Body(body))
 
 
 def error_response(url: str, status: int, code: str, message: str) -> AWSResponse:
@@ -68,8 +93,9 @@ class FaultInjector:
         operations: Sequence[str] | None = None,
         unprocessed_rate: float = 0.0,
         max_faults: int | None = None,
+        omit_old_item: bool = False,
     ) -> None:
-        unknown = set(kinds) - set(ALL_KINDS)
+        unknown = set(kinds) - set(KNOWN_KINDS)
         assert not unknown, f"unknown fault kinds {unknown}"
         self.client = client
         self.rate = rate
@@ -79,6 +105,7 @@ class FaultInjector:
         self.max_faults = max_faults
         self.enabled = True
         self.calls: Counter[str] = Counter()  # every HTTP attempt, per operation
+        self.api_calls: Counter[str] = Counter()  # every client call (botocore retries inside one)
         self.faults: Counter[str] = Counter()  # injected faults, per kind
         self.unprocessed_items = 0  # items handed back in UnprocessedItems
         self._random = random.Random(seed)
@@ -86,6 +113,7 @@ class FaultInjector:
         self._http = URLLib3Session()
         events = client.meta.events
         events.register("before-send.dynamodb.*", self._before_send, unique_id="reliability-faults-send")
+        events.register("before-call.dynamodb", self._count_call, unique_id="reliability-faults-call")
         events.register(
             "before-parameter-build.dynamodb.BatchWriteItem",
             self._withhold_items,
@@ -94,13 +122,24 @@ class FaultInjector:
         events.register(
             "after-call.dynamodb.BatchWriteItem", self._report_unprocessed, unique_id="reliability-faults-report"
         )
+        self.omit_old_item = omit_old_item
+        if omit_old_item:
+            events.register(
+                "before-parameter-build.dynamodb", self._drop_old_item_request, unique_id="reliability-faults-no-old"
+            )
 
     def remove(self) -> None:
         """Unregister every handler (the client is clean again)."""
         events = self.client.meta.events
         events.unregister("before-send.dynamodb.*", unique_id="reliability-faults-send")
+        events.unregister("before-call.dynamodb", unique_id="reliability-faults-call")
         events.unregister("before-parameter-build.dynamodb.BatchWriteItem", unique_id="reliability-faults-withhold")
         events.unregister("after-call.dynamodb.BatchWriteItem", unique_id="reliability-faults-report")
+        events.unregister("before-parameter-build.dynamodb", unique_id="reliability-faults-no-old")
+
+    @staticmethod
+    def _drop_old_item_request(params: dict[str, Any], **_: Any) -> None:
+        params.pop("ReturnValuesOnConditionCheckFailure", None)
 
     def _roll(self) -> float:
         with self._lock:
@@ -115,6 +154,10 @@ class FaultInjector:
         target = request.headers.get("X-Amz-Target", b"")
         target = target.decode() if isinstance(target, bytes) else str(target)
         return target.rsplit(".", 1)[-1]
+
+    def _count_call(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.api_calls[model.name] += 1
 
     # -- whole-call faults ------------------------------------------------------------------------
     def _before_send(self, request: Any, **_: Any) -> AWSResponse | None:
@@ -135,6 +178,12 @@ class FaultInjector:
             return error_response(request.url, 400, code, "Rate of requests exceeds the allowed throughput.")
         if kind == "server_error":
             return error_response(request.url, 500, "InternalServerError", "Internal server error")
+        if kind == "proxy_502":
+            return raw_response(request.url, 502, PROXY_502_BODY, "text/html")
+        if kind == "proxy_504":
+            return raw_response(request.url, 504, PROXY_504_BODY, "text/html")
+        if kind == "too_many_requests":
+            return raw_response(request.url, 429, b"", "text/plain")
         if kind == "reset":
             raise ConnectionClosedError(endpoint_url=request.url)
         # lost_response: DynamoDB Local applies the request, the caller never hears back

@@ -162,7 +162,8 @@ def test_run_lifecycle_under_faults_including_replayed_writes_ends_exactly_as_re
     # lost responses make the gateway replay an already applied start/heartbeat/finish: the
     # lifecycle's idempotence (same-try start and same end are no-ops) must absorb the replay
     registry = make_registry(max_attempts=8)
-    faults = FaultInjector(registry.client, rate=0.3, seed=99)
+    # no throttling here (its 1 s backoff base only slows the test): replays are the point
+    faults = FaultInjector(registry.client, rate=0.25, seed=99, kinds=("server_error", "reset", "lost_response"))
     api = registry.runs_write
     reported: dict[str, RunStatus] = {}
     for i in range(120):
@@ -175,11 +176,14 @@ def test_run_lifecycle_under_faults_including_replayed_writes_ends_exactly_as_re
             assert finished.status is end
             reported[run_id] = end
         except RetryableError:
-            continue  # allowed: the bounded retries ran out (rare at 0.3**8)
+            # allowed: the bounded retries ran out, or botocore's retry quota did (500 units, 14
+            # per retry, refunded on success: a fault rate far beyond production's drains it, and
+            # the client then stops retrying until successes refill it)
+            continue
     faults.remove()
 
     assert faults.faults["lost_response"] >= 10
-    assert len(reported) >= 110
+    assert len(reported) >= 90
     runs = {run.run_id: run for run in map(PipelineRunLog.from_dynamodb_item, scan_all(registry, "pipeline_run_logs"))}
     for run_id, status in reported.items():
         run = runs[run_id]
@@ -229,20 +233,20 @@ def test_a_fault_on_every_call_raises_retryable_after_exactly_max_attempts(
     assert run.status is (RunStatus.SUCCESS if applied else RunStatus.RUNNING)
 
 
-def test_replayed_conditional_create_after_a_lost_response_is_not_a_silent_overwrite(
+def test_replayed_conditional_create_after_a_lost_response_reports_the_create(
     make_registry: RegistryFactory,
 ) -> None:
-    # A create whose response was lost is retried and finds "its own" item: the registry reports a
-    # ConflictError carrying the stored item (never a second write over it); the caller can see
-    # from ``current`` that it holds exactly what was sent.
+    # A create whose response was lost is retried by botocore and finds its own item (its write
+    # token): the registry reports the create (never a second write over it, never a conflict).
     registry = make_registry(max_attempts=3)
     faults = FaultInjector(
         registry.client, rate=1.0, seed=3, kinds=("lost_response",), operations=["PutItem"], max_faults=1
     )
-    with pytest.raises(ConflictError) as caught:
-        registry.pipelines_write.create({"pipeline_id": "once", "name": "Once"})
+    created = registry.pipelines_write.create({"pipeline_id": "once", "name": "Once"})
     faults.remove()
     assert faults.calls["PutItem"] == 2
-    assert caught.value.current is not None
-    assert (caught.value.current["name"], caught.value.current["version"]) == ("Once", 1)
+    assert (created.name, created.version) == ("Once", 1)
     assert registry.pipelines.get_by_id("once", consistent=True).version == 1
+    # a second create of the same id (another write, another token) is still a conflict
+    with pytest.raises(ConflictError, match="already exists"):
+        registry.pipelines_write.create({"pipeline_id": "once", "name": "Twice"})

@@ -199,11 +199,27 @@ aware_datetimes = st.datetimes(
 
 @given(aware_datetimes, aware_datetimes)
 def test_string_order_is_time_order(a: datetime, b: datetime) -> None:
+    # Compare instants (UTC), not wall times: PEP 495 makes an inter-zone ``==`` False for a time
+    # inside a DST fold, and an intra-zone comparison ignores ``fold`` (1:30 EDT == 1:30 EST).
+    instant_a, instant_b = a.astimezone(UTC), b.astimezone(UTC)
     text_a, text_b = format_utc(a), format_utc(b)
     assert len(text_a) == len(text_b) == 27
-    assert (text_a < text_b) == (a < b)
-    assert (text_a == text_b) == (a == b)
-    assert parse_utc(text_a) == a
+    assert (text_a < text_b) == (instant_a < instant_b)
+    assert (text_a == text_b) == (instant_a == instant_b)
+    assert parse_utc(text_a) == instant_a
+
+
+def test_string_order_is_time_order_inside_a_dst_fold() -> None:
+    # 2026-11-01 01:30 happens twice in New York: first as EDT (fold=0), then as EST (fold=1)
+    first = datetime(2026, 11, 1, 1, 30, tzinfo=NEW_YORK)
+    second = first.replace(fold=1)
+    assert format_utc(first) == "2026-11-01T05:30:00.000000Z"
+    assert format_utc(second) == "2026-11-01T06:30:00.000000Z"
+    assert format_utc(first) < format_utc(second)
+    assert parse_utc(format_utc(second)) == second.astimezone(UTC)
+    # what made the old test flaky: wall-time equality lies inside the fold
+    assert first == second  # intra-zone: fold ignored
+    assert second != second.astimezone(UTC)  # inter-zone: unequal by PEP 495
 
 
 def test_whole_second_sorts_before_its_fraction() -> None:

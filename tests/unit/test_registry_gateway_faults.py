@@ -1,17 +1,22 @@
-"""Gateway retry paths and error mapping, driven by a botocore ``Stubber`` (injected faults).
+"""Gateway retry paths and error mapping on a real botocore client.
 
-DynamoDB Local never throttles and never returns unprocessed items, so these paths are tested
-with a stubbed client: the real botocore client, with its responses scripted.
+Transport retries are botocore's (standard/adaptive mode), so they are driven at the HTTP layer:
+a ``before-send`` hook answers each attempt with a scripted HTTP response (or fault), and botocore's
+own retry handler decides. A ``Stubber`` answers before botocore's retry handler, so it is used
+only for mapping and for the gateway's own loops (unprocessed items and keys).
 """
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 
 from airflow_provider_pipeline_registry.registry import (
@@ -27,17 +32,58 @@ from airflow_provider_pipeline_registry.registry import (
     TableNotFoundError,
     ValidationError,
 )
-from airflow_provider_pipeline_registry.registry.conditions import not_exists
-from airflow_provider_pipeline_registry.registry.errors import redact
+from airflow_provider_pipeline_registry.registry.conditions import Update, exists, not_exists
+from airflow_provider_pipeline_registry.registry.errors import CorruptItemError, redact
+from airflow_provider_pipeline_registry.registry.gateway import botocore_config, create_dynamodb_client
 from airflow_provider_pipeline_registry.registry.model import extract_model_metadata
 
 CONFIG = DynamoDBConfig(max_attempts=4, endpoint_url="http://127.0.0.1:1")
 TABLE = "pipeline_config"
+_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 
 
 class Sleeps(list[float]):
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
+
+
+class _Body:
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.payload
+
+
+def http(status: int, body: bytes | dict[str, Any] = b"{}", **headers: str) -> AWSResponse:
+    payload = json.dumps(body).encode() if isinstance(body, dict) else body
+    all_headers = {"Content-Type": "application/x-amz-json-1.0", "Content-Length": str(len(payload))}
+    all_headers.update({k.replace("_", "-"): v for k, v in headers.items()})
+    return AWSResponse("http://127.0.0.1:1/", status, all_headers, _Body(payload))
+
+
+def dynamodb_error(status: int, code: str) -> AWSResponse:
+    return http(status, {"__type": _PREFIX + code, "message": f"injected {code}"})
+
+
+PROXY_502 = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+PROXY_504 = b"<html><body><h1>504 Gateway Time-out</h1>The server didn't respond in time.</body></html>"
+
+
+class HttpScript:
+    """Answers each HTTP attempt of ``client`` with the next scripted response (or raises it)."""
+
+    def __init__(self, client: Any, *answers: AWSResponse | Exception) -> None:
+        self.answers = list(answers)
+        self.attempts = 0
+        client.meta.events.register("before-send.dynamodb", self, unique_id="test-http-script")
+
+    def __call__(self, request: Any, **_: Any) -> AWSResponse:
+        self.attempts += 1
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
 
 @pytest.fixture
@@ -48,6 +94,7 @@ def client() -> Any:
         endpoint_url="http://127.0.0.1:1",
         aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
         aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        config=botocore_config(CONFIG),
     )
 
 
@@ -72,27 +119,116 @@ def item(pipeline_id: str) -> dict[str, Any]:
     return {"pipeline_id": {"S": pipeline_id}, "name": {"S": "n"}}
 
 
-def test_throttling_is_retried_then_succeeds(stubber: Stubber, gateway: TableGateway, sleeps: Sleeps) -> None:
-    for _ in range(2):
-        stubber.add_client_error("put_item", service_error_code="ThrottlingException", http_status_code=400)
-    stubber.add_client_error(
-        "put_item", service_error_code="ProvisionedThroughputExceededException", http_status_code=400
+def stored(pipeline_id: str, version: int = 3) -> dict[str, Any]:
+    """A complete stored pipeline config item."""
+    return {
+        "pipeline_id": {"S": pipeline_id},
+        "name": {"S": "n"},
+        "is_active": {"S": "true"},
+        "version": {"N": str(version)},
+        "created_at": {"S": "2026-01-01T00:00:00.000000Z"},
+        "updated_at": {"S": "2026-01-01T00:00:00.000000Z"},
+    }
+
+
+# -- transport retries: botocore's, at the HTTP layer ---------------------------------------------
+def test_the_registry_client_uses_botocore_retries_from_the_config() -> None:
+    assert botocore_config(CONFIG).retries == {"mode": "standard", "total_max_attempts": 4}
+    adaptive = DynamoDBConfig.from_env({"DYNAMODB_RETRY_MODE": "adaptive", "DYNAMODB_MAX_ATTEMPTS": "7"})
+    assert (adaptive.retry_mode, adaptive.max_attempts) == ("adaptive", 7)
+    client = create_dynamodb_client(adaptive)
+    assert client.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 7}
+    assert (client.meta.config.connect_timeout, client.meta.config.read_timeout) == (5.0, 30.0)
+
+
+def test_throttling_is_retried_by_botocore_then_succeeds(client: Any, gateway: TableGateway) -> None:
+    script = HttpScript(
+        client,
+        dynamodb_error(400, "ThrottlingException"),
+        dynamodb_error(400, "ProvisionedThroughputExceededException"),
+        http(200),
     )
-    stubber.add_response("put_item", {})
     gateway.put_item(item("p1"))
-    assert len(sleeps) == 3
-    assert all(0 <= s <= CONFIG.max_backoff_seconds for s in sleeps)
+    assert script.attempts == 3
 
 
-def test_always_throttled_becomes_retryable_error(stubber: Stubber, gateway: TableGateway, sleeps: Sleeps) -> None:
-    for _ in range(CONFIG.max_attempts):
-        stubber.add_client_error("get_item", service_error_code="ThrottlingException", http_status_code=400)
+@pytest.mark.parametrize(
+    "fault",
+    [
+        http(502, PROXY_502, Content_Type="text/html"),
+        http(504, PROXY_504, Content_Type="text/html"),
+        http(503, b""),
+        http(500, b""),
+        http(429, b"", Content_Type="text/plain"),
+        dynamodb_error(500, "InternalServerError"),
+        dynamodb_error(400, "RequestLimitExceeded"),
+        ReadTimeoutError(endpoint_url="http://127.0.0.1:1"),
+    ],
+    ids=[
+        "proxy-502",
+        "proxy-504",
+        "bare-503",
+        "bare-500",
+        "429",
+        "InternalServerError",
+        "RequestLimitExceeded",
+        "read-timeout",
+    ],
+)
+def test_transient_faults_with_or_without_an_error_code_are_retried(
+    client: Any, gateway: TableGateway, fault: AWSResponse | Exception
+) -> None:
+    script = HttpScript(client, fault, http(200, {"Item": stored("p1")}))
+    assert gateway.get_item({"pipeline_id": {"S": "p1"}}) == stored("p1")
+    assert script.attempts == 2
+
+
+def test_a_response_failing_its_crc32_check_is_retried(client: Any, gateway: TableGateway) -> None:
+    body = json.dumps({"Item": stored("p1")}).encode()
+    corrupted = http(200, body, x_amz_crc32=str((zlib.crc32(body) + 1) & 0xFFFFFFFF))
+    script = HttpScript(client, corrupted, http(200, body, x_amz_crc32=str(zlib.crc32(body) & 0xFFFFFFFF)))
+    assert gateway.get_item({"pipeline_id": {"S": "p1"}}) == stored("p1")
+    assert script.attempts == 2
+
+
+@pytest.mark.parametrize(
+    ("fault", "text"),
+    [
+        (http(502, PROXY_502, Content_Type="text/html"), "HTTP 502 Bad Gateway after 4 attempts"),
+        (http(504, PROXY_504, Content_Type="text/html"), "HTTP 504"),
+        (dynamodb_error(500, "InternalServerError"), "InternalServerError after 4 attempts"),
+    ],
+    ids=["proxy-502", "proxy-504", "InternalServerError"],
+)
+def test_a_5xx_outliving_botocores_attempts_is_retryable_not_a_plain_registry_error(
+    client: Any, gateway: TableGateway, fault: AWSResponse, text: str
+) -> None:
+    script = HttpScript(client, *[fault] * CONFIG.max_attempts)
+    with pytest.raises(RetryableError, match=text) as info:
+        gateway.get_item({"pipeline_id": {"S": "p1"}})
+    assert script.attempts == CONFIG.max_attempts
+    assert (info.value.operation, info.value.table, info.value.key) == ("get_item", TABLE, {"pipeline_id": "p1"})
+
+
+def test_always_throttled_becomes_retryable_error(client: Any, gateway: TableGateway) -> None:
+    script = HttpScript(client, *[dynamodb_error(400, "ThrottlingException")] * CONFIG.max_attempts)
     with pytest.raises(RetryableError, match="ThrottlingException after 4 attempts") as info:
         gateway.get_item({"pipeline_id": {"S": "p1"}})
+    assert script.attempts == CONFIG.max_attempts
     assert info.value.table == TABLE
     assert info.value.operation == "get_item"
     assert info.value.key == {"pipeline_id": "p1"}
-    assert len(sleeps) == CONFIG.max_attempts - 1
+
+
+def test_unreachable_endpoint_is_a_connection_error(client: Any, sleeps: Sleeps) -> None:
+    # nothing listens on port 1: botocore retries the refused connection, then the gateway maps it
+    gateway = TableGateway(client, TABLE, extract_model_metadata(PipelineConfig), CONFIG, sleep=sleeps)
+    with pytest.raises(
+        RegistryConnectionError, match=r"cannot reach DynamoDB at http://127\.0\.0\.1:1 .* after 4 attempts"
+    ):
+        gateway.get_item({"pipeline_id": {"S": "p1"}})
+    assert isinstance(RegistryConnectionError("x"), RetryableError)
+    assert sleeps == []  # the gateway itself does not sleep: botocore did the retrying
 
 
 def test_access_denied_is_mapped_and_redacted(stubber: Stubber, gateway: TableGateway) -> None:
@@ -130,11 +266,50 @@ def test_condition_failure_carries_the_stored_item(stubber: Stubber, gateway: Ta
         service_error_code="ConditionalCheckFailedException",
         http_status_code=400,
         response_meta={},
-        modeled_fields={"Item": {"pipeline_id": {"S": "p1"}, "version": {"N": "3"}}},
+        modeled_fields={"Item": stored("p1")},
     )
     with pytest.raises(ConflictError) as info:
         gateway.put_item(item("p1"), condition=not_exists("pipeline_id"))
-    assert info.value.current == {"pipeline_id": "p1", "version": 3}
+    assert info.value.current is not None
+    assert (info.value.current["pipeline_id"], info.value.current["version"]) == ("p1", 3)
+
+
+def test_a_failed_condition_without_the_item_is_confirmed_by_one_consistent_read(
+    stubber: Stubber, gateway: TableGateway
+) -> None:
+    # dynalite ignores ReturnValuesOnConditionCheckFailure: the conflict is not "not found" yet
+    stubber.add_client_error("put_item", service_error_code="ConditionalCheckFailedException", http_status_code=400)
+    stubber.add_response(
+        "get_item",
+        {"Item": stored("p1", version=5)},
+        expected_params={"TableName": TABLE, "Key": {"pipeline_id": {"S": "p1"}}, "ConsistentRead": True},
+    )
+    with pytest.raises(ConflictError) as info:
+        gateway.put_item(item("p1"), condition=not_exists("pipeline_id"))
+    assert info.value.current is not None
+    assert info.value.current["version"] == 5
+    # nothing stored: the read confirms it, and ``current`` stays None
+    stubber.add_client_error("delete_item", service_error_code="ConditionalCheckFailedException", http_status_code=400)
+    stubber.add_response("get_item", {})
+    with pytest.raises(ConflictError) as gone:
+        gateway.delete_item({"pipeline_id": {"S": "p1"}}, condition=not_exists("pipeline_id"))
+    assert gone.value.current is None
+
+
+def test_a_conflict_on_a_stored_item_that_does_not_validate_is_a_corrupt_item_error(
+    stubber: Stubber, gateway: TableGateway
+) -> None:
+    stubber.add_client_error(
+        "update_item",
+        service_error_code="ConditionalCheckFailedException",
+        http_status_code=400,
+        modeled_fields={"Item": {"pipeline_id": {"S": "p1"}}},  # only its key
+    )
+    with pytest.raises(CorruptItemError) as info:
+        gateway.update_item({"pipeline_id": {"S": "p1"}}, Update(set={"owner": "x"}), condition=exists("version"))
+    assert isinstance(info.value, ValidationError)
+    assert (info.value.table, info.value.key, info.value.operation) == (TABLE, {"pipeline_id": "p1"}, "update_item")
+    assert {"name", "version"} <= {e["field"] for e in info.value.errors}
 
 
 def test_validation_exception_and_unknown_errors(stubber: Stubber, gateway: TableGateway) -> None:
@@ -144,19 +319,6 @@ def test_validation_exception_and_unknown_errors(stubber: Stubber, gateway: Tabl
         gateway.get_item({"pipeline_id": {"S": "p1"}})
     with pytest.raises(RegistryError, match="SomethingNew: odd"):
         gateway.get_item({"pipeline_id": {"S": "p1"}})
-
-
-def test_unreachable_endpoint_is_a_connection_error(client: Any, sleeps: Sleeps) -> None:
-    gateway = TableGateway(client, TABLE, extract_model_metadata(PipelineConfig), CONFIG, sleep=sleeps)
-
-    def refuse(**_: Any) -> Any:
-        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
-
-    client.get_item = refuse
-    with pytest.raises(RegistryConnectionError, match=r"cannot reach DynamoDB at http://127\.0\.0\.1:1"):
-        gateway.get_item({"pipeline_id": {"S": "p1"}})
-    assert isinstance(RegistryConnectionError("x"), RetryableError)
-    assert len(sleeps) == CONFIG.max_attempts - 1
 
 
 def test_unprocessed_items_are_resent_until_written(stubber: Stubber, gateway: TableGateway, sleeps: Sleeps) -> None:
@@ -199,8 +361,9 @@ def test_a_chunk_throttled_past_all_retries_reports_it_and_every_later_item(
 ) -> None:
     items = [item(f"p{i:02d}") for i in range(60)]
     stubber.add_response("batch_write_item", {})  # chunk 1: 25 written
-    for _ in range(CONFIG.max_attempts):  # chunk 2: throttled until the retries run out
-        stubber.add_client_error("batch_write_item", service_error_code="ThrottlingException", http_status_code=400)
+    # chunk 2: throttled past botocore's attempts (a Stubber answers after botocore's retry
+    # handler would have: one stubbed error is what reaches the gateway when they ran out)
+    stubber.add_client_error("batch_write_item", service_error_code="ThrottlingException", http_status_code=400)
     result = gateway.batch_write(items)
     assert result.written == 25
     assert [f["key"]["pipeline_id"] for f in result.failed] == [f"p{i:02d}" for i in range(25, 60)]

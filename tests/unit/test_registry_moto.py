@@ -72,3 +72,32 @@ def test_run_lifecycle(registry: Registry) -> None:
     latest = registry.runs.latest("p")
     assert latest is not None
     assert latest.status is RunStatus.SUCCESS
+
+
+def test_ttl_is_left_alone_without_retention_and_enabled_with_it(registry: Registry) -> None:
+    table = registry.config.table_name("pipeline_run_logs")
+    ttl = registry.client.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+    assert ttl["TimeToLiveStatus"] == "DISABLED"  # no retention: create_tables never called the TTL API
+    with_retention = Registry(
+        DynamoDBConfig(region="us-east-1", table_prefix="ttl_", run_log_retention_days=30), client=registry.client
+    )
+    with_retention.create_tables()
+    ttl = registry.client.describe_time_to_live(TableName=with_retention.config.table_name("pipeline_run_logs"))
+    assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expire_at"
+
+
+def test_config_writes_keep_their_token_out_of_entities_and_views(registry: Registry) -> None:
+    created = registry.pipelines_write.create({"pipeline_id": "tok", "name": "Token"})
+    raw = registry.client.get_item(
+        TableName=registry.config.table_name("pipeline_config"), Key={"pipeline_id": {"S": "tok"}}
+    )
+    first_token = raw["Item"]["write_token"]["S"]
+    updated = registry.pipelines_write.update("tok", {"owner": "me"})
+    raw = registry.client.get_item(
+        TableName=registry.config.table_name("pipeline_config"), Key={"pipeline_id": {"S": "tok"}}
+    )
+    assert raw["Item"]["write_token"]["S"] != first_token  # every write has its own token
+    assert (created.version, updated.version) == (1, 2)
+    for shown in (created, updated, registry.pipelines.get_by_id("tok")):
+        assert "write_token" not in shown.model_dump()
