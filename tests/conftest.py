@@ -38,6 +38,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 sys.path.insert(0, str(TESTS_DIR))
 
 import pytest  # noqa: E402
+from backends import FEATURES, MISSING, BackendError, selected_backend, start_backend  # noqa: E402
 from hypothesis import settings as hypothesis_settings  # noqa: E402
 
 from airflow_provider_pipeline_registry.testing import DynamoDBLocal, DynamoDBLocalError  # noqa: E402
@@ -56,6 +57,7 @@ _MARKERS = {
     "integration": "needs DynamoDB Local (started by the session fixture)",
     "airflow": "runs real Airflow (dag.test)",
     "spark": "runs real spark-submit",
+    "needs": "needs(feature): a DynamoDB feature some emulators lack (tests/backends.py); deselected there",
 }
 
 
@@ -73,6 +75,38 @@ def pytest_configure(config: pytest.Config) -> None:
             config.addinivalue_line("markers", f"{name}: {description}")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an emulator backend, deselect (never skip) the tests needing a feature it lacks."""
+    backend = selected_backend()
+    missing = MISSING[backend]
+    kept, dropped = [], []
+    for item in items:
+        needed = {feature for mark in item.iter_markers("needs") for feature in mark.args}
+        unknown = needed - set(FEATURES)
+        if unknown:
+            raise pytest.UsageError(f"{item.nodeid}: unknown feature(s) {sorted(unknown)} in @pytest.mark.needs")
+        (dropped if needed & missing else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+        config.stash[_DESELECTED_KEY] = [(i.nodeid, sorted(missing & _needs(i))) for i in dropped]
+
+
+def _needs(item: pytest.Item) -> set[str]:
+    return {feature for mark in item.iter_markers("needs") for feature in mark.args}
+
+
+_DESELECTED_KEY = pytest.StashKey[list[tuple[str, list[str]]]]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    deselected = config.stash.get(_DESELECTED_KEY, [])
+    if deselected:
+        terminalreporter.section(f"not run on {selected_backend()} (feature not implemented there)")
+        for nodeid, features in deselected:
+            terminalreporter.write_line(f"{nodeid}: {', '.join(features)}")
+
+
 def _try_start(server: DynamoDBLocal) -> str | None:
     """Start ``server``; return the error text instead of raising (keeps pytest.fail output clean)."""
     try:
@@ -83,25 +117,33 @@ def _try_start(server: DynamoDBLocal) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def dynamodb_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of a DynamoDB Local shared by the whole session.
+def dynamodb_backend() -> str:
+    """The DynamoDB implementation of this session (``$PIPELINE_REGISTRY_TEST_BACKEND``)."""
+    return selected_backend()
 
-    Uses $PIPELINE_REGISTRY_TEST_ENDPOINT if set; otherwise starts the jar (in memory)
-    and stops it at the end of the session. Fails loudly -- never skips -- if it can't.
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint(tmp_path_factory: pytest.TempPathFactory, dynamodb_backend: str) -> Iterator[str]:
+    """URL of a DynamoDB shared by the whole session.
+
+    Uses $PIPELINE_REGISTRY_TEST_ENDPOINT if set; otherwise starts the selected backend
+    (DynamoDB Local by default, in memory) and stops it at the end of the session. Fails
+    loudly -- never skips -- if it can't.
     """
     external = os.environ.get(ENDPOINT_ENV_VAR)
     if external:
         yield external
         return
-    log_path = tmp_path_factory.mktemp("dynamodb-local") / "dynamodb-local.log"
-    server = DynamoDBLocal(log_path=log_path)
-    error = _try_start(server)
-    if error is not None:
-        pytest.fail(f"Could not start DynamoDB Local for the test session:\n{error}", pytrace=False)
+    log_path = tmp_path_factory.mktemp("dynamodb-backend") / f"{dynamodb_backend}.log"
     try:
-        yield server.url
+        backend = start_backend(dynamodb_backend, log_path)
+        url = backend.__enter__()
+    except BackendError as exc:
+        pytest.fail(f"Could not start {dynamodb_backend} for the test session:\n{exc}", pytrace=False)
+    try:
+        yield url
     finally:
-        server.stop()
+        backend.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -380,6 +380,7 @@ def test_twenty_threads_creating_the_same_item_exactly_one_wins(registry: Regist
     assert stored.version == 1
 
 
+@pytest.mark.needs("atomic-concurrent-updates")
 def test_twenty_threads_updating_the_same_version_exactly_one_wins(registry: Registry) -> None:
     registry.pipelines_write.create(pipeline("hot"))
     winners, errors = race(20, lambda i: registry.pipelines_write.update("hot", {"owner": f"w{i}"}, expected_version=1))
