@@ -254,6 +254,7 @@ def test_list_by_pipeline_window_status_and_pages(registry: Registry) -> None:
     assert [r.run_id for r in registry.runs.iter_by_pipeline("hr")] == ["other-pipeline"]
 
 
+@pytest.mark.needs("ttl")
 def test_retention_sets_expire_at_and_enables_ttl(make_registry: Any) -> None:
     registry = make_registry(run_log_retention_days=30)
     run = start(registry, "r")
