@@ -179,15 +179,16 @@ def _annotation_parts(annotation: Any) -> tuple[set[type], set[Any], bool]:
     return types, literals, nullable
 
 
-def declaration_mismatches() -> list[str]:
-    """How ``DynamoDBConfig``'s fields differ from :data:`.settings.SETTINGS` (empty: they agree)."""
+def declaration_mismatches(model: type[BaseModel] | None = None) -> list[str]:
+    """How the fields of ``model`` (default ``DynamoDBConfig``) differ from :data:`.settings.SETTINGS`
+    in name, type, nullability, choices or default (empty: they agree)."""
     kinds = {"str": str, "int": int, "float": float}
-    fields = DynamoDBConfig.model_fields
+    fields = (model or DynamoDBConfig).model_fields
     problems = [f"field {name!r} is not declared in SETTINGS" for name in fields if name not in SETTINGS_BY_NAME]
     for setting in SETTINGS:
         field = fields.get(setting.name)
         if field is None:
-            problems.append(f"setting {setting.name!r} is not a DynamoDBConfig field")
+            problems.append(f"setting {setting.name!r} is not a field")
             continue
         types, literals, nullable = _annotation_parts(field.annotation)
         if types != {kinds[setting.kind]}:
