@@ -228,9 +228,13 @@ SETTINGS: tuple[Setting, ...] = (
         le=20,
     ),
     _timeout(
-        "base_backoff_seconds", "Base backoff (s)", "First retry's backoff ceiling; it doubles per attempt.", 0.05, 10
+        "base_backoff_seconds",
+        "Base backoff (s)",
+        "Longest wait before the first retry (full jitter); it doubles per attempt.",
+        0.05,
+        10,
     ),
-    _timeout("max_backoff_seconds", "Max backoff (s)", "Upper bound of one retry's backoff.", 5.0, 120),
+    _timeout("max_backoff_seconds", "Max backoff (s)", "Longest wait before any retry.", 5.0, 120),
     Setting(
         name="retry_mode",
         kind="str",
@@ -313,6 +317,24 @@ def settings_from_hook_args(args: Mapping[str, Any]) -> dict[str, Any]:
 def hook_args_of(values: Mapping[str, Any]) -> dict[str, Any]:
     """``{hook argument: value}`` of every setting, from a mapping of field name -> value."""
     return {s.hook_arg: values[s.name] for s in SETTINGS}
+
+
+def settings_table() -> str:
+    """The README's table of settings (Markdown), one row per declared setting."""
+    rows = [
+        "| argument and extra | `DynamoDBConfig` field | environment variable | default | meaning |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for s in SETTINGS:
+        variables = ", then ".join(f"`{var}`" for var in s.env_vars)
+        meaning = s.description
+        if s.choices is not None and s.choices[0] not in meaning:
+            meaning = f"{' or '.join(s.choices)}: {meaning}"
+        if s.read_by == "aws":
+            meaning += " (an amazon provider extra)"
+        default = f"`{s.default}`" if s.default not in (None, "") else s.default_text()
+        rows.append(f"| `{s.hook_arg}` | `{s.name}` | {variables} | {default} | {meaning.replace('|', '/')} |")
+    return "\n".join(rows) + "\n"
 
 
 def _check_declaration() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ from settings_samples import NON_DEFAULTS
 from airflow_provider_pipeline_registry.registry import ConfigurationError, DynamoDBConfig, PipelineRunLogger
 from airflow_provider_pipeline_registry.registry.config import declaration_mismatches
 from airflow_provider_pipeline_registry.registry.run_env import run_logger_env
-from airflow_provider_pipeline_registry.registry.settings import SETTINGS, SETTINGS_BY_NAME, Setting
+from airflow_provider_pipeline_registry.registry.settings import SETTINGS, SETTINGS_BY_NAME, Setting, settings_table
 
 
 def test_defaults() -> None:
@@ -218,3 +219,12 @@ def test_choices_are_enforced() -> None:
         DynamoDBConfig(retry_mode="sometimes")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="environment"):
         DynamoDBConfig.from_env({"DYNAMODB_ENVIRONMENT": "qa"})
+
+
+def test_the_readme_settings_table_is_the_declarations() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- settings-table:start -->\n", "<!-- settings-table:end -->"
+    table = readme[readme.index(start) + len(start) : readme.index(end)]
+    assert table == settings_table(), "regenerate the README table with registry.settings.settings_table()"
+    for setting in SETTINGS:
+        assert f"| `{setting.hook_arg}` | `{setting.name}` | " in table
