@@ -16,8 +16,7 @@ import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..registry.settings import REGISTRY_EXTRAS as _REGISTRY_EXTRAS
-from ..registry.settings import settings_from_extras
+from ..registry.settings import REGISTRY_EXTRA_SETTINGS, settings_from_extras
 
 #: the connection type under which the hook is registered (its own connection form in the UI)
 CONN_TYPE = "pipeline_registry"
@@ -26,7 +25,7 @@ DEFAULT_CONN_ID = "aws_default"
 
 #: registry settings read from the connection's extras: extra key -> DynamoDBConfig field
 #: (derived from :data:`~airflow_provider_pipeline_registry.registry.settings.SETTINGS`)
-REGISTRY_EXTRAS: dict[str, str] = {key: setting.name for key, setting in _REGISTRY_EXTRAS.items()}
+REGISTRY_EXTRAS: dict[str, str] = {key: setting.name for key, setting in REGISTRY_EXTRA_SETTINGS.items()}
 
 
 def registry_settings_from_extras(extras: Mapping[str, Any]) -> dict[str, Any]:

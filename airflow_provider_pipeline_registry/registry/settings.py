@@ -266,7 +266,7 @@ SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 #: the settings by hook / operator keyword argument
 SETTINGS_BY_HOOK_ARG: dict[str, Setting] = {s.hook_arg: s for s in SETTINGS}
 #: the settings this provider reads from a connection's extras, by extra key
-REGISTRY_EXTRAS: dict[str, Setting] = {s.extra: s for s in SETTINGS if s.read_by == "registry"}
+REGISTRY_EXTRA_SETTINGS: dict[str, Setting] = {s.extra: s for s in SETTINGS if s.read_by == "registry"}
 #: the legacy form-field key prefix of older Airflow UIs (``extra__<conn_type>__<field>``)
 LEGACY_EXTRA_PREFIX = "extra__pipeline_registry__"
 
@@ -299,7 +299,7 @@ def settings_from_extras(extras: Mapping[str, Any]) -> dict[str, Any]:
     and ``endpoint_url`` are the amazon provider's extras and are not read here.
     """
     settings: dict[str, Any] = {}
-    for key, setting in REGISTRY_EXTRAS.items():
+    for key, setting in REGISTRY_EXTRA_SETTINGS.items():
         for candidate in (key, f"{LEGACY_EXTRA_PREFIX}{key}"):
             value = extras.get(candidate)
             if value is None or (isinstance(value, str) and not value.strip()):
