@@ -69,8 +69,11 @@ class PipelineRegistryHookMixin:
         """Store the hook arguments (call it from ``__init__``); unknown settings are refused."""
         settings = dict(registry_settings or {})
         for name in settings:
-            if name not in SETTINGS_BY_HOOK_ARG or name in _OWN_ARGS:
-                raise ValidationError(f"{name!r} is not a registry setting of the hook", field=name)
+            if name in _OWN_ARGS:
+                raise ValidationError(f"pass {name!r} as its own argument, not in registry_settings", field=name)
+            if name not in SETTINGS_BY_HOOK_ARG:
+                known = ", ".join(sorted(set(SETTINGS_BY_HOOK_ARG) - _OWN_ARGS))
+                raise ValidationError(f"{name!r} is not a registry setting (known: {known})", field=name)
         self.aws_conn_id = aws_conn_id
         self.region_name = region_name
         self.table_prefix = table_prefix

@@ -512,3 +512,17 @@ def test_the_sensor_defers_by_default_when_operators_default_deferrable_says_so(
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == str(setting == "True")
+
+
+@pytest.mark.parametrize("make", HOOK_OWNERS, ids=lambda f: f.__name__.strip("_"))
+def test_a_misspelt_setting_is_refused_where_it_is_given(make: Any) -> None:
+    from airflow_provider_pipeline_registry.callbacks import record_run_failure
+
+    if make is _callback:
+        with pytest.raises(ValidationError, match="'max_attemps' is not a registry setting"):
+            record_run_failure(pipeline_id="orders", registry_settings={"max_attemps": 3})
+        with pytest.raises(ValidationError, match="pass 'table_prefix' as its own argument"):
+            record_run_failure(pipeline_id="orders", registry_settings={"table_prefix": "x_"})
+    else:  # Airflow refuses an unknown operator argument itself
+        with pytest.raises(TypeError, match="max_attemps"):
+            make(max_attemps=3)
