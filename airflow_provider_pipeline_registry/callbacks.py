@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
+from .hooks.mixins import PipelineRegistryHookMixin
 from .registry.errors import redact
 from .run_context import derive_context_run_id, is_dag_level, task_group_id_of
 
@@ -34,7 +35,7 @@ RunIdSource = str | Callable[[Mapping[str, Any]], str] | None
 _MAX_MESSAGE = 4000
 
 
-class _RecordRunEnd:
+class _RecordRunEnd(PipelineRegistryHookMixin):
     """A picklable callable that records one end status (what the factories return)."""
 
     def __init__(
@@ -48,29 +49,31 @@ class _RecordRunEnd:
         region_name: str | None,
         table_prefix: str | None,
         user_timezone: str | None,
+        verify: bool | str | None = None,
+        botocore_config: Mapping[str, Any] | None = None,
+        registry_settings: Mapping[str, Any] | None = None,
     ) -> None:
         self.status = status
         self.pipeline_id = pipeline_id
-        self.aws_conn_id = aws_conn_id
         self.run_id = run_id
         self.task_group_id = task_group_id
-        self.region_name = region_name
-        self.table_prefix = table_prefix
-        self.user_timezone = user_timezone
+        self.init_hook_args(
+            aws_conn_id=aws_conn_id,
+            region_name=region_name,
+            table_prefix=table_prefix,
+            user_timezone=user_timezone,
+            verify=verify,
+            botocore_config=botocore_config,
+            registry_settings=registry_settings,
+        )
         self.__name__ = f"record_run_{status.lower()}"
 
     def __repr__(self) -> str:
         return f"{self.__name__}(pipeline_id={self.pipeline_id!r}, aws_conn_id={self.aws_conn_id!r})"
 
     def _hook(self) -> PipelineRegistryHook:
-        from .hooks.pipeline_registry import PipelineRegistryHook
-
-        return PipelineRegistryHook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            table_prefix=self.table_prefix,
-            user_timezone=self.user_timezone,
-        )
+        # a new hook per call: a DAG-level callback object may live as long as the dag processor
+        return self.build_hook()
 
     def _resolve_run_id(self, context: Mapping[str, Any]) -> str:
         if callable(self.run_id):
@@ -174,6 +177,12 @@ class CallbackOptions(TypedDict, total=False):
     region_name: str | None
     table_prefix: str | None
     user_timezone: str | None
+    #: TLS verification for boto3 (bool or CA bundle path); None: the connection's
+    verify: bool | str | None
+    #: botocore ``Config`` options; None: the connection's
+    botocore_config: dict[str, Any] | None
+    #: any other registry setting by its hook argument name (e.g. ``{"max_attempts": 3}``)
+    registry_settings: dict[str, Any] | None
 
 
 def _record_run_end(status: str, pipeline_id: str, options: CallbackOptions) -> Callback:

@@ -15,6 +15,7 @@ from airflow.providers.common.compat.sdk import (
     BaseOperator,
     BaseSensorOperator,
     PokeReturnValue,
+    conf,
 )
 
 try:  # Airflow 3
@@ -46,4 +47,5 @@ __all__ = [
     "Context",
     "PokeReturnValue",
     "TriggerEvent",
+    "conf",
 ]

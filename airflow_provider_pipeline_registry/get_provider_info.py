@@ -1,7 +1,8 @@
 """Provider metadata read by Airflow's ProvidersManager (entry point ``apache_airflow_provider``).
 
 Validated by Airflow against ``airflow/provider_info.schema.json``; ``package-name`` must equal the
-distribution's canonical name. Kept free of imports so discovery stays cheap.
+distribution's canonical name. Kept cheap for discovery: it imports only the pure-Python settings
+declaration (:mod:`.registry.settings`), from which the connection form's fields are derived.
 
 The hook is registered under its own connection type ``pipeline_registry`` (the ``aws`` type
 belongs to the amazon provider; registering it twice would make one provider shadow the other).
@@ -13,71 +14,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from .registry.settings import SETTINGS
+
 PACKAGE_NAME = "airflow-provider-pipeline-registry"
 INTEGRATION = "Pipeline Registry"
 _BASE = "airflow_provider_pipeline_registry"
 
-_TEXT: dict[str, Any] = {"type": ["string", "null"]}
-
 
 def _conn_fields() -> dict[str, Any]:
-    return {
-        "endpoint_url": {
-            "label": "Endpoint URL",
-            "description": "DynamoDB endpoint, e.g. http://localhost:8000 for DynamoDB Local. Empty: AWS.",
-            "schema": {"type": ["string", "null"], "format": "url"},
-        },
-        "region_name": {
-            "label": "Region",
-            "description": "AWS region of the registry tables, e.g. eu-west-1.",
-            "schema": _TEXT,
-        },
-        "table_prefix": {
-            "label": "Table prefix",
-            "description": "Prefix of the three table names, e.g. 'prod_'. Overrides the environment prefix.",
-            "schema": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]*$"},
-        },
-        "environment": {
-            "label": "Environment",
-            "description": "dev, staging or prod; gives the prefix '<environment>_' when no table prefix is set.",
-            "schema": {"type": ["string", "null"], "enum": ["dev", "staging", "prod", None]},
-        },
-        "user_timezone": {
-            "label": "User timezone",
-            "description": "IANA timezone for display in logs, e.g. Europe/Paris. Storage is always UTC.",
-            "schema": _TEXT,
-        },
-        "pipeline_config_table": {
-            "label": "Pipeline config table",
-            "description": "Table name (before the prefix); default pipeline_config.",
-            "schema": _TEXT,
-        },
-        "table_config_table": {
-            "label": "Table config table",
-            "description": "Table name (before the prefix); default table_config.",
-            "schema": _TEXT,
-        },
-        "run_logs_table": {
-            "label": "Run logs table",
-            "description": "Table name (before the prefix); default pipeline_run_logs.",
-            "schema": _TEXT,
-        },
-        "connect_timeout": {
-            "label": "Connect timeout (s)",
-            "description": "Seconds to wait for a TCP connection to DynamoDB; default 5.",
-            "schema": {"type": ["number", "null"], "minimum": 0.1, "maximum": 300},
-        },
-        "read_timeout": {
-            "label": "Read timeout (s)",
-            "description": "Seconds to wait for a DynamoDB response; default 30.",
-            "schema": {"type": ["number", "null"], "minimum": 0.1, "maximum": 900},
-        },
-        "max_attempts": {
-            "label": "Max attempts",
-            "description": "Attempts per call on throttling or network faults, with backoff; default 6.",
-            "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 20},
-        },
-    }
+    """The connection form: one field per declared registry setting, named by its extra key."""
+    return {setting.extra: setting.form_field() for setting in SETTINGS}
 
 
 def get_provider_info() -> dict[str, Any]:

@@ -6,7 +6,7 @@ import warnings
 from collections.abc import Mapping
 from datetime import tzinfo
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from botocore import UNSIGNED
@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from ..registry.config import DynamoDBConfig
 from ..registry.errors import AccessDeniedError, ConfigurationError, RegistryError, redact
 from ..registry.facade import Registry
+from ..registry.settings import SETTINGS_BY_HOOK_ARG, RegistrySettingArgs, hook_args_of, settings_from_hook_args
 from .pipeline_registry import CONN_TYPE, DEFAULT_CONN_ID, registry_settings_from_extras
 
 if TYPE_CHECKING:
@@ -59,19 +60,23 @@ class PipelineRegistryHook(AwsBaseHook):
     """Access to the pipeline registry (pipeline config, table config, run logs) in DynamoDB.
 
     Credentials, region, ``endpoint_url``, role assumption and profiles come from an ``aws``
-    connection, exactly as for the amazon provider's hooks. Registry settings come from the
-    connection's extras (``table_prefix``, ``environment``, ``user_timezone``,
-    ``pipeline_config_table``, ``table_config_table``, ``run_logs_table``, ``connect_timeout``,
-    ``read_timeout``, ``max_attempts``, ``run_log_retention_days``); constructor arguments override
-    them, and ``DYNAMODB_*`` environment variables fill in what neither sets.
+    connection, exactly as for the amazon provider's hooks. Registry settings (declared once in
+    :data:`~airflow_provider_pipeline_registry.registry.settings.SETTINGS`: ``table_prefix``,
+    ``environment``, ``user_timezone``, the table names, timeouts, retries, run-log retention) come
+    from the connection's extras; constructor arguments of the same names override them, and
+    ``DYNAMODB_*`` environment variables fill in what neither sets.
 
     The six APIs share one boto3 DynamoDB client with bounded connect/read timeouts and botocore's
     standard (or adaptive) retries (``max_attempts``, ``retry_mode``).
 
     :param aws_conn_id: the Airflow connection (type ``aws``, or this provider's
         ``pipeline_registry`` type); None uses the default boto3 credential chain.
-    :param region_name: AWS region; overrides the connection's ``region_name`` extra.
-    :param endpoint_url: DynamoDB endpoint (e.g. DynamoDB Local); overrides the connection's.
+    :param verify: TLS verification (bool or CA bundle path); None: the connection's.
+    :param config: botocore ``Config`` (or its options as a dict); None: the connection's.
+    :param settings: registry settings by their hook argument names (see
+        :class:`~airflow_provider_pipeline_registry.registry.settings.RegistrySettingArgs`), e.g.
+        ``region_name`` (overrides the connection's ``region_name`` extra), ``endpoint_url``
+        (overrides the connection's), ``table_prefix``, ``max_attempts``; None: not given.
     """
 
     conn_name_attr = "aws_conn_id"
@@ -83,39 +88,26 @@ class PipelineRegistryHook(AwsBaseHook):
         self,
         *,
         aws_conn_id: str | None = DEFAULT_CONN_ID,
-        region_name: str | None = None,
-        table_prefix: str | None = None,
-        environment: str | None = None,
-        user_timezone: str | None = None,
-        pipeline_config_table: str | None = None,
-        table_config_table: str | None = None,
-        run_logs_table: str | None = None,
-        endpoint_url: str | None = None,
-        connect_timeout: float | None = None,
-        read_timeout: float | None = None,
-        max_attempts: int | None = None,
-        run_log_retention_days: int | None = None,
-        **kwargs: Any,
+        verify: bool | str | None = None,
+        config: Config | Mapping[str, Any] | None = None,
+        client_type: str | None = None,
+        resource_type: str | None = None,
+        **settings: Unpack[RegistrySettingArgs],
     ) -> None:
-        client_type = kwargs.pop("client_type", "dynamodb")
-        if client_type != "dynamodb" or kwargs.pop("resource_type", None) is not None:
+        if client_type not in (None, "dynamodb") or resource_type is not None:
             raise ConfigurationError("PipelineRegistryHook always uses the 'dynamodb' client")
-        kwargs["config"] = _botocore_config_from(kwargs.get("config"))
-        super().__init__(aws_conn_id=aws_conn_id, region_name=region_name, client_type="dynamodb", **kwargs)
-        overrides = {
-            "table_prefix": table_prefix,
-            "environment": environment,
-            "user_timezone": user_timezone,
-            "pipeline_config_table": pipeline_config_table,
-            "table_config_table": table_config_table,
-            "run_logs_table": run_logs_table,
-            "endpoint_url": endpoint_url,
-            "connect_timeout": connect_timeout,
-            "read_timeout": read_timeout,
-            "max_attempts": max_attempts,
-            "run_log_retention_days": run_log_retention_days,
-        }
-        self._registry_overrides: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+        unknown = sorted(set(settings) - set(SETTINGS_BY_HOOK_ARG))
+        if unknown:
+            raise TypeError(f"PipelineRegistryHook got unexpected keyword arguments: {', '.join(unknown)}")
+        super().__init__(
+            aws_conn_id=aws_conn_id,
+            region_name=settings.get("region_name"),
+            verify=verify,
+            config=_botocore_config_from(config),
+            client_type="dynamodb",
+        )
+        #: registry settings given to the constructor (DynamoDBConfig field -> value; None: not given)
+        self._registry_overrides: dict[str, Any] = settings_from_hook_args(settings)
 
     def __repr__(self) -> str:
         parts = [f"aws_conn_id={self.aws_conn_id!r}"]
@@ -298,24 +290,13 @@ class PipelineRegistryHook(AwsBaseHook):
     def trigger_kwargs(self) -> dict[str, Any]:
         """Constructor arguments that rebuild an equivalent hook in the triggerer (no credentials).
 
-        Carries the connection id (credentials are read again there), the resolved region,
-        endpoint and registry settings, ``verify`` and the botocore config as a dict.
+        The connection id (credentials are read again there), ``verify``, the botocore config as a
+        dict, and every declared registry setting as resolved here (so the triggerer's own
+        environment variables cannot change which tables it reads).
         """
-        config = self.registry_config
         return {
             "aws_conn_id": self.aws_conn_id,
-            "region_name": config.region,
-            "endpoint_url": config.endpoint_url,
             "verify": self.verify,
             "config": botocore_config_to_dict(self.conn_config.botocore_config),
-            "table_prefix": config.table_prefix or None,
-            "environment": config.environment,
-            "user_timezone": config.user_timezone,
-            "pipeline_config_table": config.pipeline_config_table,
-            "table_config_table": config.table_config_table,
-            "run_logs_table": config.run_logs_table,
-            "connect_timeout": config.connect_timeout,
-            "read_timeout": config.read_timeout,
-            "max_attempts": config.max_attempts,
-            "run_log_retention_days": config.run_log_retention_days,
+            **hook_args_of(self.registry_config.model_dump()),
         }

@@ -5,8 +5,9 @@ hook class itself subclasses the amazon provider's ``AwsBaseHook`` (which import
 lives in :mod:`._pipeline_registry_hook` and is loaded on first access of
 ``PipelineRegistryHook`` (PEP 562). Operators, sensors and triggers import it inside methods.
 
-Registry settings are read, in this order: hook constructor argument > connection extra
-(see :data:`REGISTRY_EXTRAS`) > ``DYNAMODB_*`` environment variable > default.
+Registry settings are declared once, in :mod:`airflow_provider_pipeline_registry.registry.settings`,
+and read in this order: hook constructor argument > connection extra (see :data:`REGISTRY_EXTRAS`)
+> ``DYNAMODB_*`` environment variable > default.
 """
 
 from __future__ import annotations
@@ -15,42 +16,25 @@ import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..registry.settings import REGISTRY_EXTRA_SETTINGS, settings_from_extras
+
 #: the connection type under which the hook is registered (its own connection form in the UI)
 CONN_TYPE = "pipeline_registry"
 #: the default connection: the same ``aws_default`` every amazon hook uses
 DEFAULT_CONN_ID = "aws_default"
 
-#: registry settings read from the connection's extras -> DynamoDBConfig field
-REGISTRY_EXTRAS: dict[str, str] = {
-    "table_prefix": "table_prefix",
-    "environment": "environment",
-    "user_timezone": "user_timezone",
-    "pipeline_config_table": "pipeline_config_table",
-    "table_config_table": "table_config_table",
-    "run_logs_table": "run_logs_table",
-    "connect_timeout": "connect_timeout",
-    "read_timeout": "read_timeout",
-    "max_attempts": "max_attempts",
-    "retry_mode": "retry_mode",
-    "run_log_retention_days": "run_log_retention_days",
-}
+#: registry settings read from the connection's extras: extra key -> DynamoDBConfig field
+#: (derived from :data:`~airflow_provider_pipeline_registry.registry.settings.SETTINGS`)
+REGISTRY_EXTRAS: dict[str, str] = {key: setting.name for key, setting in REGISTRY_EXTRA_SETTINGS.items()}
 
 
 def registry_settings_from_extras(extras: Mapping[str, Any]) -> dict[str, Any]:
-    """The registry settings present in a connection's extras.
+    """The registry settings present in a connection's extras, as ``{DynamoDBConfig field: value}``.
 
     Accepts the plain key (``table_prefix``) and the legacy form-field key
     (``extra__pipeline_registry__table_prefix``); a blank value counts as unset.
     """
-    settings: dict[str, Any] = {}
-    for key, field in REGISTRY_EXTRAS.items():
-        for candidate in (key, f"extra__{CONN_TYPE}__{key}"):
-            value = extras.get(candidate)
-            if value is None or (isinstance(value, str) and not value.strip()):
-                continue
-            settings[field] = value.strip() if isinstance(value, str) else value
-            break
-    return settings
+    return settings_from_extras(extras)
 
 
 def __getattr__(name: str) -> Any:

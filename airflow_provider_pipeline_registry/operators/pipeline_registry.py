@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..compat import AirflowException, AirflowSkipException, BaseOperator
+from ..hooks.mixins import PipelineRegistryHookMixin, pop_registry_settings, registry_template_fields
 from ..registry.errors import ConflictError, ItemNotFoundError, RegistryError, ValidationError
 from ..registry.run_env import run_logger_env
 from ..registry.timezones import format_for_display, format_utc, utc_now
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from datetime import tzinfo
 
     from ..compat import Context
-    from ..hooks.pipeline_registry import PipelineRegistryHook
 
 #: the statuses an end can record (RunStatus values; the run_logs package imports boto3)
 END_STATUSES = ("SUCCESS", "FAILED", "CANCELLED")
@@ -67,17 +66,24 @@ def to_json_value(value: Any) -> Any:
     return value
 
 
-class PipelineRegistryBaseOperator(BaseOperator):
+class PipelineRegistryBaseOperator(PipelineRegistryHookMixin, BaseOperator):
     """Base of the registry operators: connection arguments and the hook, built on first use.
 
     :param pipeline_id: the pipeline (templated).
-    :param aws_conn_id: the ``aws`` connection whose extras carry the registry settings.
-    :param region_name: overrides the connection's region.
-    :param table_prefix: overrides the connection's table prefix (e.g. ``dev_``).
+    :param aws_conn_id: the ``aws`` connection whose extras carry the registry settings (templated).
+    :param region_name: overrides the connection's region (templated).
+    :param table_prefix: overrides the connection's table prefix, e.g. ``dev_`` (templated).
     :param user_timezone: IANA zone for the task log (default: connection extra ``user_timezone``,
         then ``DYNAMODB_USER_TIMEZONE``, then UTC). Storage is always UTC.
+    :param verify: TLS verification for boto3 (bool or CA bundle path); None: the connection's.
+    :param botocore_config: botocore ``Config`` options; None: the connection's.
+
+    Any other registry setting (``environment``, ``run_logs_table``, ``max_attempts``... see
+    :data:`~airflow_provider_pipeline_registry.registry.settings.SETTINGS`) is accepted by its
+    hook argument name and overrides the connection's.
     """
 
+    template_fields: Sequence[str] = registry_template_fields("pipeline_id")
     ui_color = "#f0e4ff"
 
     def __init__(
@@ -88,25 +94,21 @@ class PipelineRegistryBaseOperator(BaseOperator):
         region_name: str | None = None,
         table_prefix: str | None = None,
         user_timezone: str | None = None,
+        verify: bool | str | None = None,
+        botocore_config: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        registry_settings = pop_registry_settings(kwargs)
         super().__init__(**kwargs)
         self.pipeline_id = pipeline_id
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-        self.table_prefix = table_prefix
-        self.user_timezone = user_timezone
-
-    @cached_property
-    def hook(self) -> PipelineRegistryHook:
-        """The registry hook (imports boto3 only now)."""
-        from ..hooks.pipeline_registry import PipelineRegistryHook
-
-        return PipelineRegistryHook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            table_prefix=self.table_prefix,
-            user_timezone=self.user_timezone,
+        self.init_hook_args(
+            aws_conn_id=aws_conn_id,
+            region_name=region_name,
+            table_prefix=table_prefix,
+            user_timezone=user_timezone,
+            verify=verify,
+            botocore_config=botocore_config,
+            registry_settings=registry_settings,
         )
 
     @property
@@ -145,7 +147,7 @@ class LoadPipelineConfigOperator(PipelineRegistryBaseOperator):
     :param skip_if_inactive: skip (True) or fail (False) when the pipeline is inactive.
     """
 
-    template_fields: Sequence[str] = ("pipeline_id", "run_id", "try_number")
+    template_fields: Sequence[str] = registry_template_fields("pipeline_id", "run_id", "try_number")
 
     def __init__(
         self,
@@ -234,7 +236,7 @@ class StartPipelineRunOperator(PipelineRegistryBaseOperator):
     :param run_id: explicit run id (templated).
     """
 
-    template_fields: Sequence[str] = ("pipeline_id", "run_id")
+    template_fields: Sequence[str] = registry_template_fields("pipeline_id", "run_id")
 
     def __init__(self, *, pipeline_id: str, run_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(pipeline_id=pipeline_id, **kwargs)
@@ -290,7 +292,7 @@ class EndPipelineRunOperator(PipelineRegistryBaseOperator):
     :param fail_on_pipeline_failure: fail this task when the run ended FAILED.
     """
 
-    template_fields: Sequence[str] = ("pipeline_id", "run_id", "status", "error_message")
+    template_fields: Sequence[str] = registry_template_fields("pipeline_id", "run_id", "status", "error_message")
 
     def __init__(
         self,

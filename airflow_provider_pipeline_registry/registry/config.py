@@ -10,12 +10,14 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import tzinfo
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import ConfigurationError
+from .settings import SETTINGS, SETTINGS_BY_NAME, TABLE_NAME_PATTERN
 from .timezones import get_timezone
 
 Environment = Literal["dev", "staging", "prod"]
@@ -23,26 +25,17 @@ RetryMode = Literal["standard", "adaptive"]
 LogicalTable = Literal["pipeline_config", "table_config", "pipeline_run_logs"]
 LOGICAL_TABLES: tuple[LogicalTable, ...] = ("pipeline_config", "table_config", "pipeline_run_logs")
 
-_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]*$")
+_TABLE_NAME = re.compile(TABLE_NAME_PATTERN)
 _URL = re.compile(r"^https?://[^\s/:]+(:\d{1,5})?(/.*)?$")
 
-# environment variable -> field
-ENV_VARS: dict[str, str] = {
-    "DYNAMODB_ENDPOINT_URL": "endpoint_url",
-    "DYNAMODB_TABLE_PREFIX": "table_prefix",
-    "DYNAMODB_ENVIRONMENT": "environment",
-    "DYNAMODB_USER_TIMEZONE": "user_timezone",
-    "DYNAMODB_PIPELINE_CONFIG_TABLE": "pipeline_config_table",
-    "DYNAMODB_TABLE_CONFIG_TABLE": "table_config_table",
-    "DYNAMODB_RUN_LOGS_TABLE": "run_logs_table",
-    "DYNAMODB_MAX_ATTEMPTS": "max_attempts",
-    "DYNAMODB_RETRY_MODE": "retry_mode",
-    "DYNAMODB_BASE_BACKOFF_SECONDS": "base_backoff_seconds",
-    "DYNAMODB_MAX_BACKOFF_SECONDS": "max_backoff_seconds",
-    "DYNAMODB_CONNECT_TIMEOUT": "connect_timeout",
-    "DYNAMODB_READ_TIMEOUT": "read_timeout",
-    "DYNAMODB_RUN_LOG_RETENTION_DAYS": "run_log_retention_days",
-}
+#: environment variable -> field (each setting's variables, from :data:`.settings.SETTINGS`)
+ENV_VARS: dict[str, str] = {var: s.name for s in SETTINGS for var in s.env_vars}
+
+
+def _declared(name: str) -> Any:
+    """The pydantic field of a declared setting: its default, bounds and description."""
+    setting = SETTINGS_BY_NAME[name]
+    return Field(default=setting.default, description=setting.description, **setting.field_constraints())
 
 
 class DynamoDBConfig(BaseModel):
@@ -50,24 +43,21 @@ class DynamoDBConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    region: str = Field(default="us-east-1", min_length=1)
-    endpoint_url: str | None = None
-    environment: Environment | None = None
-    table_prefix: str = ""
-    pipeline_config_table: str = "pipeline_config"
-    table_config_table: str = "table_config"
-    run_logs_table: str = "pipeline_run_logs"
-    user_timezone: str = "UTC"
-    #: total attempts per call (first try included), made by botocore's retry handler
-    max_attempts: int = Field(default=6, ge=1, le=20)
-    #: botocore's retry mode: ``standard``, or ``adaptive`` (adds client-side rate limiting)
-    retry_mode: RetryMode = "standard"
-    #: backoff of the gateway's own re-sending of ``UnprocessedItems``/``UnprocessedKeys`` only
-    base_backoff_seconds: float = Field(default=0.05, gt=0, le=10)
-    max_backoff_seconds: float = Field(default=5.0, gt=0, le=120)
-    connect_timeout: float = Field(default=5.0, gt=0, le=300)
-    read_timeout: float = Field(default=30.0, gt=0, le=900)
-    run_log_retention_days: int | None = Field(default=None, ge=1, le=36500)
+    region: str = _declared("region")
+    endpoint_url: str | None = _declared("endpoint_url")
+    environment: Environment | None = _declared("environment")
+    table_prefix: str = _declared("table_prefix")
+    pipeline_config_table: str = _declared("pipeline_config_table")
+    table_config_table: str = _declared("table_config_table")
+    run_logs_table: str = _declared("run_logs_table")
+    user_timezone: str = _declared("user_timezone")
+    max_attempts: int = _declared("max_attempts")
+    base_backoff_seconds: float = _declared("base_backoff_seconds")
+    max_backoff_seconds: float = _declared("max_backoff_seconds")
+    retry_mode: RetryMode = _declared("retry_mode")
+    connect_timeout: float = _declared("connect_timeout")
+    read_timeout: float = _declared("read_timeout")
+    run_log_retention_days: int | None = _declared("run_log_retention_days")
 
     @field_validator("endpoint_url")
     @classmethod
@@ -136,27 +126,24 @@ class DynamoDBConfig(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> DynamoDBConfig:
-        """Build from ``DYNAMODB_*`` and ``AWS_REGION``/``AWS_DEFAULT_REGION``; overrides win."""
+        """Build from each setting's environment variables (``DYNAMODB_*``, ``AWS_REGION`` then
+        ``AWS_DEFAULT_REGION``); non-None overrides win."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
-        if region:
-            values["region"] = region
-        for var, field in ENV_VARS.items():
-            raw = env.get(var)
-            if raw is not None and raw != "":
-                values[field] = raw
+        for setting in SETTINGS:
+            raw = next((env[var] for var in setting.env_vars if env.get(var)), None)
+            if raw is not None:
+                values[setting.name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
     def to_env(self) -> dict[str, str]:
         """The environment variables that make :meth:`from_env` rebuild this config (no secrets)."""
-        env = {"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
-        for var, field in ENV_VARS.items():
-            value = getattr(self, field)
-            default = type(self).model_fields[field].default
-            if value is not None and value != default:
-                env[var] = str(value)
+        env: dict[str, str] = {}
+        for setting in SETTINGS:
+            value = getattr(self, setting.name)
+            if value is not None and (value != setting.default or setting.export_default):
+                env.update(dict.fromkeys(setting.env_vars, str(value)))
         return env
 
     def describe(self) -> dict[str, Any]:
@@ -169,3 +156,50 @@ class DynamoDBConfig(BaseModel):
             "tables": {logical: self.table_name(logical) for logical in LOGICAL_TABLES},
             "user_timezone": self.user_timezone,
         }
+
+
+def _annotation_parts(annotation: Any) -> tuple[set[type], set[Any], bool]:
+    """(base types, Literal values, accepts None) of a field annotation."""
+    types: set[type] = set()
+    literals: set[Any] = set()
+    nullable = False
+    pending = [annotation]
+    while pending:
+        current = pending.pop()
+        if current is type(None) or current is None:
+            nullable = True
+        elif get_origin(current) is Literal:
+            literals.update(get_args(current))
+            types.update(type(v) for v in get_args(current))
+        elif get_origin(current) in (Union, UnionType):
+            pending.extend(get_args(current))
+        elif isinstance(current, type):
+            types.add(current)
+    return types, literals, nullable
+
+
+def declaration_mismatches(model: type[BaseModel] | None = None) -> list[str]:
+    """How the fields of ``model`` (default ``DynamoDBConfig``) differ from :data:`.settings.SETTINGS`
+    in name, type, nullability, choices or default (empty: they agree)."""
+    kinds = {"str": str, "int": int, "float": float}
+    fields = (model or DynamoDBConfig).model_fields
+    problems = [f"field {name!r} is not declared in SETTINGS" for name in fields if name not in SETTINGS_BY_NAME]
+    for setting in SETTINGS:
+        field = fields.get(setting.name)
+        if field is None:
+            problems.append(f"setting {setting.name!r} is not a field")
+            continue
+        types, literals, nullable = _annotation_parts(field.annotation)
+        if types != {kinds[setting.kind]}:
+            problems.append(f"{setting.name}: annotation {field.annotation!r} is not of kind {setting.kind}")
+        if nullable != setting.nullable:
+            problems.append(f"{setting.name}: None in annotation: {nullable}, declared nullable={setting.nullable}")
+        if set(setting.choices or ()) != literals:
+            problems.append(f"{setting.name}: Literal values {sorted(literals)} differ from choices {setting.choices}")
+        if field.default != setting.default:
+            problems.append(f"{setting.name}: default {field.default!r} differs from the declared {setting.default!r}")
+    return problems
+
+
+if _problems := declaration_mismatches():  # a programming error: fail at import, not in production
+    raise RuntimeError("DynamoDBConfig disagrees with registry.settings.SETTINGS: " + "; ".join(_problems))

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, tzinfo
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..compat import (
@@ -31,7 +30,9 @@ from ..compat import (
     BaseSensorOperator,
     Context,
     PokeReturnValue,
+    conf,
 )
+from ..hooks.mixins import PipelineRegistryHookMixin, pop_registry_settings, registry_template_fields
 from ..registry import errors as registry_errors
 from ..registry.errors import RegistryError, ValidationError
 from ..registry.timezones import format_for_display, localize, to_utc, utc_now
@@ -51,7 +52,6 @@ from .run_state import (
 from .timeout_budget import first_poke_at, remaining_seconds
 
 if TYPE_CHECKING:
-    from ..hooks.pipeline_registry import PipelineRegistryHook
     from ..registry.run_logs import RunStatus
 
 #: extra time the task's deferral timeout leaves the trigger to report its own timeout event
@@ -111,7 +111,7 @@ def _window_bound(value: datetime | str | None, field: str, tz: tzinfo) -> datet
     return to_utc(localize(value, tz, field=field), field=field)
 
 
-class PipelineRunStateSensor(BaseSensorOperator):
+class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
     """Wait until a pipeline run (or the latest run of a pipeline in a window) reaches a target state.
 
     :param pipeline_id: the pipeline of the run (templated).
@@ -125,22 +125,27 @@ class PipelineRunStateSensor(BaseSensorOperator):
         must be disjoint from ``target_states``.
     :param stale_after: a RUNNING run whose heartbeat (or, without one, its start) is older than this
         (timedelta or seconds) fails the sensor as stale; None (default) never judges staleness.
-    :param deferrable: wait in the triggerer (:class:`PipelineRunStateTrigger`), holding no worker slot.
-    :param aws_conn_id: the ``aws`` connection of the registry (registry settings in its extras).
-    :param region_name: overrides the connection's region.
-    :param table_prefix: overrides the table prefix.
+    :param deferrable: wait in the triggerer (:class:`PipelineRunStateTrigger`), holding no worker slot;
+        default: ``[operators] default_deferrable`` of the Airflow configuration.
+    :param aws_conn_id: the ``aws`` connection of the registry (registry settings in its extras; templated).
+    :param region_name: overrides the connection's region (templated).
+    :param table_prefix: overrides the table prefix (templated).
     :param environment: overrides the environment (dev, staging, prod).
     :param run_logs_table: overrides the run-logs table's base name.
     :param user_timezone: the timezone of the log lines (IANA name).
     :param verify: TLS verification for boto3 (bool or CA bundle path); None: the connection's.
     :param botocore_config: botocore ``Config`` arguments; None: the connection's.
 
+    Any other registry setting (``max_attempts``, ``read_timeout``... see
+    :data:`~airflow_provider_pipeline_registry.registry.settings.SETTINGS`) is accepted by its hook
+    argument name too.
+
     ``timeout``, ``soft_fail``, ``poke_interval``, ``exponential_backoff``, ``max_wait``,
     ``silent_fail``, ``never_fail`` and ``mode`` are those of every Airflow sensor; ``soft_fail``
     only ever applies to the timeout.
     """
 
-    template_fields: Sequence[str] = ("pipeline_id", "run_id", "since", "until")
+    template_fields: Sequence[str] = registry_template_fields("pipeline_id", "run_id", "since", "until")
     ui_color = "#d8e8f4"
 
     def __init__(
@@ -153,7 +158,7 @@ class PipelineRunStateSensor(BaseSensorOperator):
         target_states: Iterable[RunStatus | str] = DEFAULT_TARGET_STATES,
         failed_states: Iterable[RunStatus | str] = DEFAULT_FAILED_STATES,
         stale_after: timedelta | float | None = None,
-        deferrable: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         aws_conn_id: str | None = "aws_default",
         region_name: str | None = None,
         table_prefix: str | None = None,
@@ -164,6 +169,7 @@ class PipelineRunStateSensor(BaseSensorOperator):
         botocore_config: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        registry_settings = pop_registry_settings(kwargs)
         super().__init__(**kwargs)
         #: the configured timeout; ``self.timeout`` is what is left of it for the current try
         self.timeout_budget = self.timeout
@@ -178,34 +184,15 @@ class PipelineRunStateSensor(BaseSensorOperator):
         self.failed_states = sorted(failed)
         self.stale_after = coerce_stale_after(stale_after)
         self.deferrable = deferrable
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-        self.table_prefix = table_prefix
-        self.environment = environment
-        self.run_logs_table = run_logs_table
-        self.user_timezone = user_timezone
-        self.verify = verify
-        self.botocore_config = botocore_config
-
-    # -- hook ----------------------------------------------------------------------------------
-    @cached_property
-    def hook(self) -> PipelineRegistryHook:
-        """The registry hook (built on first use; boto3 is imported only then)."""
-        from ..hooks.pipeline_registry import PipelineRegistryHook
-
-        extra: dict[str, Any] = {}
-        if self.verify is not None:
-            extra["verify"] = self.verify
-        if self.botocore_config is not None:
-            extra["config"] = self.botocore_config
-        return PipelineRegistryHook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            table_prefix=self.table_prefix,
-            environment=self.environment,
-            run_logs_table=self.run_logs_table,
-            user_timezone=self.user_timezone,
-            **extra,
+        registry_settings.update(environment=environment, run_logs_table=run_logs_table)
+        self.init_hook_args(
+            aws_conn_id=aws_conn_id,
+            region_name=region_name,
+            table_prefix=table_prefix,
+            user_timezone=user_timezone,
+            verify=verify,
+            botocore_config=botocore_config,
+            registry_settings={k: v for k, v in registry_settings.items() if v is not None},
         )
 
     # -- the shared decision -------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..compat import BaseTrigger, TriggerEvent
 from ..registry.errors import ValidationError
+from ..registry.settings import SETTINGS_BY_HOOK_ARG
 from ..registry.timezones import format_for_display, format_utc, parse_utc, utc_now
 from ..sensors.run_state import (
     FATAL_READ_ERRORS,
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from ..hooks.pipeline_registry import PipelineRegistryHook
 
 CLASSPATH = "airflow_provider_pipeline_registry.triggers.pipeline_registry.PipelineRunStateTrigger"
+#: the hook's connection arguments a trigger carries besides the registry settings
+HOOK_CONNECTION_ARGS = frozenset({"aws_conn_id", "verify", "config"})
 
 
 def _as_utc_text(value: datetime | str | None, field: str) -> str | None:
@@ -45,6 +48,19 @@ def next_poll_interval(
     """Seconds before poll ``poke_count + 1``: constant, or doubling from ``poke_interval``, capped by ``max_wait``."""
     interval = poke_interval * (2 ** (poke_count - 1)) if exponential_backoff else poke_interval
     return min(interval, max_wait) if max_wait is not None else interval
+
+
+def checked_hook_kwargs(hook_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """``hook_kwargs`` as a plain dict, refusing a key the hook does not take (named in the error).
+
+    The keys are those of :meth:`PipelineRegistryHook.trigger_kwargs`: the connection arguments and
+    the hook argument of every declared registry setting (:data:`.registry.settings.SETTINGS`).
+    """
+    kwargs = dict(hook_kwargs)
+    for key in kwargs:
+        if key not in HOOK_CONNECTION_ARGS and key not in SETTINGS_BY_HOOK_ARG:
+            raise ValidationError(f"hook_kwargs: {key!r} is not an argument of PipelineRegistryHook", field=key)
+    return kwargs
 
 
 class PipelineRunStateTrigger(BaseTrigger):
@@ -99,7 +115,7 @@ class PipelineRunStateTrigger(BaseTrigger):
         self.exponential_backoff = bool(exponential_backoff)
         self.max_wait_seconds = float(max_wait_seconds) if max_wait_seconds is not None else None
         self.continue_on_error = bool(continue_on_error)
-        self.hook_kwargs = dict(hook_kwargs)
+        self.hook_kwargs = checked_hook_kwargs(hook_kwargs)
         self._hook: PipelineRegistryHook | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -15,17 +16,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from settings_samples import NON_DEFAULTS
 
 from airflow_provider_pipeline_registry.hooks.pipeline_registry import (
     PipelineRegistryHook,
     registry_settings_from_extras,
 )
+from airflow_provider_pipeline_registry.registry.config import DynamoDBConfig
 from airflow_provider_pipeline_registry.registry.errors import (
     AccessDeniedError,
     ConfigurationError,
     RegistryConnectionError,
+    ValidationError,
 )
 from airflow_provider_pipeline_registry.registry.run_logs.models import RunStatus
+from airflow_provider_pipeline_registry.registry.settings import SETTINGS, hook_args_of
 
 pytestmark = [pytest.mark.airflow, pytest.mark.integration]
 
@@ -351,3 +356,175 @@ def test_credentials_never_appear_in_repr_description_messages_errors_or_logs(
     for text in texts:
         assert access_key not in text
         assert secret not in text
+
+
+# -- every declared setting reaches every surface ----------------------------------------------------
+def _expected() -> DynamoDBConfig:
+    return DynamoDBConfig(**NON_DEFAULTS)
+
+
+def _all_extras(*, as_text: bool = False, legacy_keys: bool = False) -> dict[str, Any]:
+    extras: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value = NON_DEFAULTS[setting.name]
+        key = setting.extra
+        if legacy_keys and setting.read_by == "registry":
+            key = f"extra__pipeline_registry__{key}"
+        extras[key] = str(value) if as_text else value
+    return extras
+
+
+def test_the_samples_cover_every_declared_setting() -> None:
+    assert set(NON_DEFAULTS) == {s.name for s in SETTINGS}
+    assert all(NON_DEFAULTS[s.name] != s.default for s in SETTINGS)
+
+
+@pytest.mark.parametrize(("as_text", "legacy_keys"), [(False, False), (True, False), (True, True)])
+def test_every_setting_is_read_from_the_connection_extras(
+    registry_conn_id: str, monkeypatch: pytest.MonkeyPatch, as_text: bool, legacy_keys: bool
+) -> None:
+    # the fixture's plain keys removed (a plain key wins over its legacy form key)
+    extras = {**dict.fromkeys(_all_extras()), **_all_extras(as_text=as_text, legacy_keys=legacy_keys)}
+    _redefine(monkeypatch, registry_conn_id, extra=extras)
+    assert PipelineRegistryHook(aws_conn_id=registry_conn_id).registry_config == _expected()
+
+
+def test_every_setting_is_read_from_the_environment_when_the_connection_has_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for var, value in _expected().to_env().items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.setenv("AIRFLOW_CONN_PR_BARE", json.dumps({"conn_type": "aws"}))
+    assert PipelineRegistryHook(aws_conn_id="pr_bare").registry_config == _expected()
+
+
+def test_every_setting_is_a_hook_argument_that_wins_over_extras_and_environment(
+    registry_conn_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var, value in DynamoDBConfig(environment="prod", max_attempts=9, run_log_retention_days=7).to_env().items():
+        monkeypatch.setenv(var, value)
+    hook = PipelineRegistryHook(aws_conn_id=registry_conn_id, **hook_args_of(NON_DEFAULTS))
+    assert hook.registry_config == _expected()
+    with pytest.raises(TypeError, match=r"max_attempt\b"):
+        PipelineRegistryHook(aws_conn_id=registry_conn_id, max_attempt=3)  # type: ignore[call-arg]
+
+
+def test_every_setting_survives_the_trigger_hand_off(registry_conn_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_provider_pipeline_registry.triggers.pipeline_registry import PipelineRunStateTrigger
+
+    _redefine(monkeypatch, registry_conn_id, extra=_all_extras())
+    hook = PipelineRegistryHook(aws_conn_id=registry_conn_id)
+    trigger = PipelineRunStateTrigger(pipeline_id="orders", end_at=datetime.now(UTC), hook_kwargs=hook.trigger_kwargs())
+    classpath, kwargs = trigger.serialize()
+    kwargs = json.loads(json.dumps(kwargs))
+    assert set(kwargs["hook_kwargs"]) == {"aws_conn_id", "verify", "config"} | {s.hook_arg for s in SETTINGS}
+
+    # the triggerer: the connection lost its registry extras and the environment says otherwise
+    _redefine(monkeypatch, registry_conn_id, extra=dict.fromkeys(_all_extras()))
+    for var, value in DynamoDBConfig(environment="prod", max_attempts=9, run_log_retention_days=7).to_env().items():
+        monkeypatch.setenv(var, value)
+    module_name, _, class_name = classpath.rpartition(".")
+    rebuilt = getattr(importlib.import_module(module_name), class_name)(**kwargs)
+    assert rebuilt._get_hook().registry_config == _expected()
+
+
+def test_a_trigger_refuses_hook_kwargs_the_hook_does_not_take() -> None:
+    from airflow_provider_pipeline_registry.triggers.pipeline_registry import PipelineRunStateTrigger
+
+    with pytest.raises(ValidationError, match=r"max_attempt\b"):
+        PipelineRunStateTrigger(
+            pipeline_id="orders", end_at=datetime.now(UTC), hook_kwargs={"aws_conn_id": "x", "max_attempt": 3}
+        )
+
+
+# -- the hook arguments shared by the operators, the sensor and the callbacks ------------------------
+def _own_and_other(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    own = {k: args.pop(k) for k in ("region_name", "table_prefix", "user_timezone")}
+    return own, args
+
+
+def _load_operator(**args: Any) -> Any:
+    from airflow_provider_pipeline_registry.operators.pipeline_registry import LoadPipelineConfigOperator
+
+    return LoadPipelineConfigOperator(task_id="load", pipeline_id="orders", **args)
+
+
+def _end_operator(**args: Any) -> Any:
+    from airflow_provider_pipeline_registry.operators.pipeline_registry import EndPipelineRunOperator
+
+    return EndPipelineRunOperator(task_id="end", pipeline_id="orders", **args)
+
+
+def _sensor(**args: Any) -> Any:
+    from airflow_provider_pipeline_registry.sensors.pipeline_registry import PipelineRunStateSensor
+
+    return PipelineRunStateSensor(task_id="wait", pipeline_id="orders", run_id="r1", **args)
+
+
+def _callback(**args: Any) -> Any:
+    from airflow_provider_pipeline_registry.callbacks import record_run_failure
+
+    own, other = _own_and_other(dict(args))
+    keep = {k: v for k, v in other.items() if k in ("aws_conn_id", "verify", "botocore_config")}
+    settings = {k: v for k, v in other.items() if k not in keep}
+    return record_run_failure(pipeline_id="orders", **own, **keep, registry_settings=settings)
+
+
+HOOK_OWNERS = [_load_operator, _end_operator, _sensor, _callback]
+
+
+@pytest.mark.parametrize("make", HOOK_OWNERS, ids=lambda f: f.__name__.strip("_"))
+def test_operators_sensor_and_callbacks_pass_every_setting_to_the_hook(registry_conn_id: str, make: Any) -> None:
+    owner = make(
+        aws_conn_id=registry_conn_id,
+        verify=False,
+        botocore_config={"user_agent_extra": "team-x"},
+        **hook_args_of(NON_DEFAULTS),
+    )
+    hook = owner.build_hook()
+    assert hook.registry_config == _expected()
+    assert hook.verify is False
+    assert hook.trigger_kwargs()["config"] == {"user_agent_extra": "team-x"}
+
+
+@pytest.mark.parametrize("make", HOOK_OWNERS[:3], ids=lambda f: f.__name__.strip("_"))
+def test_operators_and_sensor_template_the_connection_arguments(
+    registry_hook: PipelineRegistryHook, registry_conn_id: str, monkeypatch: pytest.MonkeyPatch, make: Any
+) -> None:
+    prefix = registry_hook.registry_config.table_prefix
+    _redefine(monkeypatch, registry_conn_id, extra={"table_prefix": "wrong_", "region_name": "eu-west-1"})
+    task = make(aws_conn_id="{{ params.conn }}", region_name="{{ params.region }}", table_prefix="{{ params.prefix }}")
+    assert {"aws_conn_id", "region_name", "table_prefix", "pipeline_id"} <= set(task.template_fields)
+    task.render_template_fields({"params": {"conn": registry_conn_id, "region": "us-east-1", "prefix": prefix}})
+    assert (task.hook.aws_conn_id, task.hook.registry_config.region) == (registry_conn_id, "us-east-1")
+    assert task.hook.test_connection()[0]  # the tables of the rendered prefix exist
+
+
+@pytest.mark.parametrize("setting", ["True", "False", None])
+def test_the_sensor_defers_by_default_when_operators_default_deferrable_says_so(setting: str | None) -> None:
+    code = (
+        "from airflow_provider_pipeline_registry.sensors.pipeline_registry import PipelineRunStateSensor\n"
+        "print(PipelineRunStateSensor(task_id='w', pipeline_id='p').deferrable)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE"}
+    if setting is not None:
+        env["AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE"] = setting
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False, env=env
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == str(setting == "True")
+
+
+@pytest.mark.parametrize("make", HOOK_OWNERS, ids=lambda f: f.__name__.strip("_"))
+def test_a_misspelt_setting_is_refused_where_it_is_given(make: Any) -> None:
+    from airflow_provider_pipeline_registry.callbacks import record_run_failure
+
+    if make is _callback:
+        with pytest.raises(ValidationError, match="'max_attemps' is not a registry setting"):
+            record_run_failure(pipeline_id="orders", registry_settings={"max_attemps": 3})
+        with pytest.raises(ValidationError, match="pass 'table_prefix' as its own argument"):
+            record_run_failure(pipeline_id="orders", registry_settings={"table_prefix": "x_"})
+    else:  # Airflow refuses an unknown operator argument itself
+        with pytest.raises(TypeError, match="max_attemps"):
+            make(max_attemps=3)

@@ -15,8 +15,10 @@ from typing import Any
 import jsonschema
 import pytest
 from packaging.utils import canonicalize_name
+from settings_samples import NON_DEFAULTS
 
 from airflow_provider_pipeline_registry.get_provider_info import get_provider_info
+from airflow_provider_pipeline_registry.registry.settings import SETTINGS
 
 pytestmark = pytest.mark.airflow
 
@@ -53,14 +55,35 @@ def test_connection_type_follows_the_provider_yaml_schema() -> None:
     jsonschema.validate(get_provider_info()["connection-types"], schema)
 
 
-def test_conn_fields_are_the_hooks_registry_extras() -> None:
+def test_the_connection_form_offers_every_declared_setting() -> None:
     from airflow_provider_pipeline_registry.hooks.pipeline_registry import REGISTRY_EXTRAS
 
     (conn_type,) = get_provider_info()["connection-types"]
-    form = set(conn_type["conn-fields"])
-    # every registry extra the form offers is one the hook reads (plus the aws endpoint/region)
-    assert form - {"endpoint_url", "region_name"} <= set(REGISTRY_EXTRAS)
-    assert {"table_prefix", "user_timezone", "pipeline_config_table", "table_config_table", "run_logs_table"} <= form
+    form = conn_type["conn-fields"]
+    # one field per declared setting, named by its extra: the registry's own plus the aws endpoint/region
+    assert list(form) == [s.extra for s in SETTINGS]
+    assert set(form) == set(REGISTRY_EXTRAS) | {"endpoint_url", "region_name"}
+    assert {"run_log_retention_days", "base_backoff_seconds", "max_backoff_seconds", "retry_mode"} <= set(form)
+    for setting in SETTINGS:
+        field = form[setting.extra]
+        assert field["label"] == setting.label
+        assert field["description"].startswith(setting.description)
+        # the form accepts the setting's valid values and a blank field, and refuses what the config refuses
+        jsonschema.validate(NON_DEFAULTS[setting.name], field["schema"])
+        jsonschema.validate(None, field["schema"])
+        if setting.le is not None:
+            with pytest.raises(jsonschema.ValidationError):
+                jsonschema.validate(setting.le + 1, field["schema"])
+        if setting.choices is not None:
+            assert field["schema"]["enum"] == [*setting.choices, None]
+
+
+def test_the_form_states_each_default() -> None:
+    (conn_type,) = get_provider_info()["connection-types"]
+    form = conn_type["conn-fields"]
+    assert form["max_attempts"]["description"].endswith("Default: 6.")
+    assert form["table_prefix"]["description"].endswith("Default: empty.")
+    assert "Default" not in form["run_log_retention_days"]["description"]  # None: the text says what empty means
 
 
 def test_package_name_is_the_distributions_canonical_name() -> None:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import BaseModel
+from settings_samples import NON_DEFAULTS
 
-from airflow_provider_pipeline_registry.registry import ConfigurationError, DynamoDBConfig
+from airflow_provider_pipeline_registry.registry import ConfigurationError, DynamoDBConfig, PipelineRunLogger
+from airflow_provider_pipeline_registry.registry.config import declaration_mismatches
+from airflow_provider_pipeline_registry.registry.run_env import run_logger_env
+from airflow_provider_pipeline_registry.registry.settings import SETTINGS, SETTINGS_BY_NAME, Setting, settings_table
 
 
 def test_defaults() -> None:
@@ -145,3 +152,79 @@ def test_config_is_frozen_picklable_and_secret_free() -> None:
     described = config.describe()
     assert described["tables"]["pipeline_config"] == "dev_pipeline_config"
     assert "secret" not in repr(config).lower()
+
+
+# -- the one declaration of the settings ---------------------------------------------------------
+def test_every_declared_setting_is_a_field_with_its_default_and_nothing_else_is() -> None:
+    assert declaration_mismatches() == []
+    assert set(NON_DEFAULTS) == set(SETTINGS_BY_NAME) == set(DynamoDBConfig.model_fields)
+    for setting in SETTINGS:
+        assert getattr(DynamoDBConfig(), setting.name) == setting.default
+
+
+def test_a_model_that_drifts_from_the_declaration_is_reported() -> None:
+    class Drifted(BaseModel):
+        region: str = "us-east-1"
+        endpoint_url: str | None = None
+        environment: Literal["dev", "prod"] | None = None  # a choice missing
+        table_prefix: str = ""
+        pipeline_config_table: str = "pipeline_config"
+        table_config_table: str = "table_config"
+        run_logs_table: str = "pipeline_run_logs"
+        user_timezone: str = "UTC"
+        max_attempts: int = 5  # another default
+        base_backoff_seconds: float = 0.05
+        max_backoff_seconds: float = 5.0
+        retry_mode: Literal["standard", "adaptive"] = "standard"
+        connect_timeout: int = 5  # another type
+        read_timeout: float = 30.0
+        undeclared: int = 1  # not declared; run_log_retention_days missing
+
+    problems = "\n".join(declaration_mismatches(Drifted))
+    for name in ("environment", "max_attempts", "connect_timeout", "undeclared", "run_log_retention_days"):
+        assert name in problems
+    assert "read_timeout" not in problems
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
+def test_every_setting_is_read_from_its_environment_variables(setting: Setting) -> None:
+    value = NON_DEFAULTS[setting.name]
+    for var in setting.env_vars:
+        assert getattr(DynamoDBConfig.from_env({var: str(value)}), setting.name) == value
+    assert getattr(DynamoDBConfig.from_env({setting.env_var: ""}), setting.name) == setting.default
+
+
+@pytest.mark.parametrize("setting", [s for s in SETTINGS if s.ge is not None or s.gt is not None], ids=lambda s: s.name)
+def test_declared_bounds_are_enforced_with_an_error_naming_the_field(setting: Setting) -> None:
+    low = setting.ge - 1 if setting.ge is not None else setting.gt
+    with pytest.raises(ConfigurationError, match=setting.name):
+        DynamoDBConfig(**{setting.name: low})
+    assert setting.le is not None
+    with pytest.raises(ConfigurationError, match=setting.name):
+        DynamoDBConfig(**{setting.name: setting.le + 1})
+
+
+def test_every_setting_reaches_the_run_logger_environment_and_back() -> None:
+    config = DynamoDBConfig(**NON_DEFAULTS)
+    env = run_logger_env(config, pipeline_id="p", run_id="r")
+    for setting in SETTINGS:
+        for var in setting.env_vars:
+            assert env[var] == str(NON_DEFAULTS[setting.name]), var
+    assert DynamoDBConfig.from_env(env) == config
+    assert PipelineRunLogger.from_env(env).config == config
+
+
+def test_choices_are_enforced() -> None:
+    with pytest.raises(ConfigurationError, match="retry_mode"):
+        DynamoDBConfig(retry_mode="sometimes")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="environment"):
+        DynamoDBConfig.from_env({"DYNAMODB_ENVIRONMENT": "qa"})
+
+
+def test_the_readme_settings_table_is_the_declarations() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- settings-table:start -->\n", "<!-- settings-table:end -->"
+    table = readme[readme.index(start) + len(start) : readme.index(end)]
+    assert table == settings_table(), "regenerate the README table with registry.settings.settings_table()"
+    for setting in SETTINGS:
+        assert f"| `{setting.hook_arg}` | `{setting.name}` | " in table

@@ -1,0 +1,110 @@
+"""The hook arguments shared by the operators, the sensor and the callbacks.
+
+As the amazon provider's ``AwsBaseHookMixin``: the connection arguments are stored once, the same
+way, and the hook is built from them on first use. Cheap to import (no boto3): the hook class is
+imported only when the hook is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from ..registry.errors import ValidationError
+from ..registry.settings import SETTINGS_BY_HOOK_ARG
+
+if TYPE_CHECKING:
+    from ._pipeline_registry_hook import PipelineRegistryHook
+
+#: the hook arguments every registry operator and sensor renders as Jinja templates
+HOOK_TEMPLATE_FIELDS: tuple[str, ...] = ("aws_conn_id", "region_name", "table_prefix")
+
+#: the hook arguments stored as attributes of their own (the other settings go to ``registry_settings``)
+_OWN_ARGS = frozenset({"region_name", "table_prefix", "user_timezone"})
+
+
+def registry_template_fields(*fields: str) -> tuple[str, ...]:
+    """``fields`` followed by :data:`HOOK_TEMPLATE_FIELDS` (each once, in order)."""
+    return tuple(dict.fromkeys((*fields, *HOOK_TEMPLATE_FIELDS)))
+
+
+def pop_registry_settings(kwargs: MutableMapping[str, Any]) -> dict[str, Any]:
+    """Remove the declared registry-setting arguments (``max_attempts``, ``run_logs_table``...) from
+    ``kwargs`` and return them; what is left goes to ``BaseOperator``."""
+    return {name: kwargs.pop(name) for name in list(kwargs) if name in SETTINGS_BY_HOOK_ARG and name not in _OWN_ARGS}
+
+
+class PipelineRegistryHookMixin:
+    """Hook arguments and the cached ``hook`` of a registry operator, sensor or callback.
+
+    :ivar aws_conn_id: the ``aws`` (or ``pipeline_registry``) connection; registry settings in its extras.
+    :ivar region_name: overrides the connection's region.
+    :ivar table_prefix: overrides the connection's table prefix.
+    :ivar user_timezone: IANA zone of the times in the task log.
+    :ivar verify: TLS verification for boto3 (bool or CA bundle path); None: the connection's.
+    :ivar botocore_config: botocore ``Config`` options; None: the connection's.
+    :ivar registry_settings: any other declared registry setting, by hook argument name.
+    """
+
+    aws_conn_id: str | None
+    region_name: str | None
+    table_prefix: str | None
+    user_timezone: str | None
+    verify: bool | str | None
+    botocore_config: dict[str, Any] | None
+    registry_settings: dict[str, Any]
+
+    def init_hook_args(
+        self,
+        *,
+        aws_conn_id: str | None,
+        region_name: str | None = None,
+        table_prefix: str | None = None,
+        user_timezone: str | None = None,
+        verify: bool | str | None = None,
+        botocore_config: Mapping[str, Any] | None = None,
+        registry_settings: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Store the hook arguments (call it from ``__init__``); unknown settings are refused."""
+        settings = dict(registry_settings or {})
+        for name in settings:
+            if name in _OWN_ARGS:
+                raise ValidationError(f"pass {name!r} as its own argument, not in registry_settings", field=name)
+            if name not in SETTINGS_BY_HOOK_ARG:
+                known = ", ".join(sorted(set(SETTINGS_BY_HOOK_ARG) - _OWN_ARGS))
+                raise ValidationError(f"{name!r} is not a registry setting (known: {known})", field=name)
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+        self.table_prefix = table_prefix
+        self.user_timezone = user_timezone
+        self.verify = verify
+        self.botocore_config = dict(botocore_config) if botocore_config is not None else None
+        self.registry_settings = settings
+
+    @property
+    def hook_parameters(self) -> dict[str, Any]:
+        """The keyword arguments of :class:`PipelineRegistryHook` (unset ones left out)."""
+        params: dict[str, Any] = {
+            "aws_conn_id": self.aws_conn_id,
+            "region_name": self.region_name,
+            "table_prefix": self.table_prefix,
+            "user_timezone": self.user_timezone,
+            **self.registry_settings,
+        }
+        if self.verify is not None:
+            params["verify"] = self.verify
+        if self.botocore_config is not None:
+            params["config"] = self.botocore_config
+        return {key: value for key, value in params.items() if value is not None or key == "aws_conn_id"}
+
+    def build_hook(self) -> PipelineRegistryHook:
+        """A new hook from :attr:`hook_parameters` (boto3 is imported only now)."""
+        from .pipeline_registry import PipelineRegistryHook
+
+        return PipelineRegistryHook(**self.hook_parameters)
+
+    @cached_property
+    def hook(self) -> PipelineRegistryHook:
+        """The registry hook, built on first use (after templates are rendered)."""
+        return self.build_hook()
