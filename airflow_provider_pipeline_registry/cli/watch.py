@@ -112,7 +112,7 @@ class RunWatcher:
         return when(utc_now(), self.state.tz)
 
     def _line(self) -> Text:
-        """The live line: everything known now, ages computed at each refresh."""
+        """The live lines: everything known now, ages computed at each refresh."""
         run = self.run_view
         if run is None:
             line = Text(f"waiting for run {self.run_id} of pipeline {self.pipeline} to start", style="dim")
@@ -120,9 +120,11 @@ class RunWatcher:
             line = Text.assemble(
                 status_text(run.status),
                 f"  try {run.try_number}  started {_age(run.start_time)}  heartbeat {_age(run.heartbeat_at)}",
-                f"  metrics {_metrics(run.metrics)}",
             )
-        line.append(f"  (checked {_age(self.checked_at)})", style="dim")
+        if self.checked_at is not None:
+            line.append(f"  (read {_age(self.checked_at)})", style="dim")
+        if run is not None:
+            line.append(f"\nmetrics {_metrics(run.metrics)}")
         if self.outage_since is not None:
             line.append(
                 f"\nDynamoDB unreachable for {_age(self.outage_since)[:-4]}: retrying ({self.outage_reason})",
