@@ -92,9 +92,20 @@ class FitTable:
     lines per row (with a note saying so): no column is ever cut off or left out."""
 
     def __init__(
-        self, title: str, columns: Sequence[str], rows: Iterable[Sequence[str | Text]], *, key_columns: int = 1
+        self,
+        title: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[str | Text]],
+        *,
+        key_columns: int = 1,
+        min_widths: Mapping[str, int] | None = None,
+        hint: str = "widen the terminal or use --json",
     ) -> None:
+        """``min_widths``: columns that need more than CELL_MIN_WIDTH to be readable (messages);
+        ``hint``: how to see the table otherwise, said when the layout turns vertical."""
         self.title = title
+        self.hint = hint
+        self.wanted = dict(min_widths or {})
         self.columns = list(columns)
         self.rows = [[c if isinstance(c, Text) else Text(c) for c in row] for row in rows]
         self.key_columns = key_columns
@@ -110,6 +121,8 @@ class FitTable:
             else:
                 words = [len(w) for c in cells for w in c.split()]
                 need = min(max(words, default=0), CELL_MIN_WIDTH)
+                longest = max((len(c) for c in cells), default=0)
+                need = max(need, min(self.wanted.get(name, 0), longest))
             widths.append(max(need, len(name)))
         return widths
 
@@ -158,8 +171,8 @@ class FitTable:
         self.layout = "vertical"
         yield Text.assemble(
             (self.title, "italic"),
-            f" (one block per row: the {len(self.columns)} columns do not fit in {width} columns;"
-            " widen the terminal or use --json)",
+            f" (one block per row: the {len(self.columns)} columns do not fit in {width} columns"
+            + (f"; {self.hint})" if self.hint else ")"),
         )
         yield from self._blocks()
 

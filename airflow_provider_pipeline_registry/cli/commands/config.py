@@ -53,7 +53,7 @@ class KindReport:
 
 def _problems_table(problems: Sequence[Problem], title: str) -> FitTable:
     rows = ((p.file, p.item, p.field, p.message) for p in problems)
-    return FitTable(title, ("file", "item", "field", "problem"), rows)
+    return FitTable(title, ("file", "item", "field", "problem"), rows, min_widths={"problem": 32})
 
 
 def _problem_json(problem: Problem) -> dict[str, str]:
