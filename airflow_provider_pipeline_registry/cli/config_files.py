@@ -20,7 +20,7 @@ import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import date, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
@@ -238,7 +238,8 @@ def _explain(raw: Mapping[str, Any], field_name: str, message: str) -> tuple[str
     that YAML read as a number, a boolean or a date where text is expected."""
     message = clean_message(message)
     found, value = raw_value(raw, field_name, MAPPING_FIELDS)
-    hint = yaml_type_hint(value) if found and "valid string" in message else None
+    wants_text = "valid string" in message or (isinstance(value, date) and "JSON value" in message)
+    hint = yaml_type_hint(value) if found and wants_text else None
     if hint:
         message = f"{message}: {hint}"
     return field_path(field_name, MAPPING_FIELDS), message

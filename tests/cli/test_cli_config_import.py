@@ -230,6 +230,7 @@ def test_yaml_type_traps_get_a_hint_to_quote_the_value(cli: Cli, registry: Regis
         "  - pipeline_id: spark_p\n"
         "    name: Spark\n"
         "    spark_conf: {spark.executor.cores: 4, spark.ui.enabled: false}\n"
+        "    parameters: {since: 2026-03-01}\n"
         "    tables:\n"
         "      - {table_id: t1, table_name: t, watermark_value: 2026-03-08}\n"
     )
@@ -240,8 +241,10 @@ def test_yaml_type_traps_get_a_hint_to_quote_the_value(cli: Cli, registry: Regis
         "pipeline_id",
         "spark_conf['spark.executor.cores']",
         "spark_conf['spark.ui.enabled']",
+        "parameters['since']",
         "watermark_value",
     }
+    assert "quote the value: '2026-03-01'" in problems["parameters['since']"]
     assert "quote the value: '123'" in problems["pipeline_id"]
     assert "quote the value: '4'" in problems["spark_conf['spark.executor.cores']"]
     assert "quote the value: 'false'" in problems["spark_conf['spark.ui.enabled']"]

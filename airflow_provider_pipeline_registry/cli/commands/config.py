@@ -140,9 +140,7 @@ def _failure_key(failure: dict[str, Any]) -> str:
 @config_app.command("import")
 def import_config(
     ctx: typer.Context,
-    files: Annotated[
-        list[Path], typer.Argument(help="YAML or JSON config files.", show_default=False, metavar="FILE")
-    ],
+    files: Annotated[list[Path], typer.Argument(help="YAML or JSON config files.", show_default=False, metavar="FILE")],
     partial: Annotated[
         bool, typer.Option("--partial", help="Write the valid items even if others are invalid (then exit 5).")
     ] = False,
