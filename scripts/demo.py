@@ -4,6 +4,9 @@ Run through ``scripts/demo.sh`` (which installs everything first), or ``uv run p
 
 * No endpoint configured: an embedded DynamoDB Local is started (and stopped afterwards).
 * ``DYNAMODB_ENDPOINT_URL`` set, or an ``AIRFLOW_CONN_AWS_DEFAULT`` connection defined: that is used.
+* Times are shown in ``--timezone``, else ``DYNAMODB_USER_TIMEZONE``, else the machine's own zone.
+* Spark logs warnings and errors only (its INFO lines would drown the rest); the summary of the
+  runs is printed last, laid out for the terminal's width (80 columns are enough).
 
 Steps: a temporary AIRFLOW_HOME with a SQLite metadata DB, the registry tables, the seed configs
 of ``dags_examples/seed/``, ``example_spark_pipeline`` then ``example_downstream_pipeline`` with
@@ -49,15 +52,62 @@ def load_seed(data_dir: Path) -> list[dict[str, Any]]:
     return list(yaml.safe_load(text)["pipelines"])
 
 
+def machine_timezone() -> str:
+    """The IANA name of this machine's timezone (``TZ``, ``/etc/localtime``, ``/etc/timezone``), else UTC."""
+    from zoneinfo import ZoneInfo
+
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        target = str(localtime.resolve())
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    timezone_file = Path("/etc/timezone")
+    if timezone_file.is_file():
+        candidates.append(timezone_file.read_text(encoding="utf-8").strip())
+    for name in candidates:
+        if not name:
+            continue
+        try:
+            ZoneInfo(name)
+        except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
+            continue
+        return name
+    return "UTC"
+
+
+SPARK_LOG4J = """\
+# written by scripts/demo.py: Spark logs warnings and errors only
+rootLogger.level = warn
+rootLogger.appenderRef.stdout.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+logger.jetty.name = org.sparkproject.jetty
+logger.jetty.level = warn
+"""
+
+
+def quiet_spark(home: Path) -> None:
+    """A SPARK_CONF_DIR whose log4j2.properties turns Spark's INFO lines down (spark-submit reads it)."""
+    conf = home / "spark-conf"
+    conf.mkdir(exist_ok=True)
+    (conf / "log4j2.properties").write_text(SPARK_LOG4J, encoding="utf-8")
+    os.environ.setdefault("SPARK_CONF_DIR", str(conf))
+
+
 def configure_environment(home: Path, endpoint: str | None, timezone: str, prefix: str) -> None:
     """Everything Airflow reads at import time, set before Airflow is imported."""
+    quiet_spark(home)
     os.environ["AIRFLOW_HOME"] = str(home / "airflow")
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(EXAMPLES)
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home}/airflow/airflow.db"
     os.environ.setdefault("AIRFLOW_CONN_SPARK_LOCAL", json.dumps({"conn_type": "spark", "host": "local[*]"}))
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("DYNAMODB_USER_TIMEZONE", timezone)
+    os.environ["DYNAMODB_USER_TIMEZONE"] = timezone
     if endpoint is not None:  # embedded DynamoDB Local, or DYNAMODB_ENDPOINT_URL
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "demo")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "demo")
@@ -78,7 +128,10 @@ def configure_environment(home: Path, endpoint: str | None, timezone: str, prefi
         )
 
 
-def run_demo(timezone: str, prefix: str, keep: bool) -> int:
+Summary = list[str]
+
+
+def run_demo(timezone: str, prefix: str, keep: bool, summary: Summary) -> int:
     from airflow_provider_pipeline_registry.testing import DynamoDBLocal
 
     home = Path(tempfile.mkdtemp(prefix="pipeline-registry-demo-"))
@@ -95,7 +148,7 @@ def run_demo(timezone: str, prefix: str, keep: bool) -> int:
         configure_environment(home, endpoint, timezone, prefix)
         data_dir = home / "data"
         write_sample_sales(data_dir / "raw" / "sales")
-        return _run_dags(data_dir)
+        return _run_dags(data_dir, summary)
     finally:
         if embedded is not None:
             embedded.stop()
@@ -106,7 +159,7 @@ def run_demo(timezone: str, prefix: str, keep: bool) -> int:
             shutil.rmtree(home, ignore_errors=True)
 
 
-def _run_dags(data_dir: Path) -> int:
+def _run_dags(data_dir: Path, summary: Summary) -> int:
     # Airflow is imported only now, after its environment is set.
     from airflow.utils import db
 
@@ -142,46 +195,65 @@ def _run_dags(data_dir: Path) -> int:
         states[dag_id] = str(dag_run.state)
         print(f"==> {dag_id}: {dag_run.state}")
 
-    print_run_logs(hook, format_for_display)
+    summary.append(render_run_logs(hook, format_for_display))
     failed = {dag_id: state for dag_id, state in states.items() if state != "success"}
     if failed:
-        print(f"demo FAILED: {failed}", file=sys.stderr)
+        summary.append(f"demo FAILED: {failed}")
         return 1
-    print("demo OK: both DAGs succeeded")
+    summary.append("\ndemo OK: both DAGs succeeded")
     return 0
 
 
-def print_run_logs(hook: Any, render: Any) -> None:
+def render_run_logs(hook: Any, render: Any) -> str:
+    """The run logs as text for this terminal's width (one block per run when a table is too wide)."""
     from rich.console import Console
-    from rich.table import Table
+
+    from airflow_provider_pipeline_registry.cli.render import FitTable, duration_text
 
     tz = hook.user_timezone
-    table = Table(title=f"pipeline_run_logs (times in {getattr(tz, 'key', tz)})")
-    for column in ("pipeline", "run id", "status", "try", "started", "ended", "seconds", "metrics", "spark app"):
-        table.add_column(column, overflow="fold")
-    for pipeline_id in PIPELINE_IDS:
-        for run in hook.runs.iter_by_pipeline(pipeline_id, tz=tz):
-            table.add_row(
-                run.pipeline_id,
-                run.run_id,
-                run.status.value,
-                str(run.try_number),
-                render(run.start_time, tz),
-                render(run.end_time, tz),
-                f"{run.duration_seconds:.1f}" if run.duration_seconds is not None else "-",
-                json.dumps(run.metrics, sort_keys=True),
-                run.spark_application_id or "-",
-            )
-    Console(width=200).print(table)
+    rows = [
+        (
+            run.run_id,
+            run.pipeline_id,
+            run.status.value,
+            str(run.try_number),
+            render(run.start_time, tz),
+            duration_text(run.duration_seconds),
+            json.dumps(run.metrics, sort_keys=True),
+            run.spark_application_id or "-",
+        )
+        for pipeline_id in PIPELINE_IDS
+        for run in hook.runs.iter_by_pipeline(pipeline_id, tz=tz)
+    ]
+    columns = ("run id", "pipeline", "status", "try", "started", "took", "metrics", "spark app")
+    title = f"pipeline_run_logs (times in {getattr(tz, 'key', tz)})"
+    table = FitTable(title, columns, rows, hint="a wider terminal shows a table")
+    console = Console(highlight=False)
+    with console.capture() as captured:
+        console.print(table)
+    return captured.get()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--timezone", default=os.environ.get("DYNAMODB_USER_TIMEZONE", "Europe/Paris"))
+    parser.add_argument(
+        "--timezone",
+        default=os.environ.get("DYNAMODB_USER_TIMEZONE") or machine_timezone(),
+        help="IANA timezone of the times shown (default: DYNAMODB_USER_TIMEZONE, else this machine's zone)",
+    )
     parser.add_argument("--table-prefix", default=os.environ.get("DYNAMODB_TABLE_PREFIX", "demo_"))
     parser.add_argument("--keep", action="store_true", help="keep the temporary AIRFLOW_HOME and data")
     args = parser.parse_args()
-    return run_demo(args.timezone, args.table_prefix, args.keep)
+    summary: Summary = []
+    try:
+        code = run_demo(args.timezone, args.table_prefix, args.keep, summary)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if summary:  # last: after Airflow's, Spark's and the clean-up's output
+            print("\n==> summary")
+            print("\n".join(line.rstrip("\n") for line in summary), flush=True)
+    return code
 
 
 if __name__ == "__main__":

@@ -13,14 +13,14 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from ..registry.config import DynamoDBConfig
 from ..registry.errors import RegistryError, redact
 from .commands.config import config_app
 from .commands.pipelines import pipelines_app
 from .commands.runs import runs_app
 from .commands.tables import tables_app
-from .context import CliState
+from .context import CliState, GlobalOptions
 from .exit_codes import ExitCode, exit_code_for
+from .messages import clean_message
 from .render import print_error
 
 
@@ -46,7 +46,7 @@ class RegistryGroup(TyperGroup):
 def _fail(ctx: typer.Context, message: str, code: ExitCode) -> None:
     state = ctx.find_object(CliState)
     console = state.err if state is not None else Console(stderr=True, highlight=False)
-    print_error(console, redact(message))
+    print_error(console, clean_message(redact(message)))
     raise typer.Exit(code)
 
 
@@ -84,10 +84,8 @@ def root(
     ] = None,
 ) -> None:
     """Settings come from these options, else the DYNAMODB_* environment variables."""
-    config = DynamoDBConfig.from_env(
-        endpoint_url=endpoint_url, region=region, table_prefix=table_prefix, user_timezone=tz
-    )
-    ctx.obj = CliState(config)
+    # validated when a command first needs them, so that `--help` never imports boto3
+    ctx.obj = CliState(GlobalOptions(endpoint_url=endpoint_url, region=region, table_prefix=table_prefix, tz=tz))
 
 
 def main() -> None:

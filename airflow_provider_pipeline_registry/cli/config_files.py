@@ -20,7 +20,7 @@ import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import date, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,8 +33,11 @@ from ..registry.errors import ValidationError
 from ..registry.pipeline_config.models import PipelineConfig, PipelineConfigUpsert, PipelineConfigView
 from ..registry.table_config.models import TableConfig, TableConfigUpsert, TableConfigView
 from ..registry.timezones import utc_now
+from .messages import clean_message, field_path, raw_value, yaml_type_hint
 
 Kind = Literal["pipeline", "table"]
+#: fields whose value is a mapping with free-form keys (Spark settings contain dots)
+MAPPING_FIELDS = ("spark_conf", "parameters", "options", "metrics")
 FileFormat = Literal["yaml", "json"]
 TOP_LEVEL_KEYS = ("pipelines", "tables")
 
@@ -64,6 +67,17 @@ class PlannedItem:
     parent: str | None = None  # ``file:location`` of the pipeline a table is listed under
 
 
+@dataclass(frozen=True)
+class Move:
+    """A table the import would take from the pipeline it belongs to and give to another."""
+
+    table_id: str
+    from_pipeline: str
+    to_pipeline: str
+    file: str
+    where: str
+
+
 @dataclass
 class ImportPlan:
     """The outcome of validating config files: valid items, problems, and which entries failed."""
@@ -72,6 +86,7 @@ class ImportPlan:
     tables: list[PlannedItem] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     invalid_entries: set[str] = field(default_factory=set)  # ``file:location`` of invalid items
+    moves: list[Move] = field(default_factory=list)  # tables that change pipeline
 
     @property
     def ok(self) -> bool:
@@ -88,17 +103,75 @@ def detect_format(path: Path) -> FileFormat:
     return "json" if path.suffix.lower() == ".json" else "yaml"
 
 
-def load_file(path: Path) -> Any:
-    """The parsed document; raises ValidationError (field ``<file>``) when unreadable or malformed."""
+class UnreadableFileError(Exception):
+    """A config file that cannot be opened or read (missing, a directory, no permission)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot read {path}: {reason}")
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping of a YAML file gives the same key twice."""
+
+    def __init__(self, key: Any, line: int, first_line: int) -> None:
+        self.key = key
+        self.line = line
+        self.first_line = first_line
+        super().__init__(f"duplicate key {key!r} at line {line} (first given at line {first_line})")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (instead of keeping the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *anchor` merges are allowed to be overridden
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in seen:
+                    raise DuplicateKeyError(key, line, seen[key])
+                seen[key] = line
+            except TypeError:
+                continue  # an unhashable key: SafeLoader reports it
+        return super().construct_mapping(node, deep=deep)
+
+
+def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r} in a JSON object")
+        result[key] = value
+    return result
+
+
+def read_text(path: Path) -> str:
+    """The file's text; raises UnreadableFileError when it cannot be opened or read."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ValidationError(f"cannot read the file: {reason}", field="<file>") from None
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UnreadableFileError(path, exc.strerror or type(exc).__name__) from None
+
+
+def load_file(path: Path) -> Any:
+    """The parsed document; raises UnreadableFileError, or ValidationError (field ``<file>``) when
+    the file is not UTF-8 or malformed (a duplicate key included, with its line)."""
+    try:
+        text = read_text(path)
+    except UnicodeDecodeError as exc:
+        reason = f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        raise ValidationError(reason, field="<file>") from None
     try:
         if detect_format(path) == "json":
-            return json.loads(text)
-        return yaml.safe_load(text)
+            return json.loads(text, object_pairs_hook=_json_pairs)
+        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
+    except DuplicateKeyError as exc:
+        raise ValidationError(f"line {exc.line}: {exc}", field="<file>") from None
     except json.JSONDecodeError as exc:
         raise ValidationError(
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", field="<file>"
@@ -108,6 +181,8 @@ def load_file(path: Path) -> Any:
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or type(exc).__name__
         raise ValidationError(f"invalid YAML{where}: {problem}", field="<file>") from None
+    except ValueError as exc:  # a duplicate key in a JSON object
+        raise ValidationError(f"invalid JSON: {exc}", field="<file>") from None
 
 
 def _entries(document: Any) -> tuple[list[Any], list[Any], list[tuple[str, str]]]:
@@ -154,8 +229,20 @@ def _validate(
         check_item_size(entity.to_dynamodb_item())
     except ValidationError as exc:
         errors = exc.errors or [{"field": exc.field or "<item>", "message": exc.message}]
-        return None, [(str(e.get("field") or "<item>"), str(e.get("message"))) for e in errors]
+        return None, [_explain(raw, str(e.get("field") or "<item>"), str(e.get("message"))) for e in errors]
     return dto, []
+
+
+def _explain(raw: Mapping[str, Any], field_name: str, message: str) -> tuple[str, str]:
+    """``(field, message)`` for people: ``tags[0]``, no pydantic prefix, a hint to quote a value
+    that YAML read as a number, a boolean or a date where text is expected."""
+    message = clean_message(message)
+    found, value = raw_value(raw, field_name, MAPPING_FIELDS)
+    wants_text = "valid string" in message or (isinstance(value, date) and "JSON value" in message)
+    hint = yaml_type_hint(value) if found and wants_text else None
+    if hint:
+        message = f"{message}: {hint}"
+    return field_path(field_name, MAPPING_FIELDS), message
 
 
 class PlanBuilder:
@@ -176,7 +263,7 @@ class PlanBuilder:
         try:
             document = load_file(path)
         except ValidationError as exc:
-            self._problem(file, "<file>", "<file>", exc.message)
+            self._problem(file, "<file>", "<file>", clean_message(exc.message))
             return
         pipelines, tables, problems = _entries(document)
         for field_name, message in problems:
@@ -253,6 +340,31 @@ class PlanBuilder:
         self.plan.pipelines = [p for p in self.plan.pipelines if f"{p.file}:{p.where}" not in self.plan.invalid_entries]
         self.plan.tables = [t for t in self.plan.tables if f"{t.file}:{t.where}" not in self.plan.invalid_entries]
         return self.plan
+
+
+def flag_moves(plan: ImportPlan, owners: Mapping[str, str], *, allow_move: bool) -> None:
+    """Record the tables of ``plan`` whose stored pipeline (``owners``: table id -> pipeline id)
+    differs; unless ``allow_move``, each is a problem and is not written."""
+    for item in list(plan.tables):
+        owner = owners.get(item.item_id)
+        target = getattr(item.dto, "pipeline_id")  # noqa: B009
+        if owner is None or owner == target:
+            continue
+        plan.moves.append(Move(item.item_id, owner, target, item.file, item.where))
+        if allow_move:
+            continue
+        entry = f"{item.file}:{item.where}"
+        plan.problems.append(
+            Problem(
+                item.file,
+                f"{item.where} (table {item.item_id!r})",
+                "pipeline_id",
+                f"table {item.item_id!r} belongs to pipeline {owner!r}: importing it here would move it to"
+                f" {target!r} (pass --allow-move to move it)",
+            )
+        )
+        plan.invalid_entries.add(entry)
+        plan.tables.remove(item)
 
 
 def build_plan(paths: Sequence[Path], tz: tzinfo) -> ImportPlan:

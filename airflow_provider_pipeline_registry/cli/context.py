@@ -1,29 +1,74 @@
-"""Per-invocation state shared by the commands: the registry settings, the registry, the consoles."""
+"""Per-invocation state shared by the commands: the registry settings, the registry, the consoles.
+
+Nothing here imports boto3 (nor the registry's config models) until a command needs them, so that
+``pipeline-registry --help`` and command-line errors answer at once.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from functools import cached_property
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
 
-from ..registry.config import DynamoDBConfig
-from ..registry.facade import Registry
+from ..registry.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from ..registry.config import DynamoDBConfig
+    from ..registry.facade import Registry
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    """The global options as given on the command line (None: fall back to the environment)."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    table_prefix: str | None = None
+    tz: str | None = None
+
+
+def check_endpoint_port(url: str | None) -> None:
+    """Raise ConfigurationError when ``url`` has a port that is not a number from 0 to 65535."""
+    if not url:
+        return
+    try:
+        urlsplit(url).port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise ConfigurationError(
+            f"endpoint_url: {url!r} has an invalid port (a number from 1 to 65535 is expected)"
+        ) from None
 
 
 @dataclass
 class CliState:
     """Built by the root callback from the global options (and the ``DYNAMODB_*`` variables)."""
 
-    config: DynamoDBConfig
+    options: GlobalOptions = field(default_factory=GlobalOptions)
     out: Console = field(default_factory=lambda: Console(soft_wrap=False, highlight=False))
     err: Console = field(default_factory=lambda: Console(stderr=True, highlight=False))
 
     @cached_property
+    def config(self) -> DynamoDBConfig:
+        """The registry settings: the global options, else the environment (ConfigurationError if bad)."""
+        from ..registry.config import DynamoDBConfig
+
+        o = self.options
+        config = DynamoDBConfig.from_env(
+            endpoint_url=o.endpoint_url, region=o.region, table_prefix=o.table_prefix, user_timezone=o.tz
+        )
+        check_endpoint_port(config.endpoint_url)
+        return config
+
+    @cached_property
     def registry(self) -> Registry:
         """The registry (its boto3 client is created on first use)."""
+        from ..registry.facade import Registry
+
         return Registry(self.config)
 
     @property
@@ -37,4 +82,5 @@ def get_state(ctx: typer.Context) -> CliState:
     state = ctx.find_object(CliState)
     if state is None:  # pragma: no cover - the root callback always sets it
         raise RuntimeError("pipeline-registry state missing: invoke commands through the root app")
+    state.config  # noqa: B018 - bad settings are reported before the command does anything
     return state

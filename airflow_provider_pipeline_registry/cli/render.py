@@ -3,27 +3,36 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from pydantic import BaseModel
-from rich.console import Console
+from rich import box
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from ..registry.pipeline_config.models import PipelineConfigView
-from ..registry.run_logs.models import PipelineRunLogView, RunStatus
-from ..registry.table_config.models import TableConfigView
 from ..registry.timezones import format_for_display
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from ..registry.pipeline_config.models import PipelineConfigView
+    from ..registry.run_logs.models import PipelineRunLogView, RunStatus
+    from ..registry.table_config.models import TableConfigView
+
 STATUS_STYLES = {
-    RunStatus.RUNNING: "cyan",
-    RunStatus.SUCCESS: "green",
-    RunStatus.FAILED: "red",
-    RunStatus.CANCELLED: "yellow",
+    "RUNNING": "cyan",
+    "SUCCESS": "green",
+    "FAILED": "red",
+    "CANCELLED": "yellow",
 }
+
+#: the widest an id column is made before other columns give way (ids are copied into commands)
+ID_MIN_WIDTH = 40
+#: the narrowest a non-id column is squeezed to before the layout turns vertical
+CELL_MIN_WIDTH = 16
 
 
 def to_jsonable(model: BaseModel) -> dict[str, Any]:
@@ -54,8 +63,8 @@ def status_text(status: RunStatus | str | None) -> Text:
     """A run status coloured by its meaning."""
     if status is None:
         return Text("-")
-    status = RunStatus(status)
-    return Text(status.value, style=STATUS_STYLES[status])
+    value = str(getattr(status, "value", status))
+    return Text(value, style=STATUS_STYLES.get(value, ""))
 
 
 def key_value_table(rows: Iterable[tuple[str, Any]], title: str | None = None) -> Table:
@@ -78,20 +87,116 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
-def _id_column(table: Table, name: str, ids: Iterable[str]) -> None:
-    """An id column that other columns give way to (ids are copied into other commands)."""
-    table.add_column(name, overflow="fold", min_width=min(max((len(i) for i in ids), default=0), 40) or None)
+class FitTable:
+    """Rows as a table when every column fits the terminal, else one block of ``column  value``
+    lines per row (with a note saying so): no column is ever cut off or left out."""
+
+    def __init__(
+        self,
+        title: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[str | Text]],
+        *,
+        key_columns: int = 1,
+        min_widths: Mapping[str, int] | None = None,
+        hint: str = "widen the terminal or use --json",
+    ) -> None:
+        """``min_widths``: columns that need more than CELL_MIN_WIDTH to be readable (messages);
+        ``hint``: how to see the table otherwise, said when the layout turns vertical."""
+        self.title = title
+        self.hint = hint
+        self.wanted = dict(min_widths or {})
+        self.columns = list(columns)
+        self.rows = [[c if isinstance(c, Text) else Text(c) for c in row] for row in rows]
+        self.key_columns = key_columns
+        self.layout = "table"  # what the last rendering chose (for tests and callers)
+
+    def min_widths(self) -> list[int]:
+        """The width each column needs: whole ids (up to ID_MIN_WIDTH), whole short words."""
+        widths = []
+        for index, name in enumerate(self.columns):
+            cells = [row[index].plain for row in self.rows]
+            if index < self.key_columns:
+                need = min(max((len(c) for c in cells), default=0), ID_MIN_WIDTH)
+            else:
+                words = [len(w) for c in cells for w in c.split()]
+                need = min(max(words, default=0), CELL_MIN_WIDTH)
+                longest = max((len(c) for c in cells), default=0)
+                need = max(need, min(self.wanted.get(name, 0), longest))
+            widths.append(max(need, len(name)))
+        return widths
+
+    def fits(self, width: int) -> bool:
+        """Whether the horizontal table fits ``width`` columns (borders and padding included)."""
+        return self.column_widths(width) is not None
+
+    def column_widths(self, width: int) -> list[int] | None:
+        """Content widths of the columns in ``width`` terminal columns (the widest columns give
+        way first, none below its minimum), or None when even the minimums do not fit."""
+        available = width - 2 * (len(self.columns) - 1)  # two spaces between two columns
+        minimums = self.min_widths()
+        if sum(minimums) > available:
+            return None
+        widths = [
+            max([len(name)] + [len(line) for row in self.rows for line in row[index].plain.splitlines() or [""]])
+            for index, name in enumerate(self.columns)
+        ]
+        excess = sum(widths) - available
+        while excess > 0:
+            index = max(range(len(widths)), key=lambda i: (widths[i] - minimums[i] > 0, widths[i]))
+            widths[index] -= 1
+            excess -= 1
+        return widths
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        widths = self.column_widths(width)
+        if widths is not None or not self.rows:
+            self.layout = "table"
+            table = Table(
+                title=self.title,
+                title_justify="left",
+                box=box.SIMPLE_HEAD,
+                show_edge=False,
+                pad_edge=False,
+                collapse_padding=True,
+                leading=1 if widths and self._wraps(widths) else 0,  # a blank line between rows that wrap
+            )
+            for index, name in enumerate(self.columns):
+                table.add_column(name, overflow="fold", width=widths[index] if widths else None)
+            for row in self.rows:
+                table.add_row(*row)
+            yield table
+            return
+        self.layout = "vertical"
+        yield Text.assemble(
+            (self.title, "italic"),
+            f" (one block per row: the {len(self.columns)} columns do not fit in {width} columns"
+            + (f"; {self.hint})" if self.hint else ")"),
+        )
+        yield from self._blocks()
+
+    def _wraps(self, widths: Sequence[int]) -> bool:
+        return any(len(cell.plain) > width for row in self.rows for cell, width in zip(row, widths, strict=True))
+
+    def _blocks(self) -> Iterator[Text | Table]:
+        for row in self.rows:
+            block = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 0))
+            block.add_column("field", style="bold", no_wrap=True)
+            block.add_column("value", overflow="fold")
+            for name, cell in zip(self.columns, row, strict=True):
+                block.add_row(name, cell)
+            yield Text("")
+            yield block
 
 
-def pipelines_table(pipelines: Sequence[PipelineConfigView]) -> Table:
+def pipelines_table(pipelines: Sequence[PipelineConfigView]) -> FitTable:
     """Pipelines, one row each."""
-    table = Table(title=f"{len(pipelines)} pipeline(s)", title_justify="left")
-    _id_column(table, "pipeline_id", (p.pipeline_id for p in pipelines))
-    for name in ("name", "owner", "active", "schedule", "version"):
-        table.add_column(name, overflow="fold")
-    for p in pipelines:
-        table.add_row(p.pipeline_id, p.name, p.owner, _yes_no(p.is_active), p.schedule or "-", str(p.version))
-    return table
+    return FitTable(
+        f"{len(pipelines)} pipeline(s)",
+        ("pipeline_id", "name", "owner", "active", "schedule", "version"),
+        ((p.pipeline_id, p.name, p.owner, _yes_no(p.is_active), p.schedule or "-", str(p.version)) for p in pipelines),
+    )
 
 
 def pipeline_detail(pipeline: PipelineConfigView, tz: tzinfo) -> Table:
@@ -115,46 +220,48 @@ def pipeline_detail(pipeline: PipelineConfigView, tz: tzinfo) -> Table:
     return key_value_table(rows, title=f"pipeline {pipeline.pipeline_id}")
 
 
-def tables_table(tables: Sequence[TableConfigView]) -> Table:
+def tables_table(tables: Sequence[TableConfigView]) -> FitTable:
     """Table configs, one row each."""
-    table = Table(title=f"{len(tables)} table(s)", title_justify="left")
-    _id_column(table, "table_id", (t.table_id for t in tables))
-    for name in ("table", "role", "format", "load", "location", "active"):
-        table.add_column(name, overflow="fold")
-    for t in tables:
-        qualified = f"{t.database}.{t.table_name}" if t.database else t.table_name
-        table.add_row(
-            t.table_id,
-            qualified,
-            t.role.value,
-            t.format.value,
-            t.load_type.value,
-            t.location or "-",
-            _yes_no(t.is_active),
-        )
-    return table
+    return FitTable(
+        f"{len(tables)} table(s)",
+        ("table_id", "table", "role", "format", "load", "location", "active"),
+        (
+            (
+                t.table_id,
+                f"{t.database}.{t.table_name}" if t.database else t.table_name,
+                t.role.value,
+                t.format.value,
+                t.load_type.value,
+                t.location or "-",
+                _yes_no(t.is_active),
+            )
+            for t in tables
+        ),
+    )
 
 
-def runs_table(runs: Sequence[PipelineRunLogView], tz: tzinfo) -> Table:
+def runs_table(runs: Sequence[PipelineRunLogView], tz: tzinfo) -> FitTable:
     """Runs, newest first as given."""
-    table = Table(title=f"{len(runs)} run(s)", title_justify="left")
-    _id_column(table, "run_id", (r.run_id for r in runs))
-    for name in ("status", "try", "start", "end", "duration", "error"):
-        table.add_column(name, overflow="fold")
-    for r in runs:
-        table.add_row(
-            r.run_id,
-            status_text(r.status),
-            str(r.try_number),
-            when(r.start_time, tz),
-            when(r.end_time, tz),
-            _duration(r.duration_seconds),
-            r.error_type or "-",
-        )
-    return table
+    return FitTable(
+        f"{len(runs)} run(s)",
+        ("run_id", "status", "try", "start", "end", "duration", "error"),
+        (
+            (
+                r.run_id,
+                status_text(r.status),
+                str(r.try_number),
+                when(r.start_time, tz),
+                when(r.end_time, tz),
+                duration_text(r.duration_seconds),
+                r.error_type or "-",
+            )
+            for r in runs
+        ),
+    )
 
 
-def _duration(seconds: float | None) -> str:
+def duration_text(seconds: float | None) -> str:
+    """``2h03m04s``, ``3m05s``, ``4.2s``; ``-`` for None."""
     if seconds is None:
         return "-"
     whole = int(seconds)
@@ -177,7 +284,7 @@ def run_detail(run: PipelineRunLogView, tz: tzinfo) -> Table:
         ("start_time", when(run.start_time, tz)),
         ("end_time", when(run.end_time, tz)),
         ("heartbeat_at", when(run.heartbeat_at, tz)),
-        ("duration", _duration(run.duration_seconds)),
+        ("duration", duration_text(run.duration_seconds)),
         ("dag_id", run.dag_id),
         ("dag_run_id", run.dag_run_id),
         ("task_id", run.task_id),

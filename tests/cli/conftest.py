@@ -25,12 +25,14 @@ class Cli:
     prefix: str
     runner: CliRunner
 
-    def __call__(self, *args: str, env: dict[str, str] | None = None, tz: str | None = None) -> Result:
+    def __call__(
+        self, *args: str, env: dict[str, str] | None = None, tz: str | None = None, width: int = 250
+    ) -> Result:
+        """``width``: the terminal's columns (COLUMNS); wide by default, so that ids do not wrap."""
         base = ["--endpoint-url", self.endpoint, "--table-prefix", self.prefix]
         if tz is not None:
             base += ["--tz", tz]
-        # wide, so that human-readable tables do not wrap ids mid-word
-        return self.runner.invoke(app, [*base, *args], env={"COLUMNS": "250", **(env or {})})
+        return self.runner.invoke(app, [*base, *args], env={"COLUMNS": str(width), **(env or {})})
 
     def json(self, *args: str, tz: str | None = None) -> Any:
         """Run a read command with ``--json``; assert exit 0 and parse stdout."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -168,12 +169,139 @@ def test_dry_run_validates_without_writing(cli: Cli, registry: Registry, write_f
     assert scan_ids(registry) == ([], [])
 
 
-def test_missing_file_and_empty_file(cli: Cli, registry: Registry, write_file: WriteFile) -> None:
-    result = cli("config", "import", "/no/such/file.yaml", write_file("empty.yaml", ""), "--json")
+def test_a_missing_or_unreadable_file_is_a_usage_error(
+    cli: Cli, registry: Registry, write_file: WriteFile, tmp_path: Path
+) -> None:
+    good = write_file("good.yaml", pipeline("p", 1))
+    for path in ("/no/such/file.yaml", str(tmp_path)):  # missing; a directory
+        result = cli("config", "import", good, path)
+        assert result.exit_code == ExitCode.USAGE, result.output
+        assert result.stderr.startswith(f"error: cannot read {path}: ")
+        assert "--partial" not in result.output
+        assert "Traceback" not in result.output
+    assert "No such file" in cli("config", "import", "/no/such/file.yaml").stderr
+    assert scan_ids(registry) == ([], [])
+
+
+def test_an_empty_file_is_a_validation_problem(cli: Cli, registry: Registry, write_file: WriteFile) -> None:
+    result = cli("config", "import", write_file("empty.yaml", ""), "--json")
     assert result.exit_code == ExitCode.VALIDATION
     problems = json.loads(result.stdout)["problems"]
-    assert [(p["item"], p["field"]) for p in problems] == [("<file>", "<file>"), ("<file>", "<file>")]
-    assert "No such file" in problems[0]["message"]
+    assert [(p["item"], p["field"]) for p in problems] == [("<file>", "<file>")]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "key"),
+    [
+        ("dup.yaml", "pipelines:\n  - pipeline_id: p\n    name: A\n    owner: x\n    name: B\n", 5, "name"),
+        (
+            "nested.yaml",
+            "- pipeline_id: p\n  name: A\n  spark_conf:\n    spark.a: '1'\n    spark.a: '2'\n",
+            5,
+            "spark.a",
+        ),
+    ],
+)
+def test_duplicate_yaml_keys_are_an_error_naming_file_and_line(
+    cli: Cli, registry: Registry, write_file: WriteFile, name: str, text: str, line: int, key: str
+) -> None:
+    path = write_file(name, text)
+    result = cli("config", "import", path, "--json")
+    assert result.exit_code == ExitCode.VALIDATION, result.output
+    [problem] = json.loads(result.stdout)["problems"]
+    assert problem["file"] == path
+    assert f"duplicate key {key!r} at line {line}" in problem["message"]
+    assert scan_ids(registry) == ([], [])
+
+
+def test_duplicate_json_keys_are_an_error(cli: Cli, registry: Registry, write_file: WriteFile) -> None:
+    path = write_file("dup.json", '{"pipeline_id": "p", "name": "A", "name": "B"}')
+    result = cli("config", "import", path, "--json")
+    assert result.exit_code == ExitCode.VALIDATION, result.output
+    [problem] = json.loads(result.stdout)["problems"]
+    assert "duplicate key 'name'" in problem["message"]
+
+
+def test_yaml_type_traps_get_a_hint_to_quote_the_value(cli: Cli, registry: Registry, write_file: WriteFile) -> None:
+    text = (
+        "pipelines:\n"
+        "  - pipeline_id: 123\n"
+        "    name: Numbers\n"
+        "  - pipeline_id: spark_p\n"
+        "    name: Spark\n"
+        "    spark_conf: {spark.executor.cores: 4, spark.ui.enabled: false}\n"
+        "    parameters: {since: 2026-03-01}\n"
+        "    tables:\n"
+        "      - {table_id: t1, table_name: t, watermark_value: 2026-03-08}\n"
+    )
+    result = cli("config", "import", write_file("traps.yaml", text), "--json")
+    assert result.exit_code == ExitCode.VALIDATION, result.output
+    problems = {p["field"]: p["message"] for p in json.loads(result.stdout)["problems"]}
+    assert set(problems) == {
+        "pipeline_id",
+        "spark_conf['spark.executor.cores']",
+        "spark_conf['spark.ui.enabled']",
+        "parameters['since']",
+        "watermark_value",
+    }
+    assert "quote the value: '2026-03-01'" in problems["parameters['since']"]
+    assert "quote the value: '123'" in problems["pipeline_id"]
+    assert "quote the value: '4'" in problems["spark_conf['spark.executor.cores']"]
+    assert "quote the value: 'false'" in problems["spark_conf['spark.ui.enabled']"]
+    assert "a date (2026-03-08)" in problems["watermark_value"]
+    assert "quote the value: '2026-03-08'" in problems["watermark_value"]
+
+
+def test_messages_do_not_leak_pydantic_prefixes_or_dotted_list_indexes(
+    cli: Cli, registry: Registry, write_file: WriteFile
+) -> None:
+    result = cli("config", "import", write_file("bad.yaml", [{"pipeline_id": "p", "name": "n", "tags": ["ok", 7]}]))
+    assert result.exit_code == ExitCode.VALIDATION
+    assert "tags[1]" in result.stderr
+    assert "tags.1" not in result.stderr
+    assert "Value error" not in result.output
+
+
+def _owned(registry: Registry) -> dict[str, str]:
+    return {t.table_id: t.pipeline_id for t in registry.tables.iter_all()}
+
+
+def test_a_table_of_another_pipeline_is_not_moved_without_allow_move(
+    cli: Cli, registry: Registry, write_file: WriteFile
+) -> None:
+    first = {
+        "pipeline_id": "alpha",
+        "name": "A",
+        "tables": [{"table_id": "shared", "table_name": "s", "location": "s3://a/"}],
+    }
+    assert cli("config", "import", write_file("alpha.yaml", first)).exit_code == 0
+    second = {
+        "pipeline_id": "beta",
+        "name": "B",
+        "tables": [{"table_id": "shared", "table_name": "s", "location": "s3://b/", "format": "delta"}],
+    }
+    path = write_file("beta.yaml", second)
+
+    for args in ((), ("--dry-run",)):
+        refused = cli("config", "import", *args, path)
+        assert refused.exit_code == ExitCode.VALIDATION, refused.output
+        assert "belongs to pipeline 'alpha'" in refused.stderr
+        assert "--allow-move" in refused.stderr
+    report = json.loads(cli("config", "import", path, "--json").stdout)
+    assert report["moved_tables"] == [{"table_id": "shared", "from": "alpha", "to": "beta", "allowed": False}]
+    assert _owned(registry) == {"shared": "alpha"}
+    assert registry.tables.get_by_id("shared").location == "s3://a/"
+
+    dry = cli("config", "import", "--dry-run", "--allow-move", path)
+    assert dry.exit_code == 0, dry.output
+    assert "would move table 'shared' from pipeline 'alpha' to 'beta'" in dry.stderr
+    assert _owned(registry) == {"shared": "alpha"}
+
+    moved = cli("config", "import", "--allow-move", path)
+    assert moved.exit_code == 0, moved.output
+    assert "moving table 'shared' from pipeline 'alpha' to 'beta'" in moved.stderr
+    assert _owned(registry) == {"shared": "beta"}
+    assert registry.tables.get_by_id("shared").location == "s3://b/"
 
 
 def test_import_of_a_thousand_tables(cli: Cli, registry: Registry, write_file: WriteFile) -> None:

@@ -81,13 +81,54 @@ def test_unreachable_endpoint_is_a_connection_error_without_credentials() -> Non
         (["--tz", "Mars/Olympus_Mons"], "unknown timezone"),
         (["--endpoint-url", "localhost:8000"], "endpoint_url"),
         (["--table-prefix", "bad prefix!"], "table_prefix"),
+        (["--endpoint-url", "http://localhost:99999"], "invalid port"),
+        (["--endpoint-url", "http://localhost:80a"], "endpoint_url"),
     ],
 )
 def test_bad_global_options_are_usage_errors(args: list[str], needle: str) -> None:
     result = CliRunner().invoke(app, [*args, "tables", "status"])
-    assert result.exit_code == ExitCode.USAGE
+    assert result.exit_code == ExitCode.USAGE, result.output
     assert needle in result.stderr
     assert "Traceback" not in result.output
+    assert "Value error" not in result.output
+    assert "unexpected" not in result.output
+
+
+def test_a_bad_port_in_the_environment_is_a_usage_error() -> None:
+    result = CliRunner().invoke(app, ["tables", "status"], env={"DYNAMODB_ENDPOINT_URL": "http://127.0.0.1:70000"})
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "invalid port" in result.stderr
+
+
+_PROBE = """
+import sys
+from airflow_provider_pipeline_registry.cli.app import main
+sys.argv = ["pipeline-registry", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+heavy = sorted(m for m in ("boto3", "botocore", "airflow", "pyspark") if m in sys.modules)
+print("HEAVY=" + ",".join(heavy), "CODE=" + str(code), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--help"], 0),
+        (["runs", "--help"], 0),
+        (["config", "import", "--help"], 0),
+        (["runs", "list"], 2),  # missing --pipeline
+        (["runs", "list", "-p", "x", "--status", "DONE"], 2),
+        (["frobnicate"], 2),
+    ],
+)
+def test_help_and_argument_errors_do_not_import_boto3(args: list[str], code: int) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert f"HEAVY= CODE={code}" in completed.stderr, completed.stderr  # nothing heavy imported
 
 
 def test_unknown_command_is_a_usage_error() -> None:

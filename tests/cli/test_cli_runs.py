@@ -210,6 +210,56 @@ def test_watch_timeout_exits_9(cli: Cli, registry: Registry) -> None:
     assert "still RUNNING" in result.stderr
 
 
-def test_watch_of_a_missing_run_is_not_found(cli: Cli, registry: Registry) -> None:
-    result = cli("runs", "watch", "ghost", "--pipeline", "live", "--interval", "0.05")
-    assert result.exit_code == ExitCode.NOT_FOUND
+def test_watch_of_a_run_that_never_starts_times_out(cli: Cli, registry: Registry) -> None:
+    result = cli("runs", "watch", "ghost", "--pipeline", "live", "--interval", "0.05", "--timeout", "0.3")
+    assert result.exit_code == ExitCode.WATCH_TIMEOUT, result.output
+    assert "has not started" in result.stderr
+    assert "runs list -p live" in result.stderr
+
+
+def test_watch_waits_for_the_start_shows_heartbeats_and_the_error(
+    cli: Cli, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each poll's sleep moves the run one step on: start, heartbeat with metrics, FAILED."""
+    steps = [
+        lambda: registry.runs_write.start({"run_id": "w-late", "pipeline_id": "live", "try_number": 1}),
+        lambda: registry.runs_write.heartbeat("w-late", "live", metrics={"rows_read": 1200}),
+        lambda: registry.runs_write.finish(
+            {
+                "run_id": "w-late",
+                "pipeline_id": "live",
+                "status": "FAILED",
+                "error_type": "ValueError",
+                "error_message": "bad row 17",
+            }
+        ),
+    ]
+
+    def step_then_sleep(seconds: float) -> None:
+        if steps:
+            steps.pop(0)()
+
+    monkeypatch.setattr(runs_module, "_sleep", step_then_sleep)
+    result = cli("runs", "watch", "w-late", "--pipeline", "live", "--interval", "0.01", "--timeout", "120")
+    assert result.exit_code == ExitCode.RUN_NOT_SUCCESSFUL, result.output
+    err = result.stderr
+    assert err.index("has not started") < err.index("RUNNING") < err.index("heartbeat") < err.index("FAILED")
+    assert '"rows_read": 1200' in err
+    assert "error: run w-late ended FAILED: ValueError: bad row 17" in err
+    assert "bad row 17" in result.stdout  # the final run detail
+
+
+def test_list_of_an_unknown_pipeline_says_it_does_not_exist(history: Cli) -> None:
+    result = history("runs", "list", "-p", "no_such_pipeline")
+    assert result.exit_code == ExitCode.NOT_FOUND, result.output
+    assert "pipeline 'no_such_pipeline' does not exist" in result.stderr
+    # a pipeline that has runs is not unknown, even when the window holds none
+    empty = history("runs", "list", "-p", "etl", "--since", "2030-01-01", "--json")
+    assert empty.exit_code == 0, empty.output
+    assert json.loads(empty.stdout)["runs"] == []
+
+
+def test_status_choices_are_the_run_statuses() -> None:
+    from airflow_provider_pipeline_registry.registry import RunStatus
+
+    assert [c.value for c in runs_module.StatusChoice] == [s.value for s in RunStatus]

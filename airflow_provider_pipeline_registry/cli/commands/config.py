@@ -7,20 +7,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from ...registry.config_store import BatchUpsertReport
-from ...registry.errors import ItemNotFoundError
-from ...registry.table_config.models import TableConfigView
-from ..config_files import ImportPlan, PlannedItem, Problem, build_plan, detect_format, dump_document, export_document
+from ...registry.errors import AccessDeniedError, ItemNotFoundError, RetryableError, TableNotFoundError
 from ..context import CliState, get_state
 from ..exit_codes import ExitCode
-from ..render import echo_json
+from ..render import FitTable, echo_json
+
+if TYPE_CHECKING:  # the registry's models and boto3 are imported when a command runs, not for --help
+    from ...registry.config_store import BatchUpsertReport
+    from ...registry.table_config.models import TableConfigView
+    from ..config_files import ImportPlan, PlannedItem, Problem
 
 config_app = typer.Typer(help="Import and export pipeline and table configs (YAML or JSON).", no_args_is_help=True)
 
@@ -50,13 +51,9 @@ class KindReport:
         return {"written": len(self.written), "unchanged": len(self.unchanged), "failed": len(self.failed)}
 
 
-def _problems_table(problems: Sequence[Problem], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for name in ("file", "item", "field", "problem"):
-        table.add_column(name, overflow="fold")
-    for p in problems:
-        table.add_row(p.file, p.item, p.field, p.message)
-    return table
+def _problems_table(problems: Sequence[Problem], title: str) -> FitTable:
+    rows = ((p.file, p.item, p.field, p.message) for p in problems)
+    return FitTable(title, ("file", "item", "field", "problem"), rows, min_widths={"problem": 32})
 
 
 def _problem_json(problem: Problem) -> dict[str, str]:
@@ -69,6 +66,8 @@ def _write(
     plan_tables: Sequence[PlannedItem],
 ) -> dict[str, KindReport]:
     """Upsert pipelines then tables in chunks, with a progress bar on stderr."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     reports = {"pipelines": KindReport(), "tables": KindReport()}
     writers: dict[str, Callable[[list[Any]], BatchUpsertReport]] = {
         "pipelines": state.registry.pipelines_write.batch_upsert,
@@ -113,12 +112,41 @@ def _select(plan: ImportPlan, partial: bool) -> tuple[list[PlannedItem], list[Pl
     return plan.pipelines, [t for t in plan.tables if id(t) not in ids], orphaned
 
 
+def _check_moves(state: CliState, plan: ImportPlan, *, allow_move: bool, dry_run: bool) -> None:
+    """Flag tables the import would take from another pipeline (a read of the stored tables)."""
+    from ..config_files import flag_moves
+
+    if not plan.tables:
+        return
+    try:
+        stored = state.registry.tables.get_many([t.item_id for t in plan.tables], tz=state.tz)
+    except (TableNotFoundError, RetryableError, AccessDeniedError) as exc:
+        if not dry_run or isinstance(exc, TableNotFoundError):
+            if dry_run:
+                return  # no table_config table yet: nothing can move
+            raise
+        state.err.print(Text(f"note: tables that would move to another pipeline were not checked: {exc.message}"))
+        return
+    flag_moves(plan, {t.table_id: t.pipeline_id for t in stored}, allow_move=allow_move)
+
+
+def _failure_key(failure: dict[str, Any]) -> str:
+    key = failure.get("key")
+    if isinstance(key, dict):
+        return ", ".join(str(v) for v in key.values())
+    return str(key)
+
+
 @config_app.command("import")
 def import_config(
     ctx: typer.Context,
-    files: Annotated[list[Path], typer.Argument(help="YAML or JSON config files.", show_default=False)],
+    files: Annotated[list[Path], typer.Argument(help="YAML or JSON config files.", show_default=False, metavar="FILE")],
     partial: Annotated[
         bool, typer.Option("--partial", help="Write the valid items even if others are invalid (then exit 5).")
+    ] = False,
+    allow_move: Annotated[
+        bool,
+        typer.Option("--allow-move", help="Let a table that belongs to another pipeline move to the one listed here."),
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -126,15 +154,30 @@ def import_config(
     """Validate config files, then upsert their pipelines and tables (unchanged items are skipped).
 
     Every problem is listed with its file, item and field. Nothing is written unless every item
-    is valid, or ``--partial`` is given.
+    is valid, or ``--partial`` is given. A table that belongs to another pipeline is not moved
+    unless ``--allow-move`` is given.
     """
+    from ..config_files import UnreadableFileError, build_plan
+
     state = get_state(ctx)
-    plan = build_plan(files, state.tz)
+    try:
+        plan = build_plan(files, state.tz)
+    except UnreadableFileError as exc:
+        state.err.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
+        raise typer.Exit(ExitCode.USAGE) from None
+    _check_moves(state, plan, allow_move=allow_move, dry_run=dry_run)
     pipelines, tables, skipped = _select(plan, partial)
     write = not dry_run and (plan.ok or partial)
     if plan.problems and not as_json:
         title = f"{len(plan.problems)} problem(s)"
         state.err.print(_problems_table(plan.problems, title))
+    if plan.moves and allow_move and not as_json:
+        verb = "would move" if not write else "moving"
+        for move in plan.moves:
+            state.err.print(
+                Text(f"{verb} table {move.table_id!r} from pipeline {move.from_pipeline!r} to {move.to_pipeline!r}"),
+                soft_wrap=True,
+            )
     reports = _write(state, pipelines, tables) if write else {"pipelines": KindReport(), "tables": KindReport()}
     if as_json:
         echo_json(
@@ -144,22 +187,27 @@ def import_config(
                 "tables": {**reports["tables"].counts(), "failed_items": reports["tables"].failed},
                 "problems": [_problem_json(p) for p in plan.problems],
                 "skipped_tables": [t.item_id for t in skipped],
+                "moved_tables": [
+                    {"table_id": m.table_id, "from": m.from_pipeline, "to": m.to_pipeline, "allowed": allow_move}
+                    for m in plan.moves
+                ],
                 "valid": {"pipelines": len(plan.pipelines), "tables": len(plan.tables)},
             }
         )
     elif write:
         state.out.print(_report_table(reports, len(skipped)))
     elif plan.problems:
-        state.err.print(
-            Text("nothing written: fix the problems above, or pass --partial to write the valid items"), soft_wrap=True
-        )
+        hint = "fix the problems above"
+        if not dry_run:
+            hint += ", or pass --partial to write the valid items"
+        state.err.print(Text(f"nothing written: {hint}"), soft_wrap=True)
     else:
         state.out.print(f"valid: {len(plan.pipelines)} pipeline(s), {len(plan.tables)} table(s); nothing written")
     if any(r.failed for r in reports.values()):
         if not as_json:
             for kind, report in reports.items():
                 for failure in report.failed:
-                    state.err.print(Text(f"{kind}: {failure.get('key')}: {failure.get('reason')}"), soft_wrap=True)
+                    state.err.print(Text(f"{kind}: {_failure_key(failure)}: {failure.get('reason')}"), soft_wrap=True)
         raise typer.Exit(ExitCode.CONNECTION)
     if plan.problems:
         raise typer.Exit(ExitCode.VALIDATION)
@@ -185,6 +233,8 @@ def export_config(
     ] = None,
 ) -> None:
     """Write pipelines with their tables in the import format (export then import is a round trip)."""
+    from ..config_files import detect_format, dump_document, export_document
+
     state = get_state(ctx)
     read = state.registry
     if pipeline:

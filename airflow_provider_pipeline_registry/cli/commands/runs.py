@@ -4,19 +4,33 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
-from ...registry.errors import ValidationError
-from ...registry.run_logs.models import PipelineRunLogView, RunStatus
+from ...registry.errors import ItemNotFoundError, ValidationError
 from ...registry.timezones import utc_now
 from ..context import CliState, get_state
 from ..exit_codes import ExitCode
-from ..render import echo_json, run_detail, runs_table, status_text, to_jsonable, when
+from ..render import echo_json, run_detail, runs_table, to_jsonable
 from ..times import parse_time
 from .options import JsonOption, PipelineOption
+
+if TYPE_CHECKING:
+    from ...registry.run_logs.models import PipelineRunLogView
+
+
+class StatusChoice(StrEnum):
+    """The run statuses ``--status`` accepts (the values of ``RunStatus``; not imported here, so
+    that ``--help`` stays fast)."""
+
+    RUNNING = "RUNNING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
 
 runs_app = typer.Typer(help="Look at pipeline runs.", no_args_is_help=True)
 
@@ -71,7 +85,7 @@ def list_runs(
     ] = None,
     until: Annotated[str | None, typer.Option(help="Runs started at or before (same forms as --since).")] = None,
     status: Annotated[
-        list[RunStatus] | None,
+        list[StatusChoice] | None,
         typer.Option("--status", "-s", case_sensitive=False, help="Only runs in this status (repeatable)."),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Runs per page.")] = 20,
@@ -89,15 +103,19 @@ def list_runs(
         now = utc_now()
         since_at = parse_time(since, state.tz, field="since", now=now) if since else None
         until_at = parse_time(until, state.tz, field="until", now=now) if until else None
+    from ...registry.run_logs.models import RunStatus
+
     page = state.registry.runs.list_by_pipeline(
         pipeline,
         since=since_at,
         until=until_at,
-        statuses=status or None,
+        statuses=[RunStatus(s.value) for s in status] if status else None,
         limit=limit,
         page_token=inner_token,
         tz=state.tz,
     )
+    if not page.items and inner_token is None:
+        _check_pipeline_exists(state, pipeline)
     next_token = encode_cli_token(page.next_page_token, since_at, until_at) if page.next_page_token else None
     if as_json:
         echo_json({"runs": [to_jsonable(r) for r in page.items], "next_page_token": next_token})
@@ -105,6 +123,18 @@ def list_runs(
     state.out.print(runs_table(page.items, state.tz))
     if next_token:
         state.out.print(Text(f"next page: --page-token {next_token}"), soft_wrap=True)
+
+
+def _check_pipeline_exists(state: CliState, pipeline: str) -> None:
+    """Raise ItemNotFoundError when ``pipeline`` has no config and no run at all."""
+    if state.registry.pipelines.find_by_id(pipeline, tz=state.tz) is not None:
+        return
+    if state.registry.runs.latest(pipeline, tz=state.tz) is not None:
+        return  # runs recorded for a pipeline whose config was removed
+    raise ItemNotFoundError(
+        f"pipeline {pipeline!r} does not exist (no config, no runs): see `pipeline-registry pipelines list --all`",
+        table=state.config.table_name("pipeline_config"),
+    )
 
 
 def _get_run(state: CliState, run_id: str, pipeline: str) -> PipelineRunLogView:
@@ -134,41 +164,30 @@ def watch(
     pipeline: PipelineOption,
     interval: Annotated[float, typer.Option(min=0.01, help="Seconds between two reads.")] = 5.0,
     timeout: Annotated[
-        float | None, typer.Option(min=0.0, help="Give up after this many seconds (exit 9).", show_default=False)
+        float | None,
+        typer.Option(min=0.0, help="Give up after this many seconds (exit 9); default: never.", show_default=False),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Follow a run until it ends: exit 0 on SUCCESS, 8 on FAILED/CANCELLED, 9 on --timeout."""
+    """Follow a run until it ends: exit 0 on SUCCESS, 8 on FAILED/CANCELLED, 9 on --timeout.
+
+    A run that has not started yet is waited for; heartbeats and metrics are shown as they
+    arrive; a DynamoDB outage is ridden through (and shown) until --timeout.
+    """
+    from ..watch import RunWatcher
+
     state = get_state(ctx)
-    deadline = time.monotonic() + timeout if timeout is not None else None
-    seen: tuple[RunStatus, int] | None = None
-    while True:
-        run = _get_run(state, run_id, pipeline)
-        if (run.status, run.try_number) != seen:
-            seen = (run.status, run.try_number)
-            if not as_json:
-                state.err.print(
-                    Text.assemble(
-                        f"{when(utc_now(), state.tz)}  run {run.run_id}: ",
-                        status_text(run.status),
-                        f" (try {run.try_number}, started {when(run.start_time, state.tz)})",
-                    ),
-                    soft_wrap=True,
-                )
-        if run.status.is_terminal:
-            break
-        remaining = deadline - time.monotonic() if deadline is not None else None
-        if remaining is not None and remaining <= 0:
-            if as_json:
-                echo_json(to_jsonable(run))
-            state.err.print(
-                Text(f"run {run_id} is still {run.status.value} after {timeout:g}s; stopped watching"), soft_wrap=True
-            )
-            raise typer.Exit(ExitCode.WATCH_TIMEOUT)
-        _sleep(interval if remaining is None else min(interval, remaining))
+    watcher = RunWatcher(state, run_id, pipeline, interval=interval, timeout=timeout, as_json=as_json, sleep=_sleep)
+    run = watcher.run()
     if as_json:
         echo_json(to_jsonable(run))
     else:
         state.out.print(run_detail(run, state.tz))
-    if run.status is not RunStatus.SUCCESS:
+    if run.status.value != "SUCCESS":
+        if not as_json:
+            error = ": ".join(p for p in (run.error_type, run.error_message) if p) or "no error recorded"
+            state.err.print(
+                Text.assemble(("error: ", "bold red"), f"run {run.run_id} ended {run.status.value}: {error}"),
+                soft_wrap=True,
+            )
         raise typer.Exit(ExitCode.RUN_NOT_SUCCESSFUL)
