@@ -22,6 +22,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..compat import AirflowException, AirflowSkipException, BaseOperator
+from ..links import registry_links
 from ..registry.errors import ConflictError, ItemNotFoundError, RegistryError, ValidationError
 from ..registry.run_env import run_logger_env
 from ..registry.timezones import format_for_display, format_utc, utc_now
@@ -77,6 +78,8 @@ class PipelineRegistryBaseOperator(BaseOperator):
     :param user_timezone: IANA zone for the task log (default: connection extra ``user_timezone``,
         then ``DYNAMODB_USER_TIMEZONE``, then UTC). Storage is always UTC.
     """
+
+    operator_extra_links = registry_links()
 
     ui_color = "#f0e4ff"
 

@@ -32,6 +32,7 @@ from ..compat import (
     Context,
     PokeReturnValue,
 )
+from ..links import registry_links
 from ..registry import errors as registry_errors
 from ..registry.errors import RegistryError, ValidationError
 from ..registry.timezones import format_for_display, localize, to_utc, utc_now
@@ -141,6 +142,7 @@ class PipelineRunStateSensor(BaseSensorOperator):
     """
 
     template_fields: Sequence[str] = ("pipeline_id", "run_id", "since", "until")
+    operator_extra_links = registry_links()
     ui_color = "#d8e8f4"
 
     def __init__(
