@@ -20,7 +20,7 @@ STATUS_COLOURS = {
 }
 
 WIDTH, HEIGHT = 760, 220
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 40
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 30, 40
 
 
 def _seconds_label(seconds: float) -> str:
@@ -81,8 +81,8 @@ def duration_chart_svg(runs: Sequence[PipelineRunLogView]) -> str:
     for status, colour in STATUS_COLOURS.items():
         if status == "RUNNING":
             continue
-        parts.append(f'<circle cx="{legend_x}" cy="{TOP + 4}" r="4" fill="{colour}"/>')
-        parts.append(f'<text x="{legend_x + 8}" y="{TOP + 8}" fill="#333">{status}</text>')
+        parts.append(f'<circle cx="{legend_x}" cy="10" r="4" fill="{colour}"/>')
+        parts.append(f'<text x="{legend_x + 8}" y="14" fill="#333">{status}</text>')
         legend_x += 90
     parts.append("</svg>")
     return "".join(parts)
