@@ -41,10 +41,3 @@ def auth_manager(ui_airflow_db: None) -> Any:
     from airflow.api_fastapi.app import init_auth_manager
 
     return init_auth_manager()
-
-
-def token_for(auth_manager: Any, username: str, role: str | None) -> str:
-    """A JWT the auth manager issues for ``username`` with ``role`` (how Airflow's own tests authenticate)."""
-    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-
-    return str(auth_manager.generate_jwt(SimpleAuthManagerUser(username=username, role=role)))

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import token_for
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from ui_auth import token_for
 from ui_seed import BIG, BIG_RUNS, big_run
 
 from airflow_provider_pipeline_registry.plugins.app import create_app
@@ -229,15 +229,17 @@ def test_runs_status_and_time_filters(client: TestClient) -> None:
         all_failed += page["runs"]
         token = page["next_page_token"]
     assert len(all_failed) == sum(1 for i in range(BIG_RUNS) if i % 7 == 6)
-    # a window: runs started on 2026-11-02 (hours 24..47 since T0); a naive bound is read in Europe/Paris
+    # a window: runs started on 2026-10-02 (hours 24..47 since T0); a naive bound is read in Europe/Paris
     window = client.get(
         "/api/v1/runs",
-        params={"pipeline_id": BIG, "since": "2026-11-02T00:00:00Z", "until": "2026-11-02T23:59:59Z", "limit": 100},
+        params={"pipeline_id": BIG, "since": "2026-10-02T00:00:00Z", "until": "2026-10-02T23:59:59Z", "limit": 100},
     ).json()
-    assert len(window["runs"]) == 24
-    naive = client.get(
+    assert [r["start_time"] for r in window["runs"]] == [
+        big_run(i)["start_time"].strftime("%Y-%m-%dT%H:%M:%S.000000Z") for i in range(47, 23, -1)
+    ]
+    naive = client.get(  # Paris is UTC+2 (CEST) on that day
         "/api/v1/runs",
-        params={"pipeline_id": BIG, "since": "2026-11-02T01:00:00", "until": "2026-11-03T00:59:59", "limit": 100},
+        params={"pipeline_id": BIG, "since": "2026-10-02T02:00:00", "until": "2026-10-03T01:59:59", "limit": 100},
     ).json()
     assert [r["run_id"] for r in naive["runs"]] == [r["run_id"] for r in window["runs"]]
     both = client.get(

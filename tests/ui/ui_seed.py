@@ -10,7 +10,7 @@ from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
 #: the pipeline with many runs (paged); its newest run is a FAILED one
 BIG = "sales_daily"
 BIG_RUNS = 1000
-T0 = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
+T0 = datetime(2026, 10, 1, 0, 0, tzinfo=UTC)
 SPARK_UI = "http://spark-history.example:18080/history/app-0001"
 
 
