@@ -209,6 +209,13 @@ def test_registry_in_airflows_ui(api_server: str, browser_page: Any, tmp_path: P
     # no credential of the connection anywhere in what the browser got
     assert SECRET_KEY not in back.locator("html").inner_html()
 
+    # the timezone the user picked in Airflow's UI (kept in localStorage) wins over the connection's
+    page.evaluate("window.localStorage.setItem('timezone', JSON.stringify('America/New_York'))")
+    page.reload()
+    chosen = page.frame_locator("iframe[title='Pipeline Registry']")
+    expect(chosen.locator("#run-log")).to_contain_text("2026-12-01 03:00:00 EST")
+    expect(chosen.locator("body")).to_contain_text("Times in America/New_York")
+
 
 def _readme_block(marker: str) -> str:
     text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
