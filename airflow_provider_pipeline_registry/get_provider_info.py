@@ -44,6 +44,14 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [{"integration-name": INTEGRATION, "python-modules": [f"{_BASE}.operators.pipeline_registry"]}],
         "sensors": [{"integration-name": INTEGRATION, "python-modules": [f"{_BASE}.sensors.pipeline_registry"]}],
         "triggers": [{"integration-name": INTEGRATION, "python-modules": [f"{_BASE}.triggers.pipeline_registry"]}],
+        # the UI plugin (Airflow 3.1+; also an ``airflow.plugins`` entry point) and the operators' links
+        "plugins": [
+            {
+                "name": "pipeline_registry",
+                "plugin-class": f"{_BASE}.plugins.pipeline_registry_plugin.PipelineRegistryPlugin",
+            }
+        ],
+        "extra-links": [f"{_BASE}.links.RegistryRunLink", f"{_BASE}.links.SparkUILink"],
         "connection-types": [
             {
                 "connection-type": "pipeline_registry",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..compat import AirflowException, AirflowSkipException, BaseOperator
 from ..hooks.mixins import PipelineRegistryHookMixin, pop_registry_settings, registry_template_fields
+from ..links import registry_links
 from ..registry.errors import ConflictError, ItemNotFoundError, RegistryError, ValidationError
 from ..registry.run_env import run_logger_env
 from ..registry.timezones import format_for_display, format_utc, utc_now
@@ -84,6 +85,8 @@ class PipelineRegistryBaseOperator(PipelineRegistryHookMixin, BaseOperator):
     """
 
     template_fields: Sequence[str] = registry_template_fields("pipeline_id")
+    operator_extra_links = registry_links()
+
     ui_color = "#f0e4ff"
 
     def __init__(

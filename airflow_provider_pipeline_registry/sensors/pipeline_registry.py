@@ -33,6 +33,7 @@ from ..compat import (
     conf,
 )
 from ..hooks.mixins import PipelineRegistryHookMixin, pop_registry_settings, registry_template_fields
+from ..links import registry_links
 from ..registry import errors as registry_errors
 from ..registry.errors import RegistryError, ValidationError
 from ..registry.timezones import format_for_display, localize, to_utc, utc_now
@@ -146,6 +147,7 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
     """
 
     template_fields: Sequence[str] = registry_template_fields("pipeline_id", "run_id", "since", "until")
+    operator_extra_links = registry_links()
     ui_color = "#d8e8f4"
 
     def __init__(

@@ -1,0 +1,88 @@
+"""An inline SVG chart of run durations over time, one dot per run coloured by status.
+
+No JavaScript and no external resource: the SVG is part of the page. Runs still RUNNING have no
+duration and are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC
+from html import escape
+
+from ..registry.run_logs import PipelineRunLogView
+
+STATUS_COLOURS = {
+    "SUCCESS": "#2e7d32",
+    "FAILED": "#c62828",
+    "CANCELLED": "#757575",
+    "RUNNING": "#1565c0",
+}
+
+WIDTH, HEIGHT = 760, 220
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 30, 40
+
+
+def _seconds_label(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+
+
+def duration_chart_svg(runs: Sequence[PipelineRunLogView]) -> str:
+    """The chart as an ``<svg>`` element (a short note when no run has ended)."""
+    points = [r for r in runs if r.duration_seconds is not None]
+    if not points:
+        return '<p class="muted" id="duration-chart-empty">No finished run to chart.</p>'
+    points.sort(key=lambda r: r.start_time.astimezone(UTC))
+    times = [r.start_time.astimezone(UTC).timestamp() for r in points]
+    durations = [float(r.duration_seconds or 0.0) for r in points]
+    t0, t1 = min(times), max(times)
+    top = max(durations) or 1.0
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def x(t: float) -> float:
+        return LEFT + (plot_w / 2 if t1 == t0 else (t - t0) / (t1 - t0) * plot_w)
+
+    def y(d: float) -> float:
+        return TOP + plot_h - d / top * plot_h
+
+    parts = [
+        f'<svg id="duration-chart" role="img" aria-label="Run durations over time" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" style="max-width:{WIDTH}px" '
+        'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="11">',
+        f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{LEFT + plot_w}" y2="{TOP + plot_h}" stroke="#999"/>',
+        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}" stroke="#999"/>',
+    ]
+    for fraction in (0.0, 0.5, 1.0):
+        value = top * fraction
+        parts.append(
+            f'<text x="{LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end" fill="#555">{_seconds_label(value)}</text>'
+        )
+    first, last = points[0].start_time, points[-1].start_time
+    parts.append(f'<text x="{LEFT}" y="{HEIGHT - 12}" fill="#555">{escape(first.strftime("%Y-%m-%d %H:%M"))}</text>')
+    if len(points) > 1:
+        parts.append(
+            f'<text x="{LEFT + plot_w}" y="{HEIGHT - 12}" text-anchor="end" fill="#555">'
+            f"{escape(last.strftime('%Y-%m-%d %H:%M'))}</text>"
+        )
+    line = " ".join(f"{x(t):.1f},{y(d):.1f}" for t, d in zip(times, durations, strict=True))
+    parts.append(f'<polyline points="{line}" fill="none" stroke="#bbb" stroke-width="1"/>')
+    for run, t, d in zip(points, times, durations, strict=True):
+        colour = STATUS_COLOURS.get(run.status.value, "#000")
+        label = f"{run.run_id} · {run.status.value} · {_seconds_label(d)} · {run.start_time.isoformat()}"
+        parts.append(
+            f'<circle class="run-dot status-{run.status.value}" cx="{x(t):.1f}" cy="{y(d):.1f}" r="4" '
+            f'fill="{colour}"><title>{escape(label)}</title></circle>'
+        )
+    legend_x = LEFT + 8
+    for status, colour in STATUS_COLOURS.items():
+        if status == "RUNNING":
+            continue
+        parts.append(f'<circle cx="{legend_x}" cy="10" r="4" fill="{colour}"/>')
+        parts.append(f'<text x="{legend_x + 8}" y="14" fill="#333">{status}</text>')
+        legend_x += 90
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,126 @@
+"""Server-rendered pages of the registry (Jinja2, autoescaped; no build step, no external resource).
+
+All links are relative: the pages live side by side under ``<prefix>/ui/`` (``./``, ``pipeline``,
+``run``), Airflow's own pages are ``../../dags/...``. Times are rendered in the registry's display
+timezone with the UTC time on hover; a small script re-renders them in the timezone the user picked
+in Airflow's UI (Airflow keeps it in the browser's ``localStorage['timezone']``) when there is one.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from ..registry.run_logs import PipelineRunLogView
+from ..registry.timezones import format_utc
+from .chart import STATUS_COLOURS
+
+
+def _time(value: datetime | None) -> Markup:
+    if value is None:
+        return Markup('<span class="muted">-</span>')
+    shown = value.strftime("%Y-%m-%d %H:%M:%S %Z")
+    utc = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return Markup('<time datetime="{0}" data-utc="{0}" title="{1}">{2}</time>').format(format_utc(value), utc, shown)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{seconds:.1f}s"
+
+
+def _status(value: Any) -> Markup:
+    name = getattr(value, "value", value)
+    colour = STATUS_COLOURS.get(str(name), "#555")
+    return Markup('<span class="status status-{0}" style="background:{1}">{0}</span>').format(name, colour)
+
+
+def _query(path: str, **params: Any) -> str:
+    clean = {k: v for k, v in params.items() if v not in (None, "", [])}
+    return f"{path}?{urlencode(clean, doseq=True)}" if clean else path
+
+
+def _pipeline_url(pipeline_id: str) -> str:
+    return _query("pipeline", pipeline_id=pipeline_id)
+
+
+def _run_url(run: PipelineRunLogView) -> str:
+    return _query("run", pipeline_id=run.pipeline_id, run_id=run.run_id)
+
+
+def _dag_run_url(run: PipelineRunLogView) -> str | None:
+    if not run.dag_id or not run.dag_run_id:
+        return None
+    return f"../../dags/{quote(run.dag_id, safe='')}/runs/{quote(run.dag_run_id, safe='')}"
+
+
+def _task_url(run: PipelineRunLogView) -> str | None:
+    base = _dag_run_url(run)
+    if base is None or not run.task_id:
+        return None
+    url = f"{base}/tasks/{quote(run.task_id, safe='')}"
+    if run.map_index is not None and run.map_index >= 0:
+        url += f"/mapped/{run.map_index}"
+    return url
+
+
+def _metrics(metrics: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(metrics.items())) if metrics else "-"
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+def _safe_url(url: str | None) -> str | None:
+    """Only http(s) links are rendered as links (never ``javascript:``)."""
+    if url and url.lower().startswith(("http://", "https://")):
+        return url
+    return None
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader(__package__ or "airflow_provider_pipeline_registry.plugins", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
+    env.globals.update(
+        time=_time,
+        duration=_duration,
+        status=_status,
+        metrics=_metrics,
+        pretty=_pretty,
+        safe_url=_safe_url,
+        pipeline_url=_pipeline_url,
+        run_url=_run_url,
+        dag_run_url=_dag_run_url,
+        task_url=_task_url,
+    )
+    return env
+
+
+ENV = _environment()
+
+
+def render(template: str, **context: Any) -> str:
+    """Render one of the page templates."""
+    context.setdefault("display_timezone", "UTC")
+    return ENV.get_template(template).render(**context)
+
+
+query_url = _query
+
+__all__ = ["Markup", "query_url", "render"]

@@ -1,0 +1,66 @@
+"""``PipelineRegistryPlugin``: the registry's pages, JSON API and navigation entry in Airflow's UI.
+
+Airflow loads it from the ``airflow.plugins`` entry point (and from the provider info's
+``plugins`` when ``[core] lazy_discover_providers`` is False). The FastAPI app and the navigation
+entry are added only in the api-server, on Airflow 3.1+ and when ``[pipeline_registry] ui_enabled``
+is not False; elsewhere (scheduler, workers, Airflow 2.11) the plugin carries only the operator
+extra links and imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from airflow.plugins_manager import AirflowPlugin
+
+from ..links import REGISTRY_LINKS
+from . import settings
+
+
+def _airflow_3_1_plus() -> bool:
+    try:
+        from airflow import __version__
+    except ImportError:  # pragma: no cover
+        return False
+    parts = __version__.split(".")
+    try:
+        return (int(parts[0]), int(parts[1])) >= (3, 1)
+    except (ValueError, IndexError):  # pragma: no cover
+        return False
+
+
+def running_in_api_server(argv: list[str] | None = None) -> bool:
+    """Whether this process is Airflow's api-server (``airflow api-server``)."""
+    args = sys.argv if argv is None else argv
+    return len(args) > 1 and args[1] == "api-server"
+
+
+def fastapi_app_entry() -> dict[str, Any]:
+    """The ``fastapi_apps`` entry: the app mounted at :data:`settings.URL_PREFIX`."""
+    from .app import create_app
+
+    return {"app": create_app(), "url_prefix": settings.URL_PREFIX, "name": "Pipeline Registry"}
+
+
+def external_view_entry() -> dict[str, Any]:
+    """The navigation entry: the pages, shown inside Airflow's UI at ``/plugin/pipeline_registry``."""
+    return {
+        "name": "Pipeline Registry",
+        "href": f"{settings.base_path()}{settings.URL_PREFIX}/ui/",
+        "destination": "nav",
+        "url_route": settings.UI_ROUTE,
+    }
+
+
+UI_ACTIVE = _airflow_3_1_plus() and settings.ui_enabled() and running_in_api_server()
+
+
+class PipelineRegistryPlugin(AirflowPlugin):
+    """Pipelines, tables and run history in Airflow's UI, plus the operators' extra links."""
+
+    name = "pipeline_registry"
+    operator_extra_links = [link() for link in REGISTRY_LINKS]
+    if UI_ACTIVE:
+        fastapi_apps = [fastapi_app_entry()]
+        external_views = [external_view_entry()]

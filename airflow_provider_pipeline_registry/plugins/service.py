@@ -1,0 +1,274 @@
+"""What the UI and the JSON API show, read through the registry core (never Airflow-specific).
+
+Every list is paged with the core's opaque page tokens. Filters the core has no index for
+(owner, tag, search, inactive) are applied to each page the core returns; a filtered page holds at
+most ``limit`` pipelines and may hold fewer (even none) while ``next_page_token`` is set, as
+DynamoDB's own filtered pages do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from ..registry.errors import ItemNotFoundError, ValidationError
+from ..registry.facade import Registry
+from ..registry.pipeline_config import PipelineConfigView
+from ..registry.run_logs import PipelineRunLogView, RunStatus
+from ..registry.table_config import TableConfigView
+from ..registry.timezones import format_utc, localize, resolve_user_timezone, timezone_name, to_utc, utc_now
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
+#: core pages read at most for one filtered page of pipelines (bounds one request's work)
+MAX_CORE_PAGES = 20
+#: a RUNNING run whose heartbeat (or start) is older than this is shown as stale
+STALE_AFTER_SECONDS = 600.0
+
+
+def jsonable(value: Any) -> Any:
+    """A view's value as JSON: datetimes in the storage format (UTC, ``Z``), enums by value."""
+    if isinstance(value, datetime):
+        return format_utc(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def view_json(view: PipelineConfigView | TableConfigView | PipelineRunLogView) -> dict[str, Any]:
+    """A view as a JSON object (``display_timezone`` names the zone the UI shows times in)."""
+    data: dict[str, Any] = jsonable(view.model_dump(mode="python"))
+    return data
+
+
+def check_limit(limit: int) -> int:
+    """``limit`` if within 1..MAX_LIMIT, else a ValidationError naming ``limit``."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}", field="limit")
+    return limit
+
+
+def parse_time(value: str | None, field_name: str, tz: tzinfo) -> datetime | None:
+    """An ISO-8601 bound as aware UTC; a naive value is read in the display timezone."""
+    if value is None or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(
+            f"{field_name}: {value!r} is not an ISO-8601 datetime (e.g. 2026-11-25T02:00:00Z)", field=field_name
+        ) from None
+    return to_utc(localize(parsed, tz, field=field_name), field=field_name)
+
+
+def parse_statuses(values: Sequence[str]) -> list[RunStatus]:
+    """Run statuses from query values (``SUCCESS`` or ``SUCCESS,FAILED``), case-insensitive."""
+    statuses: list[RunStatus] = []
+    for value in values:
+        for part in value.split(","):
+            name = part.strip().upper()
+            if not name:
+                continue
+            try:
+                statuses.append(RunStatus(name))
+            except ValueError:
+                allowed = ", ".join(s.value for s in RunStatus)
+                raise ValidationError(f"status: {part!r} is not one of {allowed}", field="status") from None
+    return statuses
+
+
+@dataclass(frozen=True)
+class PipelineFilter:
+    """Filters of the pipelines list; ``active`` None lists active and inactive pipelines."""
+
+    active: bool | None = None
+    owner: str | None = None
+    tag: str | None = None
+    search: str | None = None
+
+    def matches(self, pipeline: PipelineConfigView) -> bool:
+        if self.active is not None and pipeline.is_active is not self.active:
+            return False
+        if self.owner and pipeline.owner.casefold() != self.owner.strip().casefold():
+            return False
+        if self.tag and self.tag.strip().casefold() not in {t.casefold() for t in pipeline.tags}:
+            return False
+        if self.search:
+            needle = self.search.strip().casefold()
+            haystack = " ".join(
+                [pipeline.pipeline_id, pipeline.name, pipeline.description or "", pipeline.owner, *pipeline.tags]
+            ).casefold()
+            if needle not in haystack:
+                return False
+        return True
+
+
+@dataclass
+class PipelinesPage:
+    pipelines: list[PipelineConfigView]
+    last_runs: dict[str, PipelineRunLogView | None]
+    next_page_token: str | None
+    display_timezone: str
+
+
+@dataclass
+class RunsPage:
+    runs: list[PipelineRunLogView]
+    next_page_token: str | None
+    display_timezone: str
+
+
+@dataclass
+class PipelineDetail:
+    pipeline: PipelineConfigView
+    tables: list[TableConfigView]
+    display_timezone: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class RegistryService:
+    """Read-only queries of the UI over one :class:`Registry`; ``tz`` overrides the display zone."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def zone(self, tz: str | None = None) -> tzinfo:
+        """The display timezone: ``tz`` > the connection's ``user_timezone`` > env > UTC."""
+        return resolve_user_timezone(tz or None, self.registry.config.user_timezone)
+
+    # -- pipelines -------------------------------------------------------------------------------
+    def list_pipelines(
+        self,
+        filters: PipelineFilter,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        page_token: str | None = None,
+        tz: str | None = None,
+        with_last_run: bool = True,
+    ) -> PipelinesPage:
+        """A page of pipelines in ``pipeline_id`` order (active ones from their index, else a scan)."""
+        check_limit(limit)
+        zone = self.zone(tz)
+        read = self.registry.pipelines
+        found: list[PipelineConfigView] = []
+        token = page_token
+        for _ in range(MAX_CORE_PAGES):
+            wanted = limit - len(found)
+            if filters.active is True:
+                page = read.list_active(limit=wanted, page_token=token, tz=zone)
+            else:
+                page = read.list_all(limit=wanted, page_token=token, tz=zone)
+            found.extend(p for p in page.items if filters.matches(p))
+            token = page.next_page_token
+            if token is None or len(found) >= limit:
+                break
+        found.sort(key=lambda p: p.pipeline_id)  # a scan's page is in hash order
+        last_runs = self.last_runs([p.pipeline_id for p in found], zone) if with_last_run else {}
+        return PipelinesPage(found, last_runs, token, timezone_name(zone))
+
+    def last_runs(self, pipeline_ids: Sequence[str], zone: tzinfo) -> dict[str, PipelineRunLogView | None]:
+        """The newest run of each pipeline (one index query each, a few in parallel)."""
+        if not pipeline_ids:
+            return {}
+        runs = self.registry.runs
+        with ThreadPoolExecutor(max_workers=min(8, len(pipeline_ids))) as pool:
+            latest = list(pool.map(lambda pid: runs.latest(pid, tz=zone), pipeline_ids))
+        return dict(zip(pipeline_ids, latest, strict=True))
+
+    def get_pipeline(self, pipeline_id: str, *, tz: str | None = None) -> PipelineDetail:
+        """One pipeline with all its tables; ItemNotFoundError when the pipeline does not exist."""
+        zone = self.zone(tz)
+        pipeline = self.registry.pipelines.find_by_id(pipeline_id, tz=zone)
+        if pipeline is None:
+            raise self._pipeline_not_found(pipeline_id)
+        tables = list(self.registry.tables.iter_by_pipeline(pipeline_id, tz=zone))
+        return PipelineDetail(pipeline, tables, timezone_name(zone))
+
+    def require_pipeline(self, pipeline_id: str) -> None:
+        """ItemNotFoundError unless ``pipeline_id`` exists (one projected read)."""
+        if self.registry.pipelines.find_entity(pipeline_id) is None:
+            raise self._pipeline_not_found(pipeline_id)
+
+    def _pipeline_not_found(self, pipeline_id: str) -> ItemNotFoundError:
+        return ItemNotFoundError(
+            f"pipeline {pipeline_id!r} not found",
+            table=self.registry.pipelines.gateway.table_name,
+            key={"pipeline_id": pipeline_id},
+        )
+
+    def list_tables(
+        self,
+        pipeline_id: str,
+        *,
+        active_only: bool = False,
+        limit: int = DEFAULT_LIMIT,
+        page_token: str | None = None,
+        tz: str | None = None,
+    ) -> tuple[list[TableConfigView], str | None, str]:
+        """A page of the tables of ``pipeline_id`` (the core's page)."""
+        check_limit(limit)
+        self.require_pipeline(pipeline_id)
+        zone = self.zone(tz)
+        page = self.registry.tables.list_by_pipeline(
+            pipeline_id, active_only=active_only, limit=limit, page_token=page_token, tz=zone
+        )
+        return page.items, page.next_page_token, timezone_name(zone)
+
+    # -- runs ------------------------------------------------------------------------------------
+    def list_runs(
+        self,
+        pipeline_id: str,
+        *,
+        statuses: Sequence[RunStatus] = (),
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        page_token: str | None = None,
+        tz: str | None = None,
+    ) -> RunsPage:
+        """A page of the runs of ``pipeline_id``, newest first (one index query)."""
+        check_limit(limit)
+        self.require_pipeline(pipeline_id)
+        zone = self.zone(tz)
+        page = self.registry.runs.list_by_pipeline(
+            pipeline_id,
+            since=parse_time(since, "since", zone),
+            until=parse_time(until, "until", zone),
+            statuses=list(statuses) or None,
+            limit=limit,
+            page_token=page_token,
+            tz=zone,
+        )
+        return RunsPage(page.items, page.next_page_token, timezone_name(zone))
+
+    def get_run(self, pipeline_id: str, run_id: str, *, tz: str | None = None) -> PipelineRunLogView:
+        """One run (strongly consistent read); ItemNotFoundError when it does not exist."""
+        return self.registry.runs.get_by_id(run_id, pipeline_id, consistent=True, tz=self.zone(tz))
+
+
+def heartbeat_age_seconds(run: PipelineRunLogView, now: datetime | None = None) -> float | None:
+    """Seconds since the last heartbeat (or the start, if none) of a RUNNING run; None otherwise."""
+    if run.status is not RunStatus.RUNNING:
+        return None
+    last = (run.heartbeat_at or run.start_time).astimezone(UTC)
+    return round(((now or utc_now()) - last).total_seconds(), 3)
+
+
+def run_json(run: PipelineRunLogView, now: datetime | None = None) -> dict[str, Any]:
+    """A run as JSON, with ``heartbeat_age_seconds`` and ``stale`` for RUNNING runs."""
+    data = view_json(run)
+    age = heartbeat_age_seconds(run, now)
+    data["heartbeat_age_seconds"] = age
+    data["stale"] = age is not None and age > STALE_AFTER_SECONDS
+    return data

@@ -1,0 +1,43 @@
+"""DAG for tests/airflow/test_registry_links.py: the operators' extra links under dag.test().
+
+``load -> start -> spark (records a Spark application and UI address on the run) -> end``, on the
+connection ``pr_links`` (pointed at DynamoDB Local by the test).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, BaseOperator
+
+from airflow_provider_pipeline_registry.operators.pipeline_registry import (
+    EndPipelineRunOperator,
+    LoadPipelineConfigOperator,
+    StartPipelineRunOperator,
+)
+
+CONN_ID = "pr_links"
+PIPELINE_ID = "links_daily"
+SPARK_UI_URL = "http://spark-driver.example:4040/"
+registry = {"pipeline_id": PIPELINE_ID, "aws_conn_id": CONN_ID}
+
+
+class SparkStandIn(BaseOperator):
+    """Records the Spark identity on the RUNNING run, as PipelineRunLogger does in a Spark driver."""
+
+    def execute(self, context: Any) -> None:
+        from airflow_provider_pipeline_registry.hooks.pipeline_registry import PipelineRegistryHook
+
+        run_id = context["ti"].xcom_pull(task_ids="start")
+        spark = {"spark_application_id": "local-1700000000000", "spark_ui_url": SPARK_UI_URL}
+        PipelineRegistryHook(aws_conn_id=CONN_ID).runs_write.heartbeat(run_id, PIPELINE_ID, spark=spark)
+
+
+with DAG(dag_id="pr_links", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False) as dag:
+    (
+        LoadPipelineConfigOperator(task_id="load", **registry)
+        >> StartPipelineRunOperator(task_id="start", **registry)
+        >> SparkStandIn(task_id="spark")
+        >> EndPipelineRunOperator(task_id="end", **registry)
+    )

@@ -1,0 +1,247 @@
+"""The registry in Airflow's UI, driven by Debian's headless Chromium through Playwright.
+
+A real ``airflow api-server`` (real login with the simple auth manager) with the provider installed
+reads seeded registry tables in DynamoDB Local. One browser session walks: login -> "Pipeline
+Registry" in the navigation -> a pipeline (config, tables, runs, chart, older runs) -> a run ->
+the Airflow task instance page -> back. Screenshots go to the test's tmp dir (and, with
+``PIPELINE_REGISTRY_SCREENSHOTS=<dir>``, to that dir: how docs/images/ is refreshed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ui_api_server import airflow_command, airflow_env, running_api_server
+from ui_seed import BIG, BIG_RUNS, big_run
+
+from airflow_provider_pipeline_registry.registry import Registry
+
+# a hang guard, not a speed target: migrating, serving and driving a browser on a loaded 2-core box
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(1500)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "ui-test-pw-81723"
+ACCESS_KEY = "testing"  # DynamoDB Local accepts alphanumeric keys only
+SECRET_KEY = "uiSecretKey0000000000000000000000000000x"
+RUNNING_DAG_RUN = "manual__2026-12-01T08:00:00+00:00"
+DAG_FILE = """
+from datetime import datetime
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+
+with DAG("inventory_dag", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
+    EmptyOperator(task_id="spark_job")
+"""
+
+
+def _post_json(url: str, body: dict[str, Any], token: str | None = None) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.load(response)
+
+
+@pytest.fixture(scope="module")
+def api_server(tmp_path_factory: pytest.TempPathFactory, seeded_registry: Registry) -> Iterator[str]:
+    """The api-server (plugin on, real auth) reading the seeded registry, with the dag run of the RUNNING run."""
+    home = tmp_path_factory.mktemp("airflow-home")
+    (home / "dags").mkdir()
+    (home / "dags" / "inventory_dag.py").write_text(DAG_FILE)
+    (home / "passwords.json").write_text(json.dumps({"admin": PASSWORD}))
+    config = seeded_registry.config
+    connection = {
+        "conn_type": "aws",
+        "login": ACCESS_KEY,
+        "password": SECRET_KEY,
+        "extra": {
+            "endpoint_url": config.endpoint_url,
+            "region_name": config.region,
+            "table_prefix": config.table_prefix,
+            "user_timezone": config.user_timezone,
+        },
+    }
+    env = {
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW_CONN_UI_REGISTRY": json.dumps(connection),
+        "AIRFLOW__PIPELINE_REGISTRY__AWS_CONN_ID": "ui_registry",
+    }
+    with running_api_server(home, env) as base:
+        # the Airflow dag run and task the RUNNING registry run came from (no scheduler: it stays queued)
+        done = subprocess.run(
+            [*airflow_command(), "dags", "reserialize"],
+            env=airflow_env(home, env),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        token = _post_json(f"{base}/auth/token", {"username": "admin", "password": PASSWORD})["access_token"]
+        _post_json(
+            f"{base}/api/v2/dags/inventory_dag/dagRuns",
+            {"dag_run_id": RUNNING_DAG_RUN, "logical_date": None},
+            token=token,
+        )
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser_page(api_server: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(60_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def _shot(page: Any, directory: Path, name: str) -> None:
+    path = directory / f"{name}.png"
+    page.screenshot(path=str(path))
+    target = os.environ.get("PIPELINE_REGISTRY_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(target) / path.name)
+
+
+def test_registry_in_airflows_ui(api_server: str, browser_page: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    # log in with the simple auth manager's own form
+    page.goto(f"{api_server}/")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/auth/login" not in url)
+
+    # the navigation entry opens the pipelines page inside Airflow's UI
+    page.get_by_text("Pipeline Registry").first.click()
+    page.wait_for_url(re.compile(r"/plugin/pipeline_registry"))
+    frame = page.frame_locator("iframe[title='Pipeline Registry']")
+    pipelines = frame.locator("#pipelines")
+    expect(pipelines).to_contain_text("Daily sales")
+    expect(pipelines).to_contain_text("Hourly inventory")
+    expect(pipelines).to_contain_text("Legacy export")
+    expect(pipelines.locator("tr", has_text="inventory_hourly")).to_contain_text("RUNNING")
+    expect(frame.locator("body")).to_contain_text("Times in Europe/Paris")
+    hover = frame.locator("#pipelines tr", has_text=BIG).locator("time").first
+    assert hover.get_attribute("title", timeout=10_000).endswith("UTC")
+    _shot(page, tmp_path, "ui-pipelines")
+
+    # filter: only inactive pipelines
+    frame.locator("select[name=active]").select_option("false")
+    frame.get_by_role("button", name="Filter").click()
+    expect(pipelines.locator("tbody tr")).to_have_count(1)
+    expect(pipelines).to_contain_text("legacy_export")
+    frame.get_by_role("link", name="Clear").click()
+    expect(pipelines.locator("tbody tr")).to_have_count(3)
+
+    # a pipeline: config, tables, chart and the newest runs, paged
+    frame.get_by_role("link", name=BIG, exact=True).click()
+    expect(frame.locator("h1")).to_contain_text("Daily sales")
+    expect(frame.locator("#pipeline-config")).to_contain_text("s3://jobs/sales_daily.py")
+    expect(frame.locator("#pipeline-config")).to_contain_text("spark.executor.memory")
+    tables = frame.locator("#tables")
+    expect(tables).to_contain_text("s3://lake/raw/sales/")
+    expect(tables.locator("tr", has_text="raw_sales")).to_contain_text("incremental")
+    expect(tables.locator("tr", has_text="raw_sales")).to_contain_text("updated_at = 2026-11-30T00:00:00Z")
+    expect(tables.locator("tr", has_text="sales_agg")).to_contain_text("delta")
+    runs = frame.locator("#runs tbody tr")
+    expect(runs).to_have_count(25)
+    newest = big_run(BIG_RUNS - 1)
+    expect(runs.first).to_contain_text(newest["run_id"])
+    expect(runs.first).to_contain_text(newest["spark_application_id"])
+    expect(frame.locator("#duration-chart circle.run-dot")).to_have_count(25)
+    expect(frame.locator("#duration-chart circle.status-FAILED").first).to_be_attached()
+    _shot(page, tmp_path, "ui-pipeline")
+    frame.locator("#next-page").click()
+    expect(runs.first).to_contain_text(big_run(BIG_RUNS - 26)["run_id"])
+    assert "page_token=" in page.url  # the frame's address is mirrored in Airflow's URL
+
+    # a run of the big pipeline: everything of the run log
+    frame.locator("a.run-link").first.click()
+    run_log = frame.locator("#run-log")
+    expect(run_log).to_contain_text(big_run(BIG_RUNS - 26)["spark_ui_url"])
+    expect(run_log).to_contain_text("rows_written")
+
+    # the RUNNING run: heartbeat age, then into Airflow's task instance page, and back
+    page.goto(f"{api_server}/plugin/pipeline_registry/pipeline-registry/ui/")
+    frame.locator("#pipelines tr", has_text="inventory_hourly").get_by_role("link", name="RUNNING").click()
+    expect(frame.locator("h1")).to_contain_text("inventory_dag/" + RUNNING_DAG_RUN)
+    expect(frame.locator("#heartbeat-age")).to_contain_text("ago")
+    expect(run_log).to_contain_text("stale")
+    _shot(page, tmp_path, "ui-run")
+    frame.locator("#task-link").click()
+    page.wait_for_url(re.compile(r"/dags/inventory_dag/runs/.+/tasks/spark_job"))
+    expect(page.locator("body")).to_contain_text("spark_job")
+    expect(page.locator("iframe[title='Pipeline Registry']")).to_have_count(0)
+    page.go_back()
+    back = page.frame_locator("iframe[title='Pipeline Registry']")
+    expect(back.locator("#run-log")).to_contain_text(RUNNING_DAG_RUN)
+    # no credential of the connection anywhere in what the browser got
+    assert SECRET_KEY not in back.locator("html").inner_html()
+
+    # the timezone the user picked in Airflow's UI (kept in localStorage) wins over the connection's
+    page.evaluate("window.localStorage.setItem('timezone', JSON.stringify('America/New_York'))")
+    page.reload()
+    chosen = page.frame_locator("iframe[title='Pipeline Registry']")
+    expect(chosen.locator("#run-log")).to_contain_text("2026-12-01 03:00:00 EST")
+    expect(chosen.locator("body")).to_contain_text("Times in America/New_York")
+
+
+def _readme_block(marker: str) -> str:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    found = re.search(rf"<!-- {re.escape(marker)} -->\n```\w+\n(.*?)\n```", text, re.S)
+    assert found is not None, f"README has no block after <!-- {marker} -->"
+    return found.group(1)
+
+
+@pytest.mark.parametrize("language", ["bash", "python"])
+def test_readme_api_examples_run(api_server: str, language: str) -> None:
+    env = {**os.environ, "AIRFLOW_URL": api_server, "AIRFLOW_USERNAME": "admin", "AIRFLOW_PASSWORD": PASSWORD}
+    command = ["bash", "-euo", "pipefail", "-c"] if language == "bash" else [sys.executable, "-c"]
+    done = subprocess.run(
+        [*command, _readme_block(f"ui-api-example:{language}")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    if language == "bash":
+        lines = done.stdout.strip().splitlines()
+        assert len(lines) == 5
+        assert all(" FAILED sales_daily/" in line for line in lines)
+    else:
+        assert "sales_daily SUCCESS" in done.stdout
+        assert "inventory_hourly RUNNING" in done.stdout
+        assert f"{BIG_RUNS} runs of sales_daily" in done.stdout

@@ -1,0 +1,107 @@
+"""Seed data of the UI tests, written through the registry core (the way users fill the registry)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
+
+#: the pipeline with many runs (paged); its newest run is a FAILED one
+BIG = "sales_daily"
+BIG_RUNS = 1000
+T0 = datetime(2026, 10, 1, 0, 0, tzinfo=UTC)
+SPARK_UI = "http://spark-history.example:18080/history/app-0001"
+
+
+def registry_for(endpoint_url: str, table_prefix: str, user_timezone: str = "Europe/Paris") -> Registry:
+    config = DynamoDBConfig(
+        endpoint_url=endpoint_url, region="us-east-1", table_prefix=table_prefix, user_timezone=user_timezone
+    )
+    return Registry(config)
+
+
+def big_run(i: int) -> dict[str, Any]:
+    """Run ``i`` of the big pipeline: started hourly, every 7th FAILED, the rest SUCCESS."""
+    start = T0 + timedelta(hours=i)
+    failed = i % 7 == 6
+    return {
+        "run_id": f"{BIG}/scheduled__{start:%Y-%m-%dT%H:%M:%S}+00:00",
+        "pipeline_id": BIG,
+        "status": "FAILED" if failed else "SUCCESS",
+        "try_number": 2 if failed else 1,
+        "start_time": start,
+        "end_time": start + timedelta(seconds=60 + i % 50),
+        "dag_id": "sales_daily_dag",
+        "dag_run_id": f"scheduled__{start:%Y-%m-%dT%H:%M:%S}+00:00",
+        "task_id": "spark_job",
+        "spark_application_id": f"app-{i:04d}",
+        "spark_ui_url": f"http://spark-history.example:18080/history/app-{i:04d}",
+        "metrics": {"rows_written": 1000 + i},
+        "error_type": "SparkJobError" if failed else None,
+        "error_message": f"stage {i} failed: OutOfMemory" if failed else None,
+    }
+
+
+def seed(registry: Registry, *, big_runs: int = BIG_RUNS) -> None:
+    """Three pipelines (one inactive), tables of the big one, ``big_runs`` runs and one RUNNING run."""
+    registry.create_tables()
+    registry.pipelines_write.create(
+        {
+            "pipeline_id": BIG,
+            "name": "Daily sales",
+            "description": "Aggregates the day's sales.",
+            "owner": "data-eng",
+            "schedule": "@daily",
+            "spark_application": "s3://jobs/sales_daily.py",
+            "spark_conf": {"spark.executor.memory": "4g"},
+            "spark_args": ["--date", "{{ ds }}"],
+            "parameters": {"threshold": 10, "regions": ["eu", "us"]},
+            "tags": ["sales", "daily"],
+        }
+    )
+    registry.pipelines_write.create(
+        {"pipeline_id": "inventory_hourly", "name": "Hourly inventory", "owner": "ops", "tags": ["inventory"]}
+    )
+    registry.pipelines_write.create(
+        {"pipeline_id": "legacy_export", "name": "Legacy export", "owner": "data-eng", "is_active": False}
+    )
+    registry.tables_write.create(
+        {
+            "table_id": "raw_sales",
+            "pipeline_id": BIG,
+            "table_name": "sales",
+            "database": "raw",
+            "role": "source",
+            "format": "parquet",
+            "location": "s3://lake/raw/sales/",
+            "load_type": "incremental",
+            "watermark_column": "updated_at",
+            "watermark_value": "2026-11-30T00:00:00Z",
+        }
+    )
+    registry.tables_write.create(
+        {
+            "table_id": "sales_agg",
+            "pipeline_id": BIG,
+            "table_name": "sales_agg",
+            "database": "mart",
+            "role": "target",
+            "format": "delta",
+            "location": "s3://lake/mart/sales_agg/",
+            "load_type": "merge",
+        }
+    )
+    report = registry.runs_write.batch_upsert([big_run(i) for i in range(big_runs)])
+    if not report.ok:
+        raise RuntimeError(f"seeding failed: {report.failed[:3]}")
+    registry.runs_write.start(
+        {
+            "run_id": "inventory_dag/manual__2026-12-01T08:00:00+00:00",
+            "pipeline_id": "inventory_hourly",
+            "dag_id": "inventory_dag",
+            "dag_run_id": "manual__2026-12-01T08:00:00+00:00",
+            "task_id": "spark_job",
+            "start_time": datetime(2026, 12, 1, 8, 0, tzinfo=UTC),
+        }
+    )
