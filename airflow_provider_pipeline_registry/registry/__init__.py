@@ -18,6 +18,8 @@ _EXPORTS: dict[str, str] = {
     "ItemNotFoundError": "errors",
     "TableNotFoundError": "errors",
     "ConflictError": "errors",
+    "AttemptConflictError": "errors",
+    "AttemptSupersededError": "errors",
     "RetryableError": "errors",
     "RegistryConnectionError": "errors",
     "AccessDeniedError": "errors",
@@ -65,6 +67,7 @@ _EXPORTS: dict[str, str] = {
     "PipelineRunLogsWriteApi": "run_logs",
     "RunStart": "run_logs",
     "RunFinish": "run_logs",
+    "RunAttempt": "run_logs",
     "RunStatus": "run_logs",
     "TERMINAL_STATUSES": "run_logs",
     # the run logger used inside Spark drivers
@@ -92,6 +95,8 @@ if TYPE_CHECKING:
     from .config_store import BatchUpsertReport
     from .errors import (
         AccessDeniedError,
+        AttemptConflictError,
+        AttemptSupersededError,
         ConfigurationError,
         ConflictError,
         ItemNotFoundError,
@@ -120,6 +125,7 @@ if TYPE_CHECKING:
         PipelineRunLogsWriteApi,
         PipelineRunLogUpsert,
         PipelineRunLogView,
+        RunAttempt,
         RunFinish,
         RunStart,
         RunStatus,
