@@ -195,7 +195,8 @@ class PipelineRunLogger:
     :param task_id: the task running the job (recorded as the run's ``task_id``).
     :param attempt_id: the attempt ``StartPipelineRunOperator`` opened (its XCom ``attempt_id``):
         the driver claims only that one (see ``PipelineRunLogsWriteApi.join``).
-    :param lease_seconds: a RUNNING attempt whose heartbeat is older than this may be taken over.
+    :param lease_seconds: a RUNNING attempt whose heartbeat is older than this may be taken over
+        (default: 300 s, or 3 heartbeat intervals if longer; must exceed ``heartbeat_interval``).
     :param heartbeat_interval: seconds between heartbeats from a daemon thread.
     :param registry: an existing ``Registry`` (else one is built from ``config``).
     :param spark: a Spark session to attach on enter (same as :meth:`attach_spark`).
@@ -222,12 +223,14 @@ class PipelineRunLogger:
         dag_run_id: str | None = None,
         task_id: str | None = None,
         attempt_id: str | None = None,
-        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        lease_seconds: float | None = None,
     ) -> None:
         if heartbeat_interval <= 0:
             raise ValidationError("heartbeat_interval must be > 0 seconds", field="heartbeat_interval")
         if end_retry_seconds < 0:
             raise ValidationError("end_retry_seconds must be >= 0", field="end_retry_seconds")
+        if lease_seconds is None:
+            lease_seconds = max(DEFAULT_LEASE_SECONDS, 3 * heartbeat_interval)
         if lease_seconds <= heartbeat_interval:
             raise ValidationError(
                 f"lease_seconds ({lease_seconds}) must be longer than heartbeat_interval ({heartbeat_interval})",
@@ -426,8 +429,8 @@ class PipelineRunLogger:
                 "run %s: attempt %s was replaced by attempt %s (try %s): this driver stops writing to the run",
                 self.run_id,
                 self.attempt_id,
-                (current.get("attempt_id") or {}).get("S", "?"),
-                (current.get("try_number") or {}).get("N", "?"),
+                current.get("attempt_id", "?"),
+                current.get("try_number", "?"),
             )
         self._stop.set()
 
@@ -627,7 +630,7 @@ class PipelineRunLogger:
                     "run %s: not recording %s, the run is already %s (%s)",
                     self.run_id,
                     outcome,
-                    ((exc.current or {}).get("status") or {}).get("S", "ended"),
+                    (exc.current or {}).get("status", "ended"),
                     exc.message,
                 )
                 return False
@@ -675,7 +678,7 @@ class PipelineRunLogger:
                 self._note_superseded(exc)
                 return
             except ConflictError as exc:
-                status = ((exc.current or {}).get("status") or {}).get("S")
+                status = (exc.current or {}).get("status")
                 log.info("run %s: already ended (%s); heartbeat stops", self.run_id, status)
                 return
             except ItemNotFoundError:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_pipeline_registry.registry import (
+    AttemptConflictError,
     ConflictError,
     ItemNotFoundError,
     PipelineRunLogUpsert,
@@ -136,10 +137,20 @@ def test_retry_with_higher_try_restarts(registry: Registry) -> None:
     )
 
 
-def test_adopt_running_joins_whatever_try(registry: Registry) -> None:
-    start(registry, "r", try_number=2)
-    adopted = registry.runs_write.start({"run_id": "r", "pipeline_id": "p", "try_number": 1}, adopt_running=True)
-    assert adopted.try_number == 2
+def test_join_claims_the_started_attempt_once(registry: Registry) -> None:
+    opened = start(registry, "r", try_number=2, task_id="start_run")
+    joined = registry.runs_write.join(
+        {"run_id": "r", "pipeline_id": "p", "try_number": 1, "task_id": "spark"}, expected_attempt_id=opened.attempt_id
+    )
+    # the task that runs the job is recorded, with its own try; the starting task keeps its own fields
+    assert (joined.task_id, joined.try_number, joined.attempt_claimed) == ("spark", 1, True)
+    assert (joined.start_task_id, joined.start_try_number) == ("start_run", 2)
+    assert joined.attempt_id != opened.attempt_id and joined.attempts == []
+    with pytest.raises(AttemptConflictError, match="alive"):  # a second driver of the same try
+        registry.runs_write.join(
+            {"run_id": "r", "pipeline_id": "p", "try_number": 1, "task_id": "spark"},
+            expected_attempt_id=opened.attempt_id,
+        )
 
 
 def test_heartbeat_rules(registry: Registry) -> None:

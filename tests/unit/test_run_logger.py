@@ -316,7 +316,7 @@ def test_from_env_names_the_missing_variable() -> None:
 
 
 def test_start_failure_raises_before_the_job_runs(registry: Registry, run_id: str) -> None:
-    flaky(registry, start=1)
+    flaky(registry, join=1)  # the logger joins the run (PipelineRunLogsWriteApi.join)
     with (
         pytest.raises(RetryableError),
         PipelineRunLogger(pipeline_id="p1", run_id=run_id, registry=registry),

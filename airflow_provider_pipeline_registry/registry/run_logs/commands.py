@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..attributes import Item
+from ..attributes import Item, decode_item
 from ..conditions import Condition, Update, eq, exists, not_exists
 from ..config import DynamoDBConfig
 from ..config_store import BatchUpsertReport, validate_dto
@@ -96,19 +96,19 @@ class PipelineRunLogsWriteApi:
 
     # -- reading the current state ----------------------------------------------------------
     def _stored(self, item: Mapping[str, Any], operation: str, run_id: str, pipeline_id: str) -> PipelineRunLog:
-        """A stored item as the entity; one that does not validate is our ValidationError, with context."""
+        """A low-level stored item as the entity (see :meth:`_entity`)."""
+        return self._entity(decode_item(item), operation, run_id, pipeline_id)
+
+    def _entity(self, values: Mapping[str, Any], operation: str, run_id: str, pipeline_id: str) -> PipelineRunLog:
+        """Decoded stored values (e.g. a ConflictError's ``current``) as the entity; values that do
+        not validate (an item holding only its keys...) are our ValidationError, with context."""
         try:
-            return PipelineRunLog.from_dynamodb_item(dict(item))
-        except ValidationError as exc:
+            return PipelineRunLog.model_validate(dict(values))
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            summary = exc.message if isinstance(exc, ValidationError) else _pydantic_summary(exc)
             raise ValidationError(
-                f"stored run {run_id!r} of pipeline {pipeline_id!r} is invalid: {exc.message}",
-                field=exc.field,
-                errors=exc.errors,
-                **self._context(operation, run_id, pipeline_id),
-            ) from None
-        except ValueError as exc:  # a pydantic error the model layer did not wrap
-            raise ValidationError(
-                f"stored run {run_id!r} of pipeline {pipeline_id!r} is invalid: {exc}",
+                f"stored run {run_id!r} of pipeline {pipeline_id!r} is invalid: {summary}",
+                field=getattr(exc, "field", None),
                 **self._context(operation, run_id, pipeline_id),
             ) from None
 
@@ -216,7 +216,7 @@ class PipelineRunLogsWriteApi:
                 if exc.current is None:  # no ALL_OLD (some emulators): confirm with a consistent read
                     seen = self._read_current(start.run_id, start.pipeline_id, operation)
                 else:
-                    seen = self._stored(exc.current, operation, start.run_id, start.pipeline_id)
+                    seen = self._entity(exc.current, operation, start.run_id, start.pipeline_id)
                 if seen is not None and seen.attempt_id == start.attempt_id:
                     log.debug("%s of %s: our own write, replayed after a lost response", operation, start.run_id)
                     return seen
@@ -260,14 +260,14 @@ class PipelineRunLogsWriteApi:
                 raise ConflictError(
                     f"run {start.run_id!r} is RUNNING as try {opened_by}; a start for the older "
                     f"try {start.try_number} is refused",
-                    current=seen.to_dynamodb_item(),
+                    current=_plain(seen),
                     **context,
                 )
             raise ConflictError(
                 f"run {start.run_id!r} already ended as {seen.status.value} "
                 f"({format_for_display(seen.end_time, self.config.user_timezone)}) in try {opened_by}; "
                 f"a start for try {start.try_number} would reopen it and is refused",
-                current=seen.to_dynamodb_item(),
+                current=_plain(seen),
                 **context,
             )
 
@@ -314,7 +314,7 @@ class PipelineRunLogsWriteApi:
             who = f"task {task_id or '?'} try {my_try if my_try is not None else '?'}"
             return AttemptConflictError(
                 f"run {start.run_id!r} {why}; this driver ({who}) is not its attempt and does not start the job",
-                current=seen.to_dynamodb_item(),
+                current=_plain(seen),
                 **context,
             )
 
@@ -409,8 +409,8 @@ class PipelineRunLogsWriteApi:
                     raise ItemNotFoundError(
                         f"run {run_id!r} of pipeline {pipeline_id!r} not found", **context
                     ) from None
-                current = confirmed.to_dynamodb_item()
-            stored = self._stored(current, operation, run_id, pipeline_id)
+                current = _plain(confirmed)
+            stored = self._entity(current, operation, run_id, pipeline_id)
             if attempt_id is not None and stored.attempt_id != attempt_id:
                 raise AttemptSupersededError(
                     f"run {run_id!r} is now attempt {stored.attempt_id} ({stored.status.value}, try "
@@ -458,7 +458,7 @@ class PipelineRunLogsWriteApi:
         except ConflictError as exc:
             stored = exc.current
         current = (
-            self._stored(stored, "finish", end.run_id, end.pipeline_id)
+            self._entity(stored, "finish", end.run_id, end.pipeline_id)
             if stored is not None
             else self._read_current(end.run_id, end.pipeline_id, "finish")
         )
@@ -468,7 +468,7 @@ class PipelineRunLogsWriteApi:
                 f"{end.status.value}",
                 **context,
             )
-        stored = current.to_dynamodb_item() if stored is None else stored
+        stored = _plain(current) if stored is None else stored
         if end.attempt_id is not None and current.attempt_id != end.attempt_id:
             raise AttemptSupersededError(
                 f"run {end.run_id!r} is now attempt {current.attempt_id} ({current.status.value}, try "
@@ -569,6 +569,22 @@ class PipelineRunLogsWriteApi:
             if (i["run_id"]["S"], i["pipeline_id"]["S"]) not in failed
         ]
         return BatchUpsertReport(written=written, failed=result.failed)
+
+
+def _plain(run: PipelineRunLog) -> dict[str, Any]:
+    """A run as the decoded stored values a ConflictError carries in ``current``."""
+    return decode_item(run.to_dynamodb_item())
+
+
+def _pydantic_summary(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    parts = [
+        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"
+        for e in errors(include_url=False, include_context=False, include_input=False)
+    ]
+    return "; ".join(parts)
 
 
 def _last_try_of(run: PipelineRunLog, task_id: str | None) -> int | None:
