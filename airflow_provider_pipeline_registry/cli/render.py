@@ -181,6 +181,8 @@ def run_detail(run: PipelineRunLogView, tz: tzinfo) -> Table:
         ("dag_id", run.dag_id),
         ("dag_run_id", run.dag_run_id),
         ("task_id", run.task_id),
+        ("attempt_id", run.attempt_id),
+        ("started_by", f"{run.start_task_id} (try {run.start_try_number})" if run.start_task_id else None),
         ("map_index", run.map_index),
         ("logical_date", when(run.logical_date, tz)),
         ("spark_application_id", run.spark_application_id),
@@ -191,6 +193,29 @@ def run_detail(run: PipelineRunLogView, tz: tzinfo) -> Table:
         ("error_message", run.error_message),
     ]
     return key_value_table(rows, title=f"run {run.run_id}")
+
+
+_ATTEMPT_STYLES = {status.value: style for status, style in STATUS_STYLES.items()}
+
+
+def attempts_table(run: PipelineRunLogView, tz: tzinfo) -> Table:
+    """The run's previous attempts (its bounded history), oldest first."""
+    table = Table(title=f"{len(run.attempts)} previous attempt(s)", title_justify="left")
+    for name in ("try", "task", "status", "start", "end", "spark application", "error", "attempt_id"):
+        table.add_column(name, overflow="fold")
+    for a in run.attempts:
+        error = ": ".join(x for x in (a.error_type, a.error_message) if x) or "-"
+        table.add_row(
+            str(a.try_number or "-"),
+            a.task_id or "-",
+            Text(a.status, style=_ATTEMPT_STYLES.get(a.status, "dim")),
+            when(a.start_time, tz),
+            when(a.end_time, tz),
+            a.spark_application_id or "-",
+            Text(error),
+            a.attempt_id or "-",
+        )
+    return table
 
 
 def table_status_table(statuses: Mapping[str, str | None], created: Mapping[str, bool] | None = None) -> Table:

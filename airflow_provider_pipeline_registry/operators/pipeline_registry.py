@@ -496,7 +496,7 @@ class EndPipelineRunOperator(PipelineRegistryBaseOperator):
                 self.pipeline_id,
                 stored,
                 self.show(run.end_time),
-                f"{run.error_type}: {run.error_message}" if run.error_type else "no error",
+                ": ".join(x for x in (run.error_type, run.error_message) if x) or "no error",
                 verdict,
             )
         self._fail_if_needed(run_id, stored, run.error_message, explicit_status=verdict if explicit else None)

@@ -818,6 +818,8 @@ _LOST_JVM_MARKERS = (
     "SparkContext was shut down",
     "stopped SparkContext",
     "SparkContext has been shutdown",
+    "Cannot call methods on a stopped SparkContext",
+    "py4j.Gateway",
     "Answer from Java side is empty",
     "Error while receiving",
     "Error while sending",
@@ -833,7 +835,7 @@ def _looks_like_lost_jvm(exc: BaseException) -> bool:
     for _ in range(10):
         if seen is None:
             return False
-        if isinstance(seen, ConnectionError | EOFError) or type(seen).__name__ == "Py4JNetworkError":
+        if isinstance(seen, ConnectionError | EOFError) or type(seen).__name__ in ("Py4JNetworkError", "Py4JError"):
             return True
         if type(seen).__module__.startswith(("py4j", "pyspark")) and any(m in str(seen) for m in _LOST_JVM_MARKERS):
             return True

@@ -14,7 +14,7 @@ from ...registry.run_logs.models import PipelineRunLogView, RunStatus
 from ...registry.timezones import utc_now
 from ..context import CliState, get_state
 from ..exit_codes import ExitCode
-from ..render import echo_json, run_detail, runs_table, status_text, to_jsonable, when
+from ..render import attempts_table, echo_json, run_detail, runs_table, status_text, to_jsonable, when
 from ..times import parse_time
 from .options import JsonOption, PipelineOption
 
@@ -125,6 +125,8 @@ def show(
         echo_json(to_jsonable(run))
     else:
         state.out.print(run_detail(run, state.tz))
+        if run.attempts:
+            state.out.print(attempts_table(run, state.tz))
 
 
 @runs_app.command("watch")
@@ -170,5 +172,7 @@ def watch(
         echo_json(to_jsonable(run))
     else:
         state.out.print(run_detail(run, state.tz))
+        if run.attempts:
+            state.out.print(attempts_table(run, state.tz))
     if run.status is not RunStatus.SUCCESS:
         raise typer.Exit(ExitCode.RUN_NOT_SUCCESSFUL)
