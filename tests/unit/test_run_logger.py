@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -520,25 +521,77 @@ class Driver:
         return self.process.returncode, self.process.stderr.read()[-3000:]
 
 
-def _sigterm_trial(config: DynamoDBConfig, registry: Registry, seed: int, trial: int) -> str | None:
+ZYGOTE = Path(__file__).parent / "jobs" / "driver_zygote.py"
+SIGNAL_TRIALS = 50
+
+
+class Zygote:
+    """``driver_zygote.py``: forks a fresh driver process per trial, after importing once."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(ZYGOTE)], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.events: dict[str, queue.Queue[str]] = {}
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _queue(self, trial: str) -> queue.Queue[str]:
+        with self._lock:
+            return self.events.setdefault(trial, queue.Queue())
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            trial, _, what = line.strip().partition(" ")
+            self._queue(trial).put(what)
+
+    def fork(self, trial: int, run_id: str) -> int:
+        assert self.process.stdin is not None
+        with self._lock:
+            self.process.stdin.write(f"{trial} {run_id}\n")
+            self.process.stdin.flush()
+        what = self.next(trial)
+        assert what is not None
+        assert what.startswith("PID "), what
+        return int(what.split()[1])
+
+    def next(self, trial: int, timeout: float = EXIT_BOUND_SECONDS) -> str | None:
+        try:
+            return self._queue(str(trial)).get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def _sigterm_trial(zygote: Zygote, registry: Registry, seed: int, trial: int) -> str | None:
     """One trial: SIGTERM at a random point of a tight ``run.increment()`` loop, a second SIGTERM
     while the (slowed) end write is in flight. Returns None, or what went wrong."""
     rng = random.Random(seed * 1000 + trial)
     run_id = f"sig/{seed}-{trial}"
-    driver = Driver(_driver_env(config, run_id, SLOW_END_SECONDS="0.4"), "loop")
-    if not driver.wait_for("READY"):
-        return f"trial {trial}: the driver never got ready: {driver.finish()}"
+    pid = zygote.fork(trial, run_id)
+    seen = [zygote.next(trial)]
+    if seen[-1] != "READY":
+        os.kill(pid, signal.SIGKILL)
+        return f"trial {trial}: the driver never got ready: {seen}"
     time.sleep(rng.uniform(0.0, 0.25))
-    driver.process.send_signal(signal.SIGTERM)
-    second = driver.wait_for("END-WRITE")
-    if second:
-        driver.process.send_signal(signal.SIGTERM)  # during the end write
-    code, err = driver.finish()
-    if code != SIGTERM_EXIT_CODE:
-        return f"trial {trial}: exit code {code} (second signal sent: {second}): {err}"
+    os.kill(pid, signal.SIGTERM)
+    seen.append(zygote.next(trial))
+    if seen[-1] == "END-WRITE":
+        os.kill(pid, signal.SIGTERM)  # a second SIGTERM during the end write
+        seen.append(zygote.next(trial))
+    if seen[-1] != f"EXIT {SIGTERM_EXIT_CODE}":
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        return f"trial {trial}: {seen} (None: nothing within {EXIT_BOUND_SECONDS}s)"
     run = registry.runs.find_entity(run_id, "p1", consistent=True)
     if run is None or run.status is not RunStatus.CANCELLED or run.error_message != "SIGTERM received":
-        return f"trial {trial}: stored {run and (run.status, run.error_message)}: {err}"
+        return f"trial {trial}: stored {run and (run.status, run.error_message)}"
     if not run.metrics.get("rows"):
         return f"trial {trial}: the metrics were not written with the end: {run.metrics}"
     return None
@@ -547,9 +600,18 @@ def _sigterm_trial(config: DynamoDBConfig, registry: Registry, seed: int, trial:
 def test_sigterm_at_random_points_of_a_metric_loop_always_ends_cancelled(
     config: DynamoDBConfig, registry: Registry
 ) -> None:
+    """50 drivers (forked from one pre-imported process, a few at a time), each SIGTERMed at a
+    random point of a tight ``run.increment()`` loop and again while its end write is held by a
+    botocore event hook: every one exits 143 within the bound with the run CANCELLED. (The old
+    handler wrote to DynamoDB under the logger's locks: it hung in most trials.)"""
     seed = int(os.environ.get("SIGNAL_TRIALS_SEED", str(random.SystemRandom().randrange(10**6))))
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        problems = [p for p in pool.map(lambda t: _sigterm_trial(config, registry, seed, t), range(50)) if p]
+    zygote = Zygote(_driver_env(config, "placeholder", SLOW_END_SECONDS="0.4"))
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            results = pool.map(lambda t: _sigterm_trial(zygote, registry, seed, t), range(SIGNAL_TRIALS))
+            problems = [p for p in results if p]
+    finally:
+        zygote.close()
     assert not problems, f"replay with SIGNAL_TRIALS_SEED={seed}: " + "\n".join(problems)
 
 

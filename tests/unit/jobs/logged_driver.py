@@ -7,7 +7,7 @@ Usage: ``python logged_driver.py MODE`` with the run logger's variables in the e
 * ``ok``: count to 1000 with ``run.increment()``, print the stored identity, succeed;
 * ``sleep``: print READY, sleep until a signal ends it (60 s at most, then fail).
 
-``SLOW_END_SECONDS``: every write carrying an ``end_time`` (the end write) prints END-WRITE and
+``SLOW_END_SECONDS``: every write of an end status (the end write) prints END-WRITE and
 is held that long before it is sent, by a botocore ``before-send`` event hook (a slow network),
 so a test can send a second signal while the end is being written.
 """
@@ -16,30 +16,39 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_pipeline_registry.registry import PipelineRunLogger
 
+_END_STATUS = re.compile(rb'"S":\s*"(SUCCESS|FAILED|CANCELLED)"')
 
-def _slow_end_writes(run: PipelineRunLogger, seconds: float) -> None:
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _slow_end_writes(run: PipelineRunLogger, seconds: float, emit: Callable[[str], None]) -> None:
     def hold(request: Any, **_: Any) -> None:
-        if b"end_time" in (request.body or b""):
-            print("END-WRITE", flush=True)
+        body = request.body or b""
+        if _END_STATUS.search(body):
+            emit("END-WRITE")
             time.sleep(seconds)
 
     run.registry.client.meta.events.register("before-send.dynamodb.UpdateItem", hold, unique_id="slow-end")
 
 
-def main(mode: str) -> int:
+def main(mode: str, emit: Callable[[str], None] = _say) -> int:
     run = PipelineRunLogger.from_env()
     slow = float(os.environ.get("SLOW_END_SECONDS", "0"))
     if slow:
-        _slow_end_writes(run, slow)
+        _slow_end_writes(run, slow, emit)
     with run:
         if mode == "loop":
-            print("READY", flush=True)
+            emit("READY")
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 run.increment("rows")
@@ -48,7 +57,7 @@ def main(mode: str) -> int:
             run.increment("rows", 10)
             raise ValueError("bad input row 42")
         if mode == "sleep":
-            print("READY", flush=True)
+            emit("READY")
             time.sleep(60)
             return 3
         for _ in range(1000):
