@@ -432,7 +432,6 @@ class PipelineRunLogger:
                 current.get("attempt_id", "?"),
                 current.get("try_number", "?"),
             )
-        self._stop.set()
 
     @property
     def _api(self) -> PipelineRunLogsWriteApi:
@@ -672,6 +671,8 @@ class PipelineRunLogger:
     # -- heartbeat thread ----------------------------------------------------------------------
     def _heartbeat_loop(self) -> None:
         while not self._stop.wait(self.heartbeat_interval):
+            if self._superseded:  # a newer attempt owns the run: stop quietly
+                return
             try:
                 self._heartbeat()
             except AttemptSupersededError as exc:
