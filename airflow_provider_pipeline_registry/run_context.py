@@ -133,3 +133,22 @@ def spark_task_env(
         if attempt:
             env[ATTEMPT_ID_ENV] = str(attempt)
     return env
+
+
+def spark_env_template(*, load_task_id: str = "load_config", start_task_id: str | None = "start_run") -> str:
+    """One Jinja expression for a Spark task's ``env_vars``: the Load task's XCom ``run_logger_env``
+    plus the Spark task's own identity (what :func:`spark_task_env` carries).
+
+    It renders to a dict under ``render_template_as_native_obj=True`` (the DAG's setting)::
+
+        SparkSubmitOperator(..., env_vars=spark_env_template(load_task_id="load_config"))
+    """
+    attempt = (
+        f", {ATTEMPT_ID_ENV}=(ti.xcom_pull(task_ids={start_task_id!r}, key='attempt_id') or '')"
+        if start_task_id
+        else ""
+    )
+    return (
+        f"{{{{ dict(ti.xcom_pull(task_ids={load_task_id!r}, key='run_logger_env'), "
+        f"{TRY_NUMBER_ENV}=(ti.try_number | string), {TASK_ID_ENV}=ti.task_id{attempt}) }}}}"
+    )

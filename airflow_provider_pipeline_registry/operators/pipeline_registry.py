@@ -142,9 +142,10 @@ class LoadPipelineConfigOperator(PipelineRegistryBaseOperator):
 
     :param run_id: the pipeline run id handed to the Spark job (templated; default: derived
         like ``StartPipelineRunOperator`` does, from the dag run and this task's group).
-    :param try_number: try number put in ``run_logger_env`` (templated). Default None: the run
-        logger then uses the Spark task's own ``AIRFLOW_CTX_TRY_NUMBER``, which is right when
-        the Spark task is retried on its own.
+    :param try_number: try number put in ``run_logger_env`` (templated). Default None: the Spark
+        task should add its own identity with ``spark_task_env()`` (``run_context``), which is the
+        only way it reaches a driver in cluster deploy mode and is right when the Spark task is
+        retried on its own.
     :param heartbeat_seconds: heartbeat interval for the run logger, if not its default.
     :param skip_if_inactive: skip (True) or fail (False) when the pipeline is inactive.
     """

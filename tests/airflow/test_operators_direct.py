@@ -32,7 +32,7 @@ from airflow_provider_pipeline_registry.operators.pipeline_registry import (
 from airflow_provider_pipeline_registry.registry.errors import ValidationError
 from airflow_provider_pipeline_registry.registry.run_env import derive_run_id, run_logger_env
 from airflow_provider_pipeline_registry.registry.run_logs.models import RunStatus
-from airflow_provider_pipeline_registry.run_context import spark_task_env
+from airflow_provider_pipeline_registry.run_context import spark_env_template, spark_task_env
 
 pytestmark = [pytest.mark.airflow, pytest.mark.integration]
 
@@ -273,6 +273,21 @@ def test_spark_task_env_templates_render_the_spark_tasks_own_identity() -> None:
         "PIPELINE_REGISTRY_TRY_NUMBER": "3",
         "PIPELINE_REGISTRY_TASK_ID": "spark",
         "PIPELINE_REGISTRY_ATTEMPT_ID": "grp.start_run:attempt_id",
+    }
+
+
+def test_spark_env_template_renders_one_dict_natively() -> None:
+    from jinja2.nativetypes import NativeEnvironment
+
+    ti = FakeTI("spark", try_number=2)
+    xcoms = {("load_config", "run_logger_env"): {"PIPELINE_REGISTRY_RUN_ID": "r"}, ("start_run", "attempt_id"): "a1"}
+    ti.xcom_pull = lambda task_ids, key: xcoms.get((task_ids, key))  # type: ignore[attr-defined]
+    env = NativeEnvironment().from_string(spark_env_template()).render(ti=ti)
+    assert env == {
+        "PIPELINE_REGISTRY_RUN_ID": "r",
+        "PIPELINE_REGISTRY_TRY_NUMBER": "2",
+        "PIPELINE_REGISTRY_TASK_ID": "spark",
+        "PIPELINE_REGISTRY_ATTEMPT_ID": "a1",
     }
 
 
