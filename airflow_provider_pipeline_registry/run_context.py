@@ -113,11 +113,14 @@ def spark_task_env(
     the Spark task's, which no other task can know, and in cluster deploy mode (YARN,
     Kubernetes) no ``AIRFLOW_CTX_*`` variable reaches the driver. Without ``context`` it returns
     Jinja templates that the Spark task renders itself (``SparkSubmitOperator.env_vars`` is
-    templated)::
+    templated), to merge into a dict of your own (or use :func:`spark_env_template`, which also
+    carries ``run_logger_env``)::
 
-        SparkSubmitOperator(..., env_vars={**load.output["run_logger_env"], **spark_task_env()})
+        SparkSubmitOperator(..., env_vars={**my_static_env, **spark_task_env()})
 
-    With a task ``context`` (``@task.pyspark``, ``@task``) it returns the values. The attempt id
+    With a task ``context`` (``@task.pyspark``, ``@task``) it returns the values::
+
+        PipelineRunLogger.from_env({**run_logger_env, **spark_task_env(get_current_context())}) The attempt id
     comes from ``start_task_id``'s XCom ``attempt_id`` (give the full id inside a task group;
     ``None`` to leave it out).
     """
