@@ -472,3 +472,16 @@ def test_the_attempt_history_is_bounded_and_shown_in_the_users_timezone(make_reg
     assert view.attempts[0].start_time == T0 + timedelta(hours=3)
     raw = raw_run(registry, "r")
     assert raw["attempts"]["L"][0]["M"]["start_time"] == {"S": "2026-05-01T15:00:00.000000Z"}
+
+
+def test_batch_upsert_keeps_an_imported_attempt_history(registry: Registry) -> None:
+    history = [{"attempt_id": "a1", "try_number": 1, "status": "FAILED", "start_time": T0, "error_message": "x" * 5000}]
+    report = registry.runs_write.batch_upsert(
+        [{"run_id": "imp", "pipeline_id": "p", "status": "SUCCESS", "start_time": T0, "attempts": history}]
+    )
+    assert report.ok
+    stored = registry.runs.find_entity("imp", "p", consistent=True)
+    assert stored is not None
+    (attempt,) = stored.attempts
+    assert (attempt.attempt_id, attempt.status, attempt.start_time) == ("a1", "FAILED", T0)
+    assert len(attempt.error_message or "") <= 1024

@@ -172,7 +172,11 @@ class PipelineRunLog(RegistryModel, _RunFields):
         """Serialize; the ``attempts`` history is stored as a list of maps."""
         item = RegistryModel.to_dynamodb_item(self.model_copy(update={"attempts": None}))
         if self.attempts:
-            item["attempts"] = encode_value([a.storage_value() for a in self.attempts], "attempts")
+            history = [
+                a.storage_value() if isinstance(a, RunAttempt) else RunAttempt.model_validate(a).storage_value()
+                for a in self.attempts
+            ]  # model_construct (batch upserts) leaves them as dicts
+            item["attempts"] = encode_value(history, "attempts")
         return item
 
     def current_attempt(self, status: str | None = None) -> RunAttempt:
