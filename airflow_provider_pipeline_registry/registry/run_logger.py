@@ -467,6 +467,8 @@ class PipelineRunLogger:
         except BaseException:
             self._restore_signal_handlers()
             self._close_wake_pipe()
+            if self._cancel_signum is not None:  # a signal came during the refused start: deliver it now
+                signal.raise_signal(self._cancel_signum)
             raise
         self.try_number = stored.try_number
         self._started_at = stored.start_time
