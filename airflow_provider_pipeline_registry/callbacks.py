@@ -122,9 +122,12 @@ class _RecordRunEnd(PipelineRegistryHookMixin):
 
         hook = self._hook()
         error_type, error_message = self._error(context)
+        writes = hook.registry.runs_write
+        # fenced on the attempt read now: a callback never ends a newer attempt (a retry's)
+        current = writes.current(run_id, self.pipeline_id)
         end_time = utc_now()
         try:
-            run = hook.registry.runs_write.finish(
+            run = writes.finish(
                 {
                     "run_id": run_id,
                     "pipeline_id": self.pipeline_id,
@@ -132,6 +135,7 @@ class _RecordRunEnd(PipelineRegistryHookMixin):
                     "end_time": end_time,
                     "error_type": error_type,
                     "error_message": error_message,
+                    "attempt_id": current.attempt_id if current is not None else None,
                 }
             )
         except ConflictError as exc:

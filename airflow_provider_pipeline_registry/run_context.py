@@ -10,7 +10,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from .registry.run_env import derive_run_id
+from .registry.run_env import ATTEMPT_ID_ENV, TASK_ID_ENV, TRY_NUMBER_ENV, derive_run_id
 
 #: task states that count as "this task did its job" when deciding a run's status
 OK_STATES = frozenset({"success", "skipped"})
@@ -100,3 +100,58 @@ def _states_from_dag_run(dag_run: Any, wanted: Collection[str]) -> dict[str, str
         for ti in dag_run.get_task_instances()
         if ti.task_id in wanted
     }
+
+
+def spark_task_env(
+    context: Mapping[str, Any] | None = None,
+    *,
+    start_task_id: str | None = "start_run",
+) -> dict[str, str]:
+    """The Spark task's OWN identity for its driver's ``PipelineRunLogger.from_env()``.
+
+    Merge it after the Load task's XCom ``run_logger_env``: the try number and task id must be
+    the Spark task's, which no other task can know, and in cluster deploy mode (YARN,
+    Kubernetes) no ``AIRFLOW_CTX_*`` variable reaches the driver. Without ``context`` it returns
+    Jinja templates that the Spark task renders itself (``SparkSubmitOperator.env_vars`` is
+    templated), to merge into a dict of your own (or use :func:`spark_env_template`, which also
+    carries ``run_logger_env``)::
+
+        SparkSubmitOperator(..., env_vars={**my_static_env, **spark_task_env()})
+
+    With a task ``context`` (``@task.pyspark``, ``@task``) it returns the values::
+
+        PipelineRunLogger.from_env({**run_logger_env, **spark_task_env(get_current_context())}) The attempt id
+    comes from ``start_task_id``'s XCom ``attempt_id`` (give the full id inside a task group;
+    ``None`` to leave it out).
+    """
+    if context is None:
+        env = {TRY_NUMBER_ENV: "{{ ti.try_number }}", TASK_ID_ENV: "{{ ti.task_id }}"}
+        if start_task_id:
+            env[ATTEMPT_ID_ENV] = "{{ ti.xcom_pull(task_ids=" + repr(start_task_id) + ", key='attempt_id') }}"
+        return env
+    ti = context["ti"]
+    env = {TRY_NUMBER_ENV: str(int(ti.try_number or 1)), TASK_ID_ENV: str(ti.task_id)}
+    if start_task_id:
+        attempt = ti.xcom_pull(task_ids=start_task_id, key="attempt_id")
+        if attempt:
+            env[ATTEMPT_ID_ENV] = str(attempt)
+    return env
+
+
+def spark_env_template(*, load_task_id: str = "load_config", start_task_id: str | None = "start_run") -> str:
+    """One Jinja expression for a Spark task's ``env_vars``: the Load task's XCom ``run_logger_env``
+    plus the Spark task's own identity (what :func:`spark_task_env` carries).
+
+    It renders to a dict under ``render_template_as_native_obj=True`` (the DAG's setting)::
+
+        SparkSubmitOperator(..., env_vars=spark_env_template(load_task_id="load_config"))
+    """
+    attempt = (
+        f", {ATTEMPT_ID_ENV}=(ti.xcom_pull(task_ids={start_task_id!r}, key='attempt_id') or '')"
+        if start_task_id
+        else ""
+    )
+    return (
+        f"{{{{ dict(ti.xcom_pull(task_ids={load_task_id!r}, key='run_logger_env'), "
+        f"{TRY_NUMBER_ENV}=(ti.try_number | string), {TASK_ID_ENV}=ti.task_id{attempt}) }}}}"
+    )

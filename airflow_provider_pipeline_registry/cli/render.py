@@ -288,6 +288,8 @@ def run_detail(run: PipelineRunLogView, tz: tzinfo) -> Table:
         ("dag_id", run.dag_id),
         ("dag_run_id", run.dag_run_id),
         ("task_id", run.task_id),
+        ("attempt_id", run.attempt_id),
+        ("started_by", f"{run.start_task_id} (try {run.start_try_number})" if run.start_task_id else None),
         ("map_index", run.map_index),
         ("logical_date", when(run.logical_date, tz)),
         ("spark_application_id", run.spark_application_id),
@@ -298,6 +300,28 @@ def run_detail(run: PipelineRunLogView, tz: tzinfo) -> Table:
         ("error_message", run.error_message),
     ]
     return key_value_table(rows, title=f"run {run.run_id}")
+
+
+def attempts_table(run: PipelineRunLogView, tz: tzinfo) -> FitTable:
+    """The run's previous attempts (its bounded history), oldest first."""
+    return FitTable(
+        f"{len(run.attempts)} previous attempt(s)",
+        ("try", "task", "status", "start", "end", "spark application", "error", "attempt_id"),
+        (
+            (
+                str(a.try_number or "-"),
+                a.task_id or "-",
+                status_text(a.status),
+                when(a.start_time, tz),
+                when(a.end_time, tz),
+                a.spark_application_id or "-",
+                ": ".join(x for x in (a.error_type, a.error_message) if x) or "-",
+                a.attempt_id or "-",
+            )
+            for a in run.attempts
+        ),
+        min_widths={"error": 20},
+    )
 
 
 def table_status_table(statuses: Mapping[str, str | None], created: Mapping[str, bool] | None = None) -> Table:

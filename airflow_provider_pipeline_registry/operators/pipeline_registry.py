@@ -14,8 +14,9 @@ Importing this module imports neither boto3 nor pyspark: the hook is built on fi
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from datetime import tzinfo
 
     from ..compat import Context
+    from ..registry.run_logs import PipelineRunLog
 
 #: the statuses an end can record (RunStatus values; the run_logs package imports boto3)
 END_STATUSES = ("SUCCESS", "FAILED", "CANCELLED")
@@ -50,6 +52,8 @@ XCOM_APPLICATION = "application"
 XCOM_APPLICATION_ARGS = "application_args"
 XCOM_RUN_LOGGER_ENV = "run_logger_env"
 XCOM_RUN_ID = "run_id"
+#: XCom key pushed by StartPipelineRunOperator: the attempt it opened (for the Spark task's env)
+XCOM_ATTEMPT_ID = "attempt_id"
 
 
 def to_json_value(value: Any) -> Any:
@@ -143,9 +147,10 @@ class LoadPipelineConfigOperator(PipelineRegistryBaseOperator):
 
     :param run_id: the pipeline run id handed to the Spark job (templated; default: derived
         like ``StartPipelineRunOperator`` does, from the dag run and this task's group).
-    :param try_number: try number put in ``run_logger_env`` (templated). Default None: the run
-        logger then uses the Spark task's own ``AIRFLOW_CTX_TRY_NUMBER``, which is right when
-        the Spark task is retried on its own.
+    :param try_number: try number put in ``run_logger_env`` (templated). Default None: the Spark
+        task should add its own identity with ``spark_task_env()`` (``run_context``), which is the
+        only way it reaches a driver in cluster deploy mode and is right when the Spark task is
+        retried on its own.
     :param heartbeat_seconds: heartbeat interval for the run logger, if not its default.
     :param skip_if_inactive: skip (True) or fail (False) when the pipeline is inactive.
     """
@@ -232,9 +237,11 @@ class StartPipelineRunOperator(PipelineRegistryBaseOperator):
     """Record a pipeline run as RUNNING with the Airflow identity; return its run id.
 
     The run id defaults to ``derive_run_id(dag_id, dag_run_id, task_group_id)``: stable across
-    retries and clears of the same dag run. A retry or clear (a higher try number) starts the same
-    run again; re-running the same try is a no-op. Starting a run whose same try already ended is
-    refused (the task fails).
+    retries and clears of the same dag run. Each start opens an attempt (an opaque id, pushed to
+    XCom as ``attempt_id``) that the job's run logger claims; a retry or clear of this task (a
+    higher try number) opens a new attempt of the same run, the previous one going into the run's
+    attempt history; re-running the same try is a no-op. Starting a run whose same try already
+    ended is refused (the task fails).
 
     :param run_id: explicit run id (templated).
     """
@@ -255,22 +262,26 @@ class StartPipelineRunOperator(PipelineRegistryBaseOperator):
             )
         except RegistryError as exc:
             raise AirflowException(f"could not start run {run_id!r} of pipeline {self.pipeline_id!r}: {exc}") from exc
+        context["ti"].xcom_push(key=XCOM_ATTEMPT_ID, value=run.attempt_id)
         if run.start_time != start_time:
             self.log.info(
-                "Run %s of pipeline %r is already RUNNING in try %d since %s: nothing to do",
+                "Run %s of pipeline %r is already RUNNING in try %d since %s (attempt %s): nothing to do",
                 run_id,
                 self.pipeline_id,
                 run.try_number,
                 self.show(run.start_time),
+                run.attempt_id,
             )
         else:
             self.log.info(
-                "Run %s of pipeline %r started %s (try %d, dag run %s)",
+                "Run %s of pipeline %r started %s (try %d, dag run %s, attempt %s%s)",
                 run_id,
                 self.pipeline_id,
                 self.show(run.start_time),
                 run.try_number,
                 identity["dag_run_id"],
+                run.attempt_id,
+                f"; {len(run.attempts)} earlier attempt(s)" if run.attempts else "",
             )
         return run_id
 
@@ -284,15 +295,26 @@ class EndPipelineRunOperator(PipelineRegistryBaseOperator):
     task counts as success (a branch not taken is not a failure); when every watched task was
     skipped, nothing ran, so this task skips too. Runs with ``trigger_rule="all_done"`` by default.
 
-    Ending a run that already ended the same way (e.g. a failure callback got there first) is a
-    no-op. With ``fail_on_pipeline_failure`` (default) the task fails when the run FAILED, so the
-    dag run's state reflects the pipeline's.
+    A driver's own end wins: when the run is RUNNING in an attempt a run logger claimed and its
+    heartbeat is alive (e.g. the Spark task was marked failed and Airflow ran this task before
+    the supervisor stopped the driver), this operator waits up to ``driver_end_timeout`` seconds
+    for the driver to record its end (the driver records CANCELLED when it gets SIGTERM), and
+    reports that. Only after the wait does it record its own verdict, fenced on the attempt it
+    read, so it can never end a newer attempt. Ending a run that already ended the same way
+    (e.g. a failure callback got there first) is a no-op.
+
+    With ``fail_on_pipeline_failure`` (default) the task fails when the run ended FAILED, or
+    CANCELLED (the message names the real status), so the dag run's state reflects the
+    pipeline's; an explicit ``status="CANCELLED"`` given to this operator does not fail it.
 
     :param run_id: explicit run id (templated); default derived like the start operator's.
     :param status: ``SUCCESS``, ``FAILED`` or ``CANCELLED`` (templated); default: from task states.
     :param error_message: error recorded with an explicit FAILED/CANCELLED status (templated).
     :param watched_task_ids: task ids whose states decide the status (default: all upstream).
-    :param fail_on_pipeline_failure: fail this task when the run ended FAILED.
+    :param fail_on_pipeline_failure: fail this task when the run ended FAILED or CANCELLED.
+    :param driver_end_timeout: seconds to wait for a live driver's own end (0: do not wait).
+    :param driver_poll_interval: seconds between two reads while waiting.
+    :param lease_seconds: a claimed attempt whose heartbeat is older than this is not waited for.
     """
 
     template_fields: Sequence[str] = registry_template_fields("pipeline_id", "run_id", "status", "error_message")
@@ -306,17 +328,30 @@ class EndPipelineRunOperator(PipelineRegistryBaseOperator):
         error_message: str | None = None,
         watched_task_ids: Sequence[str] | None = None,
         fail_on_pipeline_failure: bool = True,
+        driver_end_timeout: float = 120.0,
+        driver_poll_interval: float = 2.0,
+        lease_seconds: float = 300.0,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
         super().__init__(pipeline_id=pipeline_id, **kwargs)
         if status is not None and "{{" not in status:
             _parse_status(status)
+        for name, value in (
+            ("driver_end_timeout", driver_end_timeout),
+            ("driver_poll_interval", driver_poll_interval),
+            ("lease_seconds", lease_seconds),
+        ):
+            if value < 0 or (name != "driver_end_timeout" and value == 0):
+                raise ValidationError(f"{name} must be a positive number of seconds, got {value!r}", field=name)
         self.run_id = run_id
         self.status = status
         self.error_message = error_message
         self.watched_task_ids = list(watched_task_ids) if watched_task_ids is not None else None
         self.fail_on_pipeline_failure = fail_on_pipeline_failure
+        self.driver_end_timeout = driver_end_timeout
+        self.driver_poll_interval = driver_poll_interval
+        self.lease_seconds = lease_seconds
 
     def _watched(self) -> list[str]:
         if self.watched_task_ids is not None:
@@ -356,70 +391,131 @@ class EndPipelineRunOperator(PipelineRegistryBaseOperator):
             parts.append(f"not finished: {', '.join(unfinished)}")
         return "FAILED", "; ".join(parts)
 
+    def _wait_for_driver(self, run_id: str, run: PipelineRunLog) -> PipelineRunLog:
+        """While ``run`` is RUNNING in a driver-claimed attempt with a live heartbeat, wait (bounded)
+        for the driver's own end; return the run as last read."""
+        lease = timedelta(seconds=self.lease_seconds)
+        if run.status.value != "RUNNING" or not run.attempt_claimed or run.is_stale(lease):
+            return run
+        if self.driver_end_timeout <= 0:
+            return run
+        self.log.info(
+            "Run %s is RUNNING in attempt %s of task %s (try %d), last heartbeat %s: waiting up to %ss for the "
+            "driver to record its own end",
+            run_id,
+            run.attempt_id,
+            run.task_id,
+            run.try_number,
+            self.show(run.heartbeat_at),
+            self.driver_end_timeout,
+        )
+        writes = self.hook.registry.runs_write
+        deadline = time.monotonic() + self.driver_end_timeout
+        current: PipelineRunLog | None = run
+        while time.monotonic() < deadline:
+            time.sleep(min(self.driver_poll_interval, max(0.0, deadline - time.monotonic())))
+            current = writes.current(run_id, self.pipeline_id)
+            if current is None:
+                return run
+            if current.status.value != "RUNNING" or current.attempt_id != run.attempt_id or current.is_stale(lease):
+                return current
+        self.log.warning(
+            "Run %s: the driver of attempt %s did not record its end within %ss",
+            run_id,
+            run.attempt_id,
+            self.driver_end_timeout,
+        )
+        return current or run
+
     def execute(self, context: Context) -> dict[str, str]:
         run_id = self.resolve_run_id(context, self.run_id)
+        explicit = bool(self.status)
         if self.status:
             status, error_type, error_message = _parse_status(self.status), None, self.error_message
         else:
             status, error_message = self._status_from_tasks(context)
             error_type = "TaskFailed" if error_message else None
-        end_time = utc_now()
-        try:
-            run = self.hook.registry.runs_write.finish(
-                {
-                    "run_id": run_id,
-                    "pipeline_id": self.pipeline_id,
-                    "status": status,
-                    "end_time": end_time,
-                    "error_type": error_type if status != "SUCCESS" else None,
-                    "error_message": error_message if status != "SUCCESS" else None,
-                }
-            )
-        except ItemNotFoundError as exc:
+        writes = self.hook.registry.runs_write
+        current = writes.current(run_id, self.pipeline_id)
+        if current is None:
             raise AirflowException(
                 f"run {run_id!r} of pipeline {self.pipeline_id!r} was never started, so {status} cannot be "
                 "recorded"
                 + (f" ({error_message})" if error_message else "")
                 + ": is a StartPipelineRunOperator upstream, in the same task group (or given the same run_id)?"
-            ) from exc
-        except ConflictError as exc:
-            stored = str((exc.current or {}).get("status", "RUNNING"))
-            self.log.warning(
-                "Run %s of pipeline %r is %s; %s was not recorded over it: %s",
-                run_id,
-                self.pipeline_id,
-                stored,
-                status,
-                exc.message,
             )
-            self._fail_if_needed(run_id, status if status == "FAILED" else stored, error_message)
-            return {"run_id": run_id, "status": stored}
-        if run.end_time != end_time:
+        current = self._wait_for_driver(run_id, current)
+        if current.status.value != "RUNNING":
+            return self._report_ended(run_id, current, status, explicit)
+        end_time = utc_now()
+        try:
+            run = writes.finish(
+                {
+                    "run_id": run_id,
+                    "pipeline_id": self.pipeline_id,
+                    "status": status,
+                    "end_time": end_time,
+                    "attempt_id": current.attempt_id,
+                    "error_type": error_type if status != "SUCCESS" else None,
+                    "error_message": error_message if status != "SUCCESS" else None,
+                }
+            )
+        except ItemNotFoundError as exc:
+            raise AirflowException(f"run {run_id!r} of pipeline {self.pipeline_id!r} disappeared: {exc}") from exc
+        except ConflictError as exc:  # ended (or replaced by a newer attempt) since it was read
+            self.log.warning("Run %s of pipeline %r changed while ending it: %s", run_id, self.pipeline_id, exc.message)
+            latest = writes.current(run_id, self.pipeline_id)
+            if latest is None or latest.status.value == "RUNNING":
+                raise AirflowException(
+                    f"run {run_id!r} of pipeline {self.pipeline_id!r}: {status} not recorded ({exc.message})"
+                ) from exc
+            return self._report_ended(run_id, latest, status, explicit)
+        self.log.info(
+            "Run %s of pipeline %r ended %s at %s after %ss (started %s)%s",
+            run_id,
+            self.pipeline_id,
+            run.status.value,
+            self.show(run.end_time),
+            run.duration_seconds,
+            self.show(run.start_time),
+            f": {error_message}" if error_message and run.status.value != "SUCCESS" else "",
+        )
+        self._fail_if_needed(
+            run_id, run.status.value, run.error_message or error_message, explicit_status=status if explicit else None
+        )
+        return {"run_id": run_id, "status": run.status.value}
+
+    def _report_ended(self, run_id: str, run: PipelineRunLog, verdict: str, explicit: bool) -> dict[str, str]:
+        stored = run.status.value
+        if stored == verdict:
             self.log.info(
                 "Run %s of pipeline %r had already ended %s at %s: nothing to do",
                 run_id,
                 self.pipeline_id,
-                run.status.value,
+                stored,
                 self.show(run.end_time),
             )
         else:
-            self.log.info(
-                "Run %s of pipeline %r ended %s at %s after %ss (started %s)%s",
+            self.log.warning(
+                "Run %s of pipeline %r ended %s at %s (%s); %s was not recorded over it",
                 run_id,
                 self.pipeline_id,
-                run.status.value,
+                stored,
                 self.show(run.end_time),
-                run.duration_seconds,
-                self.show(run.start_time),
-                f": {error_message}" if error_message and run.status.value != "SUCCESS" else "",
+                ": ".join(x for x in (run.error_type, run.error_message) if x) or "no error",
+                verdict,
             )
-        self._fail_if_needed(run_id, run.status.value, run.error_message or error_message)
-        return {"run_id": run_id, "status": run.status.value}
+        self._fail_if_needed(run_id, stored, run.error_message, explicit_status=verdict if explicit else None)
+        return {"run_id": run_id, "status": stored}
 
-    def _fail_if_needed(self, run_id: str, status: str, error_message: str | None) -> None:
-        if self.fail_on_pipeline_failure and status == "FAILED":
+    def _fail_if_needed(
+        self, run_id: str, status: str, error_message: str | None, *, explicit_status: str | None = None
+    ) -> None:
+        if not self.fail_on_pipeline_failure:
+            return
+        if status == "FAILED" or (status == "CANCELLED" and explicit_status != "CANCELLED"):
             raise AirflowException(
-                f"pipeline {self.pipeline_id!r} run {run_id!r} FAILED"
+                f"pipeline {self.pipeline_id!r} run {run_id!r} {'FAILED' if status == 'FAILED' else 'was CANCELLED'}"
                 + (f": {error_message}" if error_message else "")
                 + " (set fail_on_pipeline_failure=False to keep this task green)"
             )

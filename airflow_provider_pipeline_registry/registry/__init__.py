@@ -19,6 +19,8 @@ _EXPORTS: dict[str, str] = {
     "ItemNotFoundError": "errors",
     "TableNotFoundError": "errors",
     "ConflictError": "errors",
+    "AttemptConflictError": "errors",
+    "AttemptSupersededError": "errors",
     "RetryableError": "errors",
     "RegistryConnectionError": "errors",
     "AccessDeniedError": "errors",
@@ -66,6 +68,7 @@ _EXPORTS: dict[str, str] = {
     "PipelineRunLogsWriteApi": "run_logs",
     "RunStart": "run_logs",
     "RunFinish": "run_logs",
+    "RunAttempt": "run_logs",
     "RunStatus": "run_logs",
     "TERMINAL_STATUSES": "run_logs",
     # the run logger used inside Spark drivers
@@ -93,6 +96,8 @@ if TYPE_CHECKING:
     from .config_store import BatchUpsertReport
     from .errors import (
         AccessDeniedError,
+        AttemptConflictError,
+        AttemptSupersededError,
         ConfigurationError,
         ConflictError,
         CorruptItemError,
@@ -122,6 +127,7 @@ if TYPE_CHECKING:
         PipelineRunLogsWriteApi,
         PipelineRunLogUpsert,
         PipelineRunLogView,
+        RunAttempt,
         RunFinish,
         RunStart,
         RunStatus,

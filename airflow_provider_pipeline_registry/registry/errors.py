@@ -113,6 +113,17 @@ class ConflictError(RegistryError):
         super().__init__(message, **context)
 
 
+class AttemptSupersededError(ConflictError):
+    """A write of an attempt that is no longer the run's current one (a zombie writer): refused.
+
+    ``current`` holds the stored run (with the newer ``attempt_id``) when DynamoDB returned it."""
+
+
+class AttemptConflictError(ConflictError):
+    """A run logger may not join the run: it is RUNNING in another live attempt (or that
+    attempt's newer try already ended it). Raised before the job's work starts."""
+
+
 class RetryableError(RegistryError):
     """Throttling or a transient fault that outlived the configured retries."""
 

@@ -17,8 +17,15 @@ PIPELINE_ID_ENV = "PIPELINE_REGISTRY_PIPELINE_ID"
 RUN_ID_ENV = "PIPELINE_REGISTRY_RUN_ID"
 TRY_NUMBER_ENV = "PIPELINE_REGISTRY_TRY_NUMBER"
 HEARTBEAT_SECONDS_ENV = "PIPELINE_REGISTRY_HEARTBEAT_SECONDS"
-#: exported by Airflow's task runner into the environment a spark-submit inherits
+#: the id of the task running the job (the Spark task's own; rendered in that task's env_vars)
+TASK_ID_ENV = "PIPELINE_REGISTRY_TASK_ID"
+#: the attempt StartPipelineRunOperator opened (its XCom ``attempt_id``), for the driver to claim
+ATTEMPT_ID_ENV = "PIPELINE_REGISTRY_ATTEMPT_ID"
+#: seconds without a heartbeat after which another driver may take a RUNNING attempt over
+LEASE_SECONDS_ENV = "PIPELINE_REGISTRY_LEASE_SECONDS"
+#: exported by Airflow's task runner into the environment a spark-submit inherits (client mode only)
 AIRFLOW_TRY_NUMBER_ENV = "AIRFLOW_CTX_TRY_NUMBER"
+AIRFLOW_TASK_ID_ENV = "AIRFLOW_CTX_TASK_ID"
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/+=-]*$")
 _MAX_ID = 255
@@ -61,12 +68,27 @@ def derive_run_id(dag_id: str, dag_run_id: str, task_group_id: str | None = None
     return f"{prefix}/{digest}"
 
 
+def env_value(environ: Mapping[str, str], *names: str) -> str | None:
+    """The first of ``names`` set to a real value (a template rendered from a missing XCom gives
+    ``"None"``, which counts as unset)."""
+    for name in names:
+        raw = environ.get(name)
+        if raw is not None and raw.strip() not in ("", "None"):
+            return raw.strip()
+    return None
+
+
 def read_try_number(environ: Mapping[str, str]) -> int | None:
     """The try number from our variable, else from Airflow's task-runner variable."""
-    raw = environ.get(TRY_NUMBER_ENV) or environ.get(AIRFLOW_TRY_NUMBER_ENV)
-    if not raw:
+    raw = env_value(environ, TRY_NUMBER_ENV, AIRFLOW_TRY_NUMBER_ENV)
+    if raw is None:
         return None
     try:
         return int(raw)
     except ValueError:
         return None
+
+
+def read_task_id(environ: Mapping[str, str]) -> str | None:
+    """The id of the task running the job: our variable, else Airflow's task-runner variable."""
+    return env_value(environ, TASK_ID_ENV, AIRFLOW_TASK_ID_ENV)

@@ -2,7 +2,7 @@
 
 Runs where only boto3 and pydantic are installed besides pyspark: it never imports Airflow or
 pyspark (the Spark session is duck-typed). Typical use inside a job launched by
-``SparkSubmitOperator(env_vars=<XCom run_logger_env>)``::
+``SparkSubmitOperator(env_vars={**<XCom run_logger_env>, **spark_task_env()})``::
 
     with PipelineRunLogger.from_env() as run:
         run.attach_spark(spark)
@@ -10,27 +10,50 @@ pyspark (the Spark session is duck-typed). Typical use inside a job launched by
         run.records_read(df.count())
 
 Guarantees: a DynamoDB fault never turns a successful job into a failed one nor hides the job's
-own exception (the end write is retried, then logged); SIGTERM records CANCELLED before the
-process exits.
+own exception (the end write is retried, then logged). The logger joins a run only as its own
+attempt (see ``PipelineRunLogsWriteApi.join``) and every write it makes is fenced on that
+attempt, so a zombie driver never changes a newer attempt. SIGTERM/SIGINT end the run CANCELLED
+in bounded time: the signal handler only records the request (no I/O, no lock); the main thread
+raises :class:`PipelineRunCancelled` at the next point where it is outside the logger's code, and
+``__exit__`` writes the end there.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import math
 import os
+import select
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from .config import DynamoDBConfig
-from .errors import ConflictError, ItemNotFoundError, RegistryError, RetryableError, ValidationError
-from .run_env import HEARTBEAT_SECONDS_ENV, PIPELINE_ID_ENV, RUN_ID_ENV, read_try_number
+from .errors import (
+    AttemptSupersededError,
+    ConflictError,
+    ItemNotFoundError,
+    RegistryError,
+    RetryableError,
+    ValidationError,
+)
+from .run_env import (
+    ATTEMPT_ID_ENV,
+    HEARTBEAT_SECONDS_ENV,
+    LEASE_SECONDS_ENV,
+    PIPELINE_ID_ENV,
+    RUN_ID_ENV,
+    env_value,
+    read_task_id,
+    read_try_number,
+)
 from .timezones import format_for_display, utc_now
 
 if TYPE_CHECKING:
@@ -46,12 +69,33 @@ _SPARK_SUBMIT_MARKER_ENV = "PYSPARK_GATEWAY_PORT"
 _AIRFLOW_IDENTITY_ENV = {
     "dag_id": "AIRFLOW_CTX_DAG_ID",
     "dag_run_id": "AIRFLOW_CTX_DAG_RUN_ID",
-    "task_id": "AIRFLOW_CTX_TASK_ID",
 }
 MAX_ERROR_MESSAGE_CHARS = 4000
 _MAX_METRIC_NAME = 255
 SIGTERM_EXIT_CODE = 128 + signal.SIGTERM
+#: the end write after a cancellation is retried for at most this many seconds (bounded exit time)
+CANCEL_END_BUDGET_SECONDS = 10.0
+#: default lease: a RUNNING attempt without a heartbeat for this long may be taken over
+DEFAULT_LEASE_SECONDS = 300.0
+_HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_THIS_FILE = __file__
 _HandlerType = Callable[[int, FrameType | None], Any] | int | None
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+class PipelineRunCancelled(SystemExit):
+    """Raised in the job's main thread when SIGTERM/SIGINT (or the death of the spark-submit
+    parent) cancels the run. A ``SystemExit`` (exit code 128 + signal), so ``except Exception``
+    in the job does not swallow it; the logger records CANCELLED when it leaves the ``with``."""
+
+    def __init__(self, signum: int, reason: str) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 def _bounded(text: str, limit: int) -> str:
@@ -74,6 +118,29 @@ def _check_metric(name: str, value: int | float) -> None:
         raise ValidationError(f"metric {name!r} must be an int or float, got {type(value).__name__}", field=name)
     if isinstance(value, float) and not math.isfinite(value):
         raise ValidationError(f"metric {name!r} must be finite, got {value!r}", field=name)
+
+
+def _inside_logger(frame: FrameType | None) -> bool:
+    """True when the interrupted main thread is running this module's code (it may hold our
+    locks or be inside a DynamoDB call): the cancellation must wait for it to leave."""
+    while frame is not None:
+        if frame.f_code.co_filename == _THIS_FILE:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _cancel_point(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Leaving this public method is a safe point: raise a pending cancellation there (no lock held)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        finally:
+            cast("PipelineRunLogger", args[0])._raise_pending_cancel()
+
+    return wrapper
 
 
 def spark_identity(spark: Any) -> dict[str, str | None]:
@@ -124,12 +191,17 @@ class PipelineRunLogger:
     :param pipeline_id: the pipeline's id.
     :param run_id: the run's id (``derive_run_id`` under Airflow).
     :param config: where the registry lives (default: ``registry.config`` or ``DynamoDBConfig.from_env()``).
-    :param try_number: the attempt; a RUNNING entry already opened for the run is adopted whatever its try.
+    :param try_number: the try of the task running the job (the Spark task's own ``ti.try_number``).
+    :param task_id: the task running the job (recorded as the run's ``task_id``).
+    :param attempt_id: the attempt ``StartPipelineRunOperator`` opened (its XCom ``attempt_id``):
+        the driver claims only that one (see ``PipelineRunLogsWriteApi.join``).
+    :param lease_seconds: a RUNNING attempt whose heartbeat is older than this may be taken over
+        (default: 300 s, or 3 heartbeat intervals if longer; must exceed ``heartbeat_interval``).
     :param heartbeat_interval: seconds between heartbeats from a daemon thread.
     :param registry: an existing ``Registry`` (else one is built from ``config``).
     :param spark: a Spark session to attach on enter (same as :meth:`attach_spark`).
     :param end_retry_seconds: total time budget for retrying the end write.
-    :param handle_sigterm: install a SIGTERM handler that records CANCELLED (main thread only).
+    :param handle_sigterm: install SIGTERM and SIGINT handlers that end the run CANCELLED (main thread only).
     :param watch_parent: treat the parent process's death as a cancellation (default: when launched
         by spark-submit, whose JVM is the parent and never forwards SIGTERM to the Python driver).
     """
@@ -150,11 +222,20 @@ class PipelineRunLogger:
         dag_id: str | None = None,
         dag_run_id: str | None = None,
         task_id: str | None = None,
+        attempt_id: str | None = None,
+        lease_seconds: float | None = None,
     ) -> None:
         if heartbeat_interval <= 0:
             raise ValidationError("heartbeat_interval must be > 0 seconds", field="heartbeat_interval")
         if end_retry_seconds < 0:
             raise ValidationError("end_retry_seconds must be >= 0", field="end_retry_seconds")
+        if lease_seconds is None:
+            lease_seconds = max(DEFAULT_LEASE_SECONDS, 3 * heartbeat_interval)
+        if lease_seconds <= heartbeat_interval:
+            raise ValidationError(
+                f"lease_seconds ({lease_seconds}) must be longer than heartbeat_interval ({heartbeat_interval})",
+                field="lease_seconds",
+            )
         if registry is None:
             from .facade import Registry
 
@@ -166,22 +247,35 @@ class PipelineRunLogger:
         self.try_number = try_number
         self.heartbeat_interval = float(heartbeat_interval)
         self.end_retry_seconds = float(end_retry_seconds)
+        self.lease_seconds = float(lease_seconds)
         self.handle_sigterm = handle_sigterm
         self.watch_parent = (_SPARK_SUBMIT_MARKER_ENV in os.environ) if watch_parent is None else watch_parent
         self._identity = {"dag_id": dag_id, "dag_run_id": dag_run_id, "task_id": task_id}
+        self.expected_attempt_id = attempt_id
+        #: this logger's own attempt id (the run's ``attempt_id`` once joined)
+        self.attempt_id: str | None = None
         self._spark_to_attach = spark
 
         self._metrics: dict[str, int | float] = {}
         self._spark: dict[str, str | None] = {}
-        self._lock = threading.Lock()  # guards _metrics and _spark
-        self._end_lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _metrics and _spark; never held across I/O
+        self._end_lock = threading.Lock()  # guards _end_claimed; never held across I/O
+        self._end_claimed = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._watcher: threading.Thread | None = None
         self._phase = "new"  # new -> running -> ending -> ended
         self._ended_status: RunStatus | None = None
-        self._previous_handler: _HandlerType = None
-        self._handler_installed = False
-        self._sigterm_pending = False
+        self._superseded = False
+        # signal state: written by the handler with plain assignments (no lock, no I/O)
+        self._previous_handlers: dict[int, _HandlerType] = {}
+        self._cancel_signum: int | None = None
+        self._cancel_reason: str | None = None
+        self._cancel_raised = False
+        self._late_signum: int | None = None
+        self._wake_r = -1
+        self._wake_w = -1
+        self._main_ident = threading.main_thread().ident
         self._parent_pid = os.getppid()
         self._started_at: datetime | None = None
         self.heartbeats_sent = 0
@@ -194,19 +288,36 @@ class PipelineRunLogger:
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> PipelineRunLogger:
         """Build from the variables of :func:`run_logger_env` (``DYNAMODB_*``, ``PIPELINE_REGISTRY_*``).
 
-        ``environ`` defaults to ``os.environ`` (it may also be the ``run_logger_env`` XCom dict);
-        keyword overrides win over the environment.
+        ``environ`` defaults to ``os.environ`` (it may also be the ``run_logger_env`` XCom dict,
+        merged with the Spark task's own ``spark_task_env``); keyword overrides win over the
+        environment. The task identity (``PIPELINE_REGISTRY_TRY_NUMBER``/``_TASK_ID``, else
+        Airflow's ``AIRFLOW_CTX_*``) is read from ``environ``, then from the process environment.
         """
         env = os.environ if environ is None else environ
+        layers: list[Mapping[str, str]] = [env] if environ is None else [env, os.environ]
+
+        def first(reader: Callable[[Mapping[str, str]], Any]) -> Any:
+            for layer in layers:
+                value = reader(layer)
+                if value is not None:
+                    return value
+            return None
+
         values: dict[str, Any] = {
-            "pipeline_id": env.get(PIPELINE_ID_ENV) or None,
-            "run_id": env.get(RUN_ID_ENV) or None,
-            "try_number": read_try_number(env),
+            "pipeline_id": env_value(env, PIPELINE_ID_ENV),
+            "run_id": env_value(env, RUN_ID_ENV),
+            "try_number": first(read_try_number),
+            "task_id": first(read_task_id),
+            "attempt_id": env_value(env, ATTEMPT_ID_ENV),
         }
         for name, var in _AIRFLOW_IDENTITY_ENV.items():
-            values[name] = env.get(var) or None
-        for key, var in (("heartbeat_interval", HEARTBEAT_SECONDS_ENV), ("end_retry_seconds", END_RETRY_SECONDS_ENV)):
-            raw = env.get(var)
+            values[name] = first(lambda layer, var=var: env_value(layer, var))  # type: ignore[misc]
+        for key, var in (
+            ("heartbeat_interval", HEARTBEAT_SECONDS_ENV),
+            ("end_retry_seconds", END_RETRY_SECONDS_ENV),
+            ("lease_seconds", LEASE_SECONDS_ENV),
+        ):
+            raw = env_value(env, var)
             if raw:
                 try:
                     values[key] = float(raw)
@@ -236,12 +347,19 @@ class PipelineRunLogger:
         """The end status recorded (or attempted) by this logger, None while running."""
         return self._ended_status
 
+    @property
+    def superseded(self) -> bool:
+        """True once a write was refused because a newer attempt replaced this logger's."""
+        return self._superseded
+
+    @_cancel_point
     def add_metric(self, name: str, value: int | float) -> None:
         """Set metric ``name`` to ``value`` (written with the next heartbeat/flush and with the end)."""
         _check_metric(name, value)
         with self._lock:
             self._metrics[name] = value
 
+    @_cancel_point
     def increment(self, name: str, by: int | float = 1) -> int | float:
         """Add ``by`` to metric ``name`` (starting at 0) and return the new value."""
         _check_metric(name, by)
@@ -259,6 +377,7 @@ class PipelineRunLogger:
         """Add ``count`` to the ``records_written`` metric."""
         self.increment("records_written", count)
 
+    @_cancel_point
     def attach_spark(self, spark: Any) -> dict[str, str | None]:
         """Record the session's application id, name and UI URL (and flush them when running)."""
         identity = spark_identity(spark)
@@ -271,14 +390,22 @@ class PipelineRunLogger:
             identity["spark_application_name"] or "?",
         )
         if self._phase == "running":
-            self.flush()
+            self._flush()
         return identity
 
+    @_cancel_point
     def flush(self) -> PipelineRunLog | None:
         """Write the metrics and Spark identity now (a heartbeat). Returns the stored run, or None
-        when the write failed (logged; the job carries on)."""
+        when the write failed (logged; the job carries on) or a newer attempt replaced this one."""
+        return self._flush()
+
+    def _flush(self) -> PipelineRunLog | None:
+        if self._superseded:
+            return None
         try:
             return self._heartbeat()
+        except AttemptSupersededError as exc:
+            self._note_superseded(exc)
         except ConflictError as exc:
             log.warning("run %s: cannot flush, %s", self.run_id, exc.message)
         except RegistryError as exc:
@@ -288,9 +415,23 @@ class PipelineRunLogger:
     def _heartbeat(self) -> PipelineRunLog:
         with self._lock:
             metrics, spark = dict(self._metrics), dict(self._spark)
-        stored = self._api.heartbeat(self.run_id, self.pipeline_id, metrics=metrics, spark=spark)
+        stored = self._api.heartbeat(
+            self.run_id, self.pipeline_id, metrics=metrics, spark=spark, attempt_id=self.attempt_id
+        )
         self.heartbeats_sent += 1
         return stored
+
+    def _note_superseded(self, exc: AttemptSupersededError) -> None:
+        if not self._superseded:
+            self._superseded = True
+            current = exc.current or {}
+            log.warning(
+                "run %s: attempt %s was replaced by attempt %s (try %s): this driver stops writing to the run",
+                self.run_id,
+                self.attempt_id,
+                current.get("attempt_id", "?"),
+                current.get("try_number", "?"),
+            )
 
     @property
     def _api(self) -> PipelineRunLogsWriteApi:
@@ -305,29 +446,59 @@ class PipelineRunLogger:
             raise RuntimeError("a PipelineRunLogger can be entered only once")
         _ensure_visible_logging()
         from .run_logs import RunStart
+        from .run_logs.models import new_attempt_id
 
+        self.attempt_id = new_attempt_id()
         start = RunStart(
             run_id=self.run_id,
             pipeline_id=self.pipeline_id,
             try_number=self.try_number or 1,
+            attempt_id=self.attempt_id,
             **{k: v for k, v in self._identity.items() if v is not None},
         )
-        stored = self._api.start(start, adopt_running=True)
+        self._install_signal_handlers()  # a signal during the start is not lost: acted on below
+        try:
+            stored = self._api.join(
+                start,
+                expected_attempt_id=self.expected_attempt_id,
+                lease=timedelta(seconds=self.lease_seconds),
+                try_number_known=self.try_number is not None,
+            )
+        except BaseException:
+            self._restore_signal_handlers()
+            self._close_wake_pipe()
+            if self._cancel_signum is not None:  # a signal came during the refused start: deliver it now
+                signal.raise_signal(self._cancel_signum)
+            raise
         self.try_number = stored.try_number
         self._started_at = stored.start_time
         self._phase = "running"
         log.info(
-            "run %s of pipeline %s: RUNNING (try %d) since %s",
+            "run %s of pipeline %s: RUNNING (attempt %s, try %d%s) since %s",
             self.run_id,
             self.pipeline_id,
+            self.attempt_id,
             stored.try_number,
+            f", task {stored.task_id}" if stored.task_id else "",
             self._when(stored.start_time),
         )
-        if self._spark_to_attach is not None:
-            self.attach_spark(self._spark_to_attach)
-        self._install_sigterm_handler()
         self._thread = threading.Thread(target=self._heartbeat_loop, name="pipeline-registry-heartbeat", daemon=True)
         self._thread.start()
+        if self._handlers_installed or self.watch_parent:
+            self._watcher = threading.Thread(target=self._watch_loop, name="pipeline-registry-watcher", daemon=True)
+            self._watcher.start()
+        try:
+            if self._spark_to_attach is not None:
+                self.attach_spark(self._spark_to_attach)
+        except PipelineRunCancelled as exc:
+            self.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        if self._cancel_signum is not None and not self._cancel_raised:
+            # a signal arrived while entering: the attempt is open, so end it CANCELLED now
+            self._cancel_raised = True
+            cancelled = PipelineRunCancelled(self._cancel_signum, self._cancel_reason or "cancelled")
+            self.__exit__(PipelineRunCancelled, cancelled, None)
+            raise cancelled
         return self
 
     def __exit__(
@@ -339,42 +510,57 @@ class PipelineRunLogger:
         # Never returns True: the job's own exception always propagates unchanged.
         from .run_logs import RunStatus
 
-        self._phase = "ending"
-        self._stop_heartbeat()
+        if self._phase in ("ending", "ended"):
+            return
+        self._phase = "ending"  # from here on a signal never interrupts: the end is written first
+        self._stop_threads()
+        signum = self._cancel_signum
         try:
-            if self._ended_status is None:
-                status, error_type, message = self._outcome(exc)
-                if exc is not None and self._parent_gone(exc):
-                    message = f"parent process {self._parent_pid} exited; then the job raised {error_type}: {message}"
-                    status, error_type = RunStatus.CANCELLED, "Cancelled"
-                    message = _bounded(message, MAX_ERROR_MESSAGE_CHARS)
-                self._record_end(status, error_type, message, budget=self.end_retry_seconds)
+            status, error_type, message = self._outcome(exc)
+            budget = self.end_retry_seconds
+            if signum is not None:
+                reason = self._cancel_reason or "cancelled"
+                if exc is not None and not isinstance(exc, PipelineRunCancelled):
+                    reason = f"{reason}; then the job raised {error_type}: {message}"
+                status, error_type, message = (
+                    RunStatus.CANCELLED,
+                    "Cancelled",
+                    _bounded(reason, MAX_ERROR_MESSAGE_CHARS),
+                )
+                budget = min(budget, CANCEL_END_BUDGET_SECONDS)
+                log.warning("run %s: %s at %s: recording CANCELLED", self.run_id, self._cancel_reason, self._when())
+            elif exc is not None and self._parent_gone(exc):
+                message = f"parent process {self._parent_pid} exited; then the job raised {error_type}: {message}"
+                status, error_type = RunStatus.CANCELLED, "Cancelled"
+                message = _bounded(message, MAX_ERROR_MESSAGE_CHARS)
+                budget = min(budget, CANCEL_END_BUDGET_SECONDS)
+            self._record_end(status, error_type, message, budget=budget)
         except Exception:  # the logger must never replace the job's outcome
             log.exception("run %s: unexpected error while recording the end", self.run_id)
         finally:
             self._phase = "ended"
-            self._restore_sigterm_handler()
-        if self._sigterm_pending and exc is None:
-            log.warning("run %s: SIGTERM arrived while recording the end; exiting now", self.run_id)
-            raise SystemExit(SIGTERM_EXIT_CODE)
+            previous = self._restore_signal_handlers()
+            self._close_wake_pipe()
+        chained = signum if signum is not None else self._late_signum
+        if chained is None:
+            return
+        if signum is None:
+            log.warning("run %s: a signal arrived while recording the end; exiting now", self.run_id)
+        handler = previous.get(chained)
+        if callable(handler):
+            handler(chained, None)  # e.g. Airflow's handler (raises), or SIGINT's KeyboardInterrupt
+        if exc is None:
+            raise PipelineRunCancelled(chained, self._cancel_reason or "signal received while recording the end")
 
     def _parent_gone(self, exc: BaseException) -> bool:
         """Under spark-submit, a job that lost its JVM (killed spark-submit) was cancelled, not failed.
 
-        The gateway error can reach Python a moment before the kernel re-parents the driver, so
-        wait briefly when the error looks like a lost connection.
+        The gateway error can reach Python a while before the kernel re-parents the driver (the
+        JVM runs its shutdown hooks first), so wait for it when the error looks like a lost JVM.
         """
         if not self.watch_parent:
             return False
-        lost_connection = False
-        seen: BaseException | None = exc
-        for _ in range(10):
-            if seen is None or lost_connection:
-                break
-            module = type(seen).__module__
-            lost_connection = module.startswith(("py4j", "pyspark")) or isinstance(seen, ConnectionError | EOFError)
-            seen = seen.__cause__ or seen.__context__
-        deadline = time.monotonic() + (2.0 if lost_connection else 0.0)
+        deadline = time.monotonic() + (_PARENT_EXIT_WAIT_SECONDS if _looks_like_lost_jvm(exc) else 0.0)
         while True:
             if os.getppid() != self._parent_pid:
                 return True
@@ -388,71 +574,90 @@ class PipelineRunLogger:
 
         if exc is None or (isinstance(exc, SystemExit) and exc.code in (None, 0)):
             return RunStatus.SUCCESS, None, None
+        if isinstance(exc, PipelineRunCancelled):
+            return RunStatus.CANCELLED, "Cancelled", exc.reason
         if isinstance(exc, KeyboardInterrupt):
             return RunStatus.CANCELLED, "KeyboardInterrupt", "interrupted"
         return RunStatus.FAILED, _exception_type(exc), _bounded(str(exc), MAX_ERROR_MESSAGE_CHARS)
 
+    def _claim_end(self, status: RunStatus) -> bool:
+        """Claim the right to write the end (once per logger); the lock is held only for the flag."""
+        with self._end_lock:
+            if self._end_claimed:
+                return False
+            self._end_claimed = True
+            self._ended_status = status
+            return True
+
     def _record_end(self, status: RunStatus, error_type: str | None, message: str | None, *, budget: float) -> bool:
         """Write the end, retrying transient faults with backoff for ``budget`` seconds. Never raises
-        a registry error: a failure is logged with the run id and the job's real outcome."""
+        a registry error: a failure is logged with the run id and the job's real outcome. Reentrant
+        and thread-safe: the first caller writes, later ones return at once; no lock is held
+        during the write."""
         from .run_logs import RunFinish
 
-        with self._end_lock:
-            if self._ended_status is not None:
-                return True
-            self._ended_status = status
-            outcome = status.value + (f" ({error_type}: {message})" if error_type else "")
-            with self._lock:
-                metrics = dict(self._metrics)
-            end = RunFinish(
-                run_id=self.run_id,
-                pipeline_id=self.pipeline_id,
-                status=status,
-                try_number=self.try_number,
-                metrics=metrics,
-                error_type=error_type,
-                error_message=message,
-            )
-            deadline = time.monotonic() + budget
-            delay, attempt = 0.2, 0
-            while True:
-                attempt += 1
-                try:
-                    if self._spark and self.heartbeats_sent == 0:
-                        self._heartbeat()  # the Spark identity travels only with heartbeats
-                    stored = self._api.finish(end)
-                except ConflictError as exc:
-                    log.warning(
-                        "run %s: not recording %s, the run is already %s (%s)",
-                        self.run_id,
-                        outcome,
-                        (exc.current or {}).get("status", "ended"),
-                        exc.message,
-                    )
-                    return False
-                except (RetryableError, ConnectionError, OSError) as exc:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        self._log_unrecorded(outcome, f"{attempt} attempt(s) over {budget:.0f}s, last error: {exc}")
-                        return False
-                    log.warning(
-                        "run %s: recording %s failed (%s); retrying in %.1fs", self.run_id, status.value, exc, delay
-                    )
-                    time.sleep(min(delay, remaining))
-                    delay = min(delay * 2, 10.0)
-                    continue
-                except Exception as exc:  # not found, access denied, missing table...
-                    self._log_unrecorded(outcome, f"{type(exc).__name__}: {exc}")
-                    return False
-                log.info(
-                    "run %s of pipeline %s: %s at %s%s",
+        if not self._claim_end(status):
+            return True
+        outcome = status.value + (f" ({error_type}: {message})" if error_type else "")
+        if self._superseded:
+            log.warning("run %s: a newer attempt replaced this one; not recording %s", self.run_id, outcome)
+            return False
+        with self._lock:
+            metrics = dict(self._metrics)
+            spark = dict(self._spark)
+        end = RunFinish(
+            run_id=self.run_id,
+            pipeline_id=self.pipeline_id,
+            status=status,
+            attempt_id=self.attempt_id,
+            metrics=metrics,
+            error_type=error_type,
+            error_message=message,
+        )
+        deadline = time.monotonic() + budget
+        delay, attempt = 0.2, 0
+        while True:
+            attempt += 1
+            try:
+                if spark and self.heartbeats_sent == 0:
+                    self._heartbeat()  # the Spark identity travels only with heartbeats
+                stored = self._api.finish(end)
+            except AttemptSupersededError as exc:
+                self._note_superseded(exc)
+                log.warning("run %s: not recording %s over a newer attempt (%s)", self.run_id, outcome, exc.message)
+                return False
+            except ConflictError as exc:
+                log.warning(
+                    "run %s: not recording %s, the run is already %s (%s)",
                     self.run_id,
-                    self.pipeline_id,
-                    stored.status.value,
-                    self._when(stored.end_time),
-                    f" after {stored.duration_seconds:.1f}s" if stored.duration_seconds is not None else "",
+                    outcome,
+                    (exc.current or {}).get("status", "ended"),
+                    exc.message,
                 )
-                return True
+                return False
+            except (RetryableError, ConnectionError, OSError) as exc:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._log_unrecorded(outcome, f"{attempt} attempt(s) over {budget:.0f}s, last error: {exc}")
+                    return False
+                log.warning(
+                    "run %s: recording %s failed (%s); retrying in %.1fs", self.run_id, status.value, exc, delay
+                )
+                time.sleep(min(delay, remaining))
+                delay = min(delay * 2, 10.0)
+                continue
+            except Exception as exc:  # not found, access denied, missing table...
+                self._log_unrecorded(outcome, f"{type(exc).__name__}: {exc}")
+                return False
+            log.info(
+                "run %s of pipeline %s: %s at %s%s",
+                self.run_id,
+                self.pipeline_id,
+                stored.status.value,
+                self._when(stored.end_time),
+                f" after {stored.duration_seconds:.1f}s" if stored.duration_seconds is not None else "",
+            )
+            return True
 
     def _log_unrecorded(self, outcome: str, why: str) -> None:
         log.error(
@@ -467,19 +672,17 @@ class PipelineRunLogger:
 
     # -- heartbeat thread ----------------------------------------------------------------------
     def _heartbeat_loop(self) -> None:
-        tick = min(self.heartbeat_interval, 1.0) if self.watch_parent else self.heartbeat_interval
-        next_beat = time.monotonic() + self.heartbeat_interval
-        while not self._stop.wait(tick):
-            if self.watch_parent and os.getppid() != self._parent_pid:
-                self._parent_died()
+        while not self._stop.wait(self.heartbeat_interval):
+            if self._superseded:  # a newer attempt owns the run: stop quietly
                 return
-            if time.monotonic() < next_beat:
-                continue
-            next_beat = time.monotonic() + self.heartbeat_interval
             try:
                 self._heartbeat()
+            except AttemptSupersededError as exc:
+                self._note_superseded(exc)
+                return
             except ConflictError as exc:
-                log.info("run %s: already ended (%s); heartbeat stops", self.run_id, (exc.current or {}).get("status"))
+                status = (exc.current or {}).get("status")
+                log.info("run %s: already ended (%s); heartbeat stops", self.run_id, status)
                 return
             except ItemNotFoundError:
                 log.warning("run %s: the run log disappeared; heartbeat stops", self.run_id)
@@ -489,61 +692,158 @@ class PipelineRunLogger:
                     "run %s: heartbeat failed at %s, retrying next interval: %s", self.run_id, self._when(), exc
                 )
 
-    def _stop_heartbeat(self) -> None:
+    def _stop_threads(self) -> None:
         self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=max(5.0, self.config.read_timeout + self.config.connect_timeout))
+        self._wake()
+        timeout = max(5.0, self.config.read_timeout + self.config.connect_timeout)
+        for thread in (self._watcher, self._thread):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout=timeout)
 
-    def _parent_died(self) -> None:
+    # -- watcher thread: parent death and re-delivery of a pending cancellation ---------------
+    def _watch_loop(self) -> None:
+        """Wakes on the self-pipe (written by the signal handler) or every tick. Never writes to
+        DynamoDB while the main thread may: it routes every cancellation to the main thread."""
+        while not self._stop.is_set():
+            pending = self._cancel_signum is not None and not self._cancel_raised
+            tick = 0.05 if pending else (min(self.heartbeat_interval, 1.0) if self.watch_parent else 1.0)
+            try:
+                ready, _, _ = select.select([self._wake_r], [], [], tick) if self._wake_r >= 0 else ([], [], [])
+                if ready:
+                    os.read(self._wake_r, 512)
+            except (OSError, ValueError):  # the pipe was closed: the logger is ending
+                return
+            if self._stop.is_set() or self._phase != "running":
+                return
+            if self.watch_parent and self._cancel_signum is None and os.getppid() != self._parent_pid:
+                log.warning(
+                    "run %s: the parent process (pid %d, e.g. spark-submit) is gone at %s: cancelling the run",
+                    self.run_id,
+                    self._parent_pid,
+                    self._when(),
+                )
+                if not self._handlers_installed:
+                    self._parent_died_without_handler()
+                    return
+                self._cancel_reason = f"parent process {self._parent_pid} exited"
+                self._cancel_signum = signal.SIGTERM
+            if self._cancel_signum is not None and not self._cancel_raised and self._handlers_installed:
+                # the main thread was inside the logger when the signal came: deliver it again
+                # until the main thread is somewhere it can be raised
+                signal.pthread_kill(cast(int, self._main_ident), self._cancel_signum)
+
+    def _parent_died_without_handler(self) -> None:
+        """No signal handler to route through (handle_sigterm=False, or entered off the main
+        thread): write the end from here (reentrant, no lock across I/O), then SIGTERM ourselves."""
         from .run_logs import RunStatus
 
-        log.warning(
-            "run %s: the parent process (pid %d, e.g. spark-submit) is gone at %s: recording CANCELLED",
-            self.run_id,
-            self._parent_pid,
-            self._when(),
-        )
         self._record_end(
             RunStatus.CANCELLED,
             "Cancelled",
             f"parent process {self._parent_pid} exited",
-            budget=min(self.end_retry_seconds, 10.0),
+            budget=min(self.end_retry_seconds, CANCEL_END_BUDGET_SECONDS),
         )
         os.kill(os.getpid(), signal.SIGTERM)
 
-    # -- SIGTERM -------------------------------------------------------------------------------
-    def _install_sigterm_handler(self) -> None:
+    # -- signals -------------------------------------------------------------------------------
+    @property
+    def _handlers_installed(self) -> bool:
+        return bool(self._previous_handlers)
+
+    def _install_signal_handlers(self) -> None:
         if not self.handle_sigterm or threading.current_thread() is not threading.main_thread():
             return
-        previous = signal.getsignal(signal.SIGTERM)
-        if previous == signal.SIG_IGN:
-            return
-        self._previous_handler = previous
-        signal.signal(signal.SIGTERM, self._on_sigterm)
-        self._handler_installed = True
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        for signum in _HANDLED_SIGNALS:
+            previous = signal.getsignal(signum)
+            if previous == signal.SIG_IGN:
+                continue
+            self._previous_handlers[signum] = previous
+            signal.signal(signum, self._on_signal)
 
-    def _restore_sigterm_handler(self) -> None:
-        if not self._handler_installed:
-            return
-        self._handler_installed = False
-        previous = self._previous_handler
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+    def _restore_signal_handlers(self) -> dict[int, _HandlerType]:
+        previous, self._previous_handlers = self._previous_handlers, {}
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        return previous
 
-    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
-        from .run_logs import RunStatus
+    def _close_wake_pipe(self) -> None:
+        for name in ("_wake_r", "_wake_w"):
+            fd = getattr(self, name)
+            if fd >= 0:
+                setattr(self, name, -1)
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
-        if self._phase == "ending":
-            self._sigterm_pending = True  # let the end being written finish, then exit
+    def _wake(self) -> None:
+        fd = self._wake_w
+        if fd >= 0:
+            try:  # noqa: SIM105 - called from the signal handler: the plainest code
+                os.write(fd, b"\0")
+            except OSError:  # full (a wake-up is pending anyway) or closed
+                pass
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        """The SIGTERM/SIGINT handler: plain assignments and one non-blocking pipe write only.
+
+        No DynamoDB call, no lock, no logging. Raises PipelineRunCancelled only when the main
+        thread is outside the logger's code; otherwise the logger raises it when the main thread
+        leaves (``_cancel_point``), or the watcher thread delivers the signal again.
+        """
+        if self._phase in ("ending", "ended"):
+            self._late_signum = signum  # the end is being written: let it finish, then exit
             return
-        log.warning("run %s: SIGTERM received at %s: recording CANCELLED", self.run_id, self._when())
-        self._stop.set()
-        self._record_end(RunStatus.CANCELLED, "Cancelled", "SIGTERM received", budget=min(self.end_retry_seconds, 10.0))
-        previous = self._previous_handler
-        self._restore_sigterm_handler()
-        if callable(previous):
-            previous(signum, frame)  # e.g. Airflow's handler, which raises on its own
-        raise SystemExit(SIGTERM_EXIT_CODE)
+        if self._cancel_signum is None:
+            self._cancel_reason = f"{signal.Signals(signum).name} received"
+            self._cancel_signum = signum
+        self._wake()
+        if self._cancel_raised or self._phase != "running" or _inside_logger(frame):
+            return
+        self._cancel_raised = True
+        raise PipelineRunCancelled(signum, self._cancel_reason or "cancelled")
+
+    def _raise_pending_cancel(self) -> None:
+        """At a safe point of the main thread (no logger lock held): raise a pending cancellation."""
+        if (
+            self._cancel_signum is not None
+            and not self._cancel_raised
+            and self._phase == "running"
+            and threading.get_ident() == self._main_ident
+        ):
+            self._cancel_raised = True
+            raise PipelineRunCancelled(self._cancel_signum, self._cancel_reason or "cancelled")
+
+
+#: how long a driver that lost its JVM waits for the JVM to exit (its shutdown hooks run first)
+_PARENT_EXIT_WAIT_SECONDS = 15.0
+_LOST_JVM_MARKERS = (
+    "SparkContext was shut down",
+    "stopped SparkContext",
+    "SparkContext has been shutdown",
+    "Cannot call methods on a stopped SparkContext",
+    "py4j.Gateway",
+    "Answer from Java side is empty",
+    "Error while receiving",
+    "Error while sending",
+    "Connection refused",
+    "Broken pipe",
+)
+
+
+def _looks_like_lost_jvm(exc: BaseException) -> bool:
+    """An error that a dying spark-submit JVM gives the Python driver (py4j network errors, a
+    SparkContext stopped by the JVM's shutdown hook)."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionError | EOFError) or type(seen).__name__ in ("Py4JNetworkError", "Py4JError"):
+            return True
+        if type(seen).__module__.startswith(("py4j", "pyspark")) and any(m in str(seen) for m in _LOST_JVM_MARKERS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _ensure_visible_logging() -> None:

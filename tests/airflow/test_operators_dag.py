@@ -172,6 +172,14 @@ def test_successful_dag_loads_config_and_records_running_then_success(
     assert spark["conf"] == load["spark_conf"]
     assert spark["application_args"] == load["application_args"]
     assert spark["env_vars"] == env
+    # spark_env_template(): the Load task's variables plus the Spark task's own identity, one dict
+    started = registry.runs.find_entity(run_id, dags.PIPELINE_ID, consistent=True)
+    assert spark["spark_env"] == {
+        **env,
+        "PIPELINE_REGISTRY_TRY_NUMBER": "1",
+        "PIPELINE_REGISTRY_TASK_ID": "spark",
+        "PIPELINE_REGISTRY_ATTEMPT_ID": started.attempt_id,
+    }
 
     # -- the run: one entry, SUCCESS, Airflow identity, UTC times
     [run] = runs_of(registry, dags.PIPELINE_ID)

@@ -8,9 +8,13 @@ statuses, the status verdict from task states, conflicts, and callbacks that mus
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,8 +30,9 @@ from airflow_provider_pipeline_registry.operators.pipeline_registry import (
     to_json_value,
 )
 from airflow_provider_pipeline_registry.registry.errors import ValidationError
-from airflow_provider_pipeline_registry.registry.run_env import derive_run_id
+from airflow_provider_pipeline_registry.registry.run_env import derive_run_id, run_logger_env
 from airflow_provider_pipeline_registry.registry.run_logs.models import RunStatus
+from airflow_provider_pipeline_registry.run_context import spark_env_template, spark_task_env
 
 pytestmark = [pytest.mark.airflow, pytest.mark.integration]
 
@@ -190,10 +195,109 @@ def test_end_with_explicit_status_and_errors(registry_conn_id: str, reg: Any) ->
     run = reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True)
     assert (run.status, run.error_message) == (RunStatus.CANCELLED, "stopped")
 
-    # a different end over a recorded one is not written; a FAILED verdict still fails the task
-    with pytest.raises(AirflowException, match="FAILED"):
+    # a different end over a recorded one is not written; the task fails naming the real status
+    with pytest.raises(AirflowException, match="was CANCELLED: stopped"):
         end_with_states(registry_conn_id, {"a": "failed", "b": "success", "c": "success"})
     assert reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True).status is RunStatus.CANCELLED
+
+
+DRIVER = Path(__file__).parent.parent / "unit" / "jobs" / "logged_driver.py"
+
+
+def start_driver(reg: Any, mode: str = "sleep") -> subprocess.Popen[str]:
+    """A real run-logger driver (a subprocess) that claims the attempt the start operator opened."""
+    opened = reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CTX_", "PIPELINE_REGISTRY_"))}
+    env.update(run_logger_env(reg.config, pipeline_id=PIPELINE, run_id=RUN_ID, heartbeat_seconds=0.3))
+    env.update({"PIPELINE_REGISTRY_TRY_NUMBER": "1", "PIPELINE_REGISTRY_TASK_ID": "b"})
+    env["PIPELINE_REGISTRY_ATTEMPT_ID"] = opened.attempt_id
+    driver = subprocess.Popen(
+        [sys.executable, str(DRIVER), mode], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert driver.stdout is not None
+    assert driver.stdout.readline().strip() == "READY", driver.stderr.read() if driver.stderr else ""
+    return driver
+
+
+def test_end_waits_for_a_live_driver_and_reports_its_own_cancelled(registry_conn_id: str, reg: Any) -> None:
+    """The Spark task was marked failed; Airflow runs the end (all_done) while the driver still
+    runs; the supervisor's SIGTERM reaches the driver a moment later. One outcome: CANCELLED,
+    recorded by the driver itself (a true end time), reported as CANCELLED by the end."""
+    start(registry_conn_id)
+    driver = start_driver(reg)
+    try:
+        supervisor = threading.Timer(1.0, driver.send_signal, (signal.SIGTERM,))
+        supervisor.start()
+        with pytest.raises(AirflowException, match="was CANCELLED: SIGTERM received"):
+            end_with_states(registry_conn_id, {"a": "success", "b": "failed", "c": "success"}, driver_poll_interval=0.2)
+        assert driver.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    run = reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True)
+    assert (run.status, run.error_type, run.error_message) == (RunStatus.CANCELLED, "Cancelled", "SIGTERM received")
+    assert (run.task_id, run.try_number) == ("b", 1)  # the task that ran the job
+
+
+def test_end_records_its_verdict_fenced_after_the_wait_and_the_driver_cannot_override(
+    registry_conn_id: str, reg: Any
+) -> None:
+    start(registry_conn_id)
+    driver = start_driver(reg)
+    try:
+        with pytest.raises(AirflowException, match="FAILED: failed task\\(s\\): b"):
+            end_with_states(
+                registry_conn_id,
+                {"a": "success", "b": "failed", "c": "success"},
+                driver_end_timeout=0.5,
+                driver_poll_interval=0.1,
+            )
+        driver.send_signal(signal.SIGTERM)
+        assert driver.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    run = reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True)
+    assert (run.status, run.error_type) == (RunStatus.FAILED, "TaskFailed")  # the driver's later end was refused
+
+
+def test_spark_task_env_templates_render_the_spark_tasks_own_identity() -> None:
+    from jinja2 import Template
+
+    ti = FakeTI("spark", try_number=3)
+    ti.xcom_pull = lambda task_ids, key: f"{task_ids}:{key}"  # type: ignore[attr-defined]
+    rendered = {k: Template(v).render(ti=ti) for k, v in spark_task_env(start_task_id="grp.start_run").items()}
+    assert rendered == {
+        "PIPELINE_REGISTRY_TRY_NUMBER": "3",
+        "PIPELINE_REGISTRY_TASK_ID": "spark",
+        "PIPELINE_REGISTRY_ATTEMPT_ID": "grp.start_run:attempt_id",
+    }
+
+
+def test_spark_env_template_renders_one_dict_natively() -> None:
+    from jinja2.nativetypes import NativeEnvironment
+
+    ti = FakeTI("spark", try_number=2)
+    xcoms = {("load_config", "run_logger_env"): {"PIPELINE_REGISTRY_RUN_ID": "r"}, ("start_run", "attempt_id"): "a1"}
+    ti.xcom_pull = lambda task_ids, key: xcoms.get((task_ids, key))  # type: ignore[attr-defined]
+    env = NativeEnvironment().from_string(spark_env_template()).render(ti=ti)
+    assert env == {
+        "PIPELINE_REGISTRY_RUN_ID": "r",
+        "PIPELINE_REGISTRY_TRY_NUMBER": "2",
+        "PIPELINE_REGISTRY_TASK_ID": "spark",
+        "PIPELINE_REGISTRY_ATTEMPT_ID": "a1",
+    }
+
+
+def test_start_pushes_the_attempt_it_opened(registry_conn_id: str, reg: Any) -> None:
+    op = StartPipelineRunOperator(task_id="start", pipeline_id=PIPELINE, aws_conn_id=registry_conn_id)
+    ti = FakeTI("start")
+    op.execute(context(ti))  # type: ignore[arg-type]
+    run = reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True)
+    assert ti.xcom["attempt_id"] == run.attempt_id
+    assert (run.start_task_id, run.attempt_claimed) == ("start", None)
 
 
 def test_load_inactive_pipeline_can_fail_instead_of_skipping(registry_conn_id: str, reg: Any) -> None:

@@ -263,3 +263,37 @@ def test_status_choices_are_the_run_statuses() -> None:
     from airflow_provider_pipeline_registry.registry import RunStatus
 
     assert [c.value for c in runs_module.StatusChoice] == [s.value for s in RunStatus]
+
+
+def test_watch_of_a_missing_run_is_not_found(cli: Cli, registry: Registry) -> None:
+    result = cli("runs", "watch", "ghost", "--pipeline", "live", "--interval", "0.05")
+    assert result.exit_code == ExitCode.NOT_FOUND
+
+
+def test_show_lists_the_previous_attempts(dynamodb_endpoint: str) -> None:
+    prefix = f"t{uuid.uuid4().hex[:10]}_"
+    registry = Registry(DynamoDBConfig(endpoint_url=dynamodb_endpoint, table_prefix=prefix))
+    registry.create_tables()
+    first = registry.runs_write.start({"run_id": "r", "pipeline_id": "etl", "task_id": "start", "start_time": BASE})
+    registry.runs_write.heartbeat("r", "etl", spark={"spark_application_id": "application_1_0001"})
+    registry.runs_write.finish(
+        {
+            "run_id": "r",
+            "pipeline_id": "etl",
+            "status": "FAILED",
+            "error_type": "SparkException",
+            "error_message": "lost",
+        }
+    )
+    registry.runs_write.start({"run_id": "r", "pipeline_id": "etl", "task_id": "start", "try_number": 2})
+    cli = Cli(dynamodb_endpoint, prefix, CliRunner())
+    human = cli("runs", "show", "r", "--pipeline", "etl", tz="Asia/Kolkata")
+    assert human.exit_code == 0, human.stderr
+    assert "1 previous attempt(s)" in human.stdout
+    assert "SparkException: lost" in human.stdout
+    assert "application_1_0001" in human.stdout
+    assert "2026-03-07 17:30:00 IST (12:00:00 UTC)" in human.stdout  # the previous attempt's start
+    payload = cli.json("runs", "show", "r", "--pipeline", "etl", tz="Asia/Kolkata")
+    (previous,) = payload["attempts"]
+    assert (previous["attempt_id"], previous["try_number"], previous["status"]) == (first.attempt_id, 1, "FAILED")
+    assert previous["start_time"] == "2026-03-07T17:30:00+05:30"

@@ -19,6 +19,7 @@ from airflow_provider_pipeline_registry.operators.pipeline_registry import (
     LoadPipelineConfigOperator,
     StartPipelineRunOperator,
 )
+from airflow_provider_pipeline_registry.run_context import spark_env_template
 
 CONN_ID = "pr_operators"
 PIPELINE_ID = "orders_daily"
@@ -31,14 +32,17 @@ XCOM = "{{{{ ti.xcom_pull(task_ids='load', key='{key}') }}}}"
 class SparkSubmitStandIn(BaseOperator):
     """Renders the same templated fields a SparkSubmitOperator has and returns them (no Spark here)."""
 
-    template_fields: Sequence[str] = ("application", "conf", "application_args", "env_vars")
+    template_fields: Sequence[str] = ("application", "conf", "application_args", "env_vars", "spark_env")
 
-    def __init__(self, *, application: Any, conf: Any, application_args: Any, env_vars: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *, application: Any, conf: Any, application_args: Any, env_vars: Any, spark_env: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.application = application
         self.conf = conf
         self.application_args = application_args
         self.env_vars = env_vars
+        self.spark_env = spark_env  # rendered like env_vars, from spark_env_template()
 
     def execute(self, context: Any) -> dict[str, Any]:
         return {
@@ -46,6 +50,7 @@ class SparkSubmitStandIn(BaseOperator):
             "conf": self.conf,
             "application_args": self.application_args,
             "env_vars": self.env_vars,
+            "spark_env": self.spark_env,
             "types": [type(v).__name__ for v in (self.application, self.conf, self.application_args, self.env_vars)],
         }
 
@@ -86,6 +91,7 @@ with DAG(
         conf=XCOM.format(key="spark_conf"),
         application_args=XCOM.format(key="application_args"),
         env_vars=load.output["run_logger_env"],
+        spark_env=spark_env_template(load_task_id="load", start_task_id="start"),
     )
     end = EndPipelineRunOperator(task_id="end", **registry)
     load >> start >> spark >> end

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_pipeline_registry.registry import (
+    AttemptConflictError,
+    AttemptSupersededError,
     ConflictError,
     ItemNotFoundError,
     PipelineRunLogUpsert,
@@ -136,10 +138,21 @@ def test_retry_with_higher_try_restarts(registry: Registry) -> None:
     )
 
 
-def test_adopt_running_joins_whatever_try(registry: Registry) -> None:
-    start(registry, "r", try_number=2)
-    adopted = registry.runs_write.start({"run_id": "r", "pipeline_id": "p", "try_number": 1}, adopt_running=True)
-    assert adopted.try_number == 2
+def test_join_claims_the_started_attempt_once(registry: Registry) -> None:
+    opened = start(registry, "r", try_number=2, task_id="start_run")
+    joined = registry.runs_write.join(
+        {"run_id": "r", "pipeline_id": "p", "try_number": 1, "task_id": "spark"}, expected_attempt_id=opened.attempt_id
+    )
+    # the task that runs the job is recorded, with its own try; the starting task keeps its own fields
+    assert (joined.task_id, joined.try_number, joined.attempt_claimed) == ("spark", 1, True)
+    assert (joined.start_task_id, joined.start_try_number) == ("start_run", 2)
+    assert joined.attempt_id != opened.attempt_id
+    assert joined.attempts == []
+    with pytest.raises(AttemptConflictError, match="alive"):  # a second driver of the same try
+        registry.runs_write.join(
+            {"run_id": "r", "pipeline_id": "p", "try_number": 1, "task_id": "spark"},
+            expected_attempt_id=opened.attempt_id,
+        )
 
 
 def test_heartbeat_rules(registry: Registry) -> None:
@@ -304,3 +317,172 @@ def test_batch_upsert_and_delete_of_runs(registry: Registry) -> None:
         is None
     )
     assert running_ids(registry) == []
+
+
+# -- attempts and fencing -----------------------------------------------------------------------
+def join(registry: Registry, task_id: str | None, try_number: int | None, **kwargs: Any) -> Any:
+    data: dict[str, Any] = {"run_id": "r", "pipeline_id": "p", "try_number": try_number or 1}
+    if task_id is not None:
+        data["task_id"] = task_id
+    return registry.runs_write.join(data, try_number_known=try_number is not None, **kwargs)
+
+
+def test_a_start_replayed_after_a_lost_response_recognises_its_own_attempt(registry: Registry) -> None:
+    from reliability.reliability_faults import FaultInjector
+
+    first = start(registry, "r")
+    finish(registry, "r", "FAILED", error_type="OSError", error_message="disk")
+    faults = FaultInjector(registry.client, rate=1.0, seed=1, kinds=("lost_response",), operations=["UpdateItem"])
+    faults.max_faults = 1
+    retry = start(registry, "r", try_number=2, attempt_id="a" * 32)  # applied, response lost, replayed
+    faults.remove()
+    assert faults.faults["lost_response"] == 1
+    assert (retry.status, retry.try_number, retry.attempt_id) == (RunStatus.RUNNING, 2, "a" * 32)
+    stored = registry.runs.find_entity("r", "p", consistent=True)
+    assert stored is not None
+    assert [(a.attempt_id, a.status, a.try_number) for a in stored.attempts] == [(first.attempt_id, "FAILED", 1)]
+
+
+def test_a_zombie_attempt_cannot_write_into_the_newer_one(registry: Registry) -> None:
+    opened = start(registry, "r", task_id="start_run")
+    try1 = join(registry, "spark", 1, expected_attempt_id=opened.attempt_id)
+    try2 = join(registry, "spark", 2, expected_attempt_id=opened.attempt_id)  # Airflow retried the Spark task
+    assert try2.attempt_id != try1.attempt_id
+    registry.runs_write.heartbeat(
+        "r", "p", metrics={"rows": 2}, spark={"spark_application_id": "app-2"}, attempt_id=try2.attempt_id
+    )
+    with pytest.raises(AttemptSupersededError, match="is now attempt") as info:
+        registry.runs_write.heartbeat(
+            "r", "p", metrics={"rows": 999}, spark={"spark_application_id": "app-1"}, attempt_id=try1.attempt_id
+        )
+    assert info.value.current is not None
+    assert info.value.current["attempt_id"] == try2.attempt_id
+    with pytest.raises(AttemptSupersededError):
+        finish(registry, "r", "FAILED", attempt_id=try1.attempt_id)
+    stored = registry.runs.find_entity("r", "p", consistent=True)
+    assert stored is not None
+    assert (stored.status, stored.metrics, stored.spark_application_id) == (RunStatus.RUNNING, {"rows": 2}, "app-2")
+    assert (stored.task_id, stored.try_number) == ("spark", 2)
+    assert [(a.attempt_id, a.status, a.try_number) for a in stored.attempts] == [(try1.attempt_id, "SUPERSEDED", 1)]
+    # the newer attempt's own end, and its re-delivery, are fine; the zombie's end is still refused
+    done = finish(registry, "r", attempt_id=try2.attempt_id)
+    assert finish(registry, "r", attempt_id=try2.attempt_id).updated_at == done.updated_at
+    with pytest.raises(AttemptSupersededError):
+        finish(registry, "r", attempt_id=try1.attempt_id)
+
+
+def test_a_late_try_1_driver_cannot_take_over_try_2(registry: Registry) -> None:
+    opened = start(registry, "r", task_id="start_run")
+    try2 = join(registry, "spark", 2, expected_attempt_id=opened.attempt_id)  # try 1 was queued in YARN
+    with pytest.raises(AttemptConflictError, match="alive"):
+        join(registry, "spark", 1, expected_attempt_id=opened.attempt_id)
+    finish(registry, "r", "FAILED", attempt_id=try2.attempt_id)
+    with pytest.raises(AttemptConflictError, match="already ended as FAILED"):
+        join(registry, "spark", 1, expected_attempt_id=opened.attempt_id)
+    stored = registry.runs.find_entity("r", "p", consistent=True)
+    assert stored is not None
+    assert (stored.attempt_id, stored.try_number, stored.status) == (try2.attempt_id, 2, RunStatus.FAILED)
+
+
+def test_a_spark_task_retried_alone_starts_a_new_attempt_as_its_try_2(registry: Registry) -> None:
+    opened = start(registry, "r", task_id="start_run")
+    try1 = join(registry, "spark", 1, expected_attempt_id=opened.attempt_id)
+    registry.runs_write.heartbeat("r", "p", spark={"spark_application_id": "app-1"}, attempt_id=try1.attempt_id)
+    finish(registry, "r", "FAILED", error_type="ValueError", error_message="bad row", attempt_id=try1.attempt_id)
+    try2 = join(registry, "spark", 2, expected_attempt_id=opened.attempt_id)  # the Start task did not rerun
+    assert (try2.status, try2.try_number, try2.task_id, try2.spark_application_id) == (
+        RunStatus.RUNNING,
+        2,
+        "spark",
+        None,
+    )
+    (previous,) = try2.attempts
+    assert (previous.attempt_id, previous.try_number, previous.task_id, previous.status) == (
+        try1.attempt_id,
+        1,
+        "spark",
+        "FAILED",
+    )
+    assert (previous.error_type, previous.error_message, previous.spark_application_id) == (
+        "ValueError",
+        "bad row",
+        "app-1",
+    )
+    assert previous.start_time == opened.start_time
+    assert previous.end_time is not None
+
+
+def test_a_run_ended_before_any_driver_claimed_it(registry: Registry) -> None:
+    opened = start(registry, "r", task_id="start_run")
+    finish(registry, "r", "FAILED", error_type="TaskFailed", attempt_id=opened.attempt_id)  # a callback
+    with pytest.raises(AttemptConflictError):  # try 1's driver, late: its task already failed
+        join(registry, "spark", 1, expected_attempt_id=opened.attempt_id)
+    retried = join(registry, "spark", 2, expected_attempt_id=opened.attempt_id)
+    assert (retried.try_number, [a.task_id for a in retried.attempts]) == (2, ["start_run"])
+
+
+def test_an_expired_lease_is_taken_over_by_exactly_one_racer(registry: Registry) -> None:
+    import threading
+
+    start(registry, "r", task_id="start_run")  # heartbeat at T0, long ago
+    claimed = join(registry, "spark", 1)
+    registry.runs_write.heartbeat("r", "p", at=T0, attempt_id=claimed.attempt_id)
+    results: list[Any] = []
+    barrier = threading.Barrier(6)
+
+    def racer() -> None:
+        barrier.wait()
+        try:
+            results.append(join(registry, None, None, lease=timedelta(minutes=5)).attempt_id)
+        except AttemptConflictError as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=racer) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    winners = [r for r in results if isinstance(r, str)]
+    assert len(results) == 6, results
+    assert len(winners) == 1, results
+    stored = registry.runs.find_entity("r", "p", consistent=True)
+    assert stored is not None
+    assert stored.attempt_id == winners[0]
+    assert [a.status for a in stored.attempts] == ["LEASE_EXPIRED"]
+
+
+def test_the_attempt_history_is_bounded_and_shown_in_the_users_timezone(make_registry: Any) -> None:
+    registry = make_registry(user_timezone="Europe/Paris")
+    long_error = "x" * 20_000
+    for try_number in range(1, 14):
+        start(registry, "r", try_number=try_number, start_time=T0 + timedelta(hours=try_number))
+        finish(
+            registry,
+            "r",
+            "FAILED",
+            error_type="E",
+            error_message=long_error,
+            end_time=T0 + timedelta(hours=try_number, minutes=1),
+        )
+    stored = registry.runs.find_entity("r", "p", consistent=True)
+    assert stored is not None
+    assert [a.try_number for a in stored.attempts] == list(range(3, 13))  # the last 10 before try 13
+    assert all(len(a.error_message or "") <= 1024 for a in stored.attempts)
+    view = registry.runs.get_by_id("r", "p", consistent=True)
+    assert str(view.attempts[0].start_time.tzinfo) == "Europe/Paris"
+    assert view.attempts[0].start_time == T0 + timedelta(hours=3)
+    raw = raw_run(registry, "r")
+    assert raw["attempts"]["L"][0]["M"]["start_time"] == {"S": "2026-05-01T15:00:00.000000Z"}
+
+
+def test_batch_upsert_keeps_an_imported_attempt_history(registry: Registry) -> None:
+    history = [{"attempt_id": "a1", "try_number": 1, "status": "FAILED", "start_time": T0, "error_message": "x" * 5000}]
+    report = registry.runs_write.batch_upsert(
+        [{"run_id": "imp", "pipeline_id": "p", "status": "SUCCESS", "start_time": T0, "attempts": history}]
+    )
+    assert report.ok
+    stored = registry.runs.find_entity("imp", "p", consistent=True)
+    assert stored is not None
+    (attempt,) = stored.attempts
+    assert (attempt.attempt_id, attempt.status, attempt.start_time) == ("a1", "FAILED", T0)
+    assert len(attempt.error_message or "") <= 1024

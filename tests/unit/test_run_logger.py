@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import queue
+import random
 import signal
+import subprocess
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from airflow_provider_pipeline_registry.registry import (
+    AttemptConflictError,
     DynamoDBConfig,
     PipelineRunLogger,
     Registry,
@@ -24,6 +34,7 @@ from airflow_provider_pipeline_registry.registry import (
 from airflow_provider_pipeline_registry.registry.errors import RegistryConnectionError
 from airflow_provider_pipeline_registry.registry.run_env import run_logger_env
 from airflow_provider_pipeline_registry.registry.run_logger import SIGTERM_EXIT_CODE, spark_identity
+from airflow_provider_pipeline_registry.run_context import spark_task_env
 
 pytestmark = pytest.mark.integration
 LOGGER_NAME = "airflow_provider_pipeline_registry.registry.run_logger"
@@ -316,12 +327,334 @@ def test_from_env_names_the_missing_variable() -> None:
 
 
 def test_start_failure_raises_before_the_job_runs(registry: Registry, run_id: str) -> None:
-    flaky(registry, start=1)
+    flaky(registry, join=1)  # the logger joins the run (PipelineRunLogsWriteApi.join)
     with (
         pytest.raises(RetryableError),
         PipelineRunLogger(pipeline_id="p1", run_id=run_id, registry=registry),
     ):
         pytest.fail("the job must not run when its start cannot be recorded")
+
+
+# -- attempts and fencing ------------------------------------------------------------------------
+class OtherSparkContext:
+    applicationId = "local-try2"
+    appName = "fake-job"
+    uiWebUrl = "http://driver-2:4040"
+
+
+class OtherSession:
+    sparkContext = OtherSparkContext()
+
+
+def test_a_zombie_try_1_logger_never_writes_into_try_2(config: DynamoDBConfig, registry: Registry, run_id: str) -> None:
+    opened = registry.runs_write.start(RunStart(run_id=run_id, pipeline_id="p1", task_id="start_run"))
+    zombie = PipelineRunLogger(
+        pipeline_id="p1",
+        run_id=run_id,
+        registry=registry,
+        try_number=1,
+        task_id="spark",
+        attempt_id=opened.attempt_id,
+        heartbeat_interval=0.05,
+        spark=FakeSession(),
+        handle_sigterm=False,
+    )
+    zombie.__enter__()
+    zombie.add_metric("rows", 1)
+    with PipelineRunLogger(
+        pipeline_id="p1",
+        run_id=run_id,
+        registry=Registry(config),
+        try_number=2,  # Airflow retried the Spark task while try 1's driver still runs
+        task_id="spark",
+        attempt_id=opened.attempt_id,
+        heartbeat_interval=3600,
+        handle_sigterm=False,
+    ) as try2:
+        try2.attach_spark(OtherSession())
+        try2.add_metric("rows", 2)
+        try2.flush()
+        zombie.add_metric("rows", 999)
+        assert zombie.flush() is None  # refused: a newer attempt owns the run
+        assert zombie._thread is not None
+        zombie._thread.join(timeout=10)
+        assert not zombie._thread.is_alive()  # the zombie stopped heartbeating
+        running = stored(registry, run_id)
+        assert (running.metrics, running.spark_application_id) == ({"rows": 2}, "local-try2")
+    zombie.__exit__(None, None, None)  # the zombie's end is refused too
+    assert zombie.superseded
+    done = stored(registry, run_id)
+    assert (done.status, done.try_number, done.task_id, done.attempt_id) == (
+        RunStatus.SUCCESS,
+        2,
+        "spark",
+        try2.attempt_id,
+    )
+    assert (done.metrics, done.spark_application_id) == ({"rows": 2}, "local-try2")
+    assert [(a.attempt_id, a.try_number, a.status) for a in done.attempts] == [(zombie.attempt_id, 1, "SUPERSEDED")]
+
+
+def test_a_late_try_1_driver_refuses_before_the_job_runs(
+    config: DynamoDBConfig, registry: Registry, run_id: str
+) -> None:
+    opened = registry.runs_write.start(RunStart(run_id=run_id, pipeline_id="p1", task_id="start_run"))
+    common: dict[str, Any] = {
+        "pipeline_id": "p1",
+        "run_id": run_id,
+        "task_id": "spark",
+        "attempt_id": opened.attempt_id,
+    }
+    with PipelineRunLogger(registry=registry, try_number=2, heartbeat_interval=3600, **common) as try2:
+        try2.add_metric("rows", 5)
+        with (
+            pytest.raises(AttemptConflictError, match="is not its attempt"),
+            PipelineRunLogger(registry=Registry(config), try_number=1, **common),
+        ):
+            pytest.fail("the late try-1 driver must not run the job")
+    done = stored(registry, run_id)
+    assert (done.status, done.try_number, done.metrics) == (RunStatus.SUCCESS, 2, {"rows": 5})
+    assert not getattr(signal.getsignal(signal.SIGTERM), "__self__", None)  # the refused logger restored it
+
+
+def _driver_env(config: DynamoDBConfig, run_id: str, **extra: str) -> dict[str, str]:
+    """A driver's environment as in YARN/Kubernetes cluster mode: no AIRFLOW_CTX_* at all."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CTX_", "PIPELINE_REGISTRY_"))}
+    env.update(run_logger_env(config, pipeline_id="p1", run_id=run_id, heartbeat_seconds=0.2))
+    env.update(extra)
+    return env
+
+
+def _spark_task_identity(try_number: int, attempt_id: str) -> dict[str, str]:
+    """What the Spark task's own ``env_vars`` carry: ``spark_task_env`` rendered in that task."""
+    ti = SimpleNamespace(
+        try_number=try_number,
+        task_id="spark",
+        xcom_pull=lambda task_ids, key: attempt_id if key == "attempt_id" else None,
+    )
+    return spark_task_env({"ti": ti}, start_task_id="start_run")
+
+
+def test_a_spark_task_retried_alone_records_try_2_without_airflow_ctx(
+    config: DynamoDBConfig, registry: Registry, run_id: str
+) -> None:
+    opened = registry.runs_write.start(RunStart(run_id=run_id, pipeline_id="p1", task_id="start_run", dag_id="dag"))
+    first = subprocess.run(
+        [sys.executable, str(DRIVER), "raise"],
+        env=_driver_env(config, run_id, **_spark_task_identity(1, opened.attempt_id)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert first.returncode == 1, first.stderr[-3000:]
+    assert stored(registry, run_id).status is RunStatus.FAILED
+    # the Spark task is retried on its own: Load and Start do not run again, the XCom is the same
+    second = subprocess.run(
+        [sys.executable, str(DRIVER), "ok"],
+        env=_driver_env(config, run_id, **_spark_task_identity(2, opened.attempt_id)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert second.returncode == 0, second.stderr[-3000:]
+    done = stored(registry, run_id)
+    assert (done.status, done.try_number, done.task_id, done.dag_id) == (RunStatus.SUCCESS, 2, "spark", "dag")
+    assert (done.start_task_id, done.metrics) == ("start_run", {"rows": 1000})
+    (previous,) = done.attempts
+    assert (previous.try_number, previous.task_id, previous.status, previous.error_type) == (
+        1,
+        "spark",
+        "FAILED",
+        "ValueError",
+    )
+
+
+# -- signals ---------------------------------------------------------------------------------------
+DRIVER = Path(__file__).parent / "jobs" / "logged_driver.py"
+#: a hang detector, not a speed target: a driver that misses it never ended the run
+EXIT_BOUND_SECONDS = 30.0
+
+
+class Driver:
+    """A driver subprocess whose stdout lines are collected by a reader thread."""
+
+    def __init__(self, env: dict[str, str], mode: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(DRIVER), mode],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.strip())
+        self.lines.put(None)
+
+    def wait_for(self, text: str, timeout: float = EXIT_BOUND_SECONDS) -> bool:
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=remaining)
+            except queue.Empty:
+                return False
+            if line is None:
+                return False
+            if line == text:
+                return True
+        return False
+
+    def finish(self) -> tuple[int | None, str]:
+        try:
+            self.process.wait(timeout=EXIT_BOUND_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            return None, "did not exit within the bound (killed)"
+        assert self.process.stderr is not None
+        return self.process.returncode, self.process.stderr.read()[-3000:]
+
+
+ZYGOTE = Path(__file__).parent / "jobs" / "driver_zygote.py"
+SIGNAL_TRIALS = 50
+
+
+class Zygote:
+    """``driver_zygote.py``: forks a fresh driver process per trial, after importing once."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(ZYGOTE)], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.events: dict[str, queue.Queue[str]] = {}
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _queue(self, trial: str) -> queue.Queue[str]:
+        with self._lock:
+            return self.events.setdefault(trial, queue.Queue())
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            trial, _, what = line.strip().partition(" ")
+            self._queue(trial).put(what)
+
+    def fork(self, trial: int, run_id: str) -> int:
+        assert self.process.stdin is not None
+        with self._lock:
+            self.process.stdin.write(f"{trial} {run_id}\n")
+            self.process.stdin.flush()
+        what = self.next(trial)
+        assert what is not None
+        assert what.startswith("PID "), what
+        return int(what.split()[1])
+
+    def next(self, trial: int, timeout: float = EXIT_BOUND_SECONDS) -> str | None:
+        try:
+            return self._queue(str(trial)).get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def _sigterm_trial(zygote: Zygote, registry: Registry, seed: int, trial: int) -> str | None:
+    """One trial: SIGTERM at a random point of a tight ``run.increment()`` loop, a second SIGTERM
+    while the (slowed) end write is in flight. Returns None, or what went wrong."""
+    rng = random.Random(seed * 1000 + trial)
+    run_id = f"sig/{seed}-{trial}"
+    pid = zygote.fork(trial, run_id)
+    seen = [zygote.next(trial)]
+    if seen[-1] != "READY":
+        os.kill(pid, signal.SIGKILL)
+        return f"trial {trial}: the driver never got ready: {seen}"
+    time.sleep(rng.uniform(0.0, 0.25))
+    os.kill(pid, signal.SIGTERM)
+    seen.append(zygote.next(trial))
+    if seen[-1] == "END-WRITE":
+        os.kill(pid, signal.SIGTERM)  # a second SIGTERM during the end write
+        seen.append(zygote.next(trial))
+    if seen[-1] != f"EXIT {SIGTERM_EXIT_CODE}":
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        return f"trial {trial}: {seen} (None: nothing within {EXIT_BOUND_SECONDS}s)"
+    run = registry.runs.find_entity(run_id, "p1", consistent=True)
+    if run is None or run.status is not RunStatus.CANCELLED or run.error_message != "SIGTERM received":
+        return f"trial {trial}: stored {run and (run.status, run.error_message)}"
+    if not run.metrics.get("rows"):
+        return f"trial {trial}: the metrics were not written with the end: {run.metrics}"
+    return None
+
+
+def test_sigterm_at_random_points_of_a_metric_loop_always_ends_cancelled(
+    config: DynamoDBConfig, registry: Registry
+) -> None:
+    """50 drivers (forked from one pre-imported process, a few at a time), each SIGTERMed at a
+    random point of a tight ``run.increment()`` loop and again while its end write is held by a
+    botocore event hook: every one exits 143 within the bound with the run CANCELLED. (The old
+    handler wrote to DynamoDB under the logger's locks: it hung in most trials.)"""
+    seed = int(os.environ.get("SIGNAL_TRIALS_SEED", str(random.SystemRandom().randrange(10**6))))
+    zygote = Zygote(_driver_env(config, "placeholder", SLOW_END_SECONDS="0.4"))
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            results = pool.map(lambda t: _sigterm_trial(zygote, registry, seed, t), range(SIGNAL_TRIALS))
+            problems = [p for p in results if p]
+    finally:
+        zygote.close()
+    assert not problems, f"replay with SIGNAL_TRIALS_SEED={seed}: " + "\n".join(problems)
+
+
+def test_sigint_ends_the_run_cancelled_and_is_chained_as_keyboard_interrupt(
+    config: DynamoDBConfig, registry: Registry, run_id: str
+) -> None:
+    driver = Driver(_driver_env(config, run_id), "sleep")
+    assert driver.wait_for("READY")
+    driver.process.send_signal(signal.SIGINT)
+    code, err = driver.finish()
+    assert code is not None, err
+    assert "KeyboardInterrupt" in err  # the previous handler (Python's) was chained after the end
+    done = stored(registry, run_id)
+    assert (done.status, done.error_message) == (RunStatus.CANCELLED, "SIGINT received")
+
+
+def _signal_inside_increment(run: PipelineRunLogger) -> None:
+    original = run._lock
+
+    class SignallingLock:
+        """The real lock; SIGTERM is delivered right after it is taken."""
+
+        def __enter__(self) -> None:
+            original.acquire()
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        def __exit__(self, *args: object) -> None:
+            original.release()
+
+    run._lock = SignallingLock()  # type: ignore[assignment]
+    run.increment("rows")
+    pytest.fail("the cancellation was not raised when increment() returned")
+
+
+def test_sigterm_while_the_main_thread_holds_the_metrics_lock(registry: Registry, run_id: str) -> None:
+    """In process: the handler runs while increment() holds the lock (the old handler deadlocked
+    there); the cancellation is raised when increment() returns and the end is written."""
+    with (
+        pytest.raises(SystemExit) as exited,
+        PipelineRunLogger(pipeline_id="p1", run_id=run_id, registry=registry, heartbeat_interval=3600) as run,
+    ):
+        _signal_inside_increment(run)
+    assert exited.value.code == SIGTERM_EXIT_CODE
+    done = stored(registry, run_id)
+    assert (done.status, done.error_message, done.metrics) == (RunStatus.CANCELLED, "SIGTERM received", {"rows": 1})
 
 
 @pytest.fixture(autouse=True)

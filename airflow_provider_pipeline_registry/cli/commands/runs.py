@@ -14,7 +14,7 @@ from ...registry.errors import ItemNotFoundError, ValidationError
 from ...registry.timezones import utc_now
 from ..context import CliState, get_state
 from ..exit_codes import ExitCode
-from ..render import echo_json, run_detail, runs_table, to_jsonable
+from ..render import attempts_table, echo_json, run_detail, runs_table, to_jsonable
 from ..times import parse_time
 from .options import JsonOption, PipelineOption
 
@@ -155,6 +155,8 @@ def show(
         echo_json(to_jsonable(run))
     else:
         state.out.print(run_detail(run, state.tz))
+        if run.attempts:
+            state.out.print(attempts_table(run, state.tz))
 
 
 @runs_app.command("watch")
@@ -183,6 +185,8 @@ def watch(
         echo_json(to_jsonable(run))
     else:
         state.out.print(run_detail(run, state.tz))
+        if run.attempts:
+            state.out.print(attempts_table(run, state.tz))
     if run.status.value != "SUCCESS":
         if not as_json:
             error = ": ".join(p for p in (run.error_type, run.error_message) if p) or "no error recorded"

@@ -4,43 +4,71 @@
 or re-delivered start is refused, a higher try number may start the run again, and writing the
 same end twice is a no-op. ``ReturnValuesOnConditionCheckFailure=ALL_OLD`` tells a duplicate
 from a conflict without a second read.
+
+Attempts: each start creates an attempt with an opaque ``attempt_id``; heartbeats, metric
+flushes and ends that name an attempt are conditional on it (a zombie writer of an older attempt
+gets :class:`AttemptSupersededError` and changes nothing). A new attempt moves the previous one
+into the run's bounded ``attempts`` history. :meth:`PipelineRunLogsWriteApi.join` is how a run
+logger (the job's driver) claims the attempt a start operator opened, takes over an expired
+lease, or starts a newer try of its own task; see the README, "Attempts and fencing".
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..attributes import Item
-from ..conditions import Compare, Condition, Update, eq, exists, not_exists
+from ..attributes import Item, decode_item
+from ..conditions import Condition, Update, eq, exists, not_exists
 from ..config import DynamoDBConfig
 from ..config_store import BatchUpsertReport, validate_dto
-from ..errors import ConflictError, ItemNotFoundError, ValidationError
+from ..errors import AttemptConflictError, AttemptSupersededError, ConflictError, ItemNotFoundError, ValidationError
 from ..gateway import DynamoDBClient, TableGateway, create_table_gateway
 from ..keys import build_model_key
 from ..model import extract_model_metadata
 from ..timezones import format_for_display, utc_now
-from .models import PipelineRunLog, PipelineRunLogUpsert, RunFinish, RunStart, RunStatus
+from .models import (
+    LEASE_EXPIRED,
+    MAX_ATTEMPT_HISTORY,
+    SUPERSEDED,
+    PipelineRunLog,
+    PipelineRunLogUpsert,
+    RunFinish,
+    RunStart,
+    RunStatus,
+)
 
 log = logging.getLogger(__name__)
 
 _START_RESETS = ("end_time", "error_type", "error_message")
+_SPARK_FIELDS = ("spark_application_id", "spark_application_name", "spark_ui_url")
 _IDENTITY_FIELDS = (
     "dag_id",
     "dag_run_id",
     "task_id",
     "map_index",
     "logical_date",
-    "spark_application_id",
-    "spark_application_name",
-    "spark_ui_url",
+    *_SPARK_FIELDS,
 )
+#: read-decide-write rounds before a start gives up on a run that keeps changing under it
+_MAX_RACE_ROUNDS = 8
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """What a start/join decided on one observed state: return ``result`` as is, or write ``update``
+    (a new attempt replacing ``previous_status``'d one, or a claim) fenced on the observed state."""
+
+    result: PipelineRunLog | None = None
+    update: Update | None = None
+    with_heartbeat: bool = False
 
 
 class PipelineRunLogsWriteApi:
-    """Start, heartbeat, finish, cancel, delete and batch-upsert run logs."""
+    """Start, join, heartbeat, finish, cancel, delete and batch-upsert run logs."""
 
     def __init__(
         self,
@@ -66,16 +94,56 @@ class PipelineRunLogsWriteApi:
             "key": {"run_id": run_id, "pipeline_id": pipeline_id},
         }
 
-    # -- start ---------------------------------------------------------------------------------
-    def start(self, data: RunStart | Mapping[str, Any], *, adopt_running: bool = False) -> PipelineRunLog:
-        """Record RUNNING for a run (a new run, or a retry with a higher ``try_number``).
+    # -- reading the current state ----------------------------------------------------------
+    def _stored(self, item: Mapping[str, Any], operation: str, run_id: str, pipeline_id: str) -> PipelineRunLog:
+        """A low-level stored item as the entity (see :meth:`_entity`)."""
+        return self._entity(decode_item(item), operation, run_id, pipeline_id)
 
-        A re-delivered start of the same attempt returns the stored run unchanged. With
-        ``adopt_running`` any RUNNING entry is adopted whatever its try number (the run logger
-        joining a run that ``StartPipelineRunOperator`` opened). A start that would reopen a
-        finished attempt is refused with ConflictError.
-        """
-        start = validate_dto(RunStart, data, self.config.tzinfo)
+    def _entity(self, values: Mapping[str, Any], operation: str, run_id: str, pipeline_id: str) -> PipelineRunLog:
+        """Decoded stored values (e.g. a ConflictError's ``current``) as the entity; values that do
+        not validate (an item holding only its keys...) are our ValidationError, with context."""
+        try:
+            return PipelineRunLog.model_validate(dict(values))
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            summary = exc.message if isinstance(exc, ValidationError) else _pydantic_summary(exc)
+            raise ValidationError(
+                f"stored run {run_id!r} of pipeline {pipeline_id!r} is invalid: {summary}",
+                field=getattr(exc, "field", None),
+                **self._context(operation, run_id, pipeline_id),
+            ) from None
+
+    def _read_current(self, run_id: str, pipeline_id: str, operation: str) -> PipelineRunLog | None:
+        item = self.gateway.get_item(self._key(run_id, pipeline_id), consistent=True)
+        return self._stored(item, operation, run_id, pipeline_id) if item else None
+
+    def current(self, run_id: str, pipeline_id: str) -> PipelineRunLog | None:
+        """The stored run, read strongly consistent (what a fenced write is decided on), or None."""
+        return self._read_current(run_id, pipeline_id, "read")
+
+    # -- new attempts --------------------------------------------------------------------------
+    def _unchanged(self, seen: PipelineRunLog, *, with_heartbeat: bool = False) -> Condition:
+        """The item is still the one ``seen`` (same attempt, same status): the fence of a replace."""
+        condition: Condition = eq("status", seen.status.value)
+        if seen.attempt_id is not None:
+            condition = condition & eq("attempt_id", seen.attempt_id)
+        else:  # written before attempt ids existed
+            condition = condition & not_exists("attempt_id") & eq("try_number", seen.try_number)
+        if with_heartbeat:
+            if seen.heartbeat_at is not None:
+                condition = condition & eq("heartbeat_at", seen.heartbeat_at)
+            else:
+                condition = condition & not_exists("heartbeat_at")
+        return condition
+
+    def _new_attempt(
+        self,
+        start: RunStart,
+        previous: PipelineRunLog | None,
+        previous_status: str | None,
+        *,
+        claimed: bool,
+        opened_by_start: bool,
+    ) -> Update:
         sets: dict[str, Any] = {
             "status": RunStatus.RUNNING,
             "try_number": start.try_number,
@@ -83,44 +151,209 @@ class PipelineRunLogsWriteApi:
             "heartbeat_at": start.start_time,
             "is_running": True,
             "metrics": start.metrics,
+            "attempt_id": start.attempt_id,
             "updated_at": utc_now(),
         }
+        remove = list(_START_RESETS)
         sets.update({name: getattr(start, name) for name in _IDENTITY_FIELDS if getattr(start, name) is not None})
+        remove.extend(n for n in _SPARK_FIELDS if getattr(start, n) is None)  # the new attempt's own Spark app
+        if claimed:
+            sets["attempt_claimed"] = True
+        else:
+            remove.append("attempt_claimed")
+        if opened_by_start:
+            sets["start_try_number"] = start.try_number
+            if start.task_id is not None:
+                sets["start_task_id"] = start.task_id
+        if previous is not None and previous_status is not None:
+            history = [*previous.attempts, previous.current_attempt(previous_status)][-MAX_ATTEMPT_HISTORY:]
+            sets["attempts"] = [a.storage_value() for a in history]
         expire_at = self._expire_at(start.start_time)
         if expire_at is not None:
             sets["expire_at"] = expire_at
-        update = Update(set=sets, remove=_START_RESETS, key_strings=self._key_strings)
-        condition = not_exists("run_id") | Compare("try_number", "<", start.try_number)
+        return Update(set=sets, remove=tuple(remove), key_strings=self._key_strings)
+
+    def _claim(self, start: RunStart, join_task_id: str | None, join_try: int | None) -> Update:
+        sets: dict[str, Any] = {
+            "attempt_id": start.attempt_id,
+            "attempt_claimed": True,
+            "heartbeat_at": start.start_time,
+            "updated_at": utc_now(),
+        }
+        if join_task_id is not None:
+            sets["task_id"] = join_task_id
+        if join_try is not None:
+            sets["try_number"] = join_try
+        sets.update({n: getattr(start, n) for n in _SPARK_FIELDS if getattr(start, n) is not None})
+        return Update(set=sets, key_strings=self._key_strings)
+
+    def _decide_and_write(
+        self, operation: str, start: RunStart, decide: Callable[[PipelineRunLog | None], _Decision]
+    ) -> PipelineRunLog:
+        """Decide on the observed state and write fenced on it, until a write applies.
+
+        The first write assumes a new run (one call in the common case); a failed condition
+        returns the stored item (ALL_OLD), which is decided on again. A failed condition whose
+        stored item carries our own attempt id is our write replayed after a lost response.
+        """
         key = self._key(start.run_id, start.pipeline_id)
-        try:
-            return PipelineRunLog.from_dynamodb_item(self.gateway.update_item(key, update, condition=condition))
-        except ConflictError as exc:
-            stored = exc.current
-        assert stored is not None  # the item exists, else the condition would have held
-        current = PipelineRunLog.model_validate(stored)
-        context = self._context("start", start.run_id, start.pipeline_id)
-        if current.status is RunStatus.RUNNING and (adopt_running or current.try_number == start.try_number):
-            log.debug(
-                "start of %s/%s is a duplicate of try %d: no-op",
-                start.run_id,
-                start.pipeline_id,
-                current.try_number,
+        seen: PipelineRunLog | None = None
+        for _ in range(_MAX_RACE_ROUNDS):
+            decision = decide(seen)
+            if decision.result is not None:
+                return decision.result
+            if decision.update is None:
+                raise ConflictError(
+                    f"run {start.run_id!r}: {operation} decided nothing to write",
+                    **self._context(operation, start.run_id, start.pipeline_id),
+                )
+            condition = (
+                not_exists("run_id") if seen is None else self._unchanged(seen, with_heartbeat=decision.with_heartbeat)
             )
-            return current
-        if current.status is RunStatus.RUNNING:
+            try:
+                item = self.gateway.update_item(key, decision.update, condition=condition)
+            except ConflictError as exc:
+                if exc.current is None:  # no ALL_OLD (some emulators): confirm with a consistent read
+                    seen = self._read_current(start.run_id, start.pipeline_id, operation)
+                else:
+                    seen = self._entity(exc.current, operation, start.run_id, start.pipeline_id)
+                if seen is not None and seen.attempt_id == start.attempt_id:
+                    log.debug("%s of %s: our own write, replayed after a lost response", operation, start.run_id)
+                    return seen
+                continue
+            return self._stored(item, operation, start.run_id, start.pipeline_id)
+        raise ConflictError(
+            f"run {start.run_id!r} changed {_MAX_RACE_ROUNDS} times while {operation} was deciding: giving up",
+            **self._context(operation, start.run_id, start.pipeline_id),
+        )
+
+    # -- start ---------------------------------------------------------------------------------
+    def start(self, data: RunStart | Mapping[str, Any]) -> PipelineRunLog:
+        """Open a new attempt of a run: RUNNING, a fresh ``attempt_id`` (a new run, or a retry).
+
+        What ``StartPipelineRunOperator`` calls. ``try_number`` and ``task_id`` are the starting
+        task's; they are stored as ``start_try_number``/``start_task_id`` and a later start is
+        compared only with those (the same task's try numbers). A higher try starts a new
+        attempt (the previous one goes into the history, as ``SUPERSEDED`` if it was RUNNING);
+        a re-delivered start of the same try while it is RUNNING and unclaimed returns the
+        stored run unchanged, as does a start replayed after a lost response (same
+        ``attempt_id``). A start that would reopen a finished attempt, or start an older try,
+        is refused with ConflictError.
+        """
+        start = validate_dto(RunStart, data, self.config.tzinfo)
+        context = self._context("start", start.run_id, start.pipeline_id)
+
+        def decide(seen: PipelineRunLog | None) -> _Decision:
+            if seen is None:
+                return _Decision(update=self._new_attempt(start, None, None, claimed=False, opened_by_start=True))
+            if seen.attempt_id is not None and seen.attempt_id == start.attempt_id:
+                return _Decision(result=seen)
+            opened_by = seen.start_try_number if seen.start_try_number is not None else seen.try_number
+            if start.try_number > opened_by:
+                previous_status = SUPERSEDED if seen.status is RunStatus.RUNNING else seen.status.value
+                update = self._new_attempt(start, seen, previous_status, claimed=False, opened_by_start=True)
+                return _Decision(update=update)
+            if seen.status is RunStatus.RUNNING and start.try_number == opened_by:
+                log.debug("start of %s/%s is a duplicate of try %d: no-op", start.run_id, start.pipeline_id, opened_by)
+                return _Decision(result=seen)
+            if seen.status is RunStatus.RUNNING:
+                raise ConflictError(
+                    f"run {start.run_id!r} is RUNNING as try {opened_by}; a start for the older "
+                    f"try {start.try_number} is refused",
+                    current=_plain(seen),
+                    **context,
+                )
             raise ConflictError(
-                f"run {start.run_id!r} is RUNNING as try {current.try_number}; a start for the older "
-                f"try {start.try_number} is refused",
-                current=stored,
+                f"run {start.run_id!r} already ended as {seen.status.value} "
+                f"({format_for_display(seen.end_time, self.config.user_timezone)}) in try {opened_by}; "
+                f"a start for try {start.try_number} would reopen it and is refused",
+                current=_plain(seen),
                 **context,
             )
-        raise ConflictError(
-            f"run {start.run_id!r} already ended as {current.status.value} "
-            f"({format_for_display(current.end_time, self.config.user_timezone)}) in try {current.try_number}; "
-            f"a start for try {start.try_number} would reopen it and is refused",
-            current=stored,
-            **context,
-        )
+
+        return self._decide_and_write("start", start, decide)
+
+    # -- join (the run logger) -------------------------------------------------------------------
+    def join(
+        self,
+        data: RunStart | Mapping[str, Any],
+        *,
+        expected_attempt_id: str | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        try_number_known: bool = True,
+    ) -> PipelineRunLog:
+        """Make ``data.attempt_id`` the run's current attempt, for the driver that runs the job.
+
+        ``data.task_id``/``data.try_number`` are the identity of the task running the job (the
+        Spark task's own). One of, decided on a consistent view and written with one
+        conditional write fenced on it:
+
+        * no run yet: a new attempt (a job run without a start operator);
+        * the run is RUNNING in an attempt no driver has claimed yet (and it is
+          ``expected_attempt_id`` when given, the id ``StartPipelineRunOperator`` pushed): the
+          first driver to claim it joins it (the attempt takes the driver's attempt id, task id
+          and try number); any later driver sees it claimed;
+        * the run is RUNNING in an attempt of the same task with a lower try number (Airflow
+          retried the task), or the run ended and this is a later try of the task than any
+          recorded on the run (a run that ended before any try of this task claimed it counts
+          as its try 1): a new attempt;
+        * the RUNNING attempt's lease expired (no heartbeat for ``lease``): taken over, fenced on
+          that attempt's id and heartbeat, so of two racers only one wins;
+        * anything else: :class:`AttemptConflictError` (e.g. a late try-1 driver arriving while
+          try 2 runs), before the job's work starts.
+
+        ``try_number_known=False`` says the caller has no try number of its own (``data``
+        carries the default 1): it never supersedes by try.
+        """
+        start = validate_dto(RunStart, data, self.config.tzinfo)
+        context = self._context("join", start.run_id, start.pipeline_id)
+        task_id = start.task_id
+        my_try = start.try_number if try_number_known else None
+
+        def refuse(seen: PipelineRunLog, why: str) -> AttemptConflictError:
+            who = f"task {task_id or '?'} try {my_try if my_try is not None else '?'}"
+            return AttemptConflictError(
+                f"run {start.run_id!r} {why}; this driver ({who}) is not its attempt and does not start the job",
+                current=_plain(seen),
+                **context,
+            )
+
+        def decide(seen: PipelineRunLog | None) -> _Decision:
+            now = utc_now()
+            if seen is None:
+                return _Decision(update=self._new_attempt(start, None, None, claimed=True, opened_by_start=False))
+            if seen.attempt_id is not None and seen.attempt_id == start.attempt_id:
+                return _Decision(result=seen)
+            last_try = _last_try_of(seen, task_id)
+            if seen.status is RunStatus.RUNNING:
+                if not seen.attempt_claimed and expected_attempt_id in (None, seen.attempt_id):
+                    return _Decision(update=self._claim(start, task_id, my_try))
+                if my_try is not None and last_try is not None and my_try > last_try:
+                    return _Decision(
+                        update=self._new_attempt(start, seen, SUPERSEDED, claimed=True, opened_by_start=False)
+                    )
+                if seen.is_stale(lease, now):
+                    update = self._new_attempt(start, seen, LEASE_EXPIRED, claimed=True, opened_by_start=False)
+                    return _Decision(update=update, with_heartbeat=True)
+                beat = format_for_display(seen.heartbeat_at or seen.start_time, self.config.user_timezone)
+                owner = f"task {seen.task_id or '?'} try {seen.try_number}"
+                if not seen.attempt_claimed:
+                    raise refuse(
+                        seen, f"is RUNNING in attempt {seen.attempt_id} (not the expected {expected_attempt_id})"
+                    )
+                raise refuse(seen, f"is RUNNING in attempt {seen.attempt_id} of {owner}, alive (heartbeat {beat})")
+            floor = last_try if last_try is not None else (1 if task_id is not None else seen.try_number)
+            if my_try is not None and my_try > floor:
+                return _Decision(
+                    update=self._new_attempt(start, seen, seen.status.value, claimed=True, opened_by_start=False)
+                )
+            raise refuse(
+                seen,
+                f"already ended as {seen.status.value} "
+                f"({format_for_display(seen.end_time, self.config.user_timezone)}) in try {floor} of its task",
+            )
+
+        return self._decide_and_write("join", start, decide)
 
     # -- while running -------------------------------------------------------------------------
     def heartbeat(
@@ -131,11 +364,13 @@ class PipelineRunLogsWriteApi:
         at: datetime | None = None,
         metrics: Mapping[str, int | float] | None = None,
         spark: Mapping[str, str | None] | None = None,
+        attempt_id: str | None = None,
     ) -> PipelineRunLog:
         """Advance the heartbeat of a RUNNING run, optionally flushing metrics and Spark identity.
 
-        ConflictError (with the stored run) when the run has already ended; ItemNotFoundError
-        when it does not exist.
+        With ``attempt_id`` only while that is the run's current attempt: a writer of an older
+        attempt gets AttemptSupersededError and changes nothing. ConflictError (with the stored
+        run) when the run has already ended; ItemNotFoundError when it does not exist.
         """
         payload = validate_dto(
             RunStart,
@@ -149,39 +384,53 @@ class PipelineRunLogsWriteApi:
             self.config.tzinfo,
         )
         sets: dict[str, Any] = {"heartbeat_at": payload.start_time, "updated_at": utc_now()}
-        sets.update(
-            {
-                k: getattr(payload, k)
-                for k in ("spark_application_id", "spark_application_name", "spark_ui_url")
-                if getattr(payload, k) is not None
-            }
-        )
+        sets.update({k: getattr(payload, k) for k in _SPARK_FIELDS if getattr(payload, k) is not None})
         update = Update(
             set=sets,
             set_nested={("metrics", k): v for k, v in payload.metrics.items()},
             key_strings=self._key_strings,
         )
-        return self._while_running("heartbeat", run_id, pipeline_id, update)
+        return self._while_running("heartbeat", run_id, pipeline_id, update, attempt_id)
 
-    def _while_running(self, operation: str, run_id: str, pipeline_id: str, update: Update) -> PipelineRunLog:
-        condition = eq("status", RunStatus.RUNNING.value)
+    def _while_running(
+        self, operation: str, run_id: str, pipeline_id: str, update: Update, attempt_id: str | None
+    ) -> PipelineRunLog:
+        condition: Condition = eq("status", RunStatus.RUNNING.value)
+        if attempt_id is not None:
+            condition = condition & eq("attempt_id", attempt_id)
         try:
             item = self.gateway.update_item(self._key(run_id, pipeline_id), update, condition=condition)
         except ConflictError as exc:
             context = self._context(operation, run_id, pipeline_id)
-            if exc.current is None:
-                raise ItemNotFoundError(f"run {run_id!r} of pipeline {pipeline_id!r} not found", **context) from None
+            current = exc.current
+            if current is None:
+                confirmed = self._read_current(run_id, pipeline_id, operation)
+                if confirmed is None:
+                    raise ItemNotFoundError(
+                        f"run {run_id!r} of pipeline {pipeline_id!r} not found", **context
+                    ) from None
+                current = _plain(confirmed)
+            stored = self._entity(current, operation, run_id, pipeline_id)
+            if attempt_id is not None and stored.attempt_id != attempt_id:
+                raise AttemptSupersededError(
+                    f"run {run_id!r} is now attempt {stored.attempt_id} ({stored.status.value}, try "
+                    f"{stored.try_number}); the write of attempt {attempt_id} is refused",
+                    current=current,
+                    **context,
+                ) from None
             raise ConflictError(
-                f"run {run_id!r} already ended as {exc.current.get('status')}", current=exc.current, **context
+                f"run {run_id!r} already ended as {stored.status.value}", current=current, **context
             ) from None
-        return PipelineRunLog.from_dynamodb_item(item)
+        return self._stored(item, operation, run_id, pipeline_id)
 
     # -- end -----------------------------------------------------------------------------------
     def finish(self, data: RunFinish | Mapping[str, Any]) -> PipelineRunLog:
         """Record the end (SUCCESS, FAILED or CANCELLED) of a RUNNING run.
 
-        Metrics are merged into the stored ones. The same end written twice is a no-op that
-        returns the stored run; a different end than the stored one is a ConflictError.
+        Metrics are merged into the stored ones. With ``attempt_id`` the end applies only to
+        that attempt (AttemptSupersededError when a newer attempt replaced it). The same end of
+        the same attempt written twice is a no-op that returns the stored run; a different end
+        than the stored one is a ConflictError.
         """
         end = validate_dto(RunFinish, data, self.config.tzinfo)
         sets: dict[str, Any] = {"status": end.status, "end_time": end.end_time, "updated_at": utc_now()}
@@ -198,19 +447,35 @@ class PipelineRunLogsWriteApi:
         condition: Condition = eq("status", RunStatus.RUNNING.value)
         if end.try_number is not None:
             condition = condition & eq("try_number", end.try_number)
+        if end.attempt_id is not None:
+            condition = condition & eq("attempt_id", end.attempt_id)
         key = self._key(end.run_id, end.pipeline_id)
+        context = self._context("finish", end.run_id, end.pipeline_id)
         try:
-            return PipelineRunLog.from_dynamodb_item(self.gateway.update_item(key, update, condition=condition))
+            return self._stored(
+                self.gateway.update_item(key, update, condition=condition), "finish", end.run_id, end.pipeline_id
+            )
         except ConflictError as exc:
             stored = exc.current
-        context = self._context("finish", end.run_id, end.pipeline_id)
-        if stored is None:
+        current = (
+            self._entity(stored, "finish", end.run_id, end.pipeline_id)
+            if stored is not None
+            else self._read_current(end.run_id, end.pipeline_id, "finish")
+        )
+        if current is None:
             raise ItemNotFoundError(
                 f"run {end.run_id!r} of pipeline {end.pipeline_id!r} was never started; cannot record "
                 f"{end.status.value}",
                 **context,
             )
-        current = PipelineRunLog.model_validate(stored)
+        stored = _plain(current) if stored is None else stored
+        if end.attempt_id is not None and current.attempt_id != end.attempt_id:
+            raise AttemptSupersededError(
+                f"run {end.run_id!r} is now attempt {current.attempt_id} ({current.status.value}, try "
+                f"{current.try_number}); the end {end.status.value} of attempt {end.attempt_id} is refused",
+                current=stored,
+                **context,
+            )
         if current.status is end.status:
             log.debug("end %s of %s is a duplicate: no-op", end.status.value, end.run_id)
             return current
@@ -228,7 +493,13 @@ class PipelineRunLogsWriteApi:
         )
 
     def cancel(
-        self, run_id: str, pipeline_id: str, *, reason: str | None = None, try_number: int | None = None
+        self,
+        run_id: str,
+        pipeline_id: str,
+        *,
+        reason: str | None = None,
+        try_number: int | None = None,
+        attempt_id: str | None = None,
     ) -> PipelineRunLog:
         """Record CANCELLED (e.g. the task was killed)."""
         return self.finish(
@@ -239,6 +510,7 @@ class PipelineRunLogsWriteApi:
                 error_type="Cancelled" if reason else None,
                 error_message=reason,
                 try_number=try_number,
+                attempt_id=attempt_id,
             )
         )
 
@@ -252,8 +524,12 @@ class PipelineRunLogsWriteApi:
                 f"run {run_id!r} of pipeline {pipeline_id!r} not found",
                 **self._context("delete", run_id, pipeline_id),
             ) from None
-        assert old is not None
-        return PipelineRunLog.from_dynamodb_item(old)
+        if old is None:  # no ALL_OLD returned: the item existed (the condition held) and is gone now
+            raise ItemNotFoundError(
+                f"run {run_id!r} of pipeline {pipeline_id!r}: deleted, but DynamoDB returned no old item",
+                **self._context("delete", run_id, pipeline_id),
+            )
+        return self._stored(old, "delete", run_id, pipeline_id)
 
     def to_item(self, data: PipelineRunLogUpsert | Mapping[str, Any]) -> Item:
         """Validate a whole run log and build its stored item (with the running flag and TTL)."""
@@ -293,3 +569,29 @@ class PipelineRunLogsWriteApi:
             if (i["run_id"]["S"], i["pipeline_id"]["S"]) not in failed
         ]
         return BatchUpsertReport(written=written, failed=result.failed)
+
+
+def _plain(run: PipelineRunLog) -> dict[str, Any]:
+    """A run as the decoded stored values a ConflictError carries in ``current``."""
+    return decode_item(run.to_dynamodb_item())
+
+
+def _pydantic_summary(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    parts = [
+        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"
+        for e in errors(include_url=False, include_context=False, include_input=False)
+    ]
+    return "; ".join(parts)
+
+
+def _last_try_of(run: PipelineRunLog, task_id: str | None) -> int | None:
+    """The highest try of ``task_id`` that claimed an attempt of ``run`` (current or in the history)."""
+    if task_id is None:
+        return None
+    tries = [a.try_number for a in run.attempts if a.task_id == task_id and a.try_number is not None]
+    if run.task_id == task_id and (run.attempt_claimed or run.start_task_id != task_id):
+        tries.append(run.try_number)
+    return max(tries) if tries else None

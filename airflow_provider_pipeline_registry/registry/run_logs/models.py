@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import uuid
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from ..attributes import Item, encode_value
 from ..fields import Identifier, Metrics
 from ..model import GlobalSecondaryIndex, RegistryModel
-from ..timezones import utc_now
+from ..timezones import resolve_user_timezone, to_utc, utc_now
 from ..views import ViewModel
 
 PIPELINE_RUNS_INDEX = "pipeline_runs_index"
 RUNNING_RUNS_INDEX = "running_runs_index"
 MAX_ERROR_MESSAGE = 8 * 1024
+#: previous attempts kept on a run item (oldest dropped first)
+MAX_ATTEMPT_HISTORY = 10
+#: error text kept per previous attempt (keeps 10 attempts far below DynamoDB's 400 KB item limit)
+MAX_ATTEMPT_ERROR_MESSAGE = 1024
+#: ``status`` of a previous attempt that was still RUNNING when a newer one replaced it
+SUPERSEDED = "SUPERSEDED"
+#: ``status`` of a previous attempt taken over after its lease (heartbeat) expired
+LEASE_EXPIRED = "LEASE_EXPIRED"
 
 
 class RunStatus(StrEnum):
@@ -47,6 +58,61 @@ class _SparkIdentity(BaseModel):
     spark_ui_url: str | None = Field(default=None, max_length=2048)
 
 
+def new_attempt_id() -> str:
+    """A fresh opaque attempt id."""
+    return uuid.uuid4().hex
+
+
+def _bounded_text(text: str | None, limit: int) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    cut = limit - 40
+    return text[:cut] + f"... [truncated {len(text) - cut} chars]"
+
+
+class RunAttempt(BaseModel):
+    """One previous attempt of a run, as kept in the run's bounded ``attempts`` history.
+
+    ``status`` is the attempt's end status, or ``SUPERSEDED`` (a newer try replaced it while it
+    was RUNNING) or ``LEASE_EXPIRED`` (taken over after its heartbeat stopped).
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    attempt_id: str | None = None
+    try_number: int | None = None
+    task_id: str | None = None
+    status: str
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    heartbeat_at: datetime | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    spark_application_id: str | None = None
+
+    @field_validator("start_time", "end_time", "heartbeat_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else to_utc(value, field="attempts.time")
+
+    @field_validator("error_message")
+    @classmethod
+    def _bounded(cls, value: str | None) -> str | None:
+        return _bounded_text(value, MAX_ATTEMPT_ERROR_MESSAGE)
+
+    def storage_value(self) -> dict[str, Any]:
+        """The attempt as a stored map (None fields omitted; datetimes encoded as UTC strings)."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    def in_timezone(self, zone: tzinfo) -> RunAttempt:
+        """The same attempt with its datetimes shown in ``zone``."""
+        values = dict(self.__dict__)
+        for name in ("start_time", "end_time", "heartbeat_at"):
+            if values[name] is not None:
+                values[name] = values[name].astimezone(zone)
+        return RunAttempt.model_construct(**values)
+
+
 class _RunFields(_AirflowIdentity, _SparkIdentity):
     run_id: Identifier
     pipeline_id: Identifier
@@ -58,6 +124,15 @@ class _RunFields(_AirflowIdentity, _SparkIdentity):
     metrics: Metrics = Field(default_factory=dict)
     error_type: str | None = Field(default=None, max_length=255)
     error_message: str | None = Field(default=None, max_length=MAX_ERROR_MESSAGE)
+    #: opaque id of the current attempt (uuid4 hex); every write of the attempt is fenced on it
+    attempt_id: str | None = Field(default=None, max_length=64)
+    #: True once a run logger (the job's driver) has claimed the attempt the start operator opened
+    attempt_claimed: bool | None = None
+    #: the task (and its try) that opened the run: StartPipelineRunOperator's, compared only with itself
+    start_task_id: str | None = Field(default=None, max_length=250)
+    start_try_number: int | None = Field(default=None, ge=1, le=10_000)
+    #: previous attempts, oldest first, at most MAX_ATTEMPT_HISTORY
+    attempts: list[RunAttempt] = Field(default_factory=list)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -93,6 +168,32 @@ class PipelineRunLog(RegistryModel, _RunFields):
     expire_at: int | None = None
     updated_at: datetime | None = None
 
+    def to_dynamodb_item(self) -> Item:
+        """Serialize; the ``attempts`` history is stored as a list of maps."""
+        item = RegistryModel.to_dynamodb_item(self.model_copy(update={"attempts": None}))
+        if self.attempts:
+            history = [
+                a.storage_value() if isinstance(a, RunAttempt) else RunAttempt.model_validate(a).storage_value()
+                for a in self.attempts
+            ]  # model_construct (batch upserts) leaves them as dicts
+            item["attempts"] = encode_value(history, "attempts")
+        return item
+
+    def current_attempt(self, status: str | None = None) -> RunAttempt:
+        """This run's current attempt as a history entry (``status`` defaults to the run's)."""
+        return RunAttempt(
+            attempt_id=self.attempt_id,
+            try_number=self.try_number,
+            task_id=self.task_id,
+            status=status or self.status.value,
+            start_time=self.start_time,
+            end_time=self.end_time,
+            heartbeat_at=self.heartbeat_at,
+            error_type=self.error_type,
+            error_message=self.error_message,
+            spark_application_id=self.spark_application_id,
+        )
+
 
 class PipelineRunLogUpsert(_RunFields):
     """A whole run log (for imports, backfills and batch writes). Unknown fields are refused."""
@@ -112,6 +213,9 @@ class RunStart(_AirflowIdentity, _SparkIdentity):
     try_number: int = Field(default=1, ge=1, le=10_000)
     start_time: datetime = Field(default_factory=utc_now)
     metrics: Metrics = Field(default_factory=dict)
+    #: the new attempt's id (default: a fresh uuid4 hex); a replayed start with the same id is
+    #: recognised as already applied
+    attempt_id: str = Field(default_factory=new_attempt_id, min_length=1, max_length=64)
 
 
 class RunFinish(BaseModel):
@@ -127,6 +231,8 @@ class RunFinish(BaseModel):
     metrics: Metrics = Field(default_factory=dict)
     error_type: str | None = Field(default=None, max_length=255)
     error_message: str | None = None
+    #: fence: record the end only if this is still the run's current attempt
+    attempt_id: str | None = Field(default=None, min_length=1, max_length=64)
 
     @field_validator("status")
     @classmethod
@@ -142,4 +248,12 @@ class RunFinish(BaseModel):
 
 
 class PipelineRunLogView(ViewModel, _RunFields):
-    """A run for display: datetimes in the user's timezone, duration computed."""
+    """A run for display: datetimes in the user's timezone (the attempt history's too), duration computed."""
+
+    @classmethod
+    def from_entity(cls, entity: RegistryModel, tz: str | tzinfo | None = None) -> Self:
+        view = super().from_entity(entity, tz)
+        if view.attempts:
+            zone = resolve_user_timezone(tz)
+            view.__dict__["attempts"] = [a.in_timezone(zone) for a in view.attempts]
+        return view
