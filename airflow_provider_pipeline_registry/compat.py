@@ -30,12 +30,25 @@ try:
 except ImportError:  # pragma: no cover
     from airflow.exceptions import AirflowSensorTimeout  # type: ignore[no-redef]
 
+
+def _airflow_version() -> tuple[int, ...]:
+    from airflow import __version__
+    from packaging.version import Version
+
+    return Version(__version__).release
+
+
+#: Airflow 3.2+ reads the connection form from the provider info (``conn-fields``); older
+#: versions call the hook's ``get_connection_form_widgets()`` / ``get_ui_field_behaviour()``
+AIRFLOW_V_3_2_PLUS = _airflow_version() >= (3, 2)
+
 if TYPE_CHECKING:
     ContextT = Context
 else:
     ContextT = Any
 
 __all__ = [
+    "AIRFLOW_V_3_2_PLUS",
     "AirflowException",
     "AirflowFailException",
     "AirflowSensorTimeout",

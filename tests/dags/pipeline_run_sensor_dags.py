@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_pipeline_registry.sensors.pipeline_registry import PipelineRunStateSensor
 
