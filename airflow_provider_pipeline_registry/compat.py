@@ -1,7 +1,8 @@
 """The one place the Airflow face imports Airflow names from.
 
 Airflow 3 (``airflow.sdk``) is the primary target; Airflow 2.11 paths are the fallback, resolved
-through ``airflow.providers.common.compat.sdk`` (the official providers' own shim).
+through ``airflow.providers.common.compat.sdk`` (the official providers' own shim, Airflow 3 path
+first). Every name below is there since common-compat 1.11 (the lower bound in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -11,24 +12,16 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
+    AirflowSensorTimeout,
     AirflowSkipException,
     BaseOperator,
     BaseSensorOperator,
+    Context,
     PokeReturnValue,
 )
 
-try:  # Airflow 3
-    from airflow.sdk import Context
-except ImportError:  # pragma: no cover - Airflow 2.11
-    from airflow.utils.context import Context  # type: ignore[no-redef,attr-defined]
-
 # trigger classes are not part of the task SDK; same path on Airflow 2.11 and 3
 from airflow.triggers.base import BaseTrigger, TriggerEvent
-
-try:
-    from airflow.providers.common.compat.sdk import AirflowSensorTimeout
-except ImportError:  # pragma: no cover
-    from airflow.exceptions import AirflowSensorTimeout  # type: ignore[no-redef]
 
 
 def _airflow_version() -> tuple[int, ...]:
