@@ -20,4 +20,4 @@ step "Running the Airflow tests on Airflow 2.11 (uv run --project ci/airflow2 py
 # pytest reads the main pyproject.toml's settings. Keep tests/airflow after tests/reliability: its
 # test modules import `conftest` by name, which is the conftest pytest loaded last.
 uv run --frozen --no-sync --project ci/airflow2 pytest -m airflow \
-    tests/reliability/test_secrets.py tests/airflow tests/examples "$@"
+    --durations=10 tests/reliability/test_secrets.py tests/airflow tests/examples "$@"

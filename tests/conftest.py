@@ -120,6 +120,21 @@ def dynamodb_local_factory(
         server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_dag_test_log_handler() -> None:
+    """Airflow 2.11's dag.test() adds ``StreamHandler(sys.stdout)`` to the ``airflow.task`` logger once
+    per process: bound to the first test's captured stdout, it writes into a closed file ever after.
+    Drop it before each test so dag.test() adds one on the current stdout (Airflow 3 adds none)."""
+    if "airflow" not in sys.modules:
+        return
+    import logging
+
+    task_logger = logging.getLogger("airflow.task")
+    for handler in list(task_logger.handlers):
+        if type(handler) is logging.StreamHandler:
+            task_logger.removeHandler(handler)
+
+
 @pytest.fixture
 def unique_prefix() -> str:
     """A table-name prefix unique to this test, e.g. ``t1a2b3c4d5e_``."""
