@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..get_provider_info import get_provider_info
@@ -32,32 +32,41 @@ def _types(schema: Mapping[str, Any]) -> set[str]:
 
 
 class _NumberIn:
-    """wtforms validator: the text is a number within ``[minimum, maximum]`` (bounds optional)."""
+    """wtforms validator: the value is a number within the JSON-schema bounds given (all optional)."""
 
-    def __init__(self, minimum: float | None, maximum: float | None) -> None:
-        self.minimum = minimum
-        self.maximum = maximum
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.bounds: list[tuple[str, float, Callable[[float, float], bool]]] = [
+            (f"{text} {schema[key]}", float(schema[key]), check)
+            for key, text, check in (
+                ("minimum", "at least", lambda value, bound: value >= bound),
+                ("exclusiveMinimum", "more than", lambda value, bound: value > bound),
+                ("maximum", "at most", lambda value, bound: value <= bound),
+                ("exclusiveMaximum", "less than", lambda value, bound: value < bound),
+            )
+            if isinstance(schema.get(key), int | float)
+        ]
 
     def __call__(self, form: Any, field: Any) -> None:
         from wtforms.validators import ValidationError
 
+        if field.data is None:  # an IntegerField that could not parse the text has said so already
+            return
         try:
             value = float(str(field.data).strip())
         except ValueError:
             raise ValidationError("must be a number") from None
         if not math.isfinite(value):
             raise ValidationError("must be a finite number")
-        if self.minimum is not None and value < self.minimum:
-            raise ValidationError(f"must be at least {self.minimum}")
-        if self.maximum is not None and value > self.maximum:
-            raise ValidationError(f"must be at most {self.maximum}")
+        for text, bound, check in self.bounds:
+            if not check(value, bound):
+                raise ValidationError(f"must be {text}")
 
 
 def _widget(field: Mapping[str, Any]) -> Any:
     """One ``conn-fields`` entry as an (unbound) wtforms field of a class Airflow accepts."""
     from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
     from wtforms import BooleanField, IntegerField, PasswordField, StringField
-    from wtforms.validators import URL, AnyOf, NumberRange, Optional, Regexp
+    from wtforms.validators import URL, AnyOf, Optional, Regexp
 
     schema: Mapping[str, Any] = field.get("schema", {})
     types = _types(schema)
@@ -69,10 +78,10 @@ def _widget(field: Mapping[str, Any]) -> Any:
     if "boolean" in types:
         return BooleanField(label, validators=validators, **options)
     if "integer" in types:
-        validators.append(NumberRange(min=schema.get("minimum"), max=schema.get("maximum")))
+        validators.append(_NumberIn(schema))
         return IntegerField(label, widget=BS3TextFieldWidget(), validators=validators, **options)
     if "number" in types:
-        validators.append(_NumberIn(schema.get("minimum"), schema.get("maximum")))
+        validators.append(_NumberIn(schema))
     if schema.get("enum") is not None:
         validators.append(AnyOf([value for value in schema["enum"] if value is not None]))
     if schema.get("pattern"):
