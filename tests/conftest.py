@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import importlib.metadata
+import logging
 import os
 import shutil
 import sys
@@ -30,7 +31,8 @@ os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 # Airflow 2.11 (the tier of scripts/test-airflow2.sh): unit-test mode loads a config whose executor
 # is LocalExecutor, which refuses SQLite; dag.test() needs no executor, so take the one SQLite allows.
 # Read from the distribution's metadata: airflow itself must not be imported yet.
-if int(importlib.metadata.version("apache-airflow").split(".")[0]) < 3:
+AIRFLOW_MAJOR = int(importlib.metadata.version("apache-airflow").split(".")[0])
+if AIRFLOW_MAJOR < 3:
     os.environ["AIRFLOW__CORE__EXECUTOR"] = "SequentialExecutor"
 
 # --- AWS: dummy credentials so nothing can ever reach a real account -----------------
@@ -120,19 +122,26 @@ def dynamodb_local_factory(
         server.stop()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_dag_test_log_handler() -> None:
-    """Airflow 2.11's dag.test() adds ``StreamHandler(sys.stdout)`` to the ``airflow.task`` logger once
-    per process: bound to the first test's captured stdout, it writes into a closed file ever after.
-    Drop it before each test so dag.test() adds one on the current stdout (Airflow 3 adds none)."""
-    if "airflow" not in sys.modules:
-        return
-    import logging
+class _DagTestStdoutStandIn(logging.StreamHandler):  # type: ignore[type-arg]
+    """Stands in for the stdout handler Airflow 2.11's dag.test() adds; writes nothing."""
 
+    def emit(self, record: logging.LogRecord) -> None:
+        pass
+
+
+@pytest.fixture(autouse=True)
+def _one_copy_of_dag_test_task_logs() -> None:
+    """Airflow 2.11's dag.test() adds ``StreamHandler(sys.stdout)`` to the ``airflow.task`` logger
+    unless it has one: added once per process, bound to the first test's captured stdout, it writes
+    into a closed file ever after (and doubles every line the root logger's console handler
+    already prints to the current stdout). Give the logger a silent stand-in before each test."""
+    if AIRFLOW_MAJOR >= 3 or "airflow" not in sys.modules:
+        return
     task_logger = logging.getLogger("airflow.task")
     for handler in list(task_logger.handlers):
-        if type(handler) is logging.StreamHandler:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
             task_logger.removeHandler(handler)
+    task_logger.addHandler(_DagTestStdoutStandIn())
 
 
 @pytest.fixture
