@@ -101,9 +101,32 @@ class _RecordRunEnd(PipelineRegistryHookMixin):
             return type(exception).__name__, f"{where}: {message[:_MAX_MESSAGE]}"
         return "TaskFailed", f"{where}: {str(exception)[:_MAX_MESSAGE]}"
 
+    def _skipped_task(self, context: Mapping[str, Any]) -> str | None:
+        """The id of the task when a success callback fires for a task that was skipped, else None.
+
+        Airflow 2.11 calls a task's ``on_success_callback`` after its ``on_skipped_callback``
+        (with the task instance already SKIPPED); a skip is not a successful run.
+        """
+        if self.status != "SUCCESS" or is_dag_level(context):
+            return None
+        ti = context.get("ti") or context.get("task_instance")
+        state = getattr(ti, "state", None)
+        if str(getattr(state, "value", state)).lower() != "skipped":
+            return None
+        return str(getattr(ti, "task_id", "<unknown>"))
+
     def __call__(self, context: Mapping[str, Any]) -> None:
         run_id = "<unknown>"
         try:
+            skipped = self._skipped_task(context)
+            if skipped is not None:
+                log.info(
+                    "pipeline-registry callback: task %s was skipped, not successful: SUCCESS not recorded for "
+                    "pipeline %r",
+                    skipped,
+                    self.pipeline_id,
+                )
+                return
             run_id = self._resolve_run_id(context)
             self._record(context, run_id)
         except Exception as exc:  # a callback must never raise into Airflow

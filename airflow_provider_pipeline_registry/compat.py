@@ -1,7 +1,8 @@
 """The one place the Airflow face imports Airflow names from.
 
 Airflow 3 (``airflow.sdk``) is the primary target; Airflow 2.11 paths are the fallback, resolved
-through ``airflow.providers.common.compat.sdk`` (the official providers' own shim).
+through ``airflow.providers.common.compat.sdk`` (the official providers' own shim, Airflow 3 path
+first). Every name below is there since common-compat 1.11 (the lower bound in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -11,25 +12,29 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
+    AirflowSensorTimeout,
     AirflowSkipException,
     BaseOperator,
     BaseSensorOperator,
+    Context,
     PokeReturnValue,
     conf,
 )
 
-try:  # Airflow 3
-    from airflow.sdk import Context
-except ImportError:  # pragma: no cover - Airflow 2.11
-    from airflow.utils.context import Context  # type: ignore[no-redef,attr-defined]
-
 # trigger classes are not part of the task SDK; same path on Airflow 2.11 and 3
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-try:
-    from airflow.providers.common.compat.sdk import AirflowSensorTimeout
-except ImportError:  # pragma: no cover
-    from airflow.exceptions import AirflowSensorTimeout  # type: ignore[no-redef]
+
+def _airflow_version() -> tuple[int, ...]:
+    from airflow import __version__
+    from packaging.version import Version
+
+    return Version(__version__).release
+
+
+#: Airflow 3.2+ reads the connection form from the provider info (``conn-fields``); older
+#: versions call the hook's ``get_connection_form_widgets()`` / ``get_ui_field_behaviour()``
+AIRFLOW_V_3_2_PLUS = _airflow_version() >= (3, 2)
 
 if TYPE_CHECKING:
     ContextT = Context
@@ -37,6 +42,7 @@ else:
     ContextT = Any
 
 __all__ = [
+    "AIRFLOW_V_3_2_PLUS",
     "AirflowException",
     "AirflowFailException",
     "AirflowSensorTimeout",

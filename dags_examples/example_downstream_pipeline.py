@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_pipeline_registry.sensors.pipeline_registry import PipelineRunStateSensor
 
@@ -28,7 +28,7 @@ with DAG(
     wait_for_sales = PipelineRunStateSensor(
         task_id="wait_for_sales_daily",
         pipeline_id="sales_daily",
-        since="{{ (dag_run.run_after - macros.timedelta(hours=24)).isoformat() }}",
+        since="{{ (dag_run.start_date - macros.timedelta(hours=24)).isoformat() }}",
         stale_after=timedelta(minutes=30),
         deferrable=True,
         poke_interval=5,

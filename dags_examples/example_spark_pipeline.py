@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_pipeline_registry.callbacks import record_run_failure
 from airflow_provider_pipeline_registry.operators.pipeline_registry import (

@@ -13,6 +13,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from ..compat import AIRFLOW_V_3_2_PLUS
 from ..registry.config import DynamoDBConfig
 from ..registry.errors import AccessDeniedError, ConfigurationError, RegistryError, redact
 from ..registry.facade import Registry
@@ -83,6 +84,23 @@ class PipelineRegistryHook(AwsBaseHook):
     default_conn_name = DEFAULT_CONN_ID
     conn_type = CONN_TYPE
     hook_name = "Pipeline Registry (DynamoDB)"
+
+    if not AIRFLOW_V_3_2_PLUS:  # pragma: no cover - Airflow 3.2+ reads the form from the provider info
+        # Airflow 2.11 to 3.1 build the connection form from these (3.2+ would warn they are deprecated)
+
+        @classmethod
+        def get_connection_form_widgets(cls) -> dict[str, Any]:
+            """The connection form's fields: the provider info's ``conn-fields``, as wtforms fields."""
+            from ._connection_form import connection_form_widgets
+
+            return connection_form_widgets()
+
+        @classmethod
+        def get_ui_field_behaviour(cls) -> dict[str, Any]:
+            """Hidden, relabelled and placeholder fields: the provider info's ``ui-field-behaviour``."""
+            from ._connection_form import ui_field_behaviour
+
+            return ui_field_behaviour()
 
     def __init__(
         self,

@@ -50,8 +50,10 @@ def set_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, connection: di
 def airflow_db() -> None:
     """A migrated Airflow metadata DB (the SQLite file set up in tests/conftest.py), once per session."""
     from airflow.utils.db import resetdb
+    from airflow_versions import root_logging_kept
 
-    resetdb()
+    with root_logging_kept():
+        resetdb()
 
 
 @pytest.fixture

@@ -98,12 +98,9 @@ def try_numbers(dr: Any) -> dict[str, int]:
 
 
 def xcoms(dr: Any, task_id: str) -> dict[str, Any]:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
+    from airflow_versions import xcom_rows
 
-    with create_session() as session:
-        rows = session.scalars(XComModel.get_many(run_id=dr.run_id, dag_ids=dr.dag_id, task_ids=task_id)).all()
-        return {row.key: XComModel.deserialize_value(row) for row in rows}
+    return {key: value for _, key, value in xcom_rows(dr, task_id)}
 
 
 def runs_of(registry: Any, pipeline_id: str) -> list[PipelineRunLog]:
@@ -294,3 +291,14 @@ def test_missing_pipeline_fails_and_inactive_pipeline_skips(dags: ModuleType, re
     text = task_log()
     assert f"pipeline '{dags.MISSING_PIPELINE_ID}' not found in table" in text
     assert f"pipeline '{dags.INACTIVE_PIPELINE_ID}' is inactive" in text
+
+
+def test_success_callback_of_a_skipped_task_records_no_success(dags: ModuleType, registry: Any, task_log: Any) -> None:
+    dr = dags.skipped_dag.test()
+
+    assert task_states(dr) == {"start": "success", "skipper": "skipped"}
+    [run] = runs_of(registry, dags.PIPELINE_ID)
+    assert run.run_id == derive_run_id("pr_ops_skipped", dr.run_id)
+    # a skip is not a successful run: the run stays as the start left it
+    assert run.status is RunStatus.RUNNING
+    assert run.end_time is None

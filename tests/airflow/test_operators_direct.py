@@ -87,7 +87,7 @@ def start(conn_id: str, try_number: int = 1) -> str:
 
 
 def end_with_states(conn_id: str, states: dict[str, str | None], **kwargs: Any) -> dict[str, str]:
-    from airflow.sdk import DAG
+    from airflow.providers.common.compat.sdk import DAG
 
     with DAG(dag_id=DAG_ID, schedule=None, start_date=LOGICAL_DATE):
         op = EndPipelineRunOperator(

@@ -166,7 +166,7 @@ def test_importing_and_constructing_the_sensor_loads_no_boto3() -> None:
     script = textwrap.dedent(
         """
         import sys
-        from airflow.sdk import DAG
+        from airflow.providers.common.compat.sdk import DAG
         from airflow_provider_pipeline_registry.sensors.pipeline_registry import PipelineRunStateSensor
         import airflow_provider_pipeline_registry.triggers.pipeline_registry
         with DAG("parse_only", schedule=None):

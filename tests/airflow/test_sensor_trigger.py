@@ -179,10 +179,11 @@ def test_reads_run_off_the_event_loop_thread(
 
 
 def test_serialize_round_trips_every_setting(registry_conn_id: str) -> None:
-    from airflow.sdk.serde import deserialize, serialize
+    from airflow_versions import serde
 
     from airflow_provider_pipeline_registry.hooks.pipeline_registry import PipelineRegistryHook
 
+    serialize, deserialize = serde()
     hook = PipelineRegistryHook(
         aws_conn_id=registry_conn_id,
         user_timezone="Europe/Paris",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_pipeline_registry.sensors.pipeline_registry import PipelineRunStateSensor
 
@@ -28,6 +28,9 @@ OUTCOMES: dict[str, tuple[str, Any]] = {}
 def _record(kind: str) -> Any:
     def callback(context: Any) -> None:
         run_id = context["dag_run"].run_id
+        state = getattr(context["ti"], "state", None)
+        if kind == "success" and str(getattr(state, "value", state)) == "skipped":
+            return  # Airflow 2.11 calls on_success_callback after on_skipped_callback
         if kind == "success":
             OUTCOMES[run_id] = (kind, context["ti"].xcom_pull(task_ids=TASK_ID))
         else:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, BaseOperator, TaskGroup
+from airflow.providers.common.compat.sdk import DAG, AirflowSkipException, BaseOperator, TaskGroup
 
 from airflow_provider_pipeline_registry.callbacks import record_run_failure, record_run_success
 from airflow_provider_pipeline_registry.operators.pipeline_registry import (
@@ -60,6 +60,13 @@ class Boom(BaseOperator):
 
     def execute(self, context: Any) -> None:
         raise ValueError(f"boom in {self.task_id}")
+
+
+class Skipper(BaseOperator):
+    """Skips itself (a pipeline step with nothing to do)."""
+
+    def execute(self, context: Any) -> None:
+        raise AirflowSkipException("nothing to do today")
 
 
 class FlakyStart(StartPipelineRunOperator):
@@ -135,4 +142,10 @@ with DAG(dag_id="pr_ops_missing_inactive", schedule=None, start_date=START, catc
         LoadPipelineConfigOperator(task_id="load_inactive", **inactive)
         >> StartPipelineRunOperator(task_id="start_inactive", **inactive)
         >> EndPipelineRunOperator(task_id="end_inactive", **inactive)
+    )
+
+# -- 5. a skipped task with a success callback (Airflow 2.11 calls it after the skip callback) -----
+with DAG(dag_id="pr_ops_skipped", schedule=None, start_date=START, catchup=False) as skipped_dag:
+    StartPipelineRunOperator(task_id="start", **registry) >> Skipper(
+        task_id="skipper", on_success_callback=record_run_success(**registry)
     )

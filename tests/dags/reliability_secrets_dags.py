@@ -8,7 +8,7 @@ both as ``AIRFLOW_CONN_*`` variables.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_pipeline_registry.callbacks import record_run_failure, record_run_success
 from airflow_provider_pipeline_registry.operators.pipeline_registry import (

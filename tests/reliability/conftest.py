@@ -28,8 +28,10 @@ def airflow_db() -> None:
     """A migrated Airflow metadata DB (tests/conftest.py sets up the SQLite file); migrated only
     if no earlier test (e.g. tests/airflow) did it already."""
     from airflow.utils.db import check_migrations, resetdb
+    from airflow_versions import root_logging_kept
 
     try:
         check_migrations(timeout=1)
     except Exception:
-        resetdb()
+        with root_logging_kept():
+            resetdb()

@@ -54,12 +54,11 @@ def dag_run_rows(dr: Any) -> dict[str, list[Any]]:
     """XCom values and rendered template fields the metadata DB holds for the dag run."""
     from airflow.models.renderedtifields import RenderedTaskInstanceFields
     from airflow.models.taskinstance import TaskInstance
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
+    from airflow_versions import xcom_rows
     from sqlalchemy import select
 
     with create_session() as session:
-        xcoms = session.scalars(XComModel.get_many(run_id=dr.run_id, dag_ids=dr.dag_id)).all()
         rendered = session.scalars(
             select(RenderedTaskInstanceFields).where(
                 RenderedTaskInstanceFields.dag_id == dr.dag_id, RenderedTaskInstanceFields.run_id == dr.run_id
@@ -69,7 +68,7 @@ def dag_run_rows(dr: Any) -> dict[str, list[Any]]:
             select(TaskInstance).where(TaskInstance.dag_id == dr.dag_id, TaskInstance.run_id == dr.run_id)
         ).all()
         return {
-            "xcom": [(x.task_id, x.key, XComModel.deserialize_value(x)) for x in xcoms],
+            "xcom": xcom_rows(dr),
             "rendered": [(r.task_id, r.rendered_fields) for r in rendered],
             "states": [(ti.task_id, str(getattr(ti.state, "value", ti.state))) for ti in tis],
         }
