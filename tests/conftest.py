@@ -47,6 +47,7 @@ _MARKERS = {
     "integration": "needs DynamoDB Local (started by the session fixture)",
     "airflow": "runs real Airflow (dag.test)",
     "spark": "runs real spark-submit",
+    "deployment": "runs the Airflow components as separate processes (api-server, dag-processor, scheduler, triggerer)",
 }
 
 
