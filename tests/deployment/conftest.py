@@ -43,6 +43,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.timeout(TEST_TIMEOUT))
 
 
+#: the running deployment, for the failure reports
+_RUNNING: list[Deployment] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed deployment test carries the tails of the components' logs in its report."""
+    report = yield
+    if report.failed and _RUNNING and "deployment" in item.keywords:
+        report.sections.append(("Airflow component logs (tails)", _RUNNING[0].component_logs(lines=40)))
+    return report
+
+
 def _demo_module() -> ModuleType:
     """scripts/demo.py (its seed loader and sample data writer), imported without running it."""
     spec = importlib.util.spec_from_file_location("pipeline_registry_demo", REPO_ROOT / "scripts" / "demo.py")

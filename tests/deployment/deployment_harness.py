@@ -315,7 +315,10 @@ def start_deployment(
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            "AIRFLOW__API__WORKERS": "1",
+            # a loaded machine with SQLite: a task's first Execution API call can wait for the DB lock
+            # far longer than the 5 s default. (Do not cap [core] parallelism: a task the executor
+            # holds queued longer than [execution_api] jwt_expiration_time fails "Invalid auth token".)
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "90",
             **extra_env,
         }
     )

@@ -52,10 +52,12 @@ class ScenarioRuns:
 @pytest.fixture(scope="session")
 def scenario_runs(deployment: Deployment, deployed_registry: DeployedRegistry) -> ScenarioRuns:
     runs = ScenarioRuns(deployment, deployed_registry)
-    # (a) the downstream DAG first: its sensor finds no run yet and must defer to the triggerer
+    # (a) the downstream DAG first: its sensor finds no run yet and must defer to the triggerer.
+    # The jobs that end by themselves overlap; the ones a test stops start in their own fixtures
+    # (a Spark driver waiting to be stopped would hold a slot and a JVM all along).
     runs.start("example_downstream_pipeline")
-    for dag_id in ("deploy_raises", "deploy_retry", "deploy_mark_task_failed", "deploy_mark_run_failed"):
-        runs.start(dag_id)
+    runs.start("deploy_raises")
+    runs.start("deploy_retry")
     return runs
 
 
@@ -195,13 +197,21 @@ def stop_running_job(scenario_runs: ScenarioRuns, dag_id: str, pipeline_id: str,
 
 
 @pytest.fixture(scope="session")
-def task_marked_failed(scenario_runs: ScenarioRuns) -> Stopped:
-    return stop_running_job(scenario_runs, "deploy_mark_task_failed", "deploy_wait_task", whole_run=False)
+def stoppable_runs(scenario_runs: ScenarioRuns) -> ScenarioRuns:
+    """The two DAGs whose job waits until the user stops it, started together."""
+    scenario_runs.start("deploy_mark_task_failed")
+    scenario_runs.start("deploy_mark_run_failed")
+    return scenario_runs
 
 
 @pytest.fixture(scope="session")
-def dag_run_marked_failed(scenario_runs: ScenarioRuns) -> Stopped:
-    return stop_running_job(scenario_runs, "deploy_mark_run_failed", "deploy_wait_run", whole_run=True)
+def task_marked_failed(stoppable_runs: ScenarioRuns) -> Stopped:
+    return stop_running_job(stoppable_runs, "deploy_mark_task_failed", "deploy_wait_task", whole_run=False)
+
+
+@pytest.fixture(scope="session")
+def dag_run_marked_failed(stoppable_runs: ScenarioRuns) -> Stopped:
+    return stop_running_job(stoppable_runs, "deploy_mark_run_failed", "deploy_wait_run", whole_run=True)
 
 
 def test_spark_task_marked_failed_ends_the_run_and_the_dag_run(task_marked_failed: Stopped) -> None:

@@ -3,7 +3,7 @@
 Usage: ``spark-submit scenario_job.py MODE MARKERS_DIR`` where MODE is
 * ``ok``: count a few rows, succeed;
 * ``raise``: raise ``ValueError("deployment scenario: bad input row 7")``;
-* ``wait``: write ``MARKERS_DIR/<pipeline>.pid`` (the driver's pid), then wait (at most 10 minutes)
+* ``wait``: write ``MARKERS_DIR/<pipeline>.pid`` (the driver's pid), then wait (at most 25 minutes)
   until Airflow stops the task;
 * ``fail_first_try``: raise on try 1 (``AIRFLOW_CTX_TRY_NUMBER``), succeed on a retry.
 """
@@ -31,7 +31,7 @@ def main(mode: str, markers_dir: str) -> None:
         if mode == "wait":
             marker = Path(markers_dir) / f"{os.environ['PIPELINE_REGISTRY_PIPELINE_ID']}.pid"
             marker.write_text(str(os.getpid()))
-            deadline = time.monotonic() + 600
+            deadline = time.monotonic() + 1500
             while time.monotonic() < deadline:
                 time.sleep(0.2)
         run.records_written(1)
