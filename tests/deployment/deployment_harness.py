@@ -66,6 +66,17 @@ def settings_from_readme(inputs: Mapping[str, str], base_env: Mapping[str, str])
     return env
 
 
+def _log_line(entry: Any) -> str:
+    """One structured task-log entry as text: its event, plus an exception's type and message."""
+    if not isinstance(entry, dict):
+        return str(entry)
+    line = str(entry.get("event", ""))
+    for detail in entry.get("error_detail") or []:
+        if isinstance(detail, dict):
+            line += f"\n{detail.get('exc_type')}: {detail.get('exc_value')}"
+    return line
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -239,9 +250,7 @@ class Deployment:
         )
         content = answer.get("content") if isinstance(answer, dict) else answer
         if isinstance(content, list):
-            return "\n".join(
-                str(entry.get("event", entry)) if isinstance(entry, dict) else str(entry) for entry in content
-            )
+            return "\n".join(_log_line(entry) for entry in content)
         return str(content)
 
     def wait_for_dag_run(self, dag_id: str, run_id: str, timeout: float = 900) -> dict[str, Any]:

@@ -98,7 +98,7 @@ def test_example_dags_succeed_and_the_sensor_resumes_from_the_triggerer(
     run = examples["run_log"]
     assert run["status"] == "SUCCESS"
     assert run["metrics"]["records_read"] == 2000
-    assert str(run["spark_app_id"]).startswith("local-")
+    assert str(run["spark_application_id"]).startswith("local-")
     assert run["dag_id"] == "example_spark_pipeline"
     assert run["try_number"] == 1
     report = deployment.task_log("example_downstream_pipeline", downstream["dag_run_id"], "report", 1)
@@ -282,5 +282,5 @@ def test_a_retry_keeps_the_attempt_history(retried: dict[str, Any]) -> None:
     assert second["status"] == "SUCCESS"
     assert first["attempt_id"] != second["attempt_id"]
     assert parse_time(first["end_time"]) <= parse_time(second["start_time"])
-    assert str(first["spark_app_id"]).startswith("local-")
-    assert str(second["spark_app_id"]).startswith("local-")
+    assert str(first["spark_application_id"]).startswith("local-")
+    assert str(second["spark_application_id"]).startswith("local-")
