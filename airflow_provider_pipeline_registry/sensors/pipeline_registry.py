@@ -30,7 +30,6 @@ from ..compat import (
     BaseSensorOperator,
     Context,
     PokeReturnValue,
-    conf,
 )
 from ..hooks.mixins import PipelineRegistryHookMixin, pop_registry_settings, registry_template_fields
 from ..links import registry_links
@@ -98,6 +97,13 @@ def _rebuild_registry_error(error_class: str, message: str) -> RegistryError:
     return RegistryError(f"{error_class}: {message}")
 
 
+def _default_deferrable() -> bool:
+    """Airflow's ``[operators] default_deferrable`` (False when unset), as Airflow's own sensors take it."""
+    from airflow.configuration import conf
+
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
 def _window_bound(value: datetime | str | None, field: str, tz: tzinfo) -> datetime | None:
     """A window bound as aware UTC; text is ISO-8601, a naive value is read in the user's timezone."""
     if value is None or value == "" or value == "None":
@@ -126,8 +132,9 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
         must be disjoint from ``target_states``.
     :param stale_after: a RUNNING run whose heartbeat (or, without one, its start) is older than this
         (timedelta or seconds) fails the sensor as stale; None (default) never judges staleness.
-    :param deferrable: wait in the triggerer (:class:`PipelineRunStateTrigger`), holding no worker slot;
-        default: ``[operators] default_deferrable`` of the Airflow configuration.
+    :param deferrable: wait in the triggerer (:class:`PipelineRunStateTrigger`), holding no worker slot,
+        after one look in the worker (a run that already ended needs no trigger). None (default): Airflow's
+        ``[operators] default_deferrable`` (False unless configured).
     :param aws_conn_id: the ``aws`` connection of the registry (registry settings in its extras; templated).
     :param region_name: overrides the connection's region (templated).
     :param table_prefix: overrides the table prefix (templated).
@@ -160,7 +167,7 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
         target_states: Iterable[RunStatus | str] = DEFAULT_TARGET_STATES,
         failed_states: Iterable[RunStatus | str] = DEFAULT_FAILED_STATES,
         stale_after: timedelta | float | None = None,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        deferrable: bool | None = None,
         aws_conn_id: str | None = "aws_default",
         region_name: str | None = None,
         table_prefix: str | None = None,
@@ -185,7 +192,7 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
         self.target_states = sorted(target)
         self.failed_states = sorted(failed)
         self.stale_after = coerce_stale_after(stale_after)
-        self.deferrable = deferrable
+        self.deferrable = _default_deferrable() if deferrable is None else bool(deferrable)
         registry_settings.update(environment=environment, run_logs_table=run_logs_table)
         self.init_hook_args(
             aws_conn_id=aws_conn_id,
@@ -293,8 +300,11 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
         self._continue_timeout(context)
         if self.deferrable:
             try:
+                done, xcom_value = self._poke_before_deferring(context)
+                if done:
+                    return xcom_value
                 self._defer()
-            except PipelineRunSensorFailure as failure:
+            except (PipelineRunSensorFailure, RegistryError) as failure:
                 if self.never_fail:  # as poke mode: never_fail skips whatever the poke raised
                     raise AirflowSkipException("Skipping due to never_fail is set to True.") from failure
                 raise
@@ -320,6 +330,26 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
             raise
 
     # -- deferrable ------------------------------------------------------------------------------
+    def _poke_before_deferring(self, context: Context) -> tuple[bool, Any]:
+        """One look in the worker before deferring, as Airflow's own deferrable sensors do: a run that
+        already ended (or failed, or went stale) ends the task without a triggerer round trip.
+
+        (done, XCom value). A transient read error fails the try as in poke mode, unless ``silent_fail``
+        (then the trigger keeps reading).
+        """
+        try:
+            answer = self.poke(context)
+        except PipelineRunSensorFailure:
+            raise
+        except RegistryError as exc:
+            if not self.silent_fail:
+                raise
+            self.log.warning("reading the run failed (%s: %s); deferring anyway (silent_fail)", type(exc).__name__, exc)
+            return False, None
+        if isinstance(answer, PokeReturnValue):
+            return answer.is_done, answer.xcom_value
+        return bool(answer), None
+
     def _defer(self) -> None:
         from ..triggers.pipeline_registry import PipelineRunStateTrigger
 

@@ -270,3 +270,98 @@ def test_a_retry_continues_the_timeout_of_the_first_poke(
     else:  # Airflow < 3.3: a try counts from its own first poke, as every Airflow sensor does
         assert float(left_2) == 3.0
     assert calls["n"] > 3  # try 2 did poke again
+
+
+class TriggerRuns:
+    """Counts the runs of ``PipelineRunStateTrigger`` (the real trigger still runs: dag.test() runs it inline)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from airflow_provider_pipeline_registry.triggers.pipeline_registry import PipelineRunStateTrigger
+
+        self.count = 0
+        original = PipelineRunStateTrigger.run
+
+        def counted(trigger: PipelineRunStateTrigger) -> Any:
+            self.count += 1
+            return original(trigger)
+
+        monkeypatch.setattr(PipelineRunStateTrigger, "run", counted)
+
+
+@pytest.fixture
+def trigger_runs(monkeypatch: pytest.MonkeyPatch) -> TriggerRuns:
+    return TriggerRuns(monkeypatch)
+
+
+def test_deferrable_sensor_on_a_finished_run_succeeds_without_deferring(
+    dags: ModuleType, registry: Any, trigger_runs: TriggerRuns, reads: ReadObserver
+) -> None:
+    start(registry)
+    finish(registry, "SUCCESS", metrics={"rows_written": 3})
+    state, xcom = run_sensor(dags, "deferrable", CONF)
+    assert state == "success"
+    assert xcom["status"] == "SUCCESS"
+    assert xcom["metrics"] == {"rows_written": 3}
+    assert trigger_runs.count == 0  # decided by the one look in the worker
+    assert reads.statuses == ["SUCCESS"]
+
+
+@pytest.mark.parametrize("soft_fail", [False, True], ids=["hard", "soft_fail"])
+def test_deferrable_sensor_on_a_failed_run_fails_without_deferring(
+    soft_fail: bool, dags: ModuleType, registry: Any, trigger_runs: TriggerRuns
+) -> None:
+    start(registry)
+    finish(registry, "FAILED", error_type="ValueError", error_message="bad rows")
+    state, error = run_sensor(dags, "deferrable", CONF, soft_fail=soft_fail, timeout=600)
+    assert state == "failed"
+    assert isinstance(error, PipelineRunFailedError)
+    assert "ended as FAILED: ValueError: bad rows" in str(error)
+    assert trigger_runs.count == 0
+
+
+def test_deferrable_sensor_on_a_running_run_defers_once(
+    dags: ModuleType, registry: Any, trigger_runs: TriggerRuns, reads: ReadObserver
+) -> None:
+    start(registry)
+
+    def finish_after_the_worker_looked() -> None:
+        # the worker's look and at least one of the trigger's saw RUNNING: finish the run
+        if reads.wait_for(lambda seen: seen.count("RUNNING") >= 2):
+            finish(registry, "SUCCESS")
+
+    pipeline = threading.Thread(target=finish_after_the_worker_looked)
+    pipeline.start()
+    state, xcom = run_sensor(dags, "deferrable", CONF)
+    pipeline.join()
+    assert state == "success"
+    assert xcom["status"] == "SUCCESS"
+    assert trigger_runs.count == 1
+
+
+def test_deferrable_default_comes_from_operators_default_deferrable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", raising=False)
+    assert PipelineRunStateSensor(task_id="a", pipeline_id=PIPELINE, run_id="r").deferrable is False
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
+    assert PipelineRunStateSensor(task_id="b", pipeline_id=PIPELINE, run_id="r").deferrable is True
+    # an explicit argument wins over the configuration
+    assert PipelineRunStateSensor(task_id="c", pipeline_id=PIPELINE, run_id="r", deferrable=False).deferrable is False
+
+
+def test_default_deferrable_sensor_waits_in_the_triggerer(
+    dags: ModuleType, registry: Any, trigger_runs: TriggerRuns, reads: ReadObserver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``[operators] default_deferrable = True`` a sensor given no ``deferrable`` defers under dag.test()."""
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
+    start(registry)
+
+    def finish_later() -> None:
+        if reads.wait_for(lambda seen: seen.count("RUNNING") >= 2):
+            finish(registry, "SUCCESS")
+
+    pipeline = threading.Thread(target=finish_later)
+    pipeline.start()
+    state, xcom = run_sensor(dags, "poke", CONF, deferrable=None)  # None: as if the DAG did not pass it
+    pipeline.join()
+    assert state == "success"
+    assert xcom["status"] == "SUCCESS"
+    assert trigger_runs.count == 1
