@@ -21,7 +21,9 @@ from enum import Enum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from ..assets import emit_end_asset_events, end_operator_outlets
 from ..compat import AirflowException, AirflowSkipException, BaseOperator
+from ..openlineage import PipelineRegistryLineageMixin
 from ..registry.errors import ConflictError, ItemNotFoundError, RegistryError, ValidationError
 from ..registry.run_env import run_logger_env
 from ..registry.timezones import format_for_display, format_utc, utc_now
@@ -125,7 +127,7 @@ class PipelineRegistryBaseOperator(BaseOperator):
         return derive_context_run_id(context, task_group_id=task_group_id_of(self))
 
 
-class LoadPipelineConfigOperator(PipelineRegistryBaseOperator):
+class LoadPipelineConfigOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseOperator):
     """Load a pipeline's config and its active table configs and push them to XCom as JSON.
 
     Return value: ``{"pipeline": {...}, "tables": [...], "run_id": ...}`` (datetimes as UTC ISO
@@ -223,7 +225,7 @@ class LoadPipelineConfigOperator(PipelineRegistryBaseOperator):
         return {"pipeline": pipeline_json, "tables": tables_json, "run_id": run_id}
 
 
-class StartPipelineRunOperator(PipelineRegistryBaseOperator):
+class StartPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseOperator):
     """Record a pipeline run as RUNNING with the Airflow identity; return its run id.
 
     The run id defaults to ``derive_run_id(dag_id, dag_run_id, task_group_id)``: stable across
@@ -270,7 +272,7 @@ class StartPipelineRunOperator(PipelineRegistryBaseOperator):
         return run_id
 
 
-class EndPipelineRunOperator(PipelineRegistryBaseOperator):
+class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseOperator):
     """Record the end of a pipeline run: SUCCESS or FAILED (or CANCELLED when given).
 
     The status comes from ``status`` or, by default, from the states of ``watched_task_ids``
@@ -304,6 +306,7 @@ class EndPipelineRunOperator(PipelineRegistryBaseOperator):
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
+        kwargs["outlets"] = end_operator_outlets(pipeline_id, kwargs.get("outlets"))  # asset events: assets.py
         super().__init__(pipeline_id=pipeline_id, **kwargs)
         if status is not None and "{{" not in status:
             _parse_status(status)
@@ -409,6 +412,7 @@ class EndPipelineRunOperator(PipelineRegistryBaseOperator):
                 f": {error_message}" if error_message and run.status.value != "SUCCESS" else "",
             )
         self._fail_if_needed(run_id, run.status.value, run.error_message or error_message)
+        emit_end_asset_events(self, context, run)  # SUCCESS only: one event per active target table
         return {"run_id": run_id, "status": run.status.value}
 
     def _fail_if_needed(self, run_id: str, status: str, error_message: str | None) -> None:
