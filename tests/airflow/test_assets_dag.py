@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -34,12 +33,10 @@ def seed_lineage_pipeline(registry: Any, dags: ModuleType) -> None:
 
 
 @pytest.fixture
-def registry(
-    registry_conn_id: str, registry_hook: Any, monkeypatch: pytest.MonkeyPatch, dags: ModuleType
-) -> Iterator[Any]:
+def registry(registry_conn_id: str, registry_hook: Any, monkeypatch: pytest.MonkeyPatch, dags: ModuleType) -> Any:
     monkeypatch.setenv(f"AIRFLOW_CONN_{dags.CONN_ID.upper()}", os.environ[f"AIRFLOW_CONN_{registry_conn_id.upper()}"])
     seed_lineage_pipeline(registry_hook.registry, dags)
-    yield registry_hook.registry
+    return registry_hook.registry
 
 
 def asset_events(dr: Any) -> list[dict[str, Any]]:

@@ -37,7 +37,12 @@ TABLES: list[dict[str, Any]] = [
 ]
 CONSUMED_URI = "s3://lake/curated/orders_by_day"
 #: what the Spark stand-in records as the run's metrics
-METRICS = {"records_read": 100, "records_written": 42, "records_written.lineage.orders_index": 7}
+METRICS = {
+    "records_read": 100,
+    "records_written": 42,
+    "records_written.lineage.orders_by_day": 35,
+    "records_written.lineage.orders_index": 7,
+}
 
 registry = {"pipeline_id": PIPELINE_ID, "aws_conn_id": CONN_ID}
 
@@ -54,7 +59,8 @@ def spark_stand_in(pipeline_run_id: str) -> None:
     """Records the run's metrics as the Spark job's run logger would (a heartbeat with metrics)."""
     from airflow_provider_pipeline_registry.hooks.pipeline_registry import PipelineRegistryHook
 
-    PipelineRegistryHook(aws_conn_id=CONN_ID).registry.runs_write.heartbeat(pipeline_run_id, PIPELINE_ID, metrics=METRICS)
+    hook = PipelineRegistryHook(aws_conn_id=CONN_ID)
+    hook.registry.runs_write.heartbeat(pipeline_run_id, PIPELINE_ID, metrics=METRICS)
 
 
 # -- the producer: load -> start -> spark stand-in -> end (SUCCESS emits the asset events) ---------
