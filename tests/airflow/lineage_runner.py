@@ -3,7 +3,7 @@
 Used by test_openlineage_dag.py: the OpenLineage provider reads its configuration once per process,
 so each scenario (file transport on, provider absent) needs its own. The caller sets the Airflow
 environment (AIRFLOW_HOME, DB, dags folder, connections, OpenLineage transport). Prints one JSON
-line ``{"states": {dag_id: state}, "facets": {...}}`` at the end.
+line ``LINEAGE_RUNNER_SUMMARY {"states": {dag_id: state}, "facets": {...}}`` at the end.
 
     python lineage_runner.py [--block-openlineage] DAG_ID ...
 
@@ -19,6 +19,8 @@ import sys
 from typing import Any
 
 BLOCKED = ("openlineage", "airflow.providers.openlineage")
+#: prefix of the summary line (log lines of other threads may follow it)
+SUMMARY = "LINEAGE_RUNNER_SUMMARY "
 
 
 class BlockOpenLineage(importlib.abc.MetaPathFinder):
@@ -56,7 +58,7 @@ def main(argv: list[str]) -> int:
             "on_start": repr(end.get_openlineage_facets_on_start()),
             "operator_lineage": repr(operator_lineage(dags.TABLES)),
         }
-    print(json.dumps({"states": states, "facets": facets}))
+    print(SUMMARY + json.dumps({"states": states, "facets": facets}), flush=True)
     return 0
 
 

@@ -53,7 +53,9 @@ def run_dags(tmp_path: Path, dag_ids: list[str], *, extra_env: dict[str, str], b
     result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900, check=False)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
-    summary: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    lines = [line for line in result.stdout.splitlines() if line.startswith("LINEAGE_RUNNER_SUMMARY ")]
+    assert lines, output[-6000:]
+    summary: dict[str, Any] = json.loads(lines[-1].split(" ", 1)[1])
     summary["output"] = output
     return summary
 
