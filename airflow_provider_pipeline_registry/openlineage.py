@@ -10,7 +10,10 @@ package) calls ``get_openlineage_facets_on_start/complete/failure`` on each oper
 * on completion, each output carries an ``outputStatistics`` facet when the run's metrics say how
   many rows it got: the metric ``records_written.<table_id>``, or ``records_written`` when the
   pipeline has one target table;
-* on failure, the run's error (``error_type: error_message``) as an ``errorMessage`` run facet.
+* on failure, the run's error (``error_type: error_message``) as an ``errorMessage`` run facet
+  (the OpenLineage listener replaces it with the task's exception when there is one);
+* on completion and failure, a ``pipelineRegistryRun`` run facet: the registry run's pipeline id,
+  run id, status, try and error, which links the lineage event to the run log.
 
 OpenLineage is imported inside the methods only; without it they return None and nothing else
 changes. A fault while reading the registry is logged, never raised into the task.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from .registry.lineage_names import table_is_active, table_lineage_name, table_role
@@ -57,16 +61,58 @@ def _field(table: Any, name: str) -> Any:
     return table.get(name) if isinstance(table, dict) else getattr(table, name, None)
 
 
+#: ``_schemaURL`` of the ``pipelineRegistryRun`` run facet (a custom facet: camelCase fields, as OpenLineage)
+REGISTRY_RUN_FACET_SCHEMA = "pipeline-registry://facets/PipelineRegistryRunFacet/1-0-0"  # not a published schema
+
+
+@cache
+def _registry_run_facet_class() -> Any:
+    import attrs
+    from openlineage.client.facet_v2 import RunFacet
+
+    @attrs.define
+    class PipelineRegistryRunFacet(RunFacet):
+        """The registry's run log entry behind a task's lineage event."""
+
+        pipelineId: str
+        runId: str
+        status: str
+        tryNumber: int
+        errorType: str | None = None
+        errorMessage: str | None = None
+
+        @staticmethod
+        def _get_schema() -> str:
+            return REGISTRY_RUN_FACET_SCHEMA
+
+    return PipelineRegistryRunFacet
+
+
+def registry_run_facet(run: Any) -> Any:
+    """The ``pipelineRegistryRun`` facet of a stored run (None without OpenLineage)."""
+    if not _openlineage_available():
+        return None
+    return _registry_run_facet_class()(
+        pipelineId=str(run.pipeline_id),
+        runId=str(run.run_id),
+        status=str(getattr(run.status, "value", run.status)),
+        tryNumber=int(run.try_number),
+        errorType=run.error_type,
+        errorMessage=run.error_message,
+    )
+
+
 def operator_lineage(
     tables: Iterable[Any],
     *,
     metrics: dict[str, Any] | None = None,
     error: str | None = None,
+    run: Any = None,
 ) -> Any:
     """An ``OperatorLineage`` of ``tables`` (sources in, targets out), or None without OpenLineage.
 
     ``metrics`` adds ``outputStatistics`` to the outputs it counts; ``error`` adds an
-    ``errorMessage`` run facet.
+    ``errorMessage`` run facet; ``run`` (a stored run log) the ``pipelineRegistryRun`` run facet.
     """
     if not _openlineage_available():
         return None
@@ -93,6 +139,8 @@ def operator_lineage(
     run_facets: dict[str, Any] = {}
     if error:
         run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(message=error, programmingLanguage="python")
+    if run is not None:
+        run_facets["pipelineRegistryRun"] = registry_run_facet(run)
     return OperatorLineage(inputs=inputs, outputs=outputs, run_facets=run_facets)
 
 
@@ -144,7 +192,7 @@ class PipelineRegistryLineageMixin:
                 error = f"{run.error_type or 'Error'}: {run.error_message}"
             else:
                 error = f"task {getattr(task_instance, 'task_id', '?')} failed"
-        return operator_lineage(tables, metrics=run.metrics if run is not None else None, error=error)
+        return operator_lineage(tables, metrics=run.metrics if run is not None else None, error=error, run=run)
 
     def get_openlineage_facets_on_start(self) -> Any:
         """Inputs (source tables) and outputs (target tables) of the pipeline, before the task runs."""

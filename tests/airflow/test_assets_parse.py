@@ -123,3 +123,4 @@ def test_operator_lineage_names_datasets_per_the_openlineage_spec() -> None:
     assert [(d.namespace, d.name) for d in lineage.outputs] == [("hdfs://nn:8020", "/w/t")]
     assert lineage.outputs[0].outputFacets["outputStatistics"].rowCount == 5
     assert lineage.run_facets["errorMessage"].message == "TaskFailed: boom"
+    assert "pipelineRegistryRun" not in lineage.run_facets  # no run given

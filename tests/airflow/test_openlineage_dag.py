@@ -108,12 +108,19 @@ def test_file_transport_events_hold_the_pipeline_datasets_and_statistics(
     # the start's completion comes before the Spark job: no statistics yet
     started = task_event(events, "pr_lineage_success.start", "COMPLETE")
     assert all("outputStatistics" not in d.get("outputFacets", {}) for d in started["outputs"])
-    # a failed end: the run's error as the errorMessage run facet
+    registry_run = complete["run"]["facets"]["pipelineRegistryRun"]
+    assert registry_run["pipelineId"] == dags.PIPELINE_ID
+    assert registry_run["status"] == "SUCCESS"
+    assert registry_run["runId"].startswith("pr_lineage_success/")
+    # a failed end: the error in the errorMessage facet (the listener puts the task's exception
+    # there) and the run's own error in the pipelineRegistryRun facet
     failed = task_event(events, "pr_lineage_end_fails.end", "FAIL")
     assert datasets(failed, "outputs") == OUTPUTS
-    message = failed["run"]["facets"]["errorMessage"]["message"]
-    assert message.startswith("TaskFailed: ")
-    assert "boom" in message
+    assert "failed task(s): boom" in failed["run"]["facets"]["errorMessage"]["message"]
+    failed_run = failed["run"]["facets"]["pipelineRegistryRun"]
+    assert failed_run["status"] == "FAILED"
+    assert failed_run["errorType"] == "TaskFailed"
+    assert failed_run["errorMessage"] == "failed task(s): boom"
 
 
 def test_without_the_openlineage_provider_nothing_breaks(registry_hook: Any, dags: ModuleType, tmp_path: Path) -> None:
