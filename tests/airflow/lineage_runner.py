@@ -7,8 +7,9 @@ line ``LINEAGE_RUNNER_SUMMARY {"states": {dag_id: state}, "facets": {...}}`` at 
 
     python lineage_runner.py [--block-openlineage] DAG_ID ...
 
-``--block-openlineage`` installs a ``sys.meta_path`` finder that makes ``openlineage`` and
-``airflow.providers.openlineage`` unimportable, as if the provider were not installed.
+``--block-openlineage`` installs a ``sys.meta_path`` finder that makes the OpenLineage client
+(``openlineage``) and the provider's modules unimportable, as if the provider were not installed
+(only the provider's entry point stays loadable, see ALLOWED).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import sys
 from typing import Any
 
 BLOCKED = ("openlineage", "airflow.providers.openlineage")
+#: still importable: Airflow's provider discovery loads the installed distribution's entry point
+#: (an installed but unimportable provider would crash it; an absent one has no entry point at all)
+ALLOWED = ("airflow.providers.openlineage", "airflow.providers.openlineage.get_provider_info")
 #: prefix of the summary line (log lines of other threads may follow it)
 SUMMARY = "LINEAGE_RUNNER_SUMMARY "
 
@@ -27,6 +31,8 @@ class BlockOpenLineage(importlib.abc.MetaPathFinder):
     """Refuses to import the OpenLineage client and provider."""
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> None:
+        if fullname in ALLOWED:
+            return None
         if any(fullname == name or fullname.startswith(name + ".") for name in BLOCKED):
             raise ModuleNotFoundError(f"No module named {fullname!r} (blocked by the test)", name=fullname)
         return None
@@ -54,7 +60,7 @@ def main(argv: list[str]) -> int:
 
         end = dags.success_dag.get_task("end")
         facets = {
-            "openlineage_importable": any(m.startswith("openlineage") for m in sys.modules),
+            "openlineage_importable": any(m == "openlineage" or m.startswith("openlineage.") for m in sys.modules),
             "on_start": repr(end.get_openlineage_facets_on_start()),
             "operator_lineage": repr(operator_lineage(dags.TABLES)),
         }
