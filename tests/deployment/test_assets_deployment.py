@@ -96,5 +96,7 @@ def test_a_successful_producer_run_starts_the_consumer_with_the_run_figures(
     consume = f"/dags/deploy_assets_consumer/dagRuns/{consumer_run['dag_run_id']}/taskInstances/consume"
     xcom = deployment.api("GET", f"{consume}/xcomEntries/return_value?deserialize=true&stringify=false")
     value = xcom["value"]
-    assert [e["run_id"] for e in value] == [run["run_id"]]
-    assert value[0]["records_written"] == 11
+    # (triggering_asset_events may list the event once per key it is reachable by: asset and alias)
+    assert value
+    assert {e["run_id"] for e in value} == {run["run_id"]}
+    assert {e["records_written"] for e in value} == {11}
