@@ -11,6 +11,9 @@ from the dag run alone, unless ``task_group_id`` or ``run_id`` is given. On fail
 type and message are recorded (a DAG-level failure has no exception: the reason and the last task
 are recorded instead). A callback never raises into Airflow: any fault is logged with the run id
 and what failed, never with credentials. Recording the same end twice is a no-op.
+
+A callback emits no asset events: Airflow sends a task's asset events before its success callback
+runs, and a DAG-level callback has none. ``EndPipelineRunOperator`` is the producer (``assets.py``).
 """
 
 from __future__ import annotations

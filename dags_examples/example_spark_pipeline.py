@@ -8,7 +8,8 @@ load_config -> start_run -> run_spark_job (SparkSubmitOperator, local[*]) -> end
 * ``StartPipelineRunOperator`` records the run as RUNNING with the Airflow identity.
 * The Spark job (``jobs/sales_by_region.py``) records its own metrics with ``PipelineRunLogger``.
 * ``EndPipelineRunOperator`` (``trigger_rule="all_done"``) records SUCCESS or FAILED from the
-  states of the tasks it watches; a failure callback records the error of a failed task.
+  states of the tasks it watches; a failure callback records the error of a failed task. On
+  SUCCESS it emits an asset event per active target table (``example_asset_consumer`` runs on it).
 
 The DAG renders templates as native objects, so the XCom dicts reach SparkSubmitOperator as dicts.
 Connections: ``aws_default`` (an ``aws`` connection; registry settings in its extras) and

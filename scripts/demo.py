@@ -28,7 +28,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "dags_examples"
-DAG_IDS = ("example_spark_pipeline", "example_downstream_pipeline")
+# example_asset_consumer is scheduled on the asset of a target table of sales_daily (assets.py)
+DAG_IDS = ("example_spark_pipeline", "example_asset_consumer", "example_downstream_pipeline")
 PIPELINE_IDS = ("sales_daily",)
 
 
@@ -104,6 +105,7 @@ def configure_environment(home: Path, endpoint: str | None, timezone: str, prefi
     os.environ["AIRFLOW_HOME"] = str(home / "airflow")
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(EXAMPLES)
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    os.environ["PIPELINE_REGISTRY_EXAMPLE_DATA_DIR"] = str(home / "data")  # the consumer's asset (seed {data_dir})
     os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home}/airflow/airflow.db"
     os.environ.setdefault("AIRFLOW_CONN_SPARK_LOCAL", json.dumps({"conn_type": "spark", "host": "local[*]"}))
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

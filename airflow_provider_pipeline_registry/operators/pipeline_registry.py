@@ -21,9 +21,11 @@ from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from ..assets import emit_end_asset_events, end_operator_outlets
 from ..compat import AirflowException, AirflowSkipException, BaseOperator
 from ..hooks.mixins import PipelineRegistryHookMixin, pop_registry_settings, registry_template_fields
 from ..links import registry_links
+from ..openlineage import PipelineRegistryLineageMixin
 from ..registry.errors import ConflictError, ItemNotFoundError, RegistryError, ValidationError
 from ..registry.run_env import run_logger_env
 from ..registry.timezones import format_for_display, format_utc, utc_now
@@ -134,7 +136,7 @@ class PipelineRegistryBaseOperator(PipelineRegistryHookMixin, BaseOperator):
         return derive_context_run_id(context, task_group_id=task_group_id_of(self))
 
 
-class LoadPipelineConfigOperator(PipelineRegistryBaseOperator):
+class LoadPipelineConfigOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseOperator):
     """Load a pipeline's config and its active table configs and push them to XCom as JSON.
 
     Return value: ``{"pipeline": {...}, "tables": [...], "run_id": ...}`` (datetimes as UTC ISO
@@ -233,7 +235,7 @@ class LoadPipelineConfigOperator(PipelineRegistryBaseOperator):
         return {"pipeline": pipeline_json, "tables": tables_json, "run_id": run_id}
 
 
-class StartPipelineRunOperator(PipelineRegistryBaseOperator):
+class StartPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseOperator):
     """Record a pipeline run as RUNNING with the Airflow identity; return its run id.
 
     The run id defaults to ``derive_run_id(dag_id, dag_run_id, task_group_id)``: stable across
@@ -286,7 +288,7 @@ class StartPipelineRunOperator(PipelineRegistryBaseOperator):
         return run_id
 
 
-class EndPipelineRunOperator(PipelineRegistryBaseOperator):
+class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseOperator):
     """Record the end of a pipeline run: SUCCESS or FAILED (or CANCELLED when given).
 
     The status comes from ``status`` or, by default, from the states of ``watched_task_ids``
@@ -334,6 +336,7 @@ class EndPipelineRunOperator(PipelineRegistryBaseOperator):
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
+        kwargs["outlets"] = end_operator_outlets(pipeline_id, kwargs.get("outlets"))  # asset events: assets.py
         super().__init__(pipeline_id=pipeline_id, **kwargs)
         if status is not None and "{{" not in status:
             _parse_status(status)
@@ -446,7 +449,7 @@ class EndPipelineRunOperator(PipelineRegistryBaseOperator):
             )
         current = self._wait_for_driver(run_id, current)
         if current.status.value != "RUNNING":
-            return self._report_ended(run_id, current, status, explicit)
+            return self._report_ended(context, run_id, current, status, explicit)
         end_time = utc_now()
         try:
             run = writes.finish(
@@ -469,7 +472,7 @@ class EndPipelineRunOperator(PipelineRegistryBaseOperator):
                 raise AirflowException(
                     f"run {run_id!r} of pipeline {self.pipeline_id!r}: {status} not recorded ({exc.message})"
                 ) from exc
-            return self._report_ended(run_id, latest, status, explicit)
+            return self._report_ended(context, run_id, latest, status, explicit)
         self.log.info(
             "Run %s of pipeline %r ended %s at %s after %ss (started %s)%s",
             run_id,
@@ -483,9 +486,13 @@ class EndPipelineRunOperator(PipelineRegistryBaseOperator):
         self._fail_if_needed(
             run_id, run.status.value, run.error_message or error_message, explicit_status=status if explicit else None
         )
+        emit_end_asset_events(self, context, run)  # SUCCESS only: one event per active target table
         return {"run_id": run_id, "status": run.status.value}
 
-    def _report_ended(self, run_id: str, run: PipelineRunLog, verdict: str, explicit: bool) -> dict[str, str]:
+    def _report_ended(
+        self, context: Context, run_id: str, run: PipelineRunLog, verdict: str, explicit: bool
+    ) -> dict[str, str]:
+        """The run ended before this task could end it (e.g. the driver recorded its own end)."""
         stored = run.status.value
         if stored == verdict:
             self.log.info(
@@ -506,6 +513,7 @@ class EndPipelineRunOperator(PipelineRegistryBaseOperator):
                 verdict,
             )
         self._fail_if_needed(run_id, stored, run.error_message, explicit_status=verdict if explicit else None)
+        emit_end_asset_events(self, context, run)  # SUCCESS only, whoever recorded it
         return {"run_id": run_id, "status": stored}
 
     def _fail_if_needed(

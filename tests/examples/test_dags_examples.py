@@ -28,12 +28,19 @@ def test_every_example_dag_file_loads_without_import_errors() -> None:
     bag = _dagbag()
     assert bag.import_errors == {}  # type: ignore[attr-defined]
     dags = bag.dags  # type: ignore[attr-defined]
-    assert set(dags) == {"example_spark_pipeline", "example_downstream_pipeline"}
+    assert set(dags) == {"example_spark_pipeline", "example_downstream_pipeline", "example_asset_consumer"}
     spark = dags["example_spark_pipeline"]
     assert [t.task_id for t in spark.topological_sort()] == ["load_config", "start_run", "run_spark_job", "end_run"]
     assert spark.get_task("end_run").trigger_rule == "all_done"
     sensor = dags["example_downstream_pipeline"].get_task("wait_for_sales_daily")
     assert sensor.deferrable is True
+    # the asset pair: the producer's end operator emits through the pipeline's alias, the consumer
+    # is scheduled on the asset of sales_daily's target table
+    assert [a.name for a in spark.get_task("end_run").outlets] == ["pipeline-registry:sales_daily"]
+    consumer = dags["example_asset_consumer"]
+    assert [a.uri for a in consumer.timetable.asset_condition.objects] == [
+        "file:///tmp/pipeline-registry-example/data/curated/sales_by_region"
+    ]
 
 
 def test_every_python_file_in_dags_examples_is_a_dag_or_a_job() -> None:
@@ -41,6 +48,7 @@ def test_every_python_file_in_dags_examples_is_a_dag_or_a_job() -> None:
     assert files == {
         "example_spark_pipeline.py",
         "example_downstream_pipeline.py",
+        "example_asset_consumer.py",
         "jobs/sales_by_region.py",
     }
 
@@ -64,6 +72,9 @@ def test_demo_runs_both_dags_end_to_end(dynamodb_endpoint: str, unique_prefix: s
     assert result.returncode == 0, output[-6000:]
     assert "example_spark_pipeline: success" in output
     assert "example_downstream_pipeline: success" in output
+    assert "example_asset_consumer: success" in output
+    assert "/curated/sales_by_region: run example_spark_pipeline/" in output
+    assert "records_written=4" in output
     assert "demo OK: both DAGs succeeded" in output
 
     registry = Registry(DynamoDBConfig(endpoint_url=dynamodb_endpoint, table_prefix=unique_prefix))
