@@ -11,7 +11,8 @@ load_config -> start_run -> run_spark_job (SparkSubmitOperator, local[*]) -> end
   states of the tasks it watches; a failure callback records the error of a failed task. On
   SUCCESS it emits an asset event per active target table (``example_asset_consumer`` runs on it).
 
-The DAG renders templates as native objects, so the XCom dicts reach SparkSubmitOperator as dicts.
+The DAG renders templates as native objects, so the XCom dicts reach SparkSubmitOperator as dicts
+(``spark_env_template()`` renders to the run logger's environment plus the Spark task's identity).
 Connections: ``aws_default`` (an ``aws`` connection; registry settings in its extras) and
 ``spark_local`` (``{"conn_type": "spark", "host": "local[*]"}``).
 """
@@ -28,6 +29,7 @@ from airflow_provider_pipeline_registry.operators.pipeline_registry import (
     LoadPipelineConfigOperator,
     StartPipelineRunOperator,
 )
+from airflow_provider_pipeline_registry.run_context import spark_env_template
 
 PIPELINE_ID = "sales_daily"
 XCOM = "{{{{ ti.xcom_pull(task_ids='load_config', key='{key}') }}}}"
@@ -49,7 +51,9 @@ with DAG(
         application=XCOM.format(key="application"),
         conf=XCOM.format(key="spark_conf"),
         application_args=XCOM.format(key="application_args"),
-        env_vars=XCOM.format(key="run_logger_env"),
+        # the run logger's settings plus this task's own try, task id and the attempt start_run opened:
+        # they reach the driver in every deploy mode, so a retry of this task alone is its own attempt
+        env_vars=spark_env_template(load_task_id="load_config", start_task_id="start_run"),
         name="sales_by_region",
         on_failure_callback=record_run_failure(pipeline_id=PIPELINE_ID),
     )

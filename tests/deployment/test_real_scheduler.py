@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from deployment_harness import DeployedRegistry, Deployment, DeploymentError
 
+
 def parse_time(value: str | None) -> datetime:
     assert value, "no time recorded"
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
