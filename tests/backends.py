@@ -36,6 +36,7 @@ FEATURES = {
     "ttl": "the TimeToLive API (DescribeTimeToLive / UpdateTimeToLive)",
     "return-values-on-condition-check-failure": "ALL_OLD returned with ConditionalCheckFailedException",
     "atomic-concurrent-updates": "UpdateItem atomic under concurrent writers to one item",
+    "airflow-3": "Airflow 3 only: assets and asset aliases at run time, UI plugins, task-SDK DAG files",
 }
 
 #: backend -> features it does not implement (tests needing them are deselected there)
@@ -44,6 +45,25 @@ MISSING: dict[str, frozenset[str]] = {
     "moto-server": frozenset({"atomic-concurrent-updates"}),
     "dynalite": frozenset({"ttl", "return-values-on-condition-check-failure"}),
 }
+
+
+def airflow_major_version() -> int | None:
+    """The installed Airflow's major version (None without Airflow), read without importing it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return int(version("apache-airflow").split(".")[0])
+    except PackageNotFoundError:
+        return None
+
+
+def unavailable_features() -> frozenset[str]:
+    """What this session's backend and Airflow do not have: tests needing it are deselected."""
+    missing = set(MISSING[selected_backend()])
+    major = airflow_major_version()
+    if major is not None and major < 3:
+        missing.add("airflow-3")
+    return frozenset(missing)
 
 
 def selected_backend() -> str:

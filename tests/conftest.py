@@ -46,7 +46,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 sys.path.insert(0, str(TESTS_DIR))
 
 import pytest  # noqa: E402
-from backends import FEATURES, MISSING, BackendError, selected_backend, start_backend  # noqa: E402
+from backends import FEATURES, BackendError, selected_backend, start_backend, unavailable_features  # noqa: E402
 from hypothesis import settings as hypothesis_settings  # noqa: E402
 
 from airflow_provider_pipeline_registry.testing import DynamoDBLocal, DynamoDBLocalError  # noqa: E402
@@ -85,9 +85,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On an emulator backend, deselect (never skip) the tests needing a feature it lacks."""
-    backend = selected_backend()
-    missing = MISSING[backend]
+    """Deselect (never skip) the tests needing a feature this backend or this Airflow lacks."""
+    missing = unavailable_features()
     kept, dropped = [], []
     for item in items:
         needed = {feature for mark in item.iter_markers("needs") for feature in mark.args}
@@ -111,7 +110,7 @@ _DESELECTED_KEY = pytest.StashKey[list[tuple[str, list[str]]]]()
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     deselected = config.stash.get(_DESELECTED_KEY, [])
     if deselected:
-        terminalreporter.section(f"not run on {selected_backend()} (feature not implemented there)")
+        terminalreporter.section(f"not run on {selected_backend()} (feature not available: tests/backends.py)")
         for nodeid, features in deselected:
             terminalreporter.write_line(f"{nodeid}: {', '.join(features)}")
 

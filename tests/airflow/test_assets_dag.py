@@ -15,7 +15,7 @@ from dag_modules import load_dag_module
 
 from airflow_provider_pipeline_registry.registry.run_env import derive_run_id
 
-pytestmark = [pytest.mark.airflow, pytest.mark.integration]
+pytestmark = [pytest.mark.needs("airflow-3"), pytest.mark.airflow, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from airflow_provider_pipeline_registry.assets import (
 )
 from airflow_provider_pipeline_registry.openlineage import operator_lineage, row_counts
 
-pytestmark = pytest.mark.airflow
+pytestmark = [pytest.mark.needs("airflow-3"), pytest.mark.airflow]
 
 SEED = Path(__file__).resolve().parents[2] / "dags_examples" / "seed" / "pipelines.yaml"
 

@@ -22,7 +22,7 @@ from conftest import REGISTRY_CONN_ID  # tests/airflow/conftest.py
 from dag_modules import load_dag_module
 from test_assets_dag import seed_lineage_pipeline
 
-pytestmark = [pytest.mark.airflow, pytest.mark.integration]
+pytestmark = [pytest.mark.needs("airflow-3"), pytest.mark.airflow, pytest.mark.integration]
 
 TESTS = Path(__file__).resolve().parents[1]
 RUNNER = Path(__file__).resolve().parent / "lineage_runner.py"

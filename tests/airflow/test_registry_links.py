@@ -16,7 +16,7 @@ from dag_modules import load_dag_module
 from airflow_provider_pipeline_registry.links import RegistryRunLink, SparkUILink
 from airflow_provider_pipeline_registry.registry.run_env import derive_run_id
 
-pytestmark = [pytest.mark.airflow, pytest.mark.integration]
+pytestmark = [pytest.mark.needs("airflow-3"), pytest.mark.airflow, pytest.mark.integration]
 
 
 def _xcoms(dr: Any, task_id: str) -> dict[str, Any]:
