@@ -14,7 +14,13 @@ An HTML comment on the line right above a fence changes that:
   session, a command that starts a server or the test suite itself); it is compiled
   (``compile()`` for python, ``bash -n`` for shell) but not run;
 * ``<!-- readme-test: continue -->``: run in the namespace (python) or after the commands (shell)
-  of the previous block of the same language.
+  of the previous block of the same language;
+* ``<!-- readme-test: env -->`` (shell only): the block sets variables (``export ...``) that the
+  later blocks of its section rely on; it runs on its own, and again before each of those blocks
+  (a python block then runs in the environment it leaves).
+
+Other HTML comments between the directives and the fence (markers other tests look for, such as
+``<!-- ui-api-example:bash -->``) are skipped.
 
 Blocks without a language are refused: every block says what it is.
 """
@@ -29,7 +35,8 @@ FENCE = re.compile(r"^(?P<indent> *)(?P<fence>```+)(?P<info>[^`]*)$")
 DIRECTIVE = re.compile(r"^\s*<!--\s*readme-test:\s*(?P<words>[a-z -]+?)\s*-->\s*$")
 SHELL_LANGUAGES = frozenset({"bash", "sh", "shell"})
 KNOWN_LANGUAGES = frozenset({"python", "yaml", "json", "text"}) | SHELL_LANGUAGES
-DIRECTIVES = frozenset({"fragment", "continue"})
+DIRECTIVES = frozenset({"fragment", "continue", "env"})
+HTML_COMMENT = re.compile(r"^\s*<!--.*-->\s*$")
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,10 @@ class Block:
     @property
     def continues(self) -> bool:
         return "continue" in self.directives
+
+    @property
+    def sets_env(self) -> bool:
+        return "env" in self.directives
 
     @property
     def name(self) -> str:
@@ -89,6 +100,8 @@ def parse_blocks(path: Path) -> list[Block]:
         if language not in KNOWN_LANGUAGES:
             raise ReadmeFormatError(f"README.md:{start + 1}: unknown block language {language!r}")
         directives = _directives_above(lines, start)
+        if "env" in directives and language not in SHELL_LANGUAGES:
+            raise ReadmeFormatError(f"README.md:{start + 1}: 'env' is for shell blocks (export ...)")
         blocks.append(Block(start + 1, section, language, "\n".join(body) + "\n", directives))
     return blocks
 
@@ -99,6 +112,9 @@ def _directives_above(lines: list[str], fence_index: int) -> frozenset[str]:
     while above >= 0:
         match = DIRECTIVE.match(lines[above])
         if not match:
+            if HTML_COMMENT.match(lines[above]):  # another tool's marker, e.g. <!-- ui-api-example:bash -->
+                above -= 1
+                continue
             break
         for word in match["words"].split():
             if word not in DIRECTIVES:
@@ -126,3 +142,9 @@ def chains(blocks: list[Block]) -> list[list[Block]]:
         grouped.append(chain)
         last_by_language[kind] = chain
     return grouped
+
+
+def env_prelude(blocks: list[Block], chain: list[Block]) -> list[Block]:
+    """The ``env`` blocks of the chain's section that come before it: they run first."""
+    first = chain[0]
+    return [b for b in blocks if b.sets_env and b.section == first.section and b.line < first.line and b not in chain]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from readme_blocks import SHELL_LANGUAGES, Block, chains, parse_blocks
+from readme_blocks import SHELL_LANGUAGES, Block, chains, env_prelude, parse_blocks
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 README = REPO_ROOT / "README.md"
@@ -26,8 +26,9 @@ BLOCK_TIMEOUT_S = 300
 
 pytestmark = pytest.mark.integration
 
+BLOCKS = parse_blocks(README)
 #: the text blocks (output samples, diagrams) are not code: nothing to run
-CHAINS = [chain for chain in chains(parse_blocks(README)) if chain[0].language != "text"]
+CHAINS = [chain for chain in chains(BLOCKS) if chain[0].language != "text"]
 
 
 def _chain_id(chain: list[Block]) -> str:
@@ -93,11 +94,14 @@ def _explain(chain: list[Block], result: subprocess.CompletedProcess[str]) -> st
 
 def _execute(chain: list[Block], endpoint: str, env: dict[str, str], cwd: Path) -> None:
     first = chain[0]
+    # the section's `env` blocks (export ...) run first, in the same shell
+    prelude = "set -euo pipefail\n" + "".join(_code(b, endpoint) for b in env_prelude(BLOCKS, chain))
     if first.language == "python":
         payload = json.dumps([(b.line, _code(b, endpoint)) for b in chain])
-        result = _run([sys.executable, "-c", _PYTHON_RUNNER], stdin=payload, env=env, cwd=cwd)
+        script = prelude + '\nexec "$0" -c "$1"\n'
+        result = _run(["bash", "-c", script, sys.executable, _PYTHON_RUNNER], stdin=payload, env=env, cwd=cwd)
     else:
-        script = "set -euo pipefail\n" + "\n".join(_code(b, endpoint) for b in chain)
+        script = prelude + "\n".join(_code(b, endpoint) for b in chain)
         result = _run(["bash", "-c", script], stdin=None, env=env, cwd=cwd)
     assert result.returncode == 0, _explain(chain, result)
 
@@ -129,7 +133,7 @@ def test_readme_block(chain: list[Block], dynamodb_endpoint: str, block_env: dic
 
 def test_every_block_is_classified() -> None:
     """No code block is silently left out: each one is one of the chains above."""
-    blocks = parse_blocks(README)
+    blocks = BLOCKS
     text = [b for b in blocks if b.language == "text"]
     assert sum(len(c) for c in CHAINS) + len(text) == len(blocks)
     assert len(text) < len(blocks) / 2, "most blocks marked text: are they really not code?"
