@@ -58,6 +58,9 @@ def block_env(dynamodb_endpoint: str, tmp_path_factory: pytest.TempPathFactory) 
             "AIRFLOW_HOME": str(airflow_home),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "UV_FROZEN": "1",
+            # never re-sync the shared .venv from the scratch copy (that would reinstall the project
+            # from the scratch path under every other process using the environment)
+            "UV_NO_SYNC": "1",
             "PIPELINE_REGISTRY_README_TEST": "1",
             "COLUMNS": "100",
         }
