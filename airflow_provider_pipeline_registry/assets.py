@@ -181,10 +181,13 @@ def end_operator_outlets(pipeline_id: str, outlets: Any) -> list[Any]:
     """``outlets`` (the user's, if any) plus the pipeline's alias, for ``EndPipelineRunOperator``.
 
     A templated ``pipeline_id`` (``{{ ... }}``) has no alias known at parse time: none is added,
-    and such an end operator emits no asset events.
+    and such an end operator emits no asset events. Neither does one on Airflow 2, whose dataset
+    aliases cannot take the run-time events (its scheduler fails to store them).
     """
+    from .compat import AIRFLOW_V_3_PLUS
+
     merged = [] if outlets is None else list(outlets) if isinstance(outlets, list | tuple) else [outlets]
-    if "{{" in pipeline_id:
+    if "{{" in pipeline_id or not AIRFLOW_V_3_PLUS:
         return merged
     name = asset_alias_name(pipeline_id)
     if not any(getattr(o, "name", None) == name and type(o).__name__ in _ALIAS_TYPES for o in merged):
