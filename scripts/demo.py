@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "dags_examples"
 # example_asset_consumer is scheduled on the asset of a target table of sales_daily (assets.py)
 DAG_IDS = ("example_spark_pipeline", "example_asset_consumer", "example_downstream_pipeline")
+#: Airflow 2 has no run-time asset events: the consumer is not run there
 PIPELINE_IDS = ("sales_daily",)
 
 
@@ -190,8 +191,10 @@ def _run_dags(data_dir: Path, summary: Summary) -> int:
     if bag.import_errors:
         print(f"DAG import errors: {bag.import_errors}", file=sys.stderr)
         return 1
+    from airflow_provider_pipeline_registry.compat import AIRFLOW_V_3_PLUS
+
     states: dict[str, str] = {}
-    for dag_id in DAG_IDS:
+    for dag_id in (d for d in DAG_IDS if AIRFLOW_V_3_PLUS or d != "example_asset_consumer"):
         print(f"==> running {dag_id}")
         dag_run = bag.get_dag(dag_id).test()
         states[dag_id] = str(dag_run.state)
