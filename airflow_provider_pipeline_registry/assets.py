@@ -215,8 +215,12 @@ def emit_end_asset_events(operator: Any, context: Any, run: Any) -> list[dict[st
     if alias is None:
         operator.log.info("No asset alias %r among the outlets of %s: no asset events", name, operator.task_id)
         return []
+    outlet_events = context.get("outlet_events") if isinstance(context, Mapping) else None
+    if outlet_events is None:  # execute() called outside a task run (no outlet events to add to)
+        operator.log.warning("No outlet_events in the context of %s: no asset events", operator.task_id)
+        return []
     tables = list(operator.hook.registry.tables.iter_by_pipeline(str(run.pipeline_id), active_only=True))
-    emitted = emit_run_asset_events(context["outlet_events"], run=run, tables=tables, alias=alias)
+    emitted = emit_run_asset_events(outlet_events, run=run, tables=tables, alias=alias)
     operator.log.info(
         "Asset events through %r for run %s: %s",
         name,
