@@ -265,11 +265,6 @@ def test_status_choices_are_the_run_statuses() -> None:
     assert [c.value for c in runs_module.StatusChoice] == [s.value for s in RunStatus]
 
 
-def test_watch_of_a_missing_run_is_not_found(cli: Cli, registry: Registry) -> None:
-    result = cli("runs", "watch", "ghost", "--pipeline", "live", "--interval", "0.05")
-    assert result.exit_code == ExitCode.NOT_FOUND
-
-
 def test_show_lists_the_previous_attempts(dynamodb_endpoint: str) -> None:
     prefix = f"t{uuid.uuid4().hex[:10]}_"
     registry = Registry(DynamoDBConfig(endpoint_url=dynamodb_endpoint, table_prefix=prefix))
