@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import uuid
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -84,7 +85,9 @@ def test_a_successful_producer_run_starts_the_consumer_with_the_run_figures(
     assert extra["run_id"] == derive_run_id("deploy_assets_producer", run_id) == run["run_id"]
     assert extra["try_number"] == 1
     assert extra["records_written"] == 11
-    assert extra["end_time"] == run["end_time"]
+    # the extra holds the storage form (UTC, fixed width, "Z"); the view shows the user's timezone
+    assert extra["end_time"].endswith("Z")
+    assert datetime.fromisoformat(extra["end_time"].replace("Z", "+00:00")) == datetime.fromisoformat(run["end_time"])
 
     def triggered() -> dict[str, Any] | None:
         runs = [r for r in consumer_runs(deployment) if r["run_type"] == "asset_triggered"]
