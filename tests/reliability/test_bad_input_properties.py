@@ -261,8 +261,8 @@ def outcome(write: Callable[[], Any]) -> ValidationError | None:
 
 def assert_round_trip(dto: BaseModel, stored: BaseModel, given_fields: Iterator[str] | set[str]) -> None:
     for name in type(dto).model_fields:
-        if name in ("start_time", "end_time") and name not in given_fields:
-            continue  # defaulted to "now" at validation time
+        if name in ("start_time", "end_time", "attempt_id") and name not in given_fields:
+            continue  # defaulted at validation time ("now", a fresh attempt id): checked by the caller
         expected, actual = getattr(dto, name), getattr(stored, name)
         if isinstance(expected, datetime):
             # compared as instants: Python never calls an ambiguous (DST fold) wall time equal to
@@ -338,12 +338,14 @@ def test_pipeline_run_log_upsert(registry: Registry, data: dict[str, Any]) -> No
 @example(data={"run_id": "r", "pipeline_id": "p", "start_time": datetime(2026, 3, 8, 2, 30)})
 def test_run_start(registry: Registry, data: dict[str, Any]) -> None:
     clear_run(registry, data)
-    error = outcome(lambda: registry.runs_write.start(data))
+    started: list[Any] = []
+    error = outcome(lambda: started.append(registry.runs_write.start(data)))
     if error is None:
         dto = validate_dto(RunStart, data, registry.config.tzinfo)
         stored = registry.runs.find_entity(dto.run_id, dto.pipeline_id, consistent=True)
         assert stored is not None
         assert_round_trip(dto, stored, set(data))
+        assert stored.attempt_id == started[0].attempt_id  # the attempt the start opened
 
 
 @EXAMPLES
