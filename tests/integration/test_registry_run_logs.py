@@ -487,3 +487,27 @@ def test_batch_upsert_keeps_an_imported_attempt_history(registry: Registry) -> N
     (attempt,) = stored.attempts
     assert (attempt.attempt_id, attempt.status, attempt.start_time) == ("a1", "FAILED", T0)
     assert len(attempt.error_message or "") <= 1024
+
+
+def test_a_delete_never_removes_a_run_written_after_its_read(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A heartbeat between the delete's read and its delete: the delete reads again and returns
+    the run as it was when deleted (with the heartbeat's metrics), not the stale read."""
+    started = start(registry, "del-race", pipeline_id="pd")
+    gateway = registry.runs_write.gateway
+    real_get_item = gateway.get_item
+    reads: list[bool] = []
+
+    def get_item_then_a_concurrent_heartbeat(*args: Any, **kwargs: Any) -> Any:
+        item = real_get_item(*args, **kwargs)
+        reads.append(True)
+        if len(reads) == 1:  # another writer lands right after the delete's first read
+            registry.runs_write.heartbeat("del-race", "pd", metrics={"rows": 9}, attempt_id=started.attempt_id)
+        return item
+
+    monkeypatch.setattr(gateway, "get_item", get_item_then_a_concurrent_heartbeat)
+    deleted = registry.runs_write.delete("del-race", "pd")
+    assert len(reads) == 2
+    assert deleted.metrics == {"rows": 9}
+    assert registry.runs.find_entity("del-race", "pd", consistent=True) is None

@@ -55,6 +55,8 @@ _IDENTITY_FIELDS = (
 )
 #: read-decide-write rounds before a start gives up on a run that keeps changing under it
 _MAX_RACE_ROUNDS = 8
+#: read-then-delete rounds before a delete gives up on a run written between its read and delete
+_DELETE_ROUNDS = 5
 
 
 @dataclass(frozen=True)
@@ -516,20 +518,35 @@ class PipelineRunLogsWriteApi:
 
     # -- admin ---------------------------------------------------------------------------------
     def delete(self, run_id: str, pipeline_id: str) -> PipelineRunLog:
-        """Delete a run log and return it; ItemNotFoundError if there was none."""
-        try:
-            old = self.gateway.delete_item(self._key(run_id, pipeline_id), condition=exists("run_id"))
-        except ConflictError:
-            raise ItemNotFoundError(
-                f"run {run_id!r} of pipeline {pipeline_id!r} not found",
-                **self._context("delete", run_id, pipeline_id),
-            ) from None
-        if old is None:  # no ALL_OLD returned: the item existed (the condition held) and is gone now
-            raise ItemNotFoundError(
-                f"run {run_id!r} of pipeline {pipeline_id!r}: deleted, but DynamoDB returned no old item",
-                **self._context("delete", run_id, pipeline_id),
-            )
-        return self._stored(old, "delete", run_id, pipeline_id)
+        """Delete a run log and return it; ItemNotFoundError if there was none.
+
+        Reads the run (consistently) first, then deletes exactly what it read: the delete is
+        fenced on ``updated_at``, which every write of a run sets. So a delete retried after a
+        lost response (the run is gone, by our first attempt) still returns the run it deleted
+        instead of reporting "not found", and a run written between the read and the delete is
+        read again rather than deleted unseen.
+        """
+        context = self._context("delete", run_id, pipeline_id)
+        key = self._key(run_id, pipeline_id)
+        for _ in range(_DELETE_ROUNDS):
+            seen = self._read_current(run_id, pipeline_id, "delete")
+            if seen is None:
+                raise ItemNotFoundError(f"run {run_id!r} of pipeline {pipeline_id!r} not found", **context)
+            fence = eq("updated_at", seen.updated_at) if seen.updated_at is not None else not_exists("updated_at")
+            try:
+                old = self.gateway.delete_item(key, condition=exists("run_id") & fence)
+            except ConflictError as exc:
+                if exc.current is None:
+                    # gone, and a consistent read confirmed it: our delete was applied (its
+                    # response lost and the call retried) or a concurrent delete removed the very
+                    # run we read. Either way this run was deleted.
+                    return seen
+                continue  # written since our read: read again
+            return self._stored(old, "delete", run_id, pipeline_id) if old else seen
+        raise ConflictError(
+            f"run {run_id!r} of pipeline {pipeline_id!r} kept changing while deleting it ({_DELETE_ROUNDS} rounds)",
+            **context,
+        )
 
     def to_item(self, data: PipelineRunLogUpsert | Mapping[str, Any]) -> Item:
         """Validate a whole run log and build its stored item (with the running flag and TTL)."""
