@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from ..assets import emit_end_asset_events, end_operator_outlets
@@ -27,8 +25,9 @@ from ..hooks.mixins import PipelineRegistryHookMixin, pop_registry_settings, reg
 from ..links import registry_links
 from ..openlineage import PipelineRegistryLineageMixin
 from ..registry.errors import ConflictError, ItemNotFoundError, RegistryError, ValidationError
+from ..registry.json_values import to_json_value
 from ..registry.run_env import run_logger_env
-from ..registry.timezones import format_for_display, format_utc, utc_now
+from ..registry.timezones import format_for_display, utc_now
 from ..run_context import (
     FAILED_STATES,
     IGNORED_STATES,
@@ -56,21 +55,6 @@ XCOM_RUN_LOGGER_ENV = "run_logger_env"
 XCOM_RUN_ID = "run_id"
 #: XCom key pushed by StartPipelineRunOperator: the attempt it opened (for the Spark task's env)
 XCOM_ATTEMPT_ID = "attempt_id"
-
-
-def to_json_value(value: Any) -> Any:
-    """``value`` as plain JSON: datetimes as UTC storage strings, enums as values, Decimals as numbers."""
-    if isinstance(value, datetime):
-        return format_utc(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, Mapping):
-        return {str(k): to_json_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [to_json_value(v) for v in value]
-    return value
 
 
 class PipelineRegistryBaseOperator(PipelineRegistryHookMixin, BaseOperator):

@@ -12,16 +12,15 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 from ..registry.errors import ItemNotFoundError, ValidationError
 from ..registry.facade import Registry
+from ..registry.json_values import to_json_value
 from ..registry.pipeline_config import PipelineConfigView
 from ..registry.run_logs import PipelineRunLogView, RunStatus
 from ..registry.table_config import TableConfigView
-from ..registry.timezones import format_utc, localize, resolve_user_timezone, timezone_name, to_utc, utc_now
+from ..registry.timezones import localize, resolve_user_timezone, timezone_name, to_utc, utc_now
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
@@ -31,24 +30,9 @@ MAX_CORE_PAGES = 20
 STALE_AFTER_SECONDS = 600.0
 
 
-def jsonable(value: Any) -> Any:
-    """A view's value as JSON: datetimes in the storage format (UTC, ``Z``), enums by value."""
-    if isinstance(value, datetime):
-        return format_utc(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
-
-
 def view_json(view: PipelineConfigView | TableConfigView | PipelineRunLogView) -> dict[str, Any]:
     """A view as a JSON object (``display_timezone`` names the zone the UI shows times in)."""
-    data: dict[str, Any] = jsonable(view.model_dump(mode="python"))
+    data: dict[str, Any] = to_json_value(view.model_dump(mode="python"))
     return data
 
 
