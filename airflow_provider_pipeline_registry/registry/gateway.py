@@ -678,30 +678,53 @@ class TableGateway:
         consistent: bool = False,
         projection: Sequence[str] | None = None,
     ) -> list[Item]:
-        """Fetch any number of items in chunks of 100, re-requesting unprocessed keys with backoff."""
+        """Fetch any number of items in chunks of 100, up to ``batch_concurrency`` chunks at once,
+        re-requesting unprocessed keys with backoff. Items come back in no particular order; the
+        first error stops new chunks and is raised once the chunks in flight are done."""
+        chunks = [list(keys[i : i + BATCH_GET_LIMIT]) for i in range(0, len(keys), BATCH_GET_LIMIT)]
+        run = _BatchRun()
+
+        def fetch(chunk: list[dict[str, AttributeValue]]) -> list[Item]:
+            if run.stopped.is_set():
+                return []
+            try:
+                return self._get_chunk(chunk, consistent, projection)
+            except Exception as exc:
+                run.stop("stopped", error=exc)
+                return []
+
+        workers = self.batch_workers(len(chunks))
+        if workers <= 1:
+            parts = [fetch(chunk) for chunk in chunks]
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry-batch") as pool:
+                parts = list(pool.map(fetch, chunks))
+        if run.error is not None:
+            raise run.error
+        return [item for part in parts for item in part]
+
+    def _get_chunk(
+        self, pending: list[dict[str, AttributeValue]], consistent: bool, projection: Sequence[str] | None
+    ) -> list[Item]:
         found: list[Item] = []
-        for start in range(0, len(keys), BATCH_GET_LIMIT):
-            pending = list(keys[start : start + BATCH_GET_LIMIT])
-            for attempt in range(self.backoff.max_attempts):
-                expr = _Expressions()
-                request: dict[str, Any] = {"Keys": pending, "ConsistentRead": consistent}
-                if projection:
-                    request["ProjectionExpression"] = expr.projection(projection)
-                    request["ExpressionAttributeNames"] = expr.names
-                response = self.call("batch_get_item", RequestItems={self.table_name: request})
-                found.extend(response.get("Responses", {}).get(self.table_name, []))
-                pending = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
-                if not pending:
-                    break
-                if attempt + 1 < self.backoff.max_attempts:
-                    self.backoff.wait(attempt)
-            if pending:
-                raise RetryableError(
-                    f"{len(pending)} keys stayed unprocessed after {self.backoff.max_attempts} attempts",
-                    operation="batch_get_item",
-                    table=self.table_name,
-                )
-        return found
+        for attempt in range(self.backoff.max_attempts):
+            expr = _Expressions()
+            request: dict[str, Any] = {"Keys": pending, "ConsistentRead": consistent}
+            if projection:
+                request["ProjectionExpression"] = expr.projection(projection)
+                request["ExpressionAttributeNames"] = expr.names
+            response = self.call("batch_get_item", RequestItems={self.table_name: request})
+            found.extend(response.get("Responses", {}).get(self.table_name, []))
+            pending = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+            if not pending:
+                return found
+            if attempt + 1 < self.backoff.max_attempts:
+                self.backoff.wait(attempt)
+        raise RetryableError(
+            f"{len(pending)} keys stayed unprocessed after {self.backoff.max_attempts} attempts",
+            operation="batch_get_item",
+            table=self.table_name,
+        )
 
     def _key_identity(self, item: Mapping[str, AttributeValue]) -> tuple[Any, ...]:
         return tuple(repr(item.get(k)) for k in self.metadata.key_names)

@@ -263,3 +263,20 @@ def test_concurrency_1_is_the_sequential_batch(make_registry: RegistryFactory, u
         return {i["run_id"]["S"]: {k: v for k, v in i.items() if k != "updated_at"} for i in items}
 
     assert stored(sequential) == stored(parallel)
+
+
+def test_batch_get_of_2000_keys_in_parallel_chunks_under_throttling_returns_every_item(
+    make_registry: RegistryFactory,
+) -> None:
+    registry = make_registry(max_attempts=10, batch_concurrency=8)
+    runs = [run_log(i) for i in range(N)]
+    assert registry.runs_write.batch_upsert(runs).ok
+    gateway = registry.runs_write.gateway
+    keys = [{"run_id": {"S": r["run_id"]}, "pipeline_id": {"S": r["pipeline_id"]}} for r in runs]
+    faults = FaultInjector(registry.client, rate=0.2, seed=7, kinds=("throttle",), operations=("BatchGetItem",))
+
+    found = gateway.batch_get(keys, consistent=True)
+
+    faults.remove()
+    assert faults.faults["throttle"] >= 1
+    assert sorted(i["run_id"]["S"] for i in found) == sorted(r["run_id"] for r in runs)
