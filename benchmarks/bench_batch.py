@@ -145,10 +145,12 @@ def run(registry: Registry, *, quick: bool, concurrency: int | None = None) -> B
             elapsed = _write_with_batch_writer(writer, table_name, runs)
         return elapsed
 
-    def rounds(variants: list[str], count: int, setups: dict[str, tuple[DynamoDBConfig, Any, Any]]) -> None:
+    def rounds(
+        variants: list[str], count: int, setups: dict[str, tuple[DynamoDBConfig, Any, Any]], warm_up: bool = True
+    ) -> None:
         """Each variant ``count`` times, interleaved; ``setups``: its config, client and resource."""
         # round 0 is an untimed warm-up of every variant (DynamoDB Local's JIT, connection pools)
-        for r in range(count + 1):
+        for r in range(0 if warm_up else 1, count + 1):
             shift = r % len(variants)
             for variant in variants[shift:] + variants[:shift]:
                 config, variant_client, writer = setups[variant]
@@ -186,7 +188,8 @@ def run(registry: Registry, *, quick: bool, concurrency: int | None = None) -> B
         )
     ]
     faulty = (faulty_config, faulty_client, faulty_resource)
-    rounds([OURS_FAULTS, WRITER_FAULTS], fault_repeats, dict.fromkeys([OURS_FAULTS, WRITER_FAULTS], faulty))
+    # (--quick: the server is warm by now; the new clients' pools fill in the first chunks)
+    rounds([OURS_FAULTS, WRITER_FAULTS], fault_repeats, dict.fromkeys([OURS_FAULTS, WRITER_FAULTS], faulty), not quick)
     for injector, variant in zip(injectors, (OURS_FAULTS, WRITER_FAULTS), strict=True):
         result.faults[variant] = injector.faults["throttle"]
         result.faults[variant + " unprocessed"] = injector.unprocessed_items

@@ -605,7 +605,7 @@ class TableGateway:
         that chunk's unwritten items and every chunk not yet started are reported failed, while
         chunks already in flight finish and count. Any other error is raised once in-flight chunks
         have finished. Order: none across chunks (they run concurrently); within a chunk,
-        DynamoDB's (a batch has no order). ``failed`` lists items in input order.
+        DynamoDB's (a batch has no order). ``failed`` lists items chunk by chunk in input order.
         """
         requests: list[dict[str, Any]] = []
         seen: set[tuple[Any, ...]] = set()
