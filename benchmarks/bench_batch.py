@@ -119,7 +119,9 @@ def _write_with_batch_writer(resource: Any, table_name: str, runs: list[dict[str
 
 def run(registry: Registry, *, quick: bool, concurrency: int | None = None) -> BatchResult:
     """Clean runs (ours, write only, batch_writer), then runs under injected faults."""
-    n, repeats, fault_repeats = (1_000, 1, 1) if quick else (10_000, 5, 3)
+    # one run under faults: batch_writer's is mostly botocore's backoff sleeps (about 90 s for
+    # 10,000 items), and the two ratios seen so far (3.5x) are far from the 1.5x target
+    n, repeats, fault_repeats = (1_000, 1, 1) if quick else (10_000, 5, 1)
     base = registry.config.model_copy(update={"batch_concurrency": concurrency or registry.config.batch_concurrency})
     result = BatchResult(items=n, concurrency=base.batch_concurrency)
     client = registry.client
@@ -188,8 +190,8 @@ def run(registry: Registry, *, quick: bool, concurrency: int | None = None) -> B
         )
     ]
     faulty = (faulty_config, faulty_client, faulty_resource)
-    # (--quick: the server is warm by now; the new clients' pools fill in the first chunks)
-    rounds([OURS_FAULTS, WRITER_FAULTS], fault_repeats, dict.fromkeys([OURS_FAULTS, WRITER_FAULTS], faulty), not quick)
+    # no warm-up round: the server is warm by now (the new clients' pools fill in the first chunks)
+    rounds([OURS_FAULTS, WRITER_FAULTS], fault_repeats, dict.fromkeys([OURS_FAULTS, WRITER_FAULTS], faulty), False)
     for injector, variant in zip(injectors, (OURS_FAULTS, WRITER_FAULTS), strict=True):
         result.faults[variant] = injector.faults["throttle"]
         result.faults[variant + " unprocessed"] = injector.unprocessed_items
