@@ -22,6 +22,7 @@ NON_DEFAULTS: dict[str, Any] = {
     "max_attempts": 3,
     "base_backoff_seconds": 0.2,
     "max_backoff_seconds": 2.0,
+    "batch_concurrency": 4,
     "retry_mode": "adaptive",
     "run_log_retention_days": 45,
 }

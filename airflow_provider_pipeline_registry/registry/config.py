@@ -54,6 +54,7 @@ class DynamoDBConfig(BaseModel):
     max_attempts: int = _declared("max_attempts")
     base_backoff_seconds: float = _declared("base_backoff_seconds")
     max_backoff_seconds: float = _declared("max_backoff_seconds")
+    batch_concurrency: int = _declared("batch_concurrency")
     retry_mode: RetryMode = _declared("retry_mode")
     connect_timeout: float = _declared("connect_timeout")
     read_timeout: float = _declared("read_timeout")

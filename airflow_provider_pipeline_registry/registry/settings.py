@@ -242,6 +242,21 @@ SETTINGS: tuple[Setting, ...] = (
         "max_backoff_seconds", "Max backoff (s)", "Re-sending of unprocessed batch items only: longest wait.", 5.0, 120
     ),
     Setting(
+        name="batch_concurrency",
+        kind="int",
+        default=8,
+        label="Batch concurrency",
+        description=(
+            "Batch writes: how many 25-item BatchWriteItem chunks are in flight at once on the one "
+            "client (its connection pool is raised to at least this). 1: one chunk after the other."
+        ),
+        env_vars=("DYNAMODB_BATCH_CONCURRENCY",),
+        extra="batch_concurrency",
+        hook_arg="batch_concurrency",
+        ge=1,
+        le=64,
+    ),
+    Setting(
         name="retry_mode",
         kind="str",
         default="standard",
@@ -293,6 +308,7 @@ class RegistrySettingArgs(TypedDict, total=False):
     max_attempts: int | None
     base_backoff_seconds: float | None
     max_backoff_seconds: float | None
+    batch_concurrency: int | None
     retry_mode: str | None
     run_log_retention_days: int | None
 

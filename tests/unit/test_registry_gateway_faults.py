@@ -37,7 +37,9 @@ from airflow_provider_pipeline_registry.registry.errors import CorruptItemError,
 from airflow_provider_pipeline_registry.registry.gateway import botocore_config, create_dynamodb_client
 from airflow_provider_pipeline_registry.registry.model import extract_model_metadata
 
-CONFIG = DynamoDBConfig(max_attempts=4, endpoint_url="http://127.0.0.1:1")
+#: batch_concurrency=1: a Stubber answers calls in the scripted order, so chunks go one after the
+#: other here (the parallel chunks are tested on real servers: tests/integration/test_registry_batch_parallel.py)
+CONFIG = DynamoDBConfig(max_attempts=4, endpoint_url="http://127.0.0.1:1", batch_concurrency=1)
 TABLE = "pipeline_config"
 _PREFIX = "com.amazonaws.dynamodb.v20120810#"
 
