@@ -11,7 +11,13 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_pipeline_registry.registry.attributes import decode_item, encode_value
+from airflow_provider_pipeline_registry.registry.attributes import (
+    MAX_ITEM_BYTES,
+    check_item_size,
+    decode_item,
+    encode_value,
+    item_size,
+)
 from airflow_provider_pipeline_registry.registry.codec import _parse_stored_datetime, field_encoder
 from airflow_provider_pipeline_registry.registry.errors import CorruptItemError, ValidationError
 from airflow_provider_pipeline_registry.registry.model import RegistryModel, extract_model_metadata
@@ -286,3 +292,24 @@ def test_page_views_equal_single_views_in_any_zone() -> None:
     assert eastern.start_time.utcoffset() == timedelta(hours=-5)
     assert eastern.attempts[0].start_time is not None
     assert eastern.attempts[0].start_time.utcoffset() == timedelta(hours=-5)
+
+
+@SETTINGS
+@given(aware)
+def test_format_utc_is_the_fixed_width_utc_text(value: datetime) -> None:
+    expected = value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    assert format_utc(value) == expected
+    assert format_utc(value.astimezone(UTC)) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    chars=st.integers(min_value=90_000, max_value=410_000),
+    char=st.sampled_from(["a", "é", "€", "😀"]),
+    extra=st.dictionaries(st.text(min_size=1, max_size=5), st.text(max_size=5).map(lambda t: {"S": t}), max_size=3),
+)
+def test_item_size_check_refuses_exactly_the_items_over_the_limit(chars: int, char: str, extra: dict[str, Any]) -> None:
+    """The size check's fast path never lets through an item the exact count refuses."""
+    item = {**extra, "big": {"S": char * (chars // len(char.encode()))}}
+    over = item_size(item) > MAX_ITEM_BYTES
+    assert (outcome(check_item_size, item)[0] == "error") is over
