@@ -117,6 +117,50 @@ def _history_encoder(name: str, element: type[BaseModel]) -> Encoder:
     return encode
 
 
+def _map_encoder(name: str, as_key_string: bool) -> Encoder:
+    """A map of scalars (metrics, options): strings and in-range numbers inline, else generic."""
+
+    def encode(value: Any) -> AttributeValue:
+        if type(value) is not dict:
+            return encode_value(value, name, as_key_string=as_key_string)
+        encoded: dict[str, AttributeValue] = {}
+        for key, inner in value.items():
+            if type(key) is not str or not key:
+                return encode_value(value, name)  # the generic path names the bad key
+            kind = type(inner)
+            if kind is str:
+                encoded[key] = {"S": inner}
+            elif kind is int and -_SAFE_INT_BOUND < inner < _SAFE_INT_BOUND:
+                encoded[key] = {"N": str(inner)}
+            else:
+                encoded[key] = encode_value(inner, f"{name}.{key}", depth=1)
+        return {"M": encoded}
+
+    return encode
+
+
+def _string_list_encoder(name: str, as_key_string: bool) -> Encoder:
+    """A list of strings: each ``{"S": ...}`` inline; anything else generic."""
+
+    def encode(value: Any) -> AttributeValue:
+        if type(value) is list and all(type(v) is str for v in value):
+            return {"L": [{"S": v} for v in value]}
+        return encode_value(value, name, as_key_string=as_key_string)
+
+    return encode
+
+
+_SCALARS = (str, int, float, bool)
+
+
+def _is_scalar_annotation(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return all(_is_scalar_annotation(a) for a in typing.get_args(annotation))
+    return annotation in _SCALARS
+
+
 def field_encoder(name: str, annotation: Any, *, as_key_string: bool = False) -> Encoder:
     """The encoder of one field, chosen from its annotation."""
     base = _strip_optional(annotation)
@@ -125,7 +169,12 @@ def field_encoder(name: str, annotation: Any, *, as_key_string: bool = False) ->
         (element,) = typing.get_args(base) or (Any,)
         if isinstance(element, type) and issubclass(element, BaseModel) and hasattr(element, "storage_value"):
             return _history_encoder(name, element)
-        return _generic(name, as_key_string)
+        if typing.get_origin(element) is typing.Annotated:
+            element = typing.get_args(element)[0]
+        return _string_list_encoder(name, as_key_string) if element is str else _generic(name, as_key_string)
+    if origin is dict:
+        _, element = typing.get_args(base) or (Any, Any)
+        return _map_encoder(name, as_key_string) if _is_scalar_annotation(element) else _generic(name, as_key_string)
     if base is str:
         return _str_encoder(name, as_key_string)
     if base is bool:

@@ -20,6 +20,7 @@ from airflow_provider_pipeline_registry.registry.attributes import (
 )
 from airflow_provider_pipeline_registry.registry.codec import _parse_stored_datetime, field_encoder
 from airflow_provider_pipeline_registry.registry.errors import CorruptItemError, ValidationError
+from airflow_provider_pipeline_registry.registry.fields import JsonMap, Metrics, StringMap, Tags
 from airflow_provider_pipeline_registry.registry.model import RegistryModel, extract_model_metadata
 from airflow_provider_pipeline_registry.registry.pipeline_config import PipelineConfig
 from airflow_provider_pipeline_registry.registry.run_logs import PipelineRunLog, PipelineRunLogView, RunStatus
@@ -27,7 +28,7 @@ from airflow_provider_pipeline_registry.registry.run_logs.models import RunAttem
 from airflow_provider_pipeline_registry.registry.table_config import TableConfig
 from airflow_provider_pipeline_registry.registry.timezones import format_utc, parse_utc
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def generic_item(entity: RegistryModel) -> dict[str, Any]:
@@ -199,7 +200,13 @@ class _Level(enum.IntEnum):
     LOW = 1
 
 
+odd_scalars = st.one_of(
+    st.booleans(), st.integers(min_value=-(10**45), max_value=10**45), st.floats(), text, st.none(), st.just(b"b")
+)
 odd_values = st.one_of(
+    st.dictionaries(st.text(max_size=3) | st.integers(0, 3), odd_scalars, max_size=4),
+    st.lists(odd_scalars | text, max_size=4),
+    st.lists(text, max_size=4).map(tuple),
     st.booleans(),
     st.integers(min_value=-(10**45), max_value=10**45),
     st.floats(),
@@ -213,7 +220,12 @@ odd_values = st.one_of(
 
 @SETTINGS
 @given(
-    annotation=st.sampled_from([str, int, bool, datetime, RunStatus, _Color, float, Decimal, str | None, list[str]]),
+    annotation=st.sampled_from(
+        [
+            *(str, int, bool, datetime, RunStatus, _Color, float, Decimal, str | None),
+            *(list[str], Tags, Metrics, StringMap, JsonMap, dict[str, int], list[int]),
+        ]
+    ),
     as_key_string=st.booleans(),
     value=odd_values,
 )
