@@ -42,12 +42,17 @@ class ViewModel(BaseModel):
         convert = () if zone is UTC else datetime_fields(cls)
         new, set_attr = cls.__new__, object.__setattr__
         views: list[Self] = []
-        names: tuple[str, ...] | None = None
+        plan: _CopyPlan | None = None
         for entity in entities:
-            if names is None:
-                names = _shared_fields(cls, type(entity))
+            if plan is None:
+                plan = _copy_plan(cls, type(entity))
             stored = entity.__dict__
-            values = {name: stored[name] for name in names}
+            if plan.extras is not None and len(stored) == plan.entity_fields:
+                values = stored.copy()  # same fields in the same order, plus a few to drop
+                for name in plan.extras:
+                    del values[name]
+            else:
+                values = {name: stored[name] for name in plan.names}
             for name in convert:
                 value = values.get(name)
                 if value is not None:
@@ -64,6 +69,24 @@ class ViewModel(BaseModel):
 
     def _localize(self, zone: tzinfo) -> None:
         """Show nested datetimes in ``zone`` too (a hook for views that have any)."""
+
+
+@dataclass(frozen=True)
+class _CopyPlan:
+    """How a view's values are taken from an entity's ``__dict__``."""
+
+    names: tuple[str, ...]
+    #: entity fields the view lacks, when the shared fields come in the same order (else None)
+    extras: tuple[str, ...] | None
+    entity_fields: int
+
+
+@cache
+def _copy_plan(view: type[ViewModel], entity: type[RegistryModel]) -> _CopyPlan:
+    names = _shared_fields(view, entity)
+    in_order = tuple(name for name in entity.model_fields if name in names) == names
+    extras = tuple(name for name in entity.model_fields if name not in names)
+    return _CopyPlan(names, extras if in_order else None, len(entity.model_fields))
 
 
 @cache

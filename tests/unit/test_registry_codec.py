@@ -300,6 +300,10 @@ def test_page_views_equal_single_views_in_any_zone() -> None:
         assert views == [PipelineRunLogView.from_entity(r, zone) for r in runs]
         assert [v.start_time for v in views] == [r.start_time for r in runs]
         assert views[0].display_timezone == (zone or "UTC")
+        for view, run in zip(views, runs, strict=True):
+            assert list(view.__dict__) == list(PipelineRunLogView.model_fields)
+            shared = {n: v for n, v in run.__dict__.items() if n in PipelineRunLogView.model_fields}
+            assert {n: v for n, v in view.__dict__.items() if n != "display_timezone"} == shared
     eastern = PipelineRunLogView.from_entities(runs, "America/New_York")[0]
     assert eastern.start_time.utcoffset() == timedelta(hours=-5)
     assert eastern.attempts[0].start_time is not None
