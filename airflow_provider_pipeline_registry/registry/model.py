@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, ClassVar, Literal, Self
 
 import pydantic
@@ -53,11 +53,11 @@ class ModelMetadata:
     ttl_attribute: str | None
     attribute_types: dict[str, Literal["S", "N"]] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def key_names(self) -> tuple[str, ...]:
         return (self.partition_key, self.sort_key) if self.sort_key else (self.partition_key,)
 
-    @property
+    @cached_property
     def index_key_attributes(self) -> frozenset[str]:
         """Attributes that are a key of the table or of any index (booleans stored as strings)."""
         names = set(self.key_names)
