@@ -206,7 +206,7 @@ def _decode_map(raw: Mapping[str, AttributeValue]) -> dict[str, Any]:
         if len(value) == 1:
             number = value.get("N")
             if number is not None:
-                decoded[key] = _decode_number(number)
+                decoded[key] = int(number) if number.isdigit() else _decode_number(number)
                 continue
             text = value.get("S")
             if text is not None:
@@ -259,7 +259,8 @@ class ModelCodec:
                     continue
                 number = value.get("N")
                 if number is not None:
-                    decoded[name] = _decode_number(number)
+                    # digits only: what decode_number returns for it, without its checks
+                    decoded[name] = int(number) if number.isdigit() else _decode_number(number)
                     continue
                 mapping = value.get("M")
                 if mapping is not None:

@@ -15,13 +15,14 @@ from airflow_provider_pipeline_registry.registry.attributes import (
     MAX_ITEM_BYTES,
     check_item_size,
     decode_item,
+    decode_number,
     encode_value,
     item_size,
 )
 from airflow_provider_pipeline_registry.registry.codec import _parse_stored_datetime, field_encoder
 from airflow_provider_pipeline_registry.registry.errors import CorruptItemError, ValidationError
 from airflow_provider_pipeline_registry.registry.fields import JsonMap, Metrics, StringMap, Tags
-from airflow_provider_pipeline_registry.registry.model import RegistryModel, extract_model_metadata
+from airflow_provider_pipeline_registry.registry.model import RegistryModel, extract_model_metadata, model_codec
 from airflow_provider_pipeline_registry.registry.pipeline_config import PipelineConfig
 from airflow_provider_pipeline_registry.registry.run_logs import PipelineRunLog, PipelineRunLogView, RunStatus
 from airflow_provider_pipeline_registry.registry.run_logs.models import RunAttempt
@@ -329,3 +330,21 @@ def test_item_size_check_refuses_exactly_the_items_over_the_limit(chars: int, ch
     item = {**extra, "big": {"S": char * (chars // len(char.encode()))}}
     over = item_size(item) > MAX_ITEM_BYTES
     assert (outcome(check_item_size, item)[0] == "error") is over
+
+
+number_texts = st.one_of(
+    st.integers(min_value=-(10**40), max_value=10**40).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),
+    st.from_regex(r"\A0[0-9]{1,5}\Z"),
+)
+
+
+@SETTINGS
+@given(number_texts)
+def test_numbers_decode_as_decode_number_decodes_them(number: str) -> None:
+    item = {"try_number": {"N": number}, "metrics": {"M": {"m": {"N": number}}}}
+    expected = decode_number(number)
+    decoded = model_codec(PipelineRunLog).decode(item)
+    assert decoded == {"try_number": expected, "metrics": {"m": expected}}
+    assert type(decoded["try_number"]) is type(expected)
