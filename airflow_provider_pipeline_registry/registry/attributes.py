@@ -31,6 +31,9 @@ _MAX_EXPONENT = 125
 _MIN_EXPONENT = -130
 #: any int strictly inside +-10**38 has at most 38 digits and an exponent within DynamoDB's range
 _SAFE_INT_BOUND = 10**38
+#: a float strictly between these magnitudes has an exponent well inside DynamoDB's range
+_SAFE_FLOAT_LOW = 1e-129
+_SAFE_FLOAT_HIGH = 1e125
 
 
 def _number_text(value: int | float | Decimal, path: str) -> str:
@@ -77,6 +80,8 @@ def encode_value(value: Any, path: str, *, as_key_string: bool = False, depth: i
         return {"S": value}
     if kind is int and -_SAFE_INT_BOUND < value < _SAFE_INT_BOUND:
         return {"N": str(value)}  # at most 38 digits, inside DynamoDB's range: nothing to check
+    if kind is float and (value == 0.0 or _SAFE_FLOAT_LOW < abs(value) < _SAFE_FLOAT_HIGH):
+        return {"N": repr(value)}  # finite, at most 17 digits, inside DynamoDB's range
     if isinstance(value, Enum):
         value = value.value
     if isinstance(value, bool):
@@ -187,6 +192,10 @@ def item_size(item: Mapping[str, AttributeValue]) -> int:
 
 def check_item_size(item: Mapping[str, AttributeValue], *, what: str = "item") -> None:
     """Raise ValidationError if the item exceeds DynamoDB's 400 KB limit."""
+    # fast path: no attribute name or value counts more than 4 bytes (UTF-8) per character of
+    # its repr, so an item whose repr is under a quarter of the limit is certainly within it
+    if len(repr(item)) * 4 < MAX_ITEM_BYTES:
+        return
     size = item_size(item)
     if size > MAX_ITEM_BYTES:
         largest = max(item, key=lambda name: _value_size(item[name]))

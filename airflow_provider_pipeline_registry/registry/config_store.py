@@ -180,7 +180,8 @@ class ConfigReadApi(_ConfigApiBase[E], Generic[E, VM]):
         else:
             page = self.gateway.query(key_condition, limit=limit, start_key=start, filter_condition=filter_condition)
         zone = resolve_user_timezone(tz, self.config.user_timezone)
-        views = [self._view(self._entity(item), zone) for item in page.items]
+        entities = self.entity_type.from_dynamodb_items(page.items, table=self.gateway.table_name)
+        views: list[VM] = self.view_type.from_entities(entities, zone)  # type: ignore[assignment]
         return ResultPage(views, encode_page_token(page.last_evaluated_key, scope=scope))
 
     def list_all(

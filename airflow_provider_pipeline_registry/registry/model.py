@@ -9,17 +9,18 @@ from __future__ import annotations
 import enum
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, ClassVar, Literal, Self
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from .attributes import AttributeValue, Item, check_key_value, decode_item, encode_value
+from .attributes import AttributeValue, Item, check_key_value
+from .codec import ModelCodec, build_codec
 from .config import LogicalTable
 from .errors import CorruptItemError, ValidationError
 from .timezones import localize, to_utc
@@ -52,11 +53,11 @@ class ModelMetadata:
     ttl_attribute: str | None
     attribute_types: dict[str, Literal["S", "N"]] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def key_names(self) -> tuple[str, ...]:
         return (self.partition_key, self.sort_key) if self.sort_key else (self.partition_key,)
 
-    @property
+    @cached_property
     def index_key_attributes(self) -> frozenset[str]:
         """Attributes that are a key of the table or of any index (booleans stored as strings)."""
         names = set(self.key_names)
@@ -99,18 +100,13 @@ class RegistryModel(BaseModel):
 
     def to_dynamodb_item(self) -> Item:
         """Serialize to a low-level DynamoDB item (``None`` fields are omitted)."""
-        meta = extract_model_metadata(type(self))
-        string_keys = meta.index_key_attributes
-        item: Item = {}
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if value is None:
-                continue
-            item[name] = encode_value(value, name, as_key_string=name in string_keys)
+        model = type(self)
+        item = model_codec(model).encode(self.__dict__)
+        meta = extract_model_metadata(model)
         for key_name in meta.key_names:
             if key_name not in item:
                 raise ValidationError(f"{key_name}: key attribute is missing", field=key_name)
-            check_key_value(key_name, getattr(self, key_name), is_sort_key=key_name == meta.sort_key)
+            check_key_value(key_name, self.__dict__[key_name], is_sort_key=key_name == meta.sort_key)
         return item
 
     @classmethod
@@ -132,11 +128,27 @@ class RegistryModel(BaseModel):
         An item that does not validate raises :class:`CorruptItemError` naming ``table`` (the
         physical name, when the caller knows it), the key and the fields.
         """
-        data = decode_item(item)
+        data = model_codec(cls).decode(item)
         try:
-            return super().model_validate(data)
+            return cls.__pydantic_validator__.validate_python(data)  # type: ignore[no-any-return]
         except pydantic.ValidationError as exc:
             raise corrupt_item_error(cls, data, exc, table=table) from None
+
+    @classmethod
+    def from_dynamodb_items(
+        cls, items: Iterable[Mapping[str, AttributeValue]], *, table: str | None = None
+    ) -> list[Self]:
+        """Deserialize a page of items (see :meth:`from_dynamodb_item`), decoding with one codec."""
+        decode = model_codec(cls).decode
+        validate = cls.__pydantic_validator__.validate_python
+        entities: list[Self] = []
+        for item in items:
+            data = decode(item)
+            try:
+                entities.append(validate(data))
+            except pydantic.ValidationError as exc:
+                raise corrupt_item_error(cls, data, exc, table=table) from None
+        return entities
 
     def key(self) -> dict[str, Any]:
         """The primary key as plain values."""
@@ -196,6 +208,12 @@ def _mentions_datetime(annotation: Any) -> bool:
 def datetime_fields(model: type[BaseModel]) -> tuple[str, ...]:
     """Names of the fields of ``model`` whose type is (optionally) a datetime."""
     return tuple(name for name, info in model.model_fields.items() if _mentions_datetime(info.annotation))
+
+
+@cache
+def model_codec(model: type[RegistryModel]) -> ModelCodec:
+    """The compiled encoders/decoders of ``model`` (booleans that key an index stored as strings)."""
+    return build_codec(model, extract_model_metadata(model).index_key_attributes)
 
 
 @cache

@@ -131,7 +131,7 @@ def format_utc(value: datetime, *, field: str = "datetime") -> str:
     before 1000, which would break the fixed width (and so the sort order).
     """
     if value.tzinfo is UTC:  # fast path (every validated model datetime): same text as below
-        return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+        return value.isoformat(timespec="microseconds")[:-6] + "Z"  # drops the "+00:00"
     return to_utc(value, field=field).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 

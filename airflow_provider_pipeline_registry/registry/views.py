@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import UTC, tzinfo
 from functools import cache
 from typing import Any, Generic, Self, TypeVar
 
@@ -26,22 +26,67 @@ class ViewModel(BaseModel):
     @classmethod
     def from_entity(cls, entity: RegistryModel, tz: str | tzinfo | None = None) -> Self:
         """The view of an (already validated) entity, its datetimes in ``tz``."""
+        return cls.from_entities((entity,), tz)[0]
+
+    @classmethod
+    def from_entities(cls, entities: Iterable[RegistryModel], tz: str | tzinfo | None = None) -> list[Self]:
+        """The views of (already validated) entities of one type, their datetimes in ``tz``.
+
+        The zone and the field lists are resolved once for the whole page. The entities are
+        validated already: each view is built without validating every field again (what
+        ``model_construct`` does, minus its per-field default handling: all are present).
+        """
         zone = resolve_user_timezone(tz)
-        stored = entity.__dict__
-        values = {name: stored[name] for name in _shared_fields(cls, type(entity))}
-        for name in datetime_fields(cls):
-            value = values.get(name)
-            if value is not None:
-                values[name] = value.astimezone(zone)
-        values["display_timezone"] = timezone_name(zone)
-        # The entity is validated already: build the view without validating every field again
-        # (what ``model_construct`` does, minus its per-field default handling: all are present).
-        view = cls.__new__(cls)
-        object.__setattr__(view, "__dict__", values)
-        object.__setattr__(view, "__pydantic_fields_set__", set(values))
-        object.__setattr__(view, "__pydantic_extra__", None)
-        object.__setattr__(view, "__pydantic_private__", None)
-        return view
+        zone_name = timezone_name(zone)
+        # stored datetimes are UTC: in UTC there is nothing to convert
+        convert = () if zone is UTC else datetime_fields(cls)
+        new, set_attr = cls.__new__, object.__setattr__
+        views: list[Self] = []
+        plan: _CopyPlan | None = None
+        for entity in entities:
+            if plan is None:
+                plan = _copy_plan(cls, type(entity))
+            stored = entity.__dict__
+            if plan.extras is not None and len(stored) == plan.entity_fields:
+                values = stored.copy()  # same fields in the same order, plus a few to drop
+                for name in plan.extras:
+                    del values[name]
+            else:
+                values = {name: stored[name] for name in plan.names}
+            for name in convert:
+                value = values.get(name)
+                if value is not None:
+                    values[name] = value.astimezone(zone)
+            values["display_timezone"] = zone_name
+            view = new(cls)
+            set_attr(view, "__dict__", values)
+            set_attr(view, "__pydantic_fields_set__", set(values))
+            set_attr(view, "__pydantic_extra__", None)
+            set_attr(view, "__pydantic_private__", None)
+            view._localize(zone)
+            views.append(view)
+        return views
+
+    def _localize(self, zone: tzinfo) -> None:
+        """Show nested datetimes in ``zone`` too (a hook for views that have any)."""
+
+
+@dataclass(frozen=True)
+class _CopyPlan:
+    """How a view's values are taken from an entity's ``__dict__``."""
+
+    names: tuple[str, ...]
+    #: entity fields the view lacks, when the shared fields come in the same order (else None)
+    extras: tuple[str, ...] | None
+    entity_fields: int
+
+
+@cache
+def _copy_plan(view: type[ViewModel], entity: type[RegistryModel]) -> _CopyPlan:
+    names = _shared_fields(view, entity)
+    in_order = tuple(name for name in entity.model_fields if name in names) == names
+    extras = tuple(name for name in entity.model_fields if name not in names)
+    return _CopyPlan(names, extras if in_order else None, len(entity.model_fields))
 
 
 @cache

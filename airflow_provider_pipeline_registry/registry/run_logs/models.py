@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
-from ..attributes import Item, encode_value
 from ..fields import Identifier, Metrics
 from ..model import GlobalSecondaryIndex, RegistryModel
-from ..timezones import resolve_user_timezone, to_utc, utc_now
+from ..timezones import to_utc, utc_now
 from ..views import ViewModel
 
 PIPELINE_RUNS_INDEX = "pipeline_runs_index"
@@ -152,7 +151,11 @@ class _RunFields(_AirflowIdentity, _SparkIdentity):
 
 
 class PipelineRunLog(RegistryModel, _RunFields):
-    """A stored run. ``is_running`` is set only while RUNNING (the sparse running-runs index)."""
+    """A stored run. ``is_running`` is set only while RUNNING (the sparse running-runs index).
+
+    The ``attempts`` history is stored as a list of maps (each ``RunAttempt.storage_value()``),
+    omitted while empty: the compiled codec chooses that encoder from the annotation.
+    """
 
     class Meta:
         table = "pipeline_run_logs"
@@ -167,17 +170,6 @@ class PipelineRunLog(RegistryModel, _RunFields):
     is_running: bool | None = None
     expire_at: int | None = None
     updated_at: datetime | None = None
-
-    def to_dynamodb_item(self) -> Item:
-        """Serialize; the ``attempts`` history is stored as a list of maps."""
-        item = RegistryModel.to_dynamodb_item(self.model_copy(update={"attempts": None}))
-        if self.attempts:
-            history = [
-                a.storage_value() if isinstance(a, RunAttempt) else RunAttempt.model_validate(a).storage_value()
-                for a in self.attempts
-            ]  # model_construct (batch upserts) leaves them as dicts
-            item["attempts"] = encode_value(history, "attempts")
-        return item
 
     def current_attempt(self, status: str | None = None) -> RunAttempt:
         """This run's current attempt as a history entry (``status`` defaults to the run's)."""
@@ -250,10 +242,6 @@ class RunFinish(BaseModel):
 class PipelineRunLogView(ViewModel, _RunFields):
     """A run for display: datetimes in the user's timezone (the attempt history's too), duration computed."""
 
-    @classmethod
-    def from_entity(cls, entity: RegistryModel, tz: str | tzinfo | None = None) -> Self:
-        view = super().from_entity(entity, tz)
-        if view.attempts:
-            zone = resolve_user_timezone(tz)
-            view.__dict__["attempts"] = [a.in_timezone(zone) for a in view.attempts]
-        return view
+    def _localize(self, zone: tzinfo) -> None:
+        if self.attempts:
+            self.__dict__["attempts"] = [a.in_timezone(zone) for a in self.attempts]

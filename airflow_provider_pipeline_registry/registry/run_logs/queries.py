@@ -105,8 +105,10 @@ class PipelineRunLogsReadApi:
             start_key=decode_page_token(page_token, scope=scope),
         )
         zone = resolve_user_timezone(tz, self.config.user_timezone)
-        views = [self._view(PipelineRunLog.from_dynamodb_item(i), zone) for i in page.items]
-        return ResultPage(views, encode_page_token(page.last_evaluated_key, scope=scope))
+        runs = PipelineRunLog.from_dynamodb_items(page.items, table=self.gateway.table_name)
+        return ResultPage(
+            PipelineRunLogView.from_entities(runs, zone), encode_page_token(page.last_evaluated_key, scope=scope)
+        )
 
     def iter_by_pipeline(
         self,
@@ -150,7 +152,9 @@ class PipelineRunLogsReadApi:
         condition = build_gsi_key_condition(PipelineRunLog, RUNNING_RUNS_INDEX, "true")
         page = self.gateway.query(condition, limit=limit, start_key=decode_page_token(page_token, scope="running"))
         zone = resolve_user_timezone(tz, self.config.user_timezone)
-        views = [self._view(PipelineRunLog.from_dynamodb_item(i), zone) for i in page.items]
+        views = PipelineRunLogView.from_entities(
+            PipelineRunLog.from_dynamodb_items(page.items, table=self.gateway.table_name), zone
+        )
         return ResultPage(views, encode_page_token(page.last_evaluated_key, scope="running"))
 
     def iter_running(self, *, tz: str | tzinfo | None = None, page_size: int = 100) -> Iterator[PipelineRunLogView]:
