@@ -4,11 +4,20 @@ It polls the run with the same single projected read and the same decision as po
 (:mod:`airflow_provider_pipeline_registry.sensors.run_state`), running the synchronous read in a
 worker thread so the triggerer's event loop never blocks, and reports one event:
 ``{"status": "success" | "failed" | "stale" | "timeout" | "error", "message": ..., ...}``.
+
+The triggers of one event loop (one triggerer process) that carry the same ``hook_kwargs`` share
+one hook, so one boto3 client and its connection pool, rebuilt after :data:`SHARED_HOOK_MAX_AGE`
+seconds so that a changed connection is read again: 500 deferred sensors make 500 reads per
+interval, not 500 clients.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
+import time
+import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -34,6 +43,42 @@ if TYPE_CHECKING:
 CLASSPATH = "airflow_provider_pipeline_registry.triggers.pipeline_registry.PipelineRunStateTrigger"
 #: the hook's connection arguments a trigger carries besides the registry settings
 HOOK_CONNECTION_ARGS = frozenset({"aws_conn_id", "verify", "config"})
+#: seconds a hook shared by the triggers of one event loop is used before the connection is read again
+SHARED_HOOK_MAX_AGE = 600.0
+
+
+class SharedHooks:
+    """The hooks of one event loop, one per distinct ``hook_kwargs``; safe to use from worker threads."""
+
+    def __init__(self, max_age: float = SHARED_HOOK_MAX_AGE) -> None:
+        self.max_age = max_age
+        self._lock = threading.Lock()
+        self._hooks: dict[str, tuple[float, PipelineRegistryHook]] = {}
+
+    def get(self, hook_kwargs: Mapping[str, Any]) -> PipelineRegistryHook:
+        """The shared hook for ``hook_kwargs``, built (client included) on first use or when too old."""
+        key = json.dumps(hook_kwargs, sort_keys=True, default=str)
+        with self._lock:  # one thread builds it; the others wait instead of building 500 clients
+            entry = self._hooks.get(key)
+            if entry is not None and time.monotonic() - entry[0] < self.max_age:
+                return entry[1]
+            from ..hooks.pipeline_registry import PipelineRegistryHook
+
+            hook = PipelineRegistryHook(**hook_kwargs)
+            hook.registry  # noqa: B018 - builds the client here, under the lock
+            self._hooks[key] = (time.monotonic(), hook)
+            return hook
+
+
+_HOOKS_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedHooks] = weakref.WeakKeyDictionary()
+
+
+def shared_hooks(loop: asyncio.AbstractEventLoop) -> SharedHooks:
+    """The :class:`SharedHooks` of ``loop`` (dropped with the loop)."""
+    hooks = _HOOKS_BY_LOOP.get(loop)
+    if hooks is None:
+        hooks = _HOOKS_BY_LOOP[loop] = SharedHooks()
+    return hooks
 
 
 def _as_utc_text(value: datetime | str | None, field: str) -> str | None:
@@ -117,6 +162,7 @@ class PipelineRunStateTrigger(BaseTrigger):
         self.continue_on_error = bool(continue_on_error)
         self.hook_kwargs = checked_hook_kwargs(hook_kwargs)
         self._hook: PipelineRegistryHook | None = None
+        self._shared: SharedHooks | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and every constructor argument (plain JSON values), so nothing is lost on hand-off."""
@@ -141,7 +187,9 @@ class PipelineRunStateTrigger(BaseTrigger):
 
     # -- the poll ------------------------------------------------------------------------------
     def _get_hook(self) -> PipelineRegistryHook:
-        if self._hook is None:
+        if self._shared is not None:  # inside run(): the hook shared by the loop's triggers
+            self._hook = self._shared.get(self.hook_kwargs)
+        elif self._hook is None:
             from ..hooks.pipeline_registry import PipelineRegistryHook
 
             self._hook = PipelineRegistryHook(**self.hook_kwargs)
@@ -183,6 +231,7 @@ class PipelineRunStateTrigger(BaseTrigger):
         if self.end_at is None:
             raise ValidationError("the trigger needs end_at (when the wait times out)", field="end_at")
         end_at = parse_utc(self.end_at, field="end_at")
+        self._shared = shared_hooks(asyncio.get_running_loop())
         poke_count = 0
         last_seen = "nothing read yet"
         while True:
