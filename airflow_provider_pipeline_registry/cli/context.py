@@ -23,11 +23,11 @@ if TYPE_CHECKING:
     from ..registry.facade import Registry
 
 
-def _console(**options: bool) -> Console:
+def _console(*, stderr: bool = False, soft_wrap: bool = False, highlight: bool = False) -> Console:
     """A rich console, imported on first use (``--help`` never loads rich's console)."""
     from rich.console import Console
 
-    return Console(**options)
+    return Console(stderr=stderr, soft_wrap=soft_wrap, highlight=highlight)
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,7 @@ def test_a_page_of_runs_reads_only_that_page(registry: Registry, calls: Calls) -
 
     calls.reset()  # the next page starts where the last one stopped, it does not re-read it
     second = registry.runs.list_by_pipeline("long_history", limit=20, page_token=page.next_page_token)
-    assert [r.run_id for r in second][0] == f"run-{HISTORY - 21:04d}"
+    assert second.items[0].run_id == f"run-{HISTORY - 21:04d}"
     assert calls.scanned == [20]
 
 
