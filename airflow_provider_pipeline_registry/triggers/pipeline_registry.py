@@ -8,7 +8,10 @@ worker thread so the triggerer's event loop never blocks, and reports one event:
 The triggers of one event loop (one triggerer process) that carry the same ``hook_kwargs`` share
 one hook, so one boto3 client and its connection pool, rebuilt after :data:`SHARED_HOOK_MAX_AGE`
 seconds so that a changed connection is read again: 500 deferred sensors make 500 reads per
-interval, not 500 clients.
+interval, not 500 clients. Their polls of a given run id are coalesced (:class:`RunStateBatcher`):
+the polls due within :data:`BATCH_WINDOW` seconds share one consistent, projected BatchGetItem of
+up to 100 keys, which costs the client about as much CPU as one GetItem; a poll alone is the same
+GetItem as poke mode.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ from ..registry.settings import SETTINGS_BY_HOOK_ARG
 from ..registry.timezones import format_for_display, format_utc, parse_utc, utc_now
 from ..sensors.run_state import (
     FATAL_READ_ERRORS,
+    RUN_STATE_ATTRIBUTES,
     Outcome,
     OutcomeKind,
+    RunSnapshot,
     coerce_stale_after,
     describe_target,
     evaluate_run_state,
@@ -45,6 +50,75 @@ CLASSPATH = "airflow_provider_pipeline_registry.triggers.pipeline_registry.Pipel
 HOOK_CONNECTION_ARGS = frozenset({"aws_conn_id", "verify", "config"})
 #: seconds a hook shared by the triggers of one event loop is used before the connection is read again
 SHARED_HOOK_MAX_AGE = 600.0
+#: seconds a poll waits for the polls of other triggers to read them in one BatchGetItem
+BATCH_WINDOW = 0.02
+#: keys of one BatchGetItem (DynamoDB's limit)
+BATCH_KEYS = 100
+
+RunKey = tuple[str, str]
+
+
+def read_run_states(hook: PipelineRegistryHook, keys: Sequence[RunKey]) -> dict[RunKey, RunSnapshot]:
+    """The state of each ``(run_id, pipeline_id)`` (blocking): one GetItem for one key, else BatchGetItem."""
+    runs = hook.registry.runs
+    if len(keys) == 1:
+        run_id, pipeline_id = keys[0]
+        item = runs.get_attributes(run_id, pipeline_id, RUN_STATE_ATTRIBUTES, consistent=True)
+        return {keys[0]: RunSnapshot.from_item(run_id, pipeline_id, item)} if item is not None else {}
+    found = runs.get_many_attributes(keys, RUN_STATE_ATTRIBUTES, consistent=True)
+    return {key: RunSnapshot.from_item(key[0], key[1], item) for key, item in found.items()}
+
+
+class RunStateBatcher:
+    """Coalesces the polls of one event loop's triggers (one shared hook) into batched reads.
+
+    Used on the loop only; the read itself runs in a worker thread. A failed read fails every
+    poll of its batch with the same error, as each trigger's own read would have failed.
+    """
+
+    def __init__(self, window: float = BATCH_WINDOW) -> None:
+        self.window = window
+        self._pending: dict[RunKey, list[asyncio.Future[RunSnapshot | None]]] = {}
+        self._hook: PipelineRegistryHook | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._reads: set[asyncio.Task[None]] = set()
+
+    async def read(self, hook: PipelineRegistryHook, run_id: str, pipeline_id: str) -> RunSnapshot | None:
+        """The run's state (None: it does not exist), read with the polls due within the window."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[RunSnapshot | None] = loop.create_future()
+        self._hook = hook
+        self._pending.setdefault((run_id, pipeline_id), []).append(future)
+        if len(self._pending) >= BATCH_KEYS:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self.window, self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._pending = self._pending, {}
+        if batch and self._hook is not None:
+            task = asyncio.get_running_loop().create_task(self._read(self._hook, batch))
+            self._reads.add(task)
+            task.add_done_callback(self._reads.discard)
+
+    @staticmethod
+    async def _read(hook: PipelineRegistryHook, batch: dict[RunKey, list[asyncio.Future[RunSnapshot | None]]]) -> None:
+        try:
+            found = await asyncio.to_thread(read_run_states, hook, list(batch))
+        except Exception as exc:
+            for futures in batch.values():
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(exc)
+            return
+        for key, futures in batch.items():
+            for future in futures:
+                if not future.done():  # a trigger cancelled meanwhile
+                    future.set_result(found.get(key))
 
 
 class SharedHooks:
@@ -54,10 +128,25 @@ class SharedHooks:
         self.max_age = max_age
         self._lock = threading.Lock()
         self._hooks: dict[str, tuple[float, PipelineRegistryHook]] = {}
+        self._batchers: dict[str, RunStateBatcher] = {}
+
+    @staticmethod
+    def _key(hook_kwargs: Mapping[str, Any]) -> str:
+        return json.dumps(hook_kwargs, sort_keys=True, default=str)
+
+    def fresh(self, hook_kwargs: Mapping[str, Any]) -> PipelineRegistryHook | None:
+        """The shared hook if it is built and young enough (never builds: safe on the loop)."""
+        with self._lock:
+            entry = self._hooks.get(self._key(hook_kwargs))
+        return entry[1] if entry is not None and time.monotonic() - entry[0] < self.max_age else None
+
+    def batcher(self, hook_kwargs: Mapping[str, Any]) -> RunStateBatcher:
+        """The batcher of the triggers with these ``hook_kwargs`` (call it on the loop)."""
+        return self._batchers.setdefault(self._key(hook_kwargs), RunStateBatcher())
 
     def get(self, hook_kwargs: Mapping[str, Any]) -> PipelineRegistryHook:
         """The shared hook for ``hook_kwargs``, built (client included) on first use or when too old."""
-        key = json.dumps(hook_kwargs, sort_keys=True, default=str)
+        key = self._key(hook_kwargs)
         with self._lock:  # one thread builds it; the others wait instead of building 500 clients
             entry = self._hooks.get(key)
             if entry is not None and time.monotonic() - entry[0] < self.max_age:
@@ -196,9 +285,12 @@ class PipelineRunStateTrigger(BaseTrigger):
         return self._hook
 
     def _target(self) -> str:
+        return self._target_text(self._get_hook())
+
+    def _target_text(self, hook: PipelineRegistryHook) -> str:
         since = parse_utc(self.since) if self.since else None
         until = parse_utc(self.until) if self.until else None
-        return describe_target(self.run_id, self.pipeline_id, since, until, self._get_hook().user_timezone)
+        return describe_target(self.run_id, self.pipeline_id, since, until, hook.user_timezone)
 
     def check_once(self) -> Outcome:
         """One synchronous look at the run (blocking: call it in a worker thread)."""
@@ -210,6 +302,21 @@ class PipelineRunStateTrigger(BaseTrigger):
             since=parse_utc(self.since) if self.since else None,
             until=parse_utc(self.until) if self.until else None,
         )
+        return self._decide(snapshot)
+
+    async def _poll(self) -> Outcome:
+        """One look: a run id is read with the other triggers' polls; the latest run in a worker thread."""
+        if self._shared is None or self.run_id is None:
+            return await asyncio.to_thread(self.check_once)
+        hook = self._shared.fresh(self.hook_kwargs)
+        if hook is None:  # first poll, or the shared hook is too old: built off the loop
+            hook = await asyncio.to_thread(self._get_hook)
+        self._hook = hook
+        snapshot = await self._shared.batcher(self.hook_kwargs).read(hook, self.run_id, self.pipeline_id)
+        return self._decide(snapshot)
+
+    def _decide(self, snapshot: RunSnapshot | None) -> Outcome:
+        hook = self._hook if self._hook is not None else self._get_hook()
         stale = self.stale_after_seconds
         return evaluate_run_state(
             snapshot,
@@ -217,7 +324,7 @@ class PipelineRunStateTrigger(BaseTrigger):
             failed_states=self._failed_set,
             stale_after=timedelta(seconds=stale) if stale is not None else None,
             now=utc_now(),
-            target=self._target(),
+            target=self._target_text(hook),
             tz=hook.user_timezone,
         )
 
@@ -237,7 +344,7 @@ class PipelineRunStateTrigger(BaseTrigger):
         while True:
             poke_count += 1
             try:
-                outcome = await asyncio.to_thread(self.check_once)
+                outcome = await self._poll()
             except FATAL_READ_ERRORS as exc:
                 yield self._event("error", str(exc), error_class=type(exc).__name__, fatal=True)
                 return

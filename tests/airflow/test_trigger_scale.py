@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_pipeline_registry.registry.run_logs import PipelineRunLogsReadApi
 from airflow_provider_pipeline_registry.registry.timezones import utc_now
 from airflow_provider_pipeline_registry.triggers.pipeline_registry import PipelineRunStateTrigger, SharedHooks
 
@@ -18,7 +19,9 @@ PIPELINE = "many_sensors"
 N = 500
 
 
-def test_500_triggers_in_one_loop_fire_with_their_own_events(registry_hook: Any) -> None:
+def test_500_triggers_in_one_loop_fire_with_their_own_events(
+    registry_hook: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     t0 = utc_now() - timedelta(hours=1)
     runs = [
         {
@@ -32,6 +35,14 @@ def test_500_triggers_in_one_loop_fire_with_their_own_events(registry_hook: Any)
         for i in range(N)
     ]
     assert registry_hook.registry.runs_write.batch_upsert(runs).ok
+    batches: list[int] = []
+    original = PipelineRunLogsReadApi.get_many_attributes
+
+    def counted(self: PipelineRunLogsReadApi, keys: Any, *args: Any, **options: Any) -> Any:
+        batches.append(len(keys))
+        return original(self, keys, *args, **options)
+
+    monkeypatch.setattr(PipelineRunLogsReadApi, "get_many_attributes", counted)
     kwargs = registry_hook.trigger_kwargs()
     triggers = [
         PipelineRunStateTrigger(
@@ -60,6 +71,10 @@ def test_500_triggers_in_one_loop_fire_with_their_own_events(registry_hook: Any)
         if i % 2:
             assert event["run"]["error_message"] == f"boom {i}"
     assert len({id(t._hook) for t in triggers}) == 1  # one hook, one client for the whole loop
+    # the polls were read together: BatchGetItems of at most 100 keys, far fewer requests than polls
+    assert batches
+    assert max(batches) <= 100
+    assert len(batches) < N / 4
 
 
 def test_shared_hooks_rebuild_an_old_hook_and_keep_kwargs_apart(registry_hook: Any) -> None:
