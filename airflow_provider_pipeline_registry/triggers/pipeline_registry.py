@@ -21,7 +21,7 @@ import json
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +56,7 @@ BATCH_WINDOW = 0.02
 BATCH_KEYS = 100
 
 RunKey = tuple[str, str]
+Decide = Callable[[RunSnapshot | None], Outcome]
 
 
 def read_run_states(hook: PipelineRegistryHook, keys: Sequence[RunKey]) -> dict[RunKey, RunSnapshot]:
@@ -78,17 +79,18 @@ class RunStateBatcher:
 
     def __init__(self, window: float = BATCH_WINDOW) -> None:
         self.window = window
-        self._pending: dict[RunKey, list[asyncio.Future[RunSnapshot | None]]] = {}
+        self._pending: dict[RunKey, list[tuple[asyncio.Future[Outcome], Decide]]] = {}
         self._hook: PipelineRegistryHook | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._reads: set[asyncio.Task[None]] = set()
 
-    async def read(self, hook: PipelineRegistryHook, run_id: str, pipeline_id: str) -> RunSnapshot | None:
-        """The run's state (None: it does not exist), read with the polls due within the window."""
+    async def read(self, hook: PipelineRegistryHook, run_id: str, pipeline_id: str, decide: Decide) -> Outcome:
+        """``decide(state)`` of the run (None: it does not exist), read with the polls due within the
+        window; ``decide`` runs in the worker thread too, so the loop only hands results over."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[RunSnapshot | None] = loop.create_future()
+        future: asyncio.Future[Outcome] = loop.create_future()
         self._hook = hook
-        self._pending.setdefault((run_id, pipeline_id), []).append(future)
+        self._pending.setdefault((run_id, pipeline_id), []).append((future, decide))
         if len(self._pending) >= BATCH_KEYS:
             self._flush()
         elif self._timer is None:
@@ -106,19 +108,34 @@ class RunStateBatcher:
             task.add_done_callback(self._reads.discard)
 
     @staticmethod
-    async def _read(hook: PipelineRegistryHook, batch: dict[RunKey, list[asyncio.Future[RunSnapshot | None]]]) -> None:
+    def _read_and_decide(
+        hook: PipelineRegistryHook, batch: dict[RunKey, list[tuple[asyncio.Future[Outcome], Decide]]]
+    ) -> list[tuple[asyncio.Future[Outcome], Outcome | Exception]]:
+        found = read_run_states(hook, list(batch))
+        results: list[tuple[asyncio.Future[Outcome], Outcome | Exception]] = []
+        for key, waiting in batch.items():
+            for future, decide in waiting:
+                try:
+                    results.append((future, decide(found.get(key))))
+                except Exception as exc:  # one trigger's decision failing is that trigger's error only
+                    results.append((future, exc))
+        return results
+
+    @classmethod
+    async def _read(
+        cls, hook: PipelineRegistryHook, batch: dict[RunKey, list[tuple[asyncio.Future[Outcome], Decide]]]
+    ) -> None:
         try:
-            found = await asyncio.to_thread(read_run_states, hook, list(batch))
+            results = await asyncio.to_thread(cls._read_and_decide, hook, batch)
         except Exception as exc:
-            for futures in batch.values():
-                for future in futures:
-                    if not future.done():
-                        future.set_exception(exc)
-            return
-        for key, futures in batch.items():
-            for future in futures:
-                if not future.done():  # a trigger cancelled meanwhile
-                    future.set_result(found.get(key))
+            results = [(future, exc) for waiting in batch.values() for future, _ in waiting]
+        for future, result in results:
+            if future.done():  # a trigger cancelled meanwhile
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
 
 class SharedHooks:
@@ -312,8 +329,7 @@ class PipelineRunStateTrigger(BaseTrigger):
         if hook is None:  # first poll, or the shared hook is too old: built off the loop
             hook = await asyncio.to_thread(self._get_hook)
         self._hook = hook
-        snapshot = await self._shared.batcher(self.hook_kwargs).read(hook, self.run_id, self.pipeline_id)
-        return self._decide(snapshot)
+        return await self._shared.batcher(self.hook_kwargs).read(hook, self.run_id, self.pipeline_id, self._decide)
 
     def _decide(self, snapshot: RunSnapshot | None) -> Outcome:
         hook = self._hook if self._hook is not None else self._get_hook()
