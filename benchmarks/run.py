@@ -31,11 +31,13 @@ from rich.table import Table  # noqa: E402
 from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry  # noqa: E402
 from airflow_provider_pipeline_registry.testing import DynamoDBLocal  # noqa: E402
 
-SECTIONS = ("ops", "serialization", "batch", "dag")
+SECTIONS = ("ops", "serialization", "batch", "dag", "history", "triggerer", "cli")
 #: issue #15: single-item get/put/conditional update and a 100-item query page within 1.10x of raw boto3
 OPS_TARGET = 1.10
 #: issue #15: a run log's round trip (model -> item -> model) at most 1.0x boto3's TypeSerializer+TypeDeserializer
 SERIALIZATION_TARGET = 1.0
+#: issue #15: DAG parse adds at most this much over airflow.sdk alone
+DAG_TARGET_MS = 50
 
 
 def _ratio(value: float, baseline: float) -> str:
@@ -154,10 +156,11 @@ def _batch_table(result) -> Table:  # type: ignore[no-untyped-def]
 def _dag_table(result) -> Table:  # type: ignore[no-untyped-def]
     table = Table(title="DAG parse: import of a DAG file in a fresh interpreter (median)")
     columns = ("DAG file imports", "median s", "difference of medians", "our modules alone", "boto3/botocore/pyspark")
+    columns += ("target",)
     for column in columns:
         table.add_column(column, justify="right" if column == "median s" else "left")
     if result.missing:
-        table.add_row("with provider", "missing", result.missing, "", "")
+        table.add_row("with provider", "missing", result.missing, "", "", "")
         return table
     base = result.median("airflow only")
     for name in ("airflow only", "with provider"):
@@ -170,8 +173,14 @@ def _dag_table(result) -> Table:  # type: ignore[no-untyped-def]
             f"{(median - base) * 1e3:+.0f} ms ({median / base:.2f}x)" if provider else "",
             f"{statistics.median(result.ours_seconds) * 1e3:.0f} ms (median)" if provider else "",
             ", ".join(heavy) + " imported (NOT OK)" if heavy else "none imported (ok)",
+            _dag_verdict(median - base, heavy) if provider else "",
         )
     return table
+
+
+def _dag_verdict(extra_seconds: float, heavy: list[str]) -> str:
+    ok = extra_seconds * 1e3 <= DAG_TARGET_MS and not heavy
+    return ("met" if ok else "MISSED") + f" (<=+{DAG_TARGET_MS} ms, no boto3/botocore/pyspark)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{', QUICK mode' if args.quick else ''}; load average {os.getloadavg()[0]:.1f}"
     )
     started = time.perf_counter()
-    needs_dynamodb = {"ops", "serialization", "batch"} & set(sections)
+    needs_dynamodb = {"ops", "serialization", "batch", "history", "triggerer"} & set(sections)
     with DynamoDBLocal() if needs_dynamodb else contextlib.nullcontext() as ddb:
         registry = models = None
         if ddb is not None:
@@ -222,10 +231,22 @@ def main(argv: list[str] | None = None) -> int:
             import bench_batch
 
             console.print(_batch_table(bench_batch.run(registry, quick=args.quick, concurrency=args.batch_concurrency)))  # type: ignore[arg-type]
+        if "history" in sections:
+            import bench_history
+
+            console.print(bench_history.report(bench_history.run(config, quick=args.quick)))
+        if "triggerer" in sections:
+            import bench_triggerer
+
+            console.print(bench_triggerer.report(bench_triggerer.run(config, quick=args.quick)))
     if "dag" in sections:
         import bench_dag_parse
 
         console.print(_dag_table(bench_dag_parse.run(quick=args.quick)))
+    if "cli" in sections:
+        import bench_cli_start
+
+        console.print(bench_cli_start.report(bench_cli_start.run(quick=args.quick)))
     console.print(f"total {time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.1f}")
     return 0
 

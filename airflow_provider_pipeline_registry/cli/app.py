@@ -10,7 +10,6 @@ import errno
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
 from ..registry.errors import RegistryError, redact
@@ -44,6 +43,8 @@ class RegistryGroup(TyperGroup):
 
 
 def _fail(ctx: typer.Context, message: str, code: ExitCode) -> None:
+    from rich.console import Console
+
     state = ctx.find_object(CliState)
     console = state.err if state is not None else Console(stderr=True, highlight=False)
     print_error(console, clean_message(redact(message)))

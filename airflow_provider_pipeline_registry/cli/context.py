@@ -13,13 +13,21 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import typer
-from rich.console import Console
 
 from ..registry.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ..registry.config import DynamoDBConfig
     from ..registry.facade import Registry
+
+
+def _console(*, stderr: bool = False, soft_wrap: bool = False, highlight: bool = False) -> Console:
+    """A rich console, imported on first use (``--help`` never loads rich's console)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, soft_wrap=soft_wrap, highlight=highlight)
 
 
 @dataclass(frozen=True)
@@ -49,8 +57,8 @@ class CliState:
     """Built by the root callback from the global options (and the ``DYNAMODB_*`` variables)."""
 
     options: GlobalOptions = field(default_factory=GlobalOptions)
-    out: Console = field(default_factory=lambda: Console(soft_wrap=False, highlight=False))
-    err: Console = field(default_factory=lambda: Console(stderr=True, highlight=False))
+    out: Console = field(default_factory=lambda: _console(soft_wrap=False, highlight=False))
+    err: Console = field(default_factory=lambda: _console(stderr=True, highlight=False))
 
     @cached_property
     def config(self) -> DynamoDBConfig:

@@ -8,15 +8,15 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich import box
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.table import Table
-from rich.text import Text
 
 from ..registry.timezones import format_for_display
 
 if TYPE_CHECKING:
+    # rich loads on first rendering, so that `--help` stays as cheap as typer alone
     from pydantic import BaseModel
+    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.table import Table
+    from rich.text import Text
 
     from ..registry.pipeline_config.models import PipelineConfigView
     from ..registry.run_logs.models import PipelineRunLogView, RunStatus
@@ -47,6 +47,8 @@ def echo_json(data: Any) -> None:
 
 def print_error(console: Console, message: str) -> None:
     """``error: <message>`` on the error console; ``message`` is never parsed as markup."""
+    from rich.text import Text
+
     console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
 
 
@@ -61,6 +63,8 @@ def _yes_no(value: bool) -> str:
 
 def status_text(status: RunStatus | str | None) -> Text:
     """A run status coloured by its meaning."""
+    from rich.text import Text
+
     if status is None:
         return Text("-")
     value = str(getattr(status, "value", status))
@@ -69,6 +73,9 @@ def status_text(status: RunStatus | str | None) -> Text:
 
 def key_value_table(rows: Iterable[tuple[str, Any]], title: str | None = None) -> Table:
     """A two-column ``field | value`` table."""
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=title, show_header=False, box=None, pad_edge=False)
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
@@ -103,6 +110,8 @@ class FitTable:
     ) -> None:
         """``min_widths``: columns that need more than CELL_MIN_WIDTH to be readable (messages);
         ``hint``: how to see the table otherwise, said when the layout turns vertical."""
+        from rich.text import Text
+
         self.title = title
         self.hint = hint
         self.wanted = dict(min_widths or {})
@@ -149,6 +158,10 @@ class FitTable:
         return widths
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich import box
+        from rich.table import Table
+        from rich.text import Text
+
         width = options.max_width
         widths = self.column_widths(width)
         if widths is not None or not self.rows:
@@ -180,6 +193,9 @@ class FitTable:
         return any(len(cell.plain) > width for row in self.rows for cell, width in zip(row, widths, strict=True))
 
     def _blocks(self) -> Iterator[Text | Table]:
+        from rich.table import Table
+        from rich.text import Text
+
         for row in self.rows:
             block = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 0))
             block.add_column("field", style="bold", no_wrap=True)
@@ -326,6 +342,9 @@ def attempts_table(run: PipelineRunLogView, tz: tzinfo) -> FitTable:
 
 def table_status_table(statuses: Mapping[str, str | None], created: Mapping[str, bool] | None = None) -> Table:
     """The three registry tables and their status (``missing`` when they do not exist)."""
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title="registry tables", title_justify="left")
     table.add_column("table", overflow="fold")
     table.add_column("status")

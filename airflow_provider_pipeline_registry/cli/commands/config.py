@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from ...registry.errors import AccessDeniedError, ItemNotFoundError, RetryableError, TableNotFoundError
 from ..context import CliState, get_state
 from ..exit_codes import ExitCode
 from ..render import FitTable, echo_json
 
-if TYPE_CHECKING:  # the registry's models and boto3 are imported when a command runs, not for --help
+if TYPE_CHECKING:  # the registry's models, boto3 and rich are imported when a command runs, not for --help
+    from rich.table import Table
+
     from ...registry.config_store import BatchUpsertReport
     from ...registry.table_config.models import TableConfigView
     from ..config_files import ImportPlan, PlannedItem, Problem
@@ -92,6 +92,8 @@ def _write(
 
 
 def _report_table(reports: dict[str, KindReport], skipped: int) -> Table:
+    from rich.table import Table
+
     table = Table(title="import", title_justify="left")
     for name in ("kind", "written", "unchanged", "failed"):
         table.add_column(name, justify="left" if name == "kind" else "right")
@@ -114,6 +116,8 @@ def _select(plan: ImportPlan, partial: bool) -> tuple[list[PlannedItem], list[Pl
 
 def _check_moves(state: CliState, plan: ImportPlan, *, allow_move: bool, dry_run: bool) -> None:
     """Flag tables the import would take from another pipeline (a read of the stored tables)."""
+    from rich.text import Text
+
     from ..config_files import flag_moves
 
     if not plan.tables:
@@ -157,6 +161,8 @@ def import_config(
     is valid, or ``--partial`` is given. A table that belongs to another pipeline is not moved
     unless ``--allow-move`` is given.
     """
+    from rich.text import Text
+
     from ..config_files import UnreadableFileError, build_plan
 
     state = get_state(ctx)
@@ -233,6 +239,8 @@ def export_config(
     ] = None,
 ) -> None:
     """Write pipelines with their tables in the import format (export then import is a round trip)."""
+    from rich.text import Text
+
     from ..config_files import detect_format, dump_document, export_document
 
     state = get_state(ctx)

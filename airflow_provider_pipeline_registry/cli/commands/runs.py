@@ -8,7 +8,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.text import Text
 
 from ...registry.errors import ItemNotFoundError, ValidationError
 from ...registry.timezones import utc_now
@@ -95,6 +94,8 @@ def list_runs(
     as_json: JsonOption = False,
 ) -> None:
     """List the runs of a pipeline, newest first, one page at a time."""
+    from rich.text import Text
+
     state = get_state(ctx)
     inner_token: str | None = None
     if page_token:
@@ -176,6 +177,8 @@ def watch(
     A run that has not started yet is waited for; heartbeats and metrics are shown as they
     arrive; a DynamoDB outage is ridden through (and shown) until --timeout.
     """
+    from rich.text import Text
+
     from ..watch import RunWatcher
 
     state = get_state(ctx)

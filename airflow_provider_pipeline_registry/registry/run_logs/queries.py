@@ -71,6 +71,24 @@ class PipelineRunLogsReadApi:
         )
         return decode_item(item) if item else None
 
+    def get_many_attributes(
+        self, keys: Sequence[tuple[str, str]], attributes: Sequence[str], *, consistent: bool = True
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """Only ``attributes`` of many runs, by ``(run_id, pipeline_id)``: BatchGetItem of up to 100
+        keys per request (unprocessed keys re-sent); runs that do not exist are absent."""
+        wanted = list(dict.fromkeys(keys))
+        projection = list(dict.fromkeys((*attributes, "run_id", "pipeline_id")))
+        items = self.gateway.batch_get(
+            [build_model_key(PipelineRunLog, run_id=r, pipeline_id=p) for r, p in wanted],
+            consistent=consistent,
+            projection=projection,
+        )
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for raw in items:
+            item = decode_item(raw)
+            found[(str(item["run_id"]), str(item["pipeline_id"]))] = item
+        return found
+
     def list_by_pipeline(
         self,
         pipeline_id: str,
