@@ -12,7 +12,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from types import ModuleType
 from typing import Any
@@ -60,19 +60,33 @@ class ReadObserver:
     def __init__(self) -> None:
         self.statuses: list[str | None] = []
         self._changed = threading.Condition()
+        self._closed = False
 
     def record(self, item: dict[str, Any] | None) -> None:
         with self._changed:
             self.statuses.append(item.get("status") if item else None)
             self._changed.notify_all()
 
-    def wait_for(self, predicate: Callable[[list[str | None]], bool], timeout: float = 60) -> bool:
+    def wait_for(self, predicate: Callable[[list[str | None]], bool]) -> bool:
+        """Wait until the reads so far satisfy ``predicate`` (True), or the sensor is done (False).
+
+        No deadline of its own: on a loaded machine the sensor's first read may come late, and a
+        helper that gave up first would leave the sensor waiting for a run nobody starts. The
+        test's timeout bounds it.
+        """
         with self._changed:
-            return self._changed.wait_for(lambda: predicate(self.statuses), timeout)
+            self._changed.wait_for(lambda: self._closed or predicate(self.statuses))
+            return predicate(self.statuses)
+
+    def close(self) -> None:
+        """The sensor's task has ended: release every waiter."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
 
 
 @pytest.fixture
-def reads(monkeypatch: pytest.MonkeyPatch) -> ReadObserver:
+def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReadObserver]:
     observer = ReadObserver()
     original = PipelineRunLogsReadApi.get_attributes
 
@@ -84,7 +98,8 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> ReadObserver:
         return item
 
     monkeypatch.setattr(PipelineRunLogsReadApi, "get_attributes", observed)
-    return observer
+    yield observer
+    observer.close()  # a test that failed before its own close() leaves no helper thread waiting
 
 
 def run_sensor(dags: ModuleType, mode: str, conf: dict[str, Any], **sensor_kwargs: Any) -> tuple[str, Any]:
@@ -123,6 +138,7 @@ def test_run_that_appears_and_finishes_mid_wait_succeeds(
     pipeline = threading.Thread(target=run_the_pipeline)
     pipeline.start()
     state, xcom = run_sensor(dags, mode, CONF)
+    reads.close()
     pipeline.join()
     assert reads.statuses[0] is None
     assert "RUNNING" in reads.statuses
@@ -334,6 +350,7 @@ def test_deferrable_sensor_on_a_running_run_defers_once(
     pipeline = threading.Thread(target=finish_after_the_worker_looked)
     pipeline.start()
     state, xcom = run_sensor(dags, "deferrable", CONF)
+    reads.close()
     pipeline.join()
     assert state == "success"
     assert xcom["status"] == "SUCCESS"
@@ -363,6 +380,7 @@ def test_default_deferrable_sensor_waits_in_the_triggerer(
     pipeline = threading.Thread(target=finish_later)
     pipeline.start()
     state, xcom = run_sensor(dags, "poke", CONF, deferrable=None)  # None: as if the DAG did not pass it
+    reads.close()
     pipeline.join()
     assert state == "success"
     assert xcom["status"] == "SUCCESS"
