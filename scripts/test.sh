@@ -16,5 +16,8 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 chromium --version
 
-step "Running tests (uv run pytest)"
-uv run pytest "$@"
+step "Running tests (uv run pytest, 2 worker processes)"
+# pytest-xdist: 2 workers, each test module (and the whole deployment and ui directories, which
+# share one Airflow deployment / api-server per worker) run by one worker, longest first
+# (tests/conftest.py). Pass -n 0 to run in this process.
+uv run pytest -n 2 --dist loadscope --no-loadscope-reorder "$@"

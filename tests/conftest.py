@@ -16,6 +16,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
@@ -77,6 +78,8 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_WorkerScheduling(), "pipeline-registry-worker-scheduling")
     # pyproject.toml registers these too; only add the ones missing (--strict-markers).
     registered = {line.split(":", 1)[0].strip() for line in config.getini("markers")}
     for name, description in _MARKERS.items():
@@ -85,7 +88,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect (never skip) the tests needing a feature this backend or this Airflow lacks."""
+    """Deselect (never skip) the tests needing a feature this backend or this Airflow lacks; start
+    with the longest directories (see ``_LONGEST_FIRST``)."""
     missing = unavailable_features()
     kept, dropped = [], []
     for item in items:
@@ -94,10 +98,51 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if unknown:
             raise pytest.UsageError(f"{item.nodeid}: unknown feature(s) {sorted(unknown)} in @pytest.mark.needs")
         (dropped if needed & missing else kept).append(item)
+    kept.sort(key=_start_order)  # stable: the order within a directory is kept
+    items[:] = kept
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
         config.stash[_DESELECTED_KEY] = [(i.nodeid, sorted(missing & _needs(i))) for i in dropped]
+
+
+#: test directories whose tests share one expensive session fixture (a whole Airflow deployment,
+#: an api-server and a browser): under pytest-xdist each runs in one worker, never started twice
+_SHARED_SESSION_DIRS = ("deployment", "ui")
+#: the longest work units first, so that no worker is left with a long one at the end
+_LONGEST_FIRST = ("deployment", "docs", "spark", "examples", "packaging", "ui")
+
+
+def _work_unit(nodeid: str) -> str:
+    """What one xdist worker runs as a whole: a test module, or a whole shared-session directory."""
+    path = nodeid.split("::", 1)[0]
+    parts = path.split("/")
+    if len(parts) > 2 and parts[1] in _SHARED_SESSION_DIRS:
+        return "/".join(parts[:2])
+    return path
+
+
+def _start_order(item: pytest.Item) -> int:
+    parts = item.path.relative_to(TESTS_DIR).parts
+    return _LONGEST_FIRST.index(parts[0]) if parts[0] in _LONGEST_FIRST else len(_LONGEST_FIRST)
+
+
+class _WorkerScheduling:
+    """``pytest -n 2 --dist loadscope`` (scripts/test.sh): work units by :func:`_work_unit`.
+
+    xdist's own ``loadgroup`` cannot be used: it renames node ids through an attribute pytest 9.2
+    no longer reads, so its groups are silently ignored.
+    """
+
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        if config.getvalue("dist") != "loadscope":
+            return None
+        from xdist.scheduler import LoadScopeScheduling
+
+        class ByWorkUnit(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                return _work_unit(nodeid)
+
+        return ByWorkUnit(config, log)
 
 
 def _needs(item: pytest.Item) -> set[str]:
