@@ -21,5 +21,6 @@ backends=("$@")
 [ ${#backends[@]} -gt 0 ] || backends=(moto-server dynalite)
 for backend in "${backends[@]}"; do
     step "Integration tests on ${backend} (PIPELINE_REGISTRY_TEST_BACKEND=${backend})"
-    PIPELINE_REGISTRY_TEST_BACKEND="${backend}" uv run pytest tests/integration -q -p no:cacheprovider
+    PIPELINE_REGISTRY_TEST_BACKEND="${backend}" uv run pytest tests/integration -q -p no:cacheprovider \
+        -n 2 --dist loadscope --no-loadscope-reorder
 done

@@ -103,6 +103,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         config.stash[_DESELECTED_KEY] = [(i.nodeid, sorted(missing & _needs(i))) for i in dropped]
+        if hasattr(config, "workeroutput"):  # an xdist worker: the controller prints the list
+            config.workeroutput["deselected"] = config.stash[_DESELECTED_KEY]
 
 
 #: test directories whose tests share one expensive session fixture (a whole Airflow deployment,
@@ -143,6 +145,12 @@ class _WorkerScheduling:
                 return _work_unit(nodeid)
 
         return ByWorkUnit(config, log)
+
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """The controller lists what the workers deselected (they collect, it does not)."""
+        reported = getattr(node, "workeroutput", {}).get("deselected", [])
+        listed = node.config.stash.setdefault(_DESELECTED_KEY, [])
+        listed.extend(entry for entry in map(tuple, reported) if entry not in listed)
 
 
 def _needs(item: pytest.Item) -> set[str]:
