@@ -81,7 +81,7 @@ def run(base: DynamoDBConfig, *, quick: bool) -> HistoryResult:
 
     sizes = (100, 300, 1_000) if quick else (1_000, 10_000, 100_000)
     pipeline_counts = (10, 100) if quick else (10, 1_000)
-    rounds, warmup = (30, 5) if quick else (300, 30)
+    rounds, warmup = (15, 3) if quick else (300, 30)
     loader_config = BotocoreConfig(max_pool_connections=16, retries={"mode": "standard", "total_max_attempts": 5})
     result = HistoryResult()
 

@@ -201,8 +201,8 @@ def run(registry: Registry, models: tuple[type[Any], type[Any]], *, quick: bool)
     """``[(operation, {variant: Sample of seconds per call})]``."""
     run_model, table_model = models
     _seed(registry)
-    single = (60, 20) if quick else (1500, 200)  # rounds, warm-up calls
-    page = (15, 5) if quick else (200, 30)
+    single = (30, 10) if quick else (1500, 200)  # rounds, warm-up calls
+    page = (8, 3) if quick else (200, 30)
     plan = [
         ("get item", _get(registry, run_model), single),
         ("put item (conditional create)", _put(registry, table_model), single),

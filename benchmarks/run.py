@@ -173,13 +173,16 @@ def _dag_table(result) -> Table:  # type: ignore[no-untyped-def]
             f"{(median - base) * 1e3:+.0f} ms ({median / base:.2f}x)" if provider else "",
             f"{statistics.median(result.ours_seconds) * 1e3:.0f} ms (median)" if provider else "",
             ", ".join(heavy) + " imported (NOT OK)" if heavy else "none imported (ok)",
-            _dag_verdict(median - base, heavy) if provider else "",
+            _dag_verdict(statistics.median(result.ours_seconds), heavy) if provider else "",
         )
     return table
 
 
-def _dag_verdict(extra_seconds: float, heavy: list[str]) -> str:
-    ok = extra_seconds * 1e3 <= DAG_TARGET_MS and not heavy
+def _dag_verdict(ours_seconds: float, heavy: list[str]) -> str:
+    """On the import of our modules after airflow.sdk, timed inside one process: what the provider
+    adds to a parse. The difference of two processes' medians (about 3 s each) is shown beside it,
+    but its noise between fresh interpreters is larger than the target."""
+    ok = ours_seconds * 1e3 <= DAG_TARGET_MS and not heavy
     return ("met" if ok else "MISSED") + f" (<=+{DAG_TARGET_MS} ms, no boto3/botocore/pyspark)"
 
 
