@@ -119,7 +119,7 @@ def botocore_config(config: DynamoDBConfig, base: BotocoreConfig | None = None) 
         base = BotocoreConfig(
             connect_timeout=config.connect_timeout,
             read_timeout=config.read_timeout,
-            max_pool_connections=max(DEFAULT_POOL_CONNECTIONS, config.batch_concurrency),
+            max_pool_connections=DEFAULT_POOL_CONNECTIONS,
         )
     merged = base.merge(BotocoreConfig(retries={"mode": config.retry_mode, "total_max_attempts": config.max_attempts}))
     if (getattr(merged, "max_pool_connections", None) or BOTOCORE_DEFAULT_POOL) < config.batch_concurrency:
@@ -620,12 +620,7 @@ class TableGateway:
             raise ValidationError("a batch must not contain the same key twice", field="items")
         chunks = [requests[i : i + BATCH_WRITE_LIMIT] for i in range(0, len(requests), BATCH_WRITE_LIMIT)]
         run = _BatchRun()
-        workers = self.batch_workers(len(chunks))
-        if workers <= 1:
-            outcomes = [self._write_chunk(chunk, run) for chunk in chunks]
-        else:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry-batch") as pool:
-                outcomes = list(pool.map(lambda chunk: self._write_chunk(chunk, run), chunks))
+        outcomes = self._each_chunk(lambda chunk: self._write_chunk(chunk, run), chunks)
         if run.error is not None:
             raise run.error
         result = BatchWriteResult()
@@ -634,6 +629,14 @@ class TableGateway:
             reason = outcome.reason if outcome.reason is not None else run.abort_reason()
             self._record_failed(result, outcome.unwritten, reason)
         return result
+
+    def _each_chunk(self, work: Callable[[list[Any]], T], chunks: Sequence[list[Any]]) -> list[T]:
+        """``work`` of every chunk, results in chunk order: inline for one worker, else on a pool."""
+        workers = self.batch_workers(len(chunks))
+        if workers <= 1:
+            return [work(chunk) for chunk in chunks]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry-batch") as pool:
+            return list(pool.map(work, chunks))
 
     def batch_workers(self, chunks: int) -> int:
         """How many chunks run at once: ``batch_concurrency``, at most one per chunk and per
@@ -693,12 +696,7 @@ class TableGateway:
                 run.stop("stopped", error=exc)
                 return []
 
-        workers = self.batch_workers(len(chunks))
-        if workers <= 1:
-            parts = [fetch(chunk) for chunk in chunks]
-        else:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry-batch") as pool:
-                parts = list(pool.map(fetch, chunks))
+        parts = self._each_chunk(fetch, chunks)
         if run.error is not None:
             raise run.error
         return [item for part in parts for item in part]
