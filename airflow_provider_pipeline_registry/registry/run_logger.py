@@ -105,6 +105,17 @@ def _bounded(text: str, limit: int) -> str:
     return text[:cut] + f"... [truncated {len(text) - cut} chars]"
 
 
+def _exception_message(exc: BaseException) -> str:
+    """``str(exc)``, or a stand-in when ``str()`` itself fails: a ``Py4JJavaError`` asks the JVM for
+    its message, and a driver whose spark-submit JVM is gone gets ``ConnectionRefusedError`` there."""
+    try:
+        return str(exc)
+    except Exception as failure:
+        errmsg = getattr(exc, "errmsg", None)  # py4j keeps the Python side of the message here
+        summary = errmsg.strip() if isinstance(errmsg, str) and errmsg.strip() else type(exc).__name__
+        return f"{summary} (the full message is unavailable: {type(failure).__name__})"
+
+
 def _exception_type(exc: BaseException) -> str:
     cls = type(exc)
     name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
@@ -578,7 +589,7 @@ class PipelineRunLogger:
             return RunStatus.CANCELLED, "Cancelled", exc.reason
         if isinstance(exc, KeyboardInterrupt):
             return RunStatus.CANCELLED, "KeyboardInterrupt", "interrupted"
-        return RunStatus.FAILED, _exception_type(exc), _bounded(str(exc), MAX_ERROR_MESSAGE_CHARS)
+        return RunStatus.FAILED, _exception_type(exc), _bounded(_exception_message(exc), MAX_ERROR_MESSAGE_CHARS)
 
     def _claim_end(self, status: RunStatus) -> bool:
         """Claim the right to write the end (once per logger); the lock is held only for the flag."""
@@ -840,8 +851,13 @@ def _looks_like_lost_jvm(exc: BaseException) -> bool:
             return False
         if isinstance(seen, ConnectionError | EOFError) or type(seen).__name__ in ("Py4JNetworkError", "Py4JError"):
             return True
-        if type(seen).__module__.startswith(("py4j", "pyspark")) and any(m in str(seen) for m in _LOST_JVM_MARKERS):
-            return True
+        if type(seen).__module__.startswith(("py4j", "pyspark")):
+            try:
+                text = str(seen)  # a Py4JJavaError asks the JVM for its message
+            except Exception:  # ... and the JVM did not answer
+                return True
+            if any(marker in text for marker in _LOST_JVM_MARKERS):
+                return True
         seen = seen.__cause__ or seen.__context__
     return False
 

@@ -34,6 +34,11 @@ class Job:
     run_id: str
     pid_file: Path
     go_file: Path
+    log_file: Path
+
+    def driver_log(self) -> str:
+        """The driver's own log (its stdout/stderr are lost once spark-submit's JVM is gone)."""
+        return self.log_file.read_text() if self.log_file.exists() else "(no driver log)"
 
     def wait(self, timeout: float = SPARK_BOUND) -> tuple[int, str, str]:
         out, err = self.process.communicate(timeout=timeout)
@@ -68,6 +73,7 @@ def submit(tmp_path: Path) -> Iterator[Callable[..., Job]]:
             "PYSPARK_DRIVER_PYTHON": sys.executable,
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             "JOB_PID_FILE": str(tmp_path / f"{mode}.pid"),
+            "JOB_LOG_FILE": str(tmp_path / f"{mode}.log"),
             "PIPELINE_REGISTRY_END_RETRY_SECONDS": "2",
             **run_logger_env(registry.config, pipeline_id="spark_pipe", run_id=run_id, heartbeat_seconds=0.5),
             **extra_env,
@@ -87,7 +93,7 @@ def submit(tmp_path: Path) -> Iterator[Callable[..., Job]]:
             str(tmp_path / f"{mode}.go"),
         ]
         process = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        job = Job(process, run_id, tmp_path / f"{mode}.pid", tmp_path / f"{mode}.go")
+        job = Job(process, run_id, tmp_path / f"{mode}.pid", tmp_path / f"{mode}.go", tmp_path / f"{mode}.log")
         jobs.append(job)
         return job
 
@@ -164,7 +170,7 @@ def test_sigterm_to_spark_submit_records_cancelled(dynamodb_endpoint: str, submi
         assert time.monotonic() < deadline, "the Python driver outlived spark-submit"
         time.sleep(0.1)
     run = stored_run(registry, job)
-    assert run.status is RunStatus.CANCELLED, (run, (out + err)[-6000:])
+    assert run.status is RunStatus.CANCELLED, (run, job.driver_log()[-6000:], (out + err)[-3000:])
     assert run.error_message.startswith("parent process"), run.error_message
     assert run.is_running is None
 

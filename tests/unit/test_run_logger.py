@@ -187,6 +187,41 @@ def test_failure_records_type_and_bounded_message_and_reraises(registry: Registr
     assert len(done.error_message) <= 4000
 
 
+class JavaSideError(Exception):
+    """Like py4j's ``Py4JJavaError``: ``str()`` asks the JVM for the message, which fails once
+    spark-submit's JVM is gone (seen: ``ConnectionRefusedError`` from py4j's gateway client)."""
+
+    __module__ = "py4j.protocol"
+
+    def __init__(self) -> None:
+        super().__init__("An error occurred while calling o58.count.\n", object())
+        self.errmsg = "An error occurred while calling o58.count.\n"
+
+    def __str__(self) -> str:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+
+def test_an_exception_whose_message_cannot_be_read_is_still_recorded(registry: Registry, run_id: str) -> None:
+    with (
+        pytest.raises(JavaSideError),
+        PipelineRunLogger(pipeline_id="p1", run_id=run_id, registry=registry, heartbeat_interval=3600),
+    ):
+        raise JavaSideError
+    done = stored(registry, run_id)
+    assert done.status is RunStatus.FAILED
+    assert done.error_type == "py4j.protocol.JavaSideError"
+    assert done.error_message == (
+        "An error occurred while calling o58.count. (the full message is unavailable: ConnectionRefusedError)"
+    )
+
+
+def test_a_py4j_error_whose_message_the_jvm_cannot_give_means_a_lost_jvm() -> None:
+    from airflow_provider_pipeline_registry.registry.run_logger import _looks_like_lost_jvm
+
+    assert _looks_like_lost_jvm(JavaSideError())
+    assert not _looks_like_lost_jvm(ValueError("bad input row 42"))
+
+
 def test_system_exit_zero_is_success_and_nonzero_is_failure(registry: Registry, run_id: str) -> None:
     with pytest.raises(SystemExit), PipelineRunLogger(pipeline_id="p1", run_id=run_id, registry=registry):
         raise SystemExit(0)

@@ -8,6 +8,8 @@ Usage: ``spark-submit logged_job.py MODE [GO_FILE]`` where MODE is
 
 from __future__ import annotations
 
+import faulthandler
+import logging
 import os
 import sys
 import time
@@ -18,7 +20,20 @@ from pyspark.sql import SparkSession
 from airflow_provider_pipeline_registry.registry import PipelineRunLogger
 
 
+def _log_to_file() -> None:
+    """Once spark-submit's JVM is gone, the driver's stdout/stderr (relayed by the JVM) go nowhere:
+    the tests read the driver's own log from JOB_LOG_FILE instead."""
+    path = os.environ.get("JOB_LOG_FILE")
+    if path:
+        stream = open(path, "a", buffering=1)  # noqa: SIM115 - open for the life of the driver
+        logging.basicConfig(
+            stream=stream, level=logging.INFO, format="%(asctime)s %(threadName)s %(levelname)s %(name)s: %(message)s"
+        )
+        faulthandler.enable(stream)
+
+
 def main(mode: str, go_file: str | None) -> None:
+    _log_to_file()
     spark = SparkSession.builder.appName(f"logged-job-{mode}").getOrCreate()
     with PipelineRunLogger.from_env(spark=spark) as run:
         Path(os.environ["JOB_PID_FILE"]).write_text(str(os.getpid()))
