@@ -21,14 +21,17 @@ from airflow_provider_pipeline_registry.registry import PipelineRunLogger
 
 
 def _log_to_file() -> None:
-    """Once spark-submit's JVM is gone, the driver's stdout/stderr (relayed by the JVM) go nowhere:
-    the tests read the driver's own log from JOB_LOG_FILE instead."""
+    """Log to stderr (relayed by spark-submit's JVM) and to JOB_LOG_FILE: once the JVM is gone, the
+    driver's stderr goes nowhere, and the tests read the driver's own log from the file."""
     path = os.environ.get("JOB_LOG_FILE")
     if path:
         stream = open(path, "a", buffering=1)  # noqa: SIM115 - open for the life of the driver
         logging.basicConfig(
-            stream=stream, level=logging.INFO, format="%(asctime)s %(threadName)s %(levelname)s %(name)s: %(message)s"
+            handlers=[logging.StreamHandler(sys.stderr), logging.StreamHandler(stream)],
+            level=logging.WARNING,
+            format="%(asctime)s %(threadName)s %(levelname)s %(name)s: %(message)s",
         )
+        logging.getLogger("airflow_provider_pipeline_registry").setLevel(logging.INFO)
         faulthandler.enable(stream)
 
 
