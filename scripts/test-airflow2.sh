@@ -9,8 +9,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/setup.sh
 source scripts/setup.sh   # uv, Java, DynamoDB Local (and the main environment)
 
-step "Installing the Airflow 2.11 environment (uv sync --frozen --project ci/airflow2)"
-uv sync --frozen --project ci/airflow2
+step "Installing the Airflow 2.11 environment (uv sync --frozen --compile-bytecode --project ci/airflow2)"
+uv sync --frozen --compile-bytecode --project ci/airflow2
 uv run --frozen --no-sync --project ci/airflow2 python -c \
     'import importlib.metadata as m; print("apache-airflow", m.version("apache-airflow"))'
 

@@ -4,7 +4,8 @@ The blocks run against the suite's DynamoDB Local: the one textual change made t
 endpoint, ``http://localhost:8000`` becoming the test server's URL. Shell blocks run in a scratch
 directory that links to the checkout's files (so ``uv run ...`` and ``examples/...`` work and
 nothing they write lands in the checkout), with alphanumeric dummy keys and a scratch
-``AIRFLOW_HOME``. Each block chain runs twice: the README's examples must survive a second run.
+``AIRFLOW_HOME``. Each block chain runs twice: the README's examples must survive a second run
+(a Python chain twice in one interpreter, each time in a fresh namespace).
 """
 
 from __future__ import annotations
@@ -74,14 +75,20 @@ def _code(block: Block, endpoint: str) -> str:
     return block.code.replace(README_ENDPOINT, endpoint)
 
 
+#: runs the chain ``RUNS`` times, each in a fresh ``__main__`` namespace of one interpreter: what
+#: a second run must survive is the state the first left in DynamoDB and on disk (the modules the
+#: first run imported are only not imported again)
 _PYTHON_RUNNER = """
 import json, sys
 blocks = json.load(sys.stdin)
-namespace = {"__name__": "__main__"}
-for line, code in blocks:
-    # pad so that tracebacks show README.md line numbers
-    exec(compile("\\n" * line + code, "README.md", "exec"), namespace)
+for _ in range({runs}):
+    namespace = {{"__name__": "__main__"}}
+    for line, code in blocks:
+        # pad so that tracebacks show README.md line numbers
+        exec(compile("\\n" * line + code, "README.md", "exec"), namespace)
 """
+#: every example must survive being run a second time
+RUNS = 2
 
 
 def _run(args: list[str], *, stdin: str | None, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -102,11 +109,14 @@ def _execute(chain: list[Block], endpoint: str, env: dict[str, str], cwd: Path) 
     if first.language == "python":
         payload = json.dumps([(b.line, _code(b, endpoint)) for b in chain])
         script = prelude + '\nexec "$0" -c "$1"\n'
-        result = _run(["bash", "-c", script, sys.executable, _PYTHON_RUNNER], stdin=payload, env=env, cwd=cwd)
-    else:
-        script = prelude + "\n".join(_code(b, endpoint) for b in chain)
+        runner = _PYTHON_RUNNER.format(runs=RUNS)
+        result = _run(["bash", "-c", script, sys.executable, runner], stdin=payload, env=env, cwd=cwd)
+        assert result.returncode == 0, _explain(chain, result)
+        return
+    script = prelude + "\n".join(_code(b, endpoint) for b in chain)
+    for _ in range(RUNS):
         result = _run(["bash", "-c", script], stdin=None, env=env, cwd=cwd)
-    assert result.returncode == 0, _explain(chain, result)
+        assert result.returncode == 0, _explain(chain, result)
 
 
 def _compile(chain: list[Block], cwd: Path) -> None:
@@ -130,8 +140,7 @@ def test_readme_block(chain: list[Block], dynamodb_endpoint: str, block_env: dic
     if any(b.fragment for b in chain):
         _compile(chain, scratch)
         return
-    for _ in range(2):  # every example must survive being run a second time
-        _execute(chain, dynamodb_endpoint, block_env, scratch)
+    _execute(chain, dynamodb_endpoint, block_env, scratch)
 
 
 def test_every_block_is_classified() -> None:
