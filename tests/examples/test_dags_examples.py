@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_pipeline_registry.compat import AIRFLOW_V_3_PLUS
-from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry, RunStatus
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "dags_examples"
@@ -60,11 +60,13 @@ def test_every_python_file_in_dags_examples_is_a_dag_or_a_job() -> None:
 @pytest.mark.airflow
 @pytest.mark.spark
 @pytest.mark.integration
-def test_demo_runs_both_dags_end_to_end(dynamodb_endpoint: str, unique_prefix: str, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env.update(DYNAMODB_ENDPOINT_URL=dynamodb_endpoint, DYNAMODB_USER_TIMEZONE="America/New_York")
+def test_demo_runs_both_dags_end_to_end(tmp_path: Path) -> None:
+    """The README's first command as a newcomer runs it: no endpoint configured, so the demo starts
+    (and stops) an embedded DynamoDB Local; its summary is the stored run, read back from there."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DYNAMODB_", "PIPELINE_REGISTRY_"))}
+    env.update(DYNAMODB_USER_TIMEZONE="America/New_York", COLUMNS="80")
     result = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "demo.py"), "--table-prefix", unique_prefix],
+        [sys.executable, str(REPO / "scripts" / "demo.py")],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -74,30 +76,24 @@ def test_demo_runs_both_dags_end_to_end(dynamodb_endpoint: str, unique_prefix: s
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
+    assert re.search(r"==> started an embedded DynamoDB Local at http://127\.0\.0\.1:\d+", result.stdout)
+    assert "==> stopped the embedded DynamoDB Local" in result.stdout
     assert "example_spark_pipeline: success" in output
     assert "example_downstream_pipeline: success" in output
     if AIRFLOW_V_3_PLUS:  # the asset consumer runs on the producer's event
         assert "example_asset_consumer: success" in output
         assert "/curated/sales_by_region: run example_spark_pipeline/" in output
         assert "records_written=4" in output
-    assert "demo OK: both DAGs succeeded" in output
-
-    registry = Registry(DynamoDBConfig(endpoint_url=dynamodb_endpoint, table_prefix=unique_prefix))
-    runs = list(registry.runs.iter_by_pipeline("sales_daily", tz="UTC"))
-    assert len(runs) == 1
-    run = runs[0]
-    assert run.status is RunStatus.SUCCESS
-    assert run.dag_id == "example_spark_pipeline"
-    assert run.run_id.startswith("example_spark_pipeline/")
-    assert run.metrics == {"records_read": 2000, "records_written": 4, "regions": 4}
-    assert run.spark_application_id
-    assert run.spark_application_id.startswith("local-")
-    assert run.end_time is not None
-    assert run.end_time > run.start_time
-    assert registry.runs.list_running().items == []
-    stored = registry.runs.get_attributes(run.run_id, "sales_daily", ["start_time", "end_time"])
-    assert stored is not None
-    assert all(str(value).endswith("Z") and len(str(value)) == 27 for value in stored.values())
-    # the run logs are printed in the user's timezone with UTC beside it
-    assert "pipeline_run_logs (times in America/New_York)" in output
-    assert " EST (" in output
+    # the summary, printed last: the run as stored, in the user's timezone (80 columns: one block)
+    summary = result.stdout[result.stdout.index("==> summary") :]
+    assert summary.rstrip().endswith("demo OK: both DAGs succeeded")
+    assert "pipeline_run_logs (times in America/New_York)" in summary
+    assert re.search(r"run id +example_spark_pipeline/manual__", summary)
+    assert re.search(r"pipeline +sales_daily\b", summary)
+    assert re.search(r"status +SUCCESS\b", summary)
+    assert re.search(r"started +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d EST \(", summary)
+    assert '{"records_read": 2000, "records_written": 4, "regions": 4}' in summary
+    assert re.search(r"spark app +local-\d+", summary)
+    lines = summary.splitlines()
+    assert len(lines) < 40
+    assert max(map(len, lines)) <= 80
