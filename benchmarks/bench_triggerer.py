@@ -147,13 +147,15 @@ class _GcPauses:
         return sum(max(0.0, min(end, e) - max(start, s)) for _, s, e in self.pauses)
 
 
-async def _probe(stop: asyncio.Event, window_start: float, lags: list[tuple[float, float]], threads: list[int]) -> None:
+async def _probe(
+    stop: asyncio.Event, window_start: float, sleeps: list[tuple[float, float]], threads: list[int]
+) -> None:
+    """Sleep ``PROBE_S`` again and again, recording when each sleep began and when it woke."""
     while not stop.is_set():
         before = time.monotonic()
         await asyncio.sleep(PROBE_S)
         if before >= window_start:
-            after = time.monotonic()
-            lags.append((before, after))
+            sleeps.append((before, time.monotonic()))
             threads.append(threading.active_count())
 
 
@@ -171,9 +173,9 @@ async def _measure(name: str, make: Callable[[int, _Recorder], Any], n: int, int
     window_start = started + (interval * 2 if n else 0)  # the first polls build the hook/client: not measured
     window_end = window_start + window
     stop = asyncio.Event()
-    lags: list[tuple[float, float]] = []
+    sleeps: list[tuple[float, float]] = []
     threads: list[int] = []
-    probe = asyncio.create_task(_probe(stop, window_start, lags, threads))
+    probe = asyncio.create_task(_probe(stop, window_start, sleeps, threads))
     tasks = [asyncio.create_task(staggered(i, t)) for i, t in enumerate(triggers)]
     await asyncio.sleep(window_start - time.monotonic())
     with _GcPauses() as collections:
@@ -207,8 +209,8 @@ async def _measure(name: str, make: Callable[[int, _Recorder], Any], n: int, int
                 durations.append(end - start)
             due = end + interval
     ordered = sorted(lateness) or [float("nan")]
-    blocks = [after - before - PROBE_S for before, after in lags]
-    blocks_outside_gc = [after - before - PROBE_S - collections.overlap(before, after) for before, after in lags]
+    blocks = [after - before - PROBE_S for before, after in sleeps]  # how late each sleep woke
+    blocks_outside_gc = [block - collections.overlap(*sleep) for block, sleep in zip(blocks, sleeps, strict=True)]
     full = [end - start for generation, start, end in collections.pauses if generation == 2]
     return VariantResult(
         name=name,
