@@ -71,17 +71,20 @@ def test_the_hook_refuses_a_missing_named_connection(
     assert AMAZON_FALLBACK not in captured.out + captured.err + caplog.text
 
 
-def test_a_pipeline_registry_typed_connection_is_not_missing(
-    registry_conn_id: str, monkeypatch: pytest.MonkeyPatch
+def test_a_defined_named_connection_of_either_type_resolves(
+    registry_hook: PipelineRegistryHook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A defined connection of the provider's own type resolves as before (no false alarm)."""
+    """Defined under the id, as ``aws`` or as the provider's own type: read as before (no false alarm)."""
     import os
 
-    conn = json.loads(os.environ[f"AIRFLOW_CONN_{registry_conn_id.upper()}"])
-    monkeypatch.setenv(f"AIRFLOW_CONN_{MISSING.upper()}", json.dumps({**conn, "conn_type": "pipeline_registry"}))
-    hook = PipelineRegistryHook(aws_conn_id=MISSING)
-    assert hook.registry_config.endpoint_url == conn["extra"]["endpoint_url"]
-    assert hook.test_connection()[0] is False or hook.test_connection()[0] is True  # reaches DynamoDB Local
+    assert registry_hook.aws_conn_id is not None
+    conn = json.loads(os.environ[f"AIRFLOW_CONN_{registry_hook.aws_conn_id.upper()}"])
+    for conn_type in ("aws", "pipeline_registry"):
+        monkeypatch.setenv(f"AIRFLOW_CONN_{MISSING.upper()}", json.dumps({**conn, "conn_type": conn_type}))
+        hook = PipelineRegistryHook(aws_conn_id=MISSING)
+        assert hook.registry_config.table_prefix == registry_hook.registry_config.table_prefix
+        ok, message = hook.test_connection()
+        assert ok, message
 
 
 def test_the_default_id_keeps_the_amazon_fallback(
@@ -126,6 +129,7 @@ def test_the_trigger_fails_at_once_naming_the_connection(run_id: str | None) -> 
     assert f"{MISSING!r}" in event["message"]
 
 
+@pytest.mark.needs("airflow-3")  # the plugin's FastAPI app (Airflow 3.1+)
 def test_the_ui_plugins_registry_refuses_a_missing_named_connection() -> None:
     from airflow_provider_pipeline_registry.plugins.app import hook_registry_factory
 
