@@ -172,9 +172,14 @@ class PipelineRegistryHook(AwsBaseHook):
                 f"aws_conn_id={DEFAULT_CONN_ID!r} or None to use the default AWS credential chain",
                 operation="get_connection",
             ) from None
-        except ImportError as exc:  # the Task SDK outside a task (no supervisor to ask)
+        except ImportError as exc:
+            if "SUPERVISOR_COMMS" not in str(exc):
+                raise
+            # the Task SDK outside a task has no supervisor to ask: amazon goes on without the
+            # connection here too; a named one is refused as if missing
             raise ConfigurationError(
-                f"the Airflow connection {conn_id!r} (aws_conn_id) cannot be read here: {exc}",
+                f"the Airflow connection {conn_id!r} (aws_conn_id) cannot be read in this process "
+                "(no Task SDK supervisor): define it in the environment (AIRFLOW_CONN_...) or a secrets backend",
                 operation="get_connection",
             ) from None
         return AwsConnectionWrapper(
