@@ -12,8 +12,9 @@ package) calls ``get_openlineage_facets_on_start/complete/failure`` on each oper
   pipeline has one target table;
 * on failure, the run's error (``error_type: error_message``) as an ``errorMessage`` run facet
   (the OpenLineage listener replaces it with the task's exception when there is one);
-* on completion and failure, a ``pipelineRegistryRun`` run facet: the registry run's pipeline id,
-  run id, status, try and error, which links the lineage event to the run log.
+* on completion and failure, a ``pipelineRegistry_run`` run facet
+  (:data:`REGISTRY_RUN_FACET_KEY`, class ``PipelineRegistryRunRunFacet``): the registry run's
+  pipeline id, run id, status, try and error, which links the lineage event to the run log.
 
 OpenLineage is imported inside the methods only; without it they return None and nothing else
 changes. A fault while reading the registry is logged, never raised into the task.
@@ -61,8 +62,27 @@ def _field(table: Any, name: str) -> Any:
     return table.get(name) if isinstance(table, dict) else getattr(table, name, None)
 
 
-#: ``_schemaURL`` of the ``pipelineRegistryRun`` run facet (a custom facet: camelCase fields, as OpenLineage)
-REGISTRY_RUN_FACET_SCHEMA = "pipeline-registry://facets/PipelineRegistryRunFacet/1-0-0"  # not a published schema
+#: key of the registry's custom run facet. The spec (spec/OpenLineage.md, "Custom Facet Naming"):
+#: a custom facet's key is ``{prefix}_{name}``, both camelCase, the prefix naming the project that
+#: defines it (``bigQuery_statistics``); its class ``{prefix}{name}{entity}Facet`` PascalCased.
+#: Earlier builds used the key ``pipelineRegistryRun`` (renamed, see the README).
+REGISTRY_RUN_FACET_KEY = "pipelineRegistry_run"
+
+#: the facet's JSON schema, shipped in the package (``importlib.resources``): it extends the
+#: spec's ``RunFacet`` with the facet's fields, as the Airflow OpenLineage provider ships
+#: ``airflow/providers/openlineage/facets/AirflowRunFacet.json`` for its own custom facets
+REGISTRY_RUN_FACET_SCHEMA_FILE = "facets/PipelineRegistryRunRunFacet.json"
+
+
+@cache
+def registry_run_facet_schema() -> dict[str, Any]:
+    """The shipped JSON schema of the ``pipelineRegistry_run`` facet (see :data:`REGISTRY_RUN_FACET_SCHEMA_FILE`)."""
+    import json
+    from importlib.resources import files
+
+    text = files(__package__ or "airflow_provider_pipeline_registry").joinpath(REGISTRY_RUN_FACET_SCHEMA_FILE)
+    schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    return schema
 
 
 @cache
@@ -71,8 +91,16 @@ def _registry_run_facet_class() -> Any:
     from openlineage.client.facet_v2 import RunFacet
 
     @attrs.define
-    class PipelineRegistryRunFacet(RunFacet):
-        """The registry's run log entry behind a task's lineage event."""
+    class PipelineRegistryRunRunFacet(RunFacet):
+        """The registry's run log entry behind a task's lineage event (key ``pipelineRegistry_run``).
+
+        ``_schemaURL`` is ``RunFacet``'s: the spec's published, versioned definition
+        (``https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunFacet`` with
+        openlineage-python 1.x), which resolves and which the facet satisfies; the Airflow
+        OpenLineage provider's own custom run facets do the same. The facet's fields are described
+        by the schema shipped in this package (:func:`registry_run_facet_schema`), which extends it.
+        The project has no published home yet to serve that file from.
+        """
 
         pipelineId: str
         runId: str
@@ -81,15 +109,11 @@ def _registry_run_facet_class() -> Any:
         errorType: str | None = None
         errorMessage: str | None = None
 
-        @staticmethod
-        def _get_schema() -> str:
-            return REGISTRY_RUN_FACET_SCHEMA
-
-    return PipelineRegistryRunFacet
+    return PipelineRegistryRunRunFacet
 
 
 def registry_run_facet(run: Any) -> Any:
-    """The ``pipelineRegistryRun`` facet of a stored run (None without OpenLineage)."""
+    """The ``pipelineRegistry_run`` facet of a stored run (None without OpenLineage)."""
     if not _openlineage_available():
         return None
     return _registry_run_facet_class()(
@@ -112,7 +136,7 @@ def operator_lineage(
     """An ``OperatorLineage`` of ``tables`` (sources in, targets out), or None without OpenLineage.
 
     ``metrics`` adds ``outputStatistics`` to the outputs it counts; ``error`` adds an
-    ``errorMessage`` run facet; ``run`` (a stored run log) the ``pipelineRegistryRun`` run facet.
+    ``errorMessage`` run facet; ``run`` (a stored run log) the ``pipelineRegistry_run`` run facet.
     """
     if not _openlineage_available():
         return None
@@ -140,7 +164,7 @@ def operator_lineage(
     if error:
         run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(message=error, programmingLanguage="python")
     if run is not None:
-        run_facets["pipelineRegistryRun"] = registry_run_facet(run)
+        run_facets[REGISTRY_RUN_FACET_KEY] = registry_run_facet(run)
     return OperatorLineage(inputs=inputs, outputs=outputs, run_facets=run_facets)
 
 

@@ -143,11 +143,48 @@ class PipelineRegistryHook(AwsBaseHook):
     # -- configuration -------------------------------------------------------------------------
     @cached_property
     def conn_config(self) -> AwsConnectionWrapper:
-        """The wrapped Airflow connection; a ``pipeline_registry`` connection counts as ``aws``."""
+        """The wrapped Airflow connection; a ``pipeline_registry`` connection counts as ``aws``.
+
+        A connection the user named (any id but :data:`DEFAULT_CONN_ID`) must exist: a missing one
+        is a :class:`ConfigurationError` naming it. The amazon provider would log "Unable to find
+        AWS Connection ID" and go on with boto3's default credential chain, AWS's endpoint and no
+        table prefix: a dev DAG could write into production tables. Only ``aws_default`` keeps that
+        fallback (as every amazon hook; no connection there means the environment's credentials),
+        and ``aws_conn_id=None`` asks for the credential chain explicitly.
+        """
         with warnings.catch_warnings():
             # AwsConnectionWrapper warns for any type but 'aws'; ours is an aws connection with a form
             warnings.filterwarnings("ignore", message=f".*expected connection type 'aws', got '{CONN_TYPE}'")
-            return AwsBaseHook.conn_config.func(self)  # type: ignore[attr-defined,no-any-return]
+            if not self.aws_conn_id or self.aws_conn_id == DEFAULT_CONN_ID:
+                return AwsBaseHook.conn_config.func(self)  # type: ignore[attr-defined,no-any-return]
+            return self._named_conn_config(self.aws_conn_id)
+
+    def _named_conn_config(self, conn_id: str) -> AwsConnectionWrapper:
+        """The wrapper of the named connection ``conn_id``, which must exist (see :attr:`conn_config`)."""
+        from airflow.providers.amazon.aws.utils.connection_wrapper import AwsConnectionWrapper
+        from airflow.providers.common.compat.sdk import AirflowNotFoundException
+
+        try:
+            connection = self.get_connection(conn_id)
+        except AirflowNotFoundException:
+            raise ConfigurationError(
+                f"the Airflow connection {conn_id!r} (aws_conn_id) does not exist: define it, or pass "
+                f"aws_conn_id={DEFAULT_CONN_ID!r} or None to use the default AWS credential chain",
+                operation="get_connection",
+            ) from None
+        except ImportError as exc:
+            if "SUPERVISOR_COMMS" not in str(exc):
+                raise
+            # the Task SDK outside a task has no supervisor to ask: amazon goes on without the
+            # connection here too; a named one is refused as if missing
+            raise ConfigurationError(
+                f"the Airflow connection {conn_id!r} (aws_conn_id) cannot be read in this process "
+                "(no Task SDK supervisor): define it in the environment (AIRFLOW_CONN_...) or a secrets backend",
+                operation="get_connection",
+            ) from None
+        return AwsConnectionWrapper(
+            conn=connection, region_name=self._region_name, botocore_config=self._config, verify=self._verify
+        )
 
     @cached_property
     def registry_config(self) -> DynamoDBConfig:

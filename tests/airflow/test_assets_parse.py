@@ -3,6 +3,7 @@ datasets of a table list, against Airflow's own asset URI normalisation and the 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -123,4 +124,104 @@ def test_operator_lineage_names_datasets_per_the_openlineage_spec() -> None:
     assert [(d.namespace, d.name) for d in lineage.outputs] == [("hdfs://nn:8020", "/w/t")]
     assert lineage.outputs[0].outputFacets["outputStatistics"].rowCount == 5
     assert lineage.run_facets["errorMessage"].message == "TaskFailed: boom"
-    assert "pipelineRegistryRun" not in lineage.run_facets  # no run given
+    assert "pipelineRegistry_run" not in lineage.run_facets  # no run given
+
+
+def test_operator_lineage_never_names_a_dataset_with_the_locations_credentials() -> None:
+    tables = [
+        {"table_id": "s", "role": "source", "location": "s3a://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MD+ENG@lake/raw/s"},
+        {"table_id": "t", "role": "target", "location": "hdfs://etl:pa55word@nn:8020/w/t"},
+    ]
+    lineage = operator_lineage(tables)
+    assert [(d.namespace, d.name) for d in lineage.inputs] == [("s3://lake", "raw/s")]
+    assert [(d.namespace, d.name) for d in lineage.outputs] == [("hdfs://nn:8020", "/w/t")]
+    assert [a.uri for a in pipeline_assets("p", [dict(t, role="target") for t in tables])] == [
+        "s3://lake/raw/s",
+        "hdfs://nn:8020/w/t",
+    ]
+
+
+#: the two definitions of the OpenLineage spec the registry facet's schema builds on, as published
+#: in https://openlineage.io/spec/2-0-2/OpenLineage.json (OpenLineage/OpenLineage spec/OpenLineage.json,
+#: Apache-2.0): kept here so that the shipped schema is checked without a network
+OPENLINEAGE_SPEC_2_0_2_SUBSET = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://openlineage.io/spec/2-0-2/OpenLineage.json",
+    "$defs": {
+        "BaseFacet": {
+            "type": "object",
+            "properties": {
+                "_producer": {"type": "string", "format": "uri"},
+                "_schemaURL": {"type": "string", "format": "uri"},
+            },
+            "additionalProperties": True,
+            "required": ["_producer", "_schemaURL"],
+        },
+        "RunFacet": {"type": "object", "allOf": [{"$ref": "#/$defs/BaseFacet"}]},
+    },
+}
+
+
+def _facet_validator() -> object:
+    import jsonschema
+    from referencing import Registry, Resource
+
+    from airflow_provider_pipeline_registry.openlineage import registry_run_facet_schema
+
+    schema = registry_run_facet_schema()
+    spec = Resource.from_contents(OPENLINEAGE_SPEC_2_0_2_SUBSET)
+    registry = Registry().with_resources(
+        [(OPENLINEAGE_SPEC_2_0_2_SUBSET["$id"], spec), (schema["$id"], Resource.from_contents(schema))]
+    )
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "error_message"), [("SUCCESS", None, None), ("FAILED", "TaskFailed", "boom")]
+)
+def test_registry_run_facet_key_schema_url_and_shipped_schema(
+    status: str, error_type: str | None, error_message: str | None
+) -> None:
+    """The custom run facet: key ``{prefix}_{name}`` (spec "Custom Facet Naming"), a ``_schemaURL``
+    that is the spec's published RunFacet definition, and the package's schema validates it."""
+    from openlineage.client.generated.base import RunFacet
+    from openlineage.client.serde import Serde
+
+    run = _Run(status)
+    run.error_type, run.error_message = error_type, error_message  # type: ignore[attr-defined]
+    lineage = operator_lineage([{"table_id": "t", "role": "target", "location": "s3://lake/t"}], run=run)
+    assert list(lineage.run_facets) == ["pipelineRegistry_run"]
+    facet = lineage.run_facets["pipelineRegistry_run"]
+    assert type(facet).__name__ == "PipelineRegistryRunRunFacet"
+    payload = Serde.to_dict(facet)  # as the OpenLineage client serializes it into the event
+    document = {"pipelineRegistry_run": payload}
+    schema_url = payload["_schemaURL"]
+    # the spec's own versioned, canonical URL of RunFacet (what the OpenLineage client emits for it)
+    assert schema_url == RunFacet._get_schema() == "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunFacet"
+    base, _, pointer = schema_url.partition("#")
+    assert base == OPENLINEAGE_SPEC_2_0_2_SUBSET["$id"]
+    assert pointer == "/$defs/RunFacet"
+    assert payload["pipelineId"] == "p"
+    assert payload["runId"] == "dag/run"
+    assert payload["status"] == status
+    assert payload["tryNumber"] == 2
+    assert payload.get("errorType") == error_type
+    validator = _facet_validator()
+    validator.validate(document)  # type: ignore[attr-defined]
+    # and the schema is strict enough to refuse a facet missing a field or with a foreign status
+    broken = {"pipelineRegistry_run": {k: v for k, v in payload.items() if k != "runId"}}
+    assert list(validator.iter_errors(broken))  # type: ignore[attr-defined]
+    wrong = {"pipelineRegistry_run": {**payload, "status": "DONE"}}
+    assert list(validator.iter_errors(wrong))  # type: ignore[attr-defined]
+    no_base = {"pipelineRegistry_run": {k: v for k, v in payload.items() if k != "_producer"}}
+    assert list(validator.iter_errors(no_base))  # type: ignore[attr-defined]
+
+
+def test_the_facet_schema_ships_in_the_package() -> None:
+    from importlib.resources import files
+
+    shipped = files("airflow_provider_pipeline_registry").joinpath("facets/PipelineRegistryRunRunFacet.json")
+    assert shipped.is_file()
+    schema = json.loads(shipped.read_text(encoding="utf-8"))
+    assert schema["properties"] == {"pipelineRegistry_run": {"$ref": "#/$defs/PipelineRegistryRunRunFacet"}}

@@ -21,11 +21,15 @@ import pytest
 from conftest import REGISTRY_CONN_ID  # tests/airflow/conftest.py
 from dag_modules import load_dag_module
 from test_assets_dag import seed_lineage_pipeline
+from test_assets_parse import _facet_validator
 
 pytestmark = [pytest.mark.needs("airflow-3"), pytest.mark.airflow, pytest.mark.integration]
 
 TESTS = Path(__file__).resolve().parents[1]
 RUNNER = Path(__file__).resolve().parent / "lineage_runner.py"
+#: the source table's location holds these (tests/dags/lineage_dags.py)
+AWS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+AWS_SECRET_PART = "wJalrXUtnFEMI"
 INPUTS = {("s3://lake", "raw/orders"), ("pipeline-registry", "lineage.customers")}
 OUTPUTS = {("s3://lake", "curated/orders_by_day"), ("pipeline-registry", "lineage.orders_index")}
 
@@ -108,19 +112,30 @@ def test_file_transport_events_hold_the_pipeline_datasets_and_statistics(
     # the start's completion comes before the Spark job: no statistics yet
     started = task_event(events, "pr_lineage_success.start", "COMPLETE")
     assert all("outputStatistics" not in d.get("outputFacets", {}) for d in started["outputs"])
-    registry_run = complete["run"]["facets"]["pipelineRegistryRun"]
+    registry_run = complete["run"]["facets"]["pipelineRegistry_run"]
     assert registry_run["pipelineId"] == dags.PIPELINE_ID
     assert registry_run["status"] == "SUCCESS"
     assert registry_run["runId"].startswith("pr_lineage_success/")
     # a failed end: the error in the errorMessage facet (the listener puts the task's exception
-    # there) and the run's own error in the pipelineRegistryRun facet
+    # there) and the run's own error in the pipelineRegistry_run facet
     failed = task_event(events, "pr_lineage_end_fails.end", "FAIL")
     assert datasets(failed, "outputs") == OUTPUTS
     assert "failed task(s): boom" in failed["run"]["facets"]["errorMessage"]["message"]
-    failed_run = failed["run"]["facets"]["pipelineRegistryRun"]
+    failed_run = failed["run"]["facets"]["pipelineRegistry_run"]
     assert failed_run["status"] == "FAILED"
     assert failed_run["errorType"] == "TaskFailed"
     assert failed_run["errorMessage"] == "failed task(s): boom"
+    # the custom facet as emitted: the spec's RunFacet _schemaURL, valid against the shipped schema
+    validator = _facet_validator()
+    for emitted in (registry_run, failed_run):
+        assert emitted["_schemaURL"] == "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunFacet"
+        validator.validate({"pipelineRegistry_run": emitted})  # type: ignore[attr-defined]
+    assert all("pipelineRegistryRun" not in e["run"]["facets"] for e in events)
+    # the source table's location carries an access key and secret: no event holds either
+    text = log_file.read_text()
+    assert "s3://lake" in text
+    assert AWS_KEY_ID not in text
+    assert AWS_SECRET_PART not in text
 
 
 def test_without_the_openlineage_provider_nothing_breaks(registry_hook: Any, dags: ModuleType, tmp_path: Path) -> None:

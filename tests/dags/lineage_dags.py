@@ -24,7 +24,12 @@ PIPELINE_ID = "lineage_daily"
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 #: the tables the tests seed for PIPELINE_ID
 TABLES: list[dict[str, Any]] = [
-    {"table_id": "lineage.raw_orders", "role": "source", "location": "s3a://lake/raw/orders/"},
+    # credentials in a location (Hadoop s3a style, an unencoded "/" in the secret): never in a lineage name
+    {
+        "table_id": "lineage.raw_orders",
+        "role": "source",
+        "location": "s3a://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCY@lake/raw/orders/",
+    },
     {"table_id": "lineage.customers", "role": "source"},
     {
         "table_id": "lineage.orders_by_day",

@@ -103,6 +103,15 @@ def test_sdist_holds_tracked_files_only(dist: Path) -> None:
     assert "Apache License" in (REPO / "LICENSE").read_text(encoding="utf-8")[:200]
 
 
+def test_wheel_ships_the_openlineage_facet_schema(dist: Path) -> None:
+    """The custom run facet's JSON schema (README: Assets and lineage) is package data of the wheel."""
+    import zipfile
+
+    with zipfile.ZipFile(wheel(dist)) as archive:
+        schema = json.loads(archive.read("airflow_provider_pipeline_registry/facets/PipelineRegistryRunRunFacet.json"))
+    assert "PipelineRegistryRunRunFacet" in schema["$defs"]
+
+
 def test_wheel_in_a_fresh_venv_is_an_airflow_provider_with_a_cli(dist: Path, constraints: Path, tmp_path: Path) -> None:
     python = fresh_venv(tmp_path / "venv")
     # README: `pip install dist/*.whl` (pinned here to the locked versions)

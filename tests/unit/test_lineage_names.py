@@ -14,6 +14,105 @@ from airflow_provider_pipeline_registry.registry.lineage_names import (
     table_role,
 )
 
+#: OpenLineage's reference naming: the expected namespace/name of each case are those of the Java
+#: client's own tests (OpenLineage/OpenLineage, commit 8f02abfb7a252783b95df79f443edb13959bf52c,
+#: client/java/src/test/java/io/openlineage/client/utils/filesystem/FilesystemDatasetUtilsTestFor<X>.java,
+#: ``testFromLocation*``), i.e. what Spark's OpenLineage integration (``PathUtils.fromURI`` ->
+#: ``FilesystemDatasetUtils.fromLocation``) names the same path.
+JAVA_REFERENCE = [
+    # (location, OpenLineage namespace, OpenLineage name)  -- ForS3
+    ("s3://bucket", "s3://bucket", "/"),
+    ("s3://bucket/warehouse", "s3://bucket", "warehouse"),
+    ("s3://bucket/warehouse/location/", "s3://bucket", "warehouse/location"),
+    ("s3a://bucket/warehouse/location/", "s3://bucket", "warehouse/location"),
+    ("s3n://bucket/warehouse/location/", "s3://bucket", "warehouse/location"),
+    # ForGCS
+    ("gs://bucket", "gs://bucket", "/"),
+    ("gs://bucket/warehouse/location/", "gs://bucket", "warehouse/location"),
+    # ForABFSS (testFromLocation, testFromLocationWithDifferentProtocol)
+    ("abfss://container@account.dfs.core.windows.net", "abfss://container@account.dfs.core.windows.net", "/"),
+    (
+        "abfss://container@account.dfs.core.windows.net/warehouse/location/",
+        "abfss://container@account.dfs.core.windows.net",
+        "warehouse/location",
+    ),
+    (
+        "abfs://container@account.dfs.core.windows.net/warehouse",
+        "abfss://container@account.dfs.core.windows.net",
+        "warehouse",
+    ),
+    # ForWASBS
+    ("wasbs://container@bucket", "wasbs://container@bucket", "/"),
+    ("wasbs://container@bucket/warehouse/location/", "wasbs://container@bucket", "warehouse/location"),
+    ("wasb://container@bucket/warehouse", "wasbs://container@bucket", "warehouse"),
+    # ForHDFS
+    ("hdfs://namenode:8020", "hdfs://namenode:8020", "/"),
+    ("hdfs://namenode:8020/warehouse/location/", "hdfs://namenode:8020", "/warehouse/location"),
+    # ForLocal
+    ("/", "file", "/"),
+    ("file:/warehouse/location", "file", "/warehouse/location"),
+    ("file:/warehouse/location/", "file", "/warehouse/location"),
+    ("file:///warehouse/location", "file", "/warehouse/location"),
+    ("/warehouse/location", "file", "/warehouse/location"),
+    # ForDBFS
+    ("dbfs:/warehouse/location", "dbfs", "/warehouse/location"),
+    ("dbfs:/warehouse/location/", "dbfs", "/warehouse/location"),
+    ("dbfs:///warehouse/location", "dbfs", "/warehouse/location"),
+]
+
+
+@pytest.mark.parametrize(("location", "namespace", "name"), JAVA_REFERENCE)
+def test_dataset_names_are_the_openlineage_java_clients(location: str, namespace: str, name: str) -> None:
+    named = lineage_name(location, table_id="db.t")
+    assert (named.namespace, named.name) == (namespace, name)
+
+
+#: userinfo in a location: never in a namespace, a name or an asset URI (AWS secret keys hold
+#: ``/`` and ``+``; an Azure container is not a user and stays)
+USERINFO = [
+    # (location, asset URI, OpenLineage namespace, OpenLineage name)
+    (
+        "s3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY@bucket/key",
+        "s3://bucket/key",
+        "s3://bucket",
+        "key",
+    ),
+    ("s3a://AKIAIOSFODNN7EXAMPLE@bucket/raw/t/", "s3://bucket/raw/t", "s3://bucket", "raw/t"),
+    (
+        "s3a://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCY@bucket/raw/t",
+        "s3://bucket/raw/t",
+        "s3://bucket",
+        "raw/t",
+    ),
+    ("s3://AKIAIOSFODNN7EXAMPLE:s3cret@bucket/k@v1/t", "s3://bucket/k@v1/t", "s3://bucket", "k@v1/t"),
+    ("gs://user:s3cret@bucket/w/t", "gs://bucket/w/t", "gs://bucket", "w/t"),
+    ("hdfs://user:s3cret@namenode:8020/t", "hdfs://namenode:8020/t", "hdfs://namenode:8020", "/t"),
+    ("hdfs://hive@namenode:8020/t", "hdfs://namenode:8020/t", "hdfs://namenode:8020", "/t"),
+    ("file://user:s3cret@nas01/data/t", "file://nas01/data/t", "file", "/data/t"),
+    ("dbfs://token:dapi123@workspace/mnt/t", "dbfs://workspace/mnt/t", "dbfs://workspace", "/mnt/t"),
+    (
+        "abfss://box:s3cret@acct.dfs.core.windows.net/w/t",
+        "abfss://box@acct.dfs.core.windows.net/w/t",
+        "abfss://box@acct.dfs.core.windows.net",
+        "w/t",
+    ),
+    (
+        "jdbc-like://admin:s3cret@db.host:5432/sales",
+        "jdbc-like://db.host:5432/sales",
+        "jdbc-like://db.host:5432",
+        "/sales",
+    ),
+]
+
+
+@pytest.mark.parametrize(("location", "uri", "namespace", "name"), USERINFO)
+def test_userinfo_never_reaches_a_name_or_an_asset_uri(location: str, uri: str, namespace: str, name: str) -> None:
+    named = lineage_name(location, table_id="db.t")
+    assert named == LineageName(uri=uri, namespace=namespace, name=name)
+    for secret in ("AKIA", "wJalr", "s3cret", "dapi123", "admin", "user", "hive", "token"):
+        assert secret not in named.uri + named.namespace + named.name
+
+
 RULES = [
     # (location, asset URI, OpenLineage namespace, OpenLineage name)
     ("s3://lake/curated/sales_by_region", "s3://lake/curated/sales_by_region", "s3://lake", "curated/sales_by_region"),
@@ -22,10 +121,17 @@ RULES = [
     ("s3n://lake/raw/orders", "s3://lake/raw/orders", "s3://lake", "raw/orders"),
     ("S3://Lake/raw/Orders?versionId=3#frag", "s3://lake/raw/Orders", "s3://lake", "raw/Orders"),
     ("s3://lake", "s3://lake/", "s3://lake", "/"),
+    ("s3://lake/raw/my%20orders", "s3://lake/raw/my%20orders", "s3://lake", "raw/my orders"),  # Java: getPath() decodes
     ("gs://bucket/warehouse/t", "gs://bucket/warehouse/t", "gs://bucket", "warehouse/t"),
     ("gcs://bucket/warehouse/t", "gs://bucket/warehouse/t", "gs://bucket", "warehouse/t"),
     (
         "abfss://box@acct.dfs.core.windows.net/lake/t/",
+        "abfss://box@acct.dfs.core.windows.net/lake/t",
+        "abfss://box@acct.dfs.core.windows.net",
+        "lake/t",
+    ),
+    (
+        "abfs://box@acct.dfs.core.windows.net/lake/t",
         "abfss://box@acct.dfs.core.windows.net/lake/t",
         "abfss://box@acct.dfs.core.windows.net",
         "lake/t",
@@ -36,15 +142,25 @@ RULES = [
         "wasbs://box@acct.blob.core.windows.net",
         "lake/t",
     ),
+    (
+        "wasb://box@acct.blob.core.windows.net/lake/t",
+        "wasbs://box@acct.blob.core.windows.net/lake/t",
+        "wasbs://box@acct.blob.core.windows.net",
+        "lake/t",
+    ),
     ("hdfs://namenode:8020/warehouse/t/", "hdfs://namenode:8020/warehouse/t", "hdfs://namenode:8020", "/warehouse/t"),
+    ("hdfs:///warehouse/t", "hdfs:/warehouse/t", "hdfs", "/warehouse/t"),
     ("file:///data/curated/t/", "file:///data/curated/t", "file", "/data/curated/t"),
+    ("file:/data/curated/t", "file:///data/curated/t", "file", "/data/curated/t"),
     ("file://localhost/data/t", "file:///data/t", "file", "/data/t"),
-    ("file://nas01/data/t", "file://nas01/data/t", "file://nas01", "/data/t"),
+    ("file://nas01/data/t", "file://nas01/data/t", "file", "/data/t"),
     ("/data/curated/t", "file:///data/curated/t", "file", "/data/curated/t"),
     ("/data//curated/t/", "file:///data/curated/t", "file", "/data/curated/t"),
     ("C:\\data\\t", "file:///C:/data/t", "file", "/C:/data/t"),
+    ("dbfs:/mnt/lake/t/", "dbfs:/mnt/lake/t", "dbfs", "/mnt/lake/t"),
+    ("dbfs:///mnt/lake/t", "dbfs:/mnt/lake/t", "dbfs", "/mnt/lake/t"),
     ("jdbc-like://db.host:5432/sales", "jdbc-like://db.host:5432/sales", "jdbc-like://db.host:5432", "/sales"),
-    ("hdfs://user:s3cret@namenode:8020/t", "hdfs://user@namenode:8020/t", "hdfs://user@namenode:8020", "/t"),
+    *USERINFO,
 ]
 
 
@@ -53,7 +169,9 @@ def test_location_rules(location: str, uri: str, namespace: str, name: str) -> N
     assert lineage_name(location, table_id="db.t") == LineageName(uri=uri, namespace=namespace, name=name)
 
 
-@pytest.mark.parametrize("location", [None, "", "   ", "relative/path", "data/t", "mailto:someone"])
+@pytest.mark.parametrize(
+    "location", [None, "", "   ", "relative/path", "data/t", "mailto:someone", "file:data/t", "s3:///key"]
+)
 def test_no_usable_location_gets_the_registry_uri(location: str | None) -> None:
     name = lineage_name(location, table_id="sales_daily.orders")
     assert name == LineageName(
