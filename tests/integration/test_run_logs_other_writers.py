@@ -316,3 +316,50 @@ def test_a_delete_replayed_after_the_run_was_started_again_leaves_the_new_run(
     stored = registry.runs.find_entity(run_id, "p", consistent=True)
     assert stored is not None, "the replayed delete removed the run another writer started again"
     assert (stored.attempt_id, stored.status) == (again[0].attempt_id, RunStatus.RUNNING)
+
+
+def _claim_and_end(other: Registry, run_id: str) -> None:
+    """Another writer: the job's driver claims the started attempt, then the run ends."""
+    mine = "d" * 32
+    other.runs_write.join({"run_id": run_id, "pipeline_id": "p", "task_id": "spark", "attempt_id": mine})
+    other.runs_write.finish({"run_id": run_id, "pipeline_id": "p", "status": "SUCCESS", "attempt_id": mine})
+
+
+def _start_try_2(other: Registry, run_id: str) -> None:
+    """Another writer: Airflow's retry starts try 2 over the attempt."""
+    other.runs_write.start({"run_id": run_id, "pipeline_id": "p", "try_number": 2})
+
+
+@pytest.mark.parametrize("between", [_claim_and_end, _start_try_2], ids=["claimed-and-ended", "try-2-started"])
+def test_a_start_replayed_after_another_writer_reports_the_run_it_opened(
+    registry: Registry, other_writer: Registry, between: Callable[[Registry, str], None]
+) -> None:
+    run_id = new_id("start")
+    opened = "a" * 32
+    hook = LostResponseThenAnotherWriter(registry, "UpdateItem", lambda: between(other_writer, run_id))
+    try:
+        run = registry.runs_write.start({"run_id": run_id, "pipeline_id": "p", "attempt_id": opened})
+    finally:
+        hook.remove()
+    assert hook.sent >= 2  # applied, then replayed by botocore
+    stored = registry.runs.find_entity(run_id, "p", consistent=True)
+    assert stored is not None
+    assert run == stored  # what is stored now, not a refusal of the start it made
+    assert opened in stored.attempt_tokens
+
+
+def test_an_end_replayed_after_a_newer_try_started_reports_the_recorded_end(
+    registry: Registry, other_writer: Registry
+) -> None:
+    run_id = new_id("end")
+    first = registry.runs_write.start({"run_id": run_id, "pipeline_id": "p"})
+    hook = LostResponseThenAnotherWriter(registry, "UpdateItem", lambda: _start_try_2(other_writer, run_id))
+    try:
+        run = registry.runs_write.finish(
+            {"run_id": run_id, "pipeline_id": "p", "status": "SUCCESS", "attempt_id": first.attempt_id}
+        )
+    finally:
+        hook.remove()
+    assert hook.sent >= 2
+    assert [(a.attempt_id, a.status) for a in run.attempts] == [(first.attempt_id, "SUCCESS")]
+    assert (run.status, run.try_number) == (RunStatus.RUNNING, 2)  # the newer try, untouched

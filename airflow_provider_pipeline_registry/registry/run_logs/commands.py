@@ -16,7 +16,6 @@ lease, or starts a newer try of its own task; see the README, "Attempts and fenc
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -26,7 +25,14 @@ from ..attributes import Item, decode_item
 from ..conditions import Condition, Update, eq, exists, not_exists, same_as
 from ..config import DynamoDBConfig
 from ..config_store import BatchUpsertReport, validate_dto
-from ..errors import AttemptConflictError, AttemptSupersededError, ConflictError, ItemNotFoundError, ValidationError
+from ..errors import (
+    AttemptConflictError,
+    AttemptSupersededError,
+    ConflictError,
+    ItemNotFoundError,
+    RetryableError,
+    ValidationError,
+)
 from ..gateway import DynamoDBClient, TableGateway, create_table_gateway
 from ..keys import build_model_key
 from ..model import extract_model_metadata
@@ -41,6 +47,7 @@ from .models import (
     RunStart,
     RunStatus,
 )
+from .write_tokens import CREATE_TOKEN, new_token, same_creation, was_applied, with_token
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +65,6 @@ _IDENTITY_FIELDS = (
 _MAX_RACE_ROUNDS = 8
 #: read-then-delete rounds before a delete gives up on a run written between its read and delete
 _DELETE_ROUNDS = 5
-#: stored attribute (no model field): a token written once, by the write that created the run item,
-#: and carried over by every later write (a batch put included). A delete replayed after another
-#: writer re-created the run sees another value and knows its own delete was applied.
-CREATE_TOKEN = "create_token"
-
-
-def _new_token() -> str:
-    return uuid.uuid4().hex
 
 
 def _attempt_fence(attempt_id: str) -> Condition:
@@ -175,6 +174,7 @@ class PipelineRunLogsWriteApi:
             "metrics": start.metrics,
             "attempt_id": start.attempt_id,
             "attempt_try_number": start.try_number,
+            "attempt_tokens": with_token(previous.attempt_tokens if previous else [], start.attempt_id),
             "updated_at": utc_now(),
         }
         remove = list(_START_RESETS)
@@ -195,13 +195,14 @@ class PipelineRunLogsWriteApi:
         if expire_at is not None:
             sets["expire_at"] = expire_at
         # written only by the write that creates the item (fenced on attribute_not_exists(run_id))
-        created = {CREATE_TOKEN: _new_token()} if previous is None else {}
+        created = {CREATE_TOKEN: new_token()} if previous is None else {}
         return Update(set=sets, set_if_absent=created, remove=tuple(remove), key_strings=self._key_strings)
 
     def _claim(self, start: RunStart, seen: PipelineRunLog, join_task_id: str | None, join_try: int | None) -> Update:
         sets: dict[str, Any] = {
             "attempt_id": start.attempt_id,
             "attempt_try_number": join_try if join_try is not None else seen.try_number,
+            "attempt_tokens": with_token(seen.attempt_tokens, start.attempt_id),
             "attempt_claimed": True,
             "heartbeat_at": start.start_time,
             "updated_at": utc_now(),
@@ -273,6 +274,11 @@ class PipelineRunLogsWriteApi:
             if seen is None:
                 return _Decision(update=self._new_attempt(start, None, None, claimed=False, opened_by_start=True))
             if seen.current_attempt_id is not None and seen.current_attempt_id == start.attempt_id:
+                return _Decision(result=seen)
+            if was_applied(seen.attempt_tokens, start.attempt_id):
+                # our start was applied (its response lost), then another writer wrote: a driver
+                # claimed it, a newer try replaced it or the run ended. Report the stored run.
+                log.info("start of %s: attempt %s was opened, the run changed since", start.run_id, start.attempt_id)
                 return _Decision(result=seen)
             opened_by = seen.start_try_number if seen.start_try_number is not None else seen.try_number
             if start.try_number > opened_by:
@@ -526,6 +532,9 @@ class PipelineRunLogsWriteApi:
                 **context,
             )
         stored = _plain(current) if stored is None else stored
+        if _ended_in_history(current, end):
+            log.info("end %s of %s was recorded, then a newer attempt began", end.status.value, end.run_id)
+            return current
         if end.attempt_id is not None and current.current_attempt_id != end.attempt_id:
             raise AttemptSupersededError(
                 f"run {end.run_id!r} is now attempt {current.attempt_id} ({current.status.value}, try "
@@ -594,7 +603,7 @@ class PipelineRunLogsWriteApi:
             try:
                 old = self.gateway.delete_item(key, condition=exists("run_id") & fence)
             except ConflictError as exc:
-                if exc.current is None or exc.current.get(CREATE_TOKEN) != decode_item(raw).get(CREATE_TOKEN):
+                if not same_creation(decode_item(raw), exc.current):
                     # gone (a consistent read confirmed it), or a run created anew: our delete was
                     # applied (its response lost and the call replayed, after another writer
                     # started the run again) or a concurrent delete removed the very run we read.
@@ -640,7 +649,13 @@ class PipelineRunLogsWriteApi:
             raise ValidationError(
                 f"{len(problems)} invalid run log(s): {summary}", field=problems[0]["field"], errors=problems
             )
-        self._keep_unknown_attributes(items)
+        try:
+            self._keep_unknown_attributes(items)
+        except RetryableError as exc:  # never raised mid-way: nothing was written, all reported
+            unread = [
+                {"key": decode_item({k: i[k] for k in ("run_id", "pipeline_id")}), "reason": exc.message} for i in items
+            ]
+            return BatchUpsertReport(failed=unread)
         result = self.gateway.batch_write(items)
         failed = {(f["key"]["run_id"], f["key"]["pipeline_id"]) for f in result.failed}
         written = [
@@ -652,7 +667,8 @@ class PipelineRunLogsWriteApi:
 
     def _keep_unknown_attributes(self, items: list[Item]) -> None:
         """A put replaces the whole item: carry over what the stored runs hold beyond this version's
-        fields (and their ``create_token``; a run created by the batch gets a new one)."""
+        fields (their ``create_token`` included: a run the batch creates gets none, so a delete
+        replayed after a batch created the run again still tells it from the run it deleted)."""
         keys = {
             (i["run_id"]["S"], i["pipeline_id"]["S"]): {"run_id": i["run_id"], "pipeline_id": i["pipeline_id"]}
             for i in items
@@ -666,7 +682,15 @@ class PipelineRunLogsWriteApi:
             for name, value in stored.get((item["run_id"]["S"], item["pipeline_id"]["S"]), {}).items():
                 if name not in known:
                     item.setdefault(name, value)
-            item.setdefault(CREATE_TOKEN, {"S": _new_token()})
+
+
+def _ended_in_history(run: PipelineRunLog, end: RunFinish) -> bool:
+    """``end`` was recorded (an end replayed after a newer attempt began over it): the attempt it
+    names is in the history with that end status. Only an end fenced on its attempt id: an end
+    named by try number alone stays refused as stale once a newer try runs."""
+    return end.attempt_id is not None and any(
+        a.attempt_id == end.attempt_id and a.status == end.status.value for a in run.attempts
+    )
 
 
 def _plain(run: PipelineRunLog) -> dict[str, Any]:

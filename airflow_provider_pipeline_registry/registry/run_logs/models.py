@@ -174,6 +174,9 @@ class PipelineRunLog(RegistryModel, _RunFields):
     #: previous released one) changes ``try_number`` but leaves ``attempt_id``, which is then no
     #: longer the current attempt's (see :attr:`current_attempt_id`)
     attempt_try_number: int | None = None
+    #: ids of the recent attempts started, joined or claimed on this run, oldest first (bounded: see
+    #: ``write_tokens``): a start replayed after another writer's write recognises itself here
+    attempt_tokens: list[str] = Field(default_factory=list)
 
     @property
     def current_attempt_id(self) -> str | None:
