@@ -363,3 +363,21 @@ def test_an_end_replayed_after_a_newer_try_started_reports_the_recorded_end(
     assert hook.sent >= 2
     assert [(a.attempt_id, a.status) for a in run.attempts] == [(first.attempt_id, "SUCCESS")]
     assert (run.status, run.try_number) == (RunStatus.RUNNING, 2)  # the newer try, untouched
+
+
+def test_a_heartbeat_replayed_after_the_run_ended_reports_it_was_applied(
+    registry: Registry, other_writer: Registry
+) -> None:
+    run_id = new_id("beat")
+    first = registry.runs_write.start({"run_id": run_id, "pipeline_id": "p"})
+    end = {"run_id": run_id, "pipeline_id": "p", "status": "SUCCESS", "attempt_id": first.attempt_id}
+    hook = LostResponseThenAnotherWriter(registry, "UpdateItem", lambda: other_writer.runs_write.finish(end))
+    try:
+        run = registry.runs_write.heartbeat(run_id, "p", metrics={"rows": 4}, attempt_id=first.attempt_id)
+    finally:
+        hook.remove()
+    assert hook.sent >= 2
+    assert (run.status, run.metrics) == (RunStatus.SUCCESS, {"rows": 4})
+    assert run == registry.runs.find_entity(run_id, "p", consistent=True)
+    with pytest.raises(ConflictError, match="already ended as SUCCESS"):  # a new heartbeat is refused
+        registry.runs_write.heartbeat(run_id, "p", metrics={"rows": 5}, attempt_id=first.attempt_id)

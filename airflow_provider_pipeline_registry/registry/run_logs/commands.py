@@ -480,6 +480,11 @@ class PipelineRunLogsWriteApi:
                     ) from None
                 current = _plain(confirmed)
             stored = self._entity(current, operation, run_id, pipeline_id)
+            if _heartbeat_applied(stored, update, metrics, attempt_id):
+                # replayed after a lost response, and the run ended since (an end keeps the
+                # heartbeat's time and metrics): the heartbeat was applied, report the stored run
+                log.debug("%s of %s was applied, then the run ended", operation, run_id)
+                return stored
             if attempt_id is not None and stored.current_attempt_id != attempt_id:
                 raise AttemptSupersededError(
                     f"run {run_id!r} is now attempt {stored.attempt_id} ({stored.status.value}, try "
@@ -682,6 +687,19 @@ class PipelineRunLogsWriteApi:
             for name, value in stored.get((item["run_id"]["S"], item["pipeline_id"]["S"]), {}).items():
                 if name not in known:
                     item.setdefault(name, value)
+
+
+def _heartbeat_applied(
+    run: PipelineRunLog, update: Update, metrics: Mapping[str, int | float], attempt_id: str | None
+) -> bool:
+    """The stored run holds this very heartbeat: its time (to the microsecond, the heartbeat's own
+    token) and every metric it wrote, in the same attempt."""
+    return (
+        run.heartbeat_at is not None
+        and run.heartbeat_at == update.set.get("heartbeat_at")
+        and all(run.metrics.get(k) == v for k, v in metrics.items())
+        and (attempt_id is None or run.current_attempt_id == attempt_id)
+    )
 
 
 def _ended_in_history(run: PipelineRunLog, end: RunFinish) -> bool:
