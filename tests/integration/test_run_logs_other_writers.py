@@ -142,6 +142,38 @@ def test_a_run_stored_without_metrics_refuses_a_late_end_as_before(registry: Reg
     assert "metrics" not in raw_run(registry, run_id)
 
 
+@pytest.mark.parametrize("write", ["heartbeat", "finish"])
+def test_the_whole_map_write_replayed_after_a_lost_response_is_applied_once(registry: Registry, write: str) -> None:
+    """The second form (the whole map, on a run stored without one) replayed by botocore finds the
+    map it created and reports the write; a heartbeat in between is merged, not lost (or refused,
+    after the end)."""
+    run_id = new_id("foreign")
+    put_foreign_running_run(registry, run_id)
+    api = registry.runs_write
+    refused: list[ConflictError] = []
+
+    def heartbeat_in_between() -> None:
+        try:
+            api.heartbeat(run_id, "p", metrics={"other": 1})  # another writer (the hook fires once)
+        except ConflictError as exc:
+            refused.append(exc)
+
+    hook = LostResponseThenAnotherWriter(registry, "UpdateItem", heartbeat_in_between, nth=2)
+    try:
+        if write == "heartbeat":
+            run = api.heartbeat(run_id, "p", metrics={"rows": 2})
+        else:
+            run = api.finish({"run_id": run_id, "pipeline_id": "p", "status": "SUCCESS", "metrics": {"rows": 2}})
+    finally:
+        hook.remove()
+    assert hook.fired == 1
+    if write == "heartbeat":
+        assert (run.status, run.metrics, refused) == (RunStatus.RUNNING, {"rows": 2, "other": 1}, [])
+    else:
+        assert (run.status, run.metrics, len(refused)) == (RunStatus.SUCCESS, {"rows": 2}, 1)
+    assert run == registry.runs.find_entity(run_id, "p", consistent=True)
+
+
 def test_the_logger_flushes_and_ends_a_run_opened_without_metrics(registry: Registry) -> None:
     run_id = new_id("foreign")
     put_foreign_running_run(registry, run_id)  # opened by another tool; the driver joins it
@@ -271,13 +303,15 @@ def test_the_loggers_end_write_outlives_replicated_write_conflicts(
 
 # -- item 4: a replay after another writer's write --------------------------------------------
 class LostResponseThenAnotherWriter:
-    """The next ``operation`` call is applied, then another writer writes (``between``), then the
-    response is lost (ReadTimeoutError): botocore replays the request over the other writer's write."""
+    """The next (or the ``nth``) ``operation`` request is applied, then another writer writes
+    (``between``), then the response is lost (ReadTimeoutError): botocore replays the request over
+    the other writer's write."""
 
-    def __init__(self, registry: Registry, operation: str, between: Callable[[], None]) -> None:
+    def __init__(self, registry: Registry, operation: str, between: Callable[[], None], nth: int = 1) -> None:
         self.client = registry.client
         self.operation = operation
         self.between = between
+        self.nth = nth
         self.fired = 0
         self.sent = 0
         self._http = URLLib3Session()
@@ -285,7 +319,7 @@ class LostResponseThenAnotherWriter:
 
     def __call__(self, request: Any, **_: Any) -> Any:
         self.sent += 1
-        if self.fired:
+        if self.fired or self.sent < self.nth:
             return None
         self.fired += 1
         self._http.send(request)  # applied
