@@ -47,6 +47,14 @@ class Compare(Condition):
 
 
 @dataclass(frozen=True)
+class SameAs(Condition):
+    """Two stored attributes hold equal values (``#a = #b``)."""
+
+    name: str
+    other: str
+
+
+@dataclass(frozen=True)
 class In(Condition):
     name: str
     values: tuple[Any, ...]
@@ -77,6 +85,10 @@ def not_exists(name: str) -> Condition:
 
 def eq(name: str, value: Any) -> Condition:
     return Compare(name, "=", value)
+
+
+def same_as(name: str, other: str) -> Condition:
+    return SameAs(name, other)
 
 
 def is_in(name: str, values: Sequence[Any]) -> Condition:

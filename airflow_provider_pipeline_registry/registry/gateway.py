@@ -44,6 +44,7 @@ from .conditions import (
     KeyCondition,
     Not,
     Or,
+    SameAs,
     Update,
 )
 from .config import DynamoDBConfig, LogicalTable
@@ -87,6 +88,9 @@ RETRYABLE_CODES = frozenset(
         "RequestThrottled",
         "LimitExceededException",
         "TransactionInProgressException",
+        # global tables: a write raced one in another Region (HTTP 409); botocore retries it in
+        # every mode (modeled retryable, legacy _retry.json), what outlives that is transient too
+        "ReplicatedWriteConflictException",
         "PriorRequestNotComplete",
         "RequestTimeout",
         "RequestTimeoutException",
@@ -215,6 +219,8 @@ class _Expressions:
             return f"attribute_not_exists({self.name(cond.name)})"
         if isinstance(cond, Compare):
             return f"{self.name(cond.name)} {cond.op} {self.value(cond.value, cond.name, cond.as_key_string)}"
+        if isinstance(cond, SameAs):
+            return f"{self.name(cond.name)} = {self.name(cond.other)}"
         if isinstance(cond, In):
             if not cond.values:
                 raise ValidationError(f"{cond.name}: IN needs at least one value", field=cond.name)

@@ -16,6 +16,9 @@ DynamoDB answers (not applied):
 * ``proxy_502`` / ``proxy_504``: an HTML 502/504 page without any DynamoDB error code;
 * ``too_many_requests``: HTTP 429 with an empty body.
 
+and ``replicated_write_conflict``: HTTP 409 ``ReplicatedWriteConflictException``, a global table's
+write that raced one in another Region (not applied).
+
 Sustained throttling for N calls: ``rate=1.0, kinds=("throttle",), max_faults=N``.
 ``omit_old_item=True`` drops ``ReturnValuesOnConditionCheckFailure`` from every request, so a
 failed condition comes back without the stored item (as from dynalite).
@@ -44,7 +47,7 @@ from botocore.httpsession import URLLib3Session
 
 ALL_KINDS: tuple[str, ...] = ("throttle", "server_error", "reset", "lost_response")
 PROXY_KINDS: tuple[str, ...] = ("proxy_502", "proxy_504", "too_many_requests")
-KNOWN_KINDS: tuple[str, ...] = ALL_KINDS + PROXY_KINDS
+KNOWN_KINDS: tuple[str, ...] = ALL_KINDS + PROXY_KINDS + ("replicated_write_conflict",)
 PROXY_502_BODY = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
@@ -178,6 +181,9 @@ class FaultInjector:
             return error_response(request.url, 400, code, "Rate of requests exceeds the allowed throughput.")
         if kind == "server_error":
             return error_response(request.url, 500, "InternalServerError", "Internal server error")
+        if kind == "replicated_write_conflict":
+            message = "One or more items in this request are being modified by a request in another Region."
+            return error_response(request.url, 409, "ReplicatedWriteConflictException", message)
         if kind == "proxy_502":
             return raw_response(request.url, 502, PROXY_502_BODY, "text/html")
         if kind == "proxy_504":

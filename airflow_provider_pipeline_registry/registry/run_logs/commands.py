@@ -17,15 +17,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..attributes import Item, decode_item
-from ..conditions import Condition, Update, eq, exists, not_exists
+from ..conditions import Condition, Update, eq, exists, not_exists, same_as
 from ..config import DynamoDBConfig
 from ..config_store import BatchUpsertReport, validate_dto
-from ..errors import AttemptConflictError, AttemptSupersededError, ConflictError, ItemNotFoundError, ValidationError
+from ..errors import (
+    AttemptConflictError,
+    AttemptSupersededError,
+    ConflictError,
+    ItemNotFoundError,
+    RetryableError,
+    ValidationError,
+)
 from ..gateway import DynamoDBClient, TableGateway, create_table_gateway
 from ..keys import build_model_key
 from ..model import extract_model_metadata
@@ -40,6 +47,7 @@ from .models import (
     RunStart,
     RunStatus,
 )
+from .write_tokens import CREATE_TOKEN, new_token, same_creation, was_applied, with_token
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +65,16 @@ _IDENTITY_FIELDS = (
 _MAX_RACE_ROUNDS = 8
 #: read-then-delete rounds before a delete gives up on a run written between its read and delete
 _DELETE_ROUNDS = 5
+
+
+def _attempt_fence(attempt_id: str) -> Condition:
+    """The run's current attempt is ``attempt_id``: its id, and the try it was recorded with is still
+    the run's try (a start of the previous released version, which knows no attempts, moves
+    ``try_number`` and leaves ``attempt_id``: a zombie of the replaced attempt must not pass).
+    Items written before ``attempt_try_number`` existed are fenced on the id alone."""
+    return eq("attempt_id", attempt_id) & (
+        same_as("try_number", "attempt_try_number") | not_exists("attempt_try_number")
+    )
 
 
 @dataclass(frozen=True)
@@ -125,11 +143,12 @@ class PipelineRunLogsWriteApi:
     # -- new attempts --------------------------------------------------------------------------
     def _unchanged(self, seen: PipelineRunLog, *, with_heartbeat: bool = False) -> Condition:
         """The item is still the one ``seen`` (same attempt, same status): the fence of a replace."""
-        condition: Condition = eq("status", seen.status.value)
+        # try_number too: a start of the previous released version changes it, not attempt_id
+        condition: Condition = eq("status", seen.status.value) & eq("try_number", seen.try_number)
         if seen.attempt_id is not None:
             condition = condition & eq("attempt_id", seen.attempt_id)
         else:  # written before attempt ids existed
-            condition = condition & not_exists("attempt_id") & eq("try_number", seen.try_number)
+            condition = condition & not_exists("attempt_id")
         if with_heartbeat:
             if seen.heartbeat_at is not None:
                 condition = condition & eq("heartbeat_at", seen.heartbeat_at)
@@ -154,6 +173,8 @@ class PipelineRunLogsWriteApi:
             "is_running": True,
             "metrics": start.metrics,
             "attempt_id": start.attempt_id,
+            "attempt_try_number": start.try_number,
+            "attempt_tokens": with_token(previous.attempt_tokens if previous else [], start.attempt_id),
             "updated_at": utc_now(),
         }
         remove = list(_START_RESETS)
@@ -173,11 +194,15 @@ class PipelineRunLogsWriteApi:
         expire_at = self._expire_at(start.start_time)
         if expire_at is not None:
             sets["expire_at"] = expire_at
-        return Update(set=sets, remove=tuple(remove), key_strings=self._key_strings)
+        # written only by the write that creates the item (fenced on attribute_not_exists(run_id))
+        created = {CREATE_TOKEN: new_token()} if previous is None else {}
+        return Update(set=sets, set_if_absent=created, remove=tuple(remove), key_strings=self._key_strings)
 
-    def _claim(self, start: RunStart, join_task_id: str | None, join_try: int | None) -> Update:
+    def _claim(self, start: RunStart, seen: PipelineRunLog, join_task_id: str | None, join_try: int | None) -> Update:
         sets: dict[str, Any] = {
             "attempt_id": start.attempt_id,
+            "attempt_try_number": join_try if join_try is not None else seen.try_number,
+            "attempt_tokens": with_token(seen.attempt_tokens, start.attempt_id),
             "attempt_claimed": True,
             "heartbeat_at": start.start_time,
             "updated_at": utc_now(),
@@ -219,7 +244,7 @@ class PipelineRunLogsWriteApi:
                     seen = self._read_current(start.run_id, start.pipeline_id, operation)
                 else:
                     seen = self._entity(exc.current, operation, start.run_id, start.pipeline_id)
-                if seen is not None and seen.attempt_id == start.attempt_id:
+                if seen is not None and seen.current_attempt_id == start.attempt_id:
                     log.debug("%s of %s: our own write, replayed after a lost response", operation, start.run_id)
                     return seen
                 continue
@@ -248,7 +273,12 @@ class PipelineRunLogsWriteApi:
         def decide(seen: PipelineRunLog | None) -> _Decision:
             if seen is None:
                 return _Decision(update=self._new_attempt(start, None, None, claimed=False, opened_by_start=True))
-            if seen.attempt_id is not None and seen.attempt_id == start.attempt_id:
+            if seen.current_attempt_id is not None and seen.current_attempt_id == start.attempt_id:
+                return _Decision(result=seen)
+            if was_applied(seen.attempt_tokens, start.attempt_id):
+                # our start was applied (its response lost), then another writer wrote: a driver
+                # claimed it, a newer try replaced it or the run ended. Report the stored run.
+                log.info("start of %s: attempt %s was opened, the run changed since", start.run_id, start.attempt_id)
                 return _Decision(result=seen)
             opened_by = seen.start_try_number if seen.start_try_number is not None else seen.try_number
             if start.try_number > opened_by:
@@ -324,12 +354,12 @@ class PipelineRunLogsWriteApi:
             now = utc_now()
             if seen is None:
                 return _Decision(update=self._new_attempt(start, None, None, claimed=True, opened_by_start=False))
-            if seen.attempt_id is not None and seen.attempt_id == start.attempt_id:
+            if seen.current_attempt_id is not None and seen.current_attempt_id == start.attempt_id:
                 return _Decision(result=seen)
             last_try = _last_try_of(seen, task_id)
             if seen.status is RunStatus.RUNNING:
-                if not seen.attempt_claimed and expected_attempt_id in (None, seen.attempt_id):
-                    return _Decision(update=self._claim(start, task_id, my_try))
+                if not seen.attempt_claimed and expected_attempt_id in (None, seen.current_attempt_id):
+                    return _Decision(update=self._claim(start, seen, task_id, my_try))
                 if my_try is not None and last_try is not None and my_try > last_try:
                     return _Decision(
                         update=self._new_attempt(start, seen, SUPERSEDED, claimed=True, opened_by_start=False)
@@ -387,21 +417,58 @@ class PipelineRunLogsWriteApi:
         )
         sets: dict[str, Any] = {"heartbeat_at": payload.start_time, "updated_at": utc_now()}
         sets.update({k: getattr(payload, k) for k in _SPARK_FIELDS if getattr(payload, k) is not None})
-        update = Update(
-            set=sets,
-            set_nested={("metrics", k): v for k, v in payload.metrics.items()},
-            key_strings=self._key_strings,
-        )
-        return self._while_running("heartbeat", run_id, pipeline_id, update, attempt_id)
+        update = Update(set=sets, key_strings=self._key_strings)
+        return self._while_running("heartbeat", run_id, pipeline_id, update, payload.metrics, attempt_id)
+
+    def _update_merging_metrics(
+        self, key: dict[str, Any], update: Update, metrics: Mapping[str, int | float], condition: Condition
+    ) -> Item:
+        """Apply ``update`` plus the ``metrics`` entries merged into the stored map, fenced on ``condition``.
+
+        ``SET metrics.x = :v`` fails ("the document path provided in the update expression is
+        invalid") on a run stored without a ``metrics`` map (another tool, an older version), and
+        it cannot be combined with ``SET metrics = if_not_exists(metrics, :empty)`` in one
+        expression. So the entry-wise form is conditioned on ``attribute_exists(metrics)``; when
+        that fails and the stored item (ALL_OLD, or the gateway's consistent read) has no map, the
+        same write sets the whole map, conditioned on ``attribute_not_exists(metrics)`` -- merging
+        into no map is exactly the new entries. Both forms carry the caller's whole fence (status,
+        attempt), so a zombie or an ended run is refused by either, and each form is idempotent
+        under a replay: a replayed whole-map write finds the map it created and goes back to the
+        entry-wise form, which writes the same values again. Only items without a map pay the
+        second call, once; a consistent read before every write, or metrics as top-level
+        attributes (a changed storage contract), would cost every run.
+        """
+        if not metrics:
+            return self.gateway.update_item(key, update, condition=condition)
+        by_entry = replace(update, set_nested={**update.set_nested, **{("metrics", k): v for k, v in metrics.items()}})
+        whole = replace(update, set={**update.set, "metrics": dict(metrics)})
+        for _ in range(2):
+            try:
+                return self.gateway.update_item(key, by_entry, condition=condition & exists("metrics"))
+            except ConflictError as exc:
+                if exc.current is None or "metrics" in exc.current:
+                    raise  # the fence failed (or no run): the caller explains it
+            try:
+                return self.gateway.update_item(key, whole, condition=condition & not_exists("metrics"))
+            except ConflictError as exc:
+                if exc.current is None or "metrics" not in exc.current:
+                    raise
+        return self.gateway.update_item(key, by_entry, condition=condition & exists("metrics"))
 
     def _while_running(
-        self, operation: str, run_id: str, pipeline_id: str, update: Update, attempt_id: str | None
+        self,
+        operation: str,
+        run_id: str,
+        pipeline_id: str,
+        update: Update,
+        metrics: Mapping[str, int | float],
+        attempt_id: str | None,
     ) -> PipelineRunLog:
         condition: Condition = eq("status", RunStatus.RUNNING.value)
         if attempt_id is not None:
-            condition = condition & eq("attempt_id", attempt_id)
+            condition = condition & _attempt_fence(attempt_id)
         try:
-            item = self.gateway.update_item(self._key(run_id, pipeline_id), update, condition=condition)
+            item = self._update_merging_metrics(self._key(run_id, pipeline_id), update, metrics, condition)
         except ConflictError as exc:
             context = self._context(operation, run_id, pipeline_id)
             current = exc.current
@@ -413,7 +480,12 @@ class PipelineRunLogsWriteApi:
                     ) from None
                 current = _plain(confirmed)
             stored = self._entity(current, operation, run_id, pipeline_id)
-            if attempt_id is not None and stored.attempt_id != attempt_id:
+            if _heartbeat_applied(stored, update, metrics, attempt_id):
+                # replayed after a lost response, and the run ended since (an end keeps the
+                # heartbeat's time and metrics): the heartbeat was applied, report the stored run
+                log.debug("%s of %s was applied, then the run ended", operation, run_id)
+                return stored
+            if attempt_id is not None and stored.current_attempt_id != attempt_id:
                 raise AttemptSupersededError(
                     f"run {run_id!r} is now attempt {stored.attempt_id} ({stored.status.value}, try "
                     f"{stored.try_number}); the write of attempt {attempt_id} is refused",
@@ -440,23 +512,17 @@ class PipelineRunLogsWriteApi:
             sets["error_type"] = end.error_type
         if end.error_message is not None:
             sets["error_message"] = end.error_message
-        update = Update(
-            set=sets,
-            remove=("is_running",),
-            set_nested={("metrics", k): v for k, v in end.metrics.items()},
-            key_strings=self._key_strings,
-        )
+        update = Update(set=sets, remove=("is_running",), key_strings=self._key_strings)
         condition: Condition = eq("status", RunStatus.RUNNING.value)
         if end.try_number is not None:
             condition = condition & eq("try_number", end.try_number)
         if end.attempt_id is not None:
-            condition = condition & eq("attempt_id", end.attempt_id)
+            condition = condition & _attempt_fence(end.attempt_id)
         key = self._key(end.run_id, end.pipeline_id)
         context = self._context("finish", end.run_id, end.pipeline_id)
         try:
-            return self._stored(
-                self.gateway.update_item(key, update, condition=condition), "finish", end.run_id, end.pipeline_id
-            )
+            item = self._update_merging_metrics(key, update, end.metrics, condition)
+            return self._stored(item, "finish", end.run_id, end.pipeline_id)
         except ConflictError as exc:
             stored = exc.current
         current = (
@@ -471,7 +537,10 @@ class PipelineRunLogsWriteApi:
                 **context,
             )
         stored = _plain(current) if stored is None else stored
-        if end.attempt_id is not None and current.attempt_id != end.attempt_id:
+        if _ended_in_history(current, end):
+            log.info("end %s of %s was recorded, then a newer attempt began", end.status.value, end.run_id)
+            return current
+        if end.attempt_id is not None and current.current_attempt_id != end.attempt_id:
             raise AttemptSupersededError(
                 f"run {end.run_id!r} is now attempt {current.attempt_id} ({current.status.value}, try "
                 f"{current.try_number}); the end {end.status.value} of attempt {end.attempt_id} is refused",
@@ -524,24 +593,28 @@ class PipelineRunLogsWriteApi:
         fenced on ``updated_at``, which every write of a run sets. So a delete retried after a
         lost response (the run is gone, by our first attempt) still returns the run it deleted
         instead of reporting "not found", and a run written between the read and the delete is
-        read again rather than deleted unseen.
+        read again rather than deleted unseen. A run *created again* after the delete was applied
+        (a start between the lost response and botocore's replay) carries another
+        ``create_token``: the replay leaves it alone and returns the run it deleted.
         """
         context = self._context("delete", run_id, pipeline_id)
         key = self._key(run_id, pipeline_id)
         for _ in range(_DELETE_ROUNDS):
-            seen = self._read_current(run_id, pipeline_id, "delete")
-            if seen is None:
+            raw = self.gateway.get_item(key, consistent=True)
+            if raw is None:
                 raise ItemNotFoundError(f"run {run_id!r} of pipeline {pipeline_id!r} not found", **context)
+            seen = self._stored(raw, "delete", run_id, pipeline_id)
             fence = eq("updated_at", seen.updated_at) if seen.updated_at is not None else not_exists("updated_at")
             try:
                 old = self.gateway.delete_item(key, condition=exists("run_id") & fence)
             except ConflictError as exc:
-                if exc.current is None:
-                    # gone, and a consistent read confirmed it: our delete was applied (its
-                    # response lost and the call retried) or a concurrent delete removed the very
-                    # run we read. Either way this run was deleted.
+                if not same_creation(decode_item(raw), exc.current):
+                    # gone (a consistent read confirmed it), or a run created anew: our delete was
+                    # applied (its response lost and the call replayed, after another writer
+                    # started the run again) or a concurrent delete removed the very run we read.
+                    # Either way this run was deleted; a new one is not ours to delete.
                     return seen
-                continue  # written since our read: read again
+                continue  # the same run, written since our read: read again
             return self._stored(old, "delete", run_id, pipeline_id) if old else seen
         raise ConflictError(
             f"run {run_id!r} of pipeline {pipeline_id!r} kept changing while deleting it ({_DELETE_ROUNDS} rounds)",
@@ -553,6 +626,7 @@ class PipelineRunLogsWriteApi:
         dto = validate_dto(PipelineRunLogUpsert, data, self.config.tzinfo)
         values = dto.model_dump(exclude={"duration_seconds"})
         values["is_running"] = True if dto.status is RunStatus.RUNNING else None
+        values["attempt_try_number"] = dto.try_number if dto.attempt_id is not None else None
         values["expire_at"] = self._expire_at(dto.start_time)
         values["updated_at"] = utc_now()
         # the values come from the validated DTO plus fields computed here: no second validation
@@ -561,7 +635,9 @@ class PipelineRunLogsWriteApi:
     def batch_upsert(self, runs: Sequence[PipelineRunLogUpsert | Mapping[str, Any]]) -> BatchUpsertReport:
         """Write whole run logs (imports, backfills) in batches of 25; unconditional, last writer wins.
 
-        Everything is validated first: nothing is written unless every item is valid.
+        Everything is validated first: nothing is written unless every item is valid. Attributes
+        this version does not know (written by a newer version or another tool) are kept, read
+        with one consistent BatchGetItem per 100 runs, as the config tables keep them.
         """
         items: list[Item] = []
         problems: list[dict[str, Any]] = []
@@ -578,6 +654,13 @@ class PipelineRunLogsWriteApi:
             raise ValidationError(
                 f"{len(problems)} invalid run log(s): {summary}", field=problems[0]["field"], errors=problems
             )
+        try:
+            self._keep_unknown_attributes(items)
+        except RetryableError as exc:  # never raised mid-way: nothing was written, all reported
+            unread = [
+                {"key": decode_item({k: i[k] for k in ("run_id", "pipeline_id")}), "reason": exc.message} for i in items
+            ]
+            return BatchUpsertReport(failed=unread)
         result = self.gateway.batch_write(items)
         failed = {(f["key"]["run_id"], f["key"]["pipeline_id"]) for f in result.failed}
         written = [
@@ -586,6 +669,46 @@ class PipelineRunLogsWriteApi:
             if (i["run_id"]["S"], i["pipeline_id"]["S"]) not in failed
         ]
         return BatchUpsertReport(written=written, failed=result.failed)
+
+    def _keep_unknown_attributes(self, items: list[Item]) -> None:
+        """A put replaces the whole item: carry over what the stored runs hold beyond this version's
+        fields (their ``create_token`` included: a run the batch creates gets none, so a delete
+        replayed after a batch created the run again still tells it from the run it deleted)."""
+        keys = {
+            (i["run_id"]["S"], i["pipeline_id"]["S"]): {"run_id": i["run_id"], "pipeline_id": i["pipeline_id"]}
+            for i in items
+        }
+        stored = {
+            (s["run_id"]["S"], s["pipeline_id"]["S"]): s
+            for s in self.gateway.batch_get(list(keys.values()), consistent=True)
+        }
+        known = set(PipelineRunLog.model_fields)
+        for item in items:
+            for name, value in stored.get((item["run_id"]["S"], item["pipeline_id"]["S"]), {}).items():
+                if name not in known:
+                    item.setdefault(name, value)
+
+
+def _heartbeat_applied(
+    run: PipelineRunLog, update: Update, metrics: Mapping[str, int | float], attempt_id: str | None
+) -> bool:
+    """The stored run holds this very heartbeat: its time (to the microsecond, the heartbeat's own
+    token) and every metric it wrote, in the same attempt."""
+    return (
+        run.heartbeat_at is not None
+        and run.heartbeat_at == update.set.get("heartbeat_at")
+        and all(run.metrics.get(k) == v for k, v in metrics.items())
+        and (attempt_id is None or run.current_attempt_id == attempt_id)
+    )
+
+
+def _ended_in_history(run: PipelineRunLog, end: RunFinish) -> bool:
+    """``end`` was recorded (an end replayed after a newer attempt began over it): the attempt it
+    names is in the history with that end status. Only an end fenced on its attempt id: an end
+    named by try number alone stays refused as stale once a newer try runs."""
+    return end.attempt_id is not None and any(
+        a.attempt_id == end.attempt_id and a.status == end.status.value for a in run.attempts
+    )
 
 
 def _plain(run: PipelineRunLog) -> dict[str, Any]:

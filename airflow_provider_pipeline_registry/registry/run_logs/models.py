@@ -170,6 +170,21 @@ class PipelineRunLog(RegistryModel, _RunFields):
     is_running: bool | None = None
     expire_at: int | None = None
     updated_at: datetime | None = None
+    #: the try number ``attempt_id`` was recorded with: a start of a version without attempts (the
+    #: previous released one) changes ``try_number`` but leaves ``attempt_id``, which is then no
+    #: longer the current attempt's (see :attr:`current_attempt_id`)
+    attempt_try_number: int | None = None
+    #: ids of the recent attempts started, joined or claimed on this run, oldest first (bounded: see
+    #: ``write_tokens``): a start replayed after another writer's write recognises itself here
+    attempt_tokens: list[str] = Field(default_factory=list)
+
+    @property
+    def current_attempt_id(self) -> str | None:
+        """``attempt_id`` while it is the current attempt's; None once a writer that does not know
+        attempts started another try over it (its fenced writes are refused)."""
+        if self.attempt_try_number is not None and self.attempt_try_number != self.try_number:
+            return None
+        return self.attempt_id
 
     def current_attempt(self, status: str | None = None) -> RunAttempt:
         """This run's current attempt as a history entry (``status`` defaults to the run's)."""
