@@ -19,6 +19,7 @@ from airflow_provider_pipeline_registry.registry import (
     RunStatus,
     ValidationError,
 )
+from airflow_provider_pipeline_registry.registry.text_limits import MAX_ERROR_BYTES
 
 pytestmark = pytest.mark.integration
 
@@ -213,8 +214,10 @@ def test_long_error_messages_are_truncated_not_refused(registry: Registry) -> No
     start(registry, "r")
     done = finish(registry, "r", "FAILED", error_type="RuntimeError", error_message="x" * 100_000)
     assert done.error_message is not None
-    assert len(done.error_message) <= 8 * 1024
-    assert done.error_message.endswith("chars]")
+    assert len(done.error_message.encode()) <= MAX_ERROR_BYTES
+    assert done.error_message.startswith("xxx")
+    assert done.error_message.endswith("xxx")
+    assert " bytes omitted] ...\n" in done.error_message
 
 
 def test_running_index_and_stale_detection(registry: Registry) -> None:
