@@ -471,7 +471,7 @@ def test_the_attempt_history_is_bounded_and_shown_in_the_users_timezone(make_reg
     stored = registry.runs.find_entity("r", "p", consistent=True)
     assert stored is not None
     assert [a.try_number for a in stored.attempts] == list(range(3, 13))  # the last 10 before try 13
-    assert all(len(a.error_message or "") <= 1024 for a in stored.attempts)
+    assert all(len((a.error_message or "").encode()) <= MAX_ERROR_BYTES for a in stored.attempts)
     view = registry.runs.get_by_id("r", "p", consistent=True)
     assert str(view.attempts[0].start_time.tzinfo) == "Europe/Paris"
     assert view.attempts[0].start_time == T0 + timedelta(hours=3)
@@ -480,7 +480,9 @@ def test_the_attempt_history_is_bounded_and_shown_in_the_users_timezone(make_reg
 
 
 def test_batch_upsert_keeps_an_imported_attempt_history(registry: Registry) -> None:
-    history = [{"attempt_id": "a1", "try_number": 1, "status": "FAILED", "start_time": T0, "error_message": "x" * 5000}]
+    history = [
+        {"attempt_id": "a1", "try_number": 1, "status": "FAILED", "start_time": T0, "error_message": "x" * 20_000}
+    ]
     report = registry.runs_write.batch_upsert(
         [{"run_id": "imp", "pipeline_id": "p", "status": "SUCCESS", "start_time": T0, "attempts": history}]
     )
@@ -489,7 +491,7 @@ def test_batch_upsert_keeps_an_imported_attempt_history(registry: Registry) -> N
     assert stored is not None
     (attempt,) = stored.attempts
     assert (attempt.attempt_id, attempt.status, attempt.start_time) == ("a1", "FAILED", T0)
-    assert len(attempt.error_message or "") <= 1024
+    assert len((attempt.error_message or "").encode()) <= MAX_ERROR_BYTES
 
 
 def test_a_delete_never_removes_a_run_written_after_its_read(
