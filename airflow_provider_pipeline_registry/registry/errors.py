@@ -144,6 +144,21 @@ class ItemNotFoundError(RegistryError, LookupError):
     """The item asked for does not exist."""
 
 
+class UnknownPipelineError(ItemNotFoundError):
+    """A pipeline id that is not in the registry: no config and no run recorded under it (a typo,
+    or the wrong table prefix). ``close_matches`` holds the registry's closest pipeline ids."""
+
+    def __init__(self, pipeline_id: str, *, close_matches: list[str] | None = None, **context: Any) -> None:
+        self.pipeline_id = pipeline_id
+        self.close_matches = list(close_matches or [])
+        hint = (
+            "; closest ids: " + ", ".join(repr(m) for m in self.close_matches)
+            if self.close_matches
+            else "; no pipeline id is close to it"
+        )
+        super().__init__(f"pipeline {pipeline_id!r} does not exist (no config, no runs){hint}", **context)
+
+
 class TableNotFoundError(RegistryError):
     """A registry table does not exist (create it with ``create_tables(config)``)."""
 
