@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from .hooks.mixins import PipelineRegistryHookMixin
 from .registry.errors import redact
+from .registry.text_limits import truncate_text
 from .run_context import derive_context_run_id, is_dag_level, task_group_id_of
 
 if TYPE_CHECKING:
@@ -33,9 +34,6 @@ log = logging.getLogger(__name__)
 
 Callback = Callable[[Mapping[str, Any]], None]
 RunIdSource = str | Callable[[Mapping[str, Any]], str] | None
-
-#: longest error message taken from an exception (the core truncates beyond its own limit too)
-_MAX_MESSAGE = 4000
 
 
 class _RecordRunEnd(PipelineRegistryHookMixin):
@@ -101,8 +99,8 @@ class _RecordRunEnd(PipelineRegistryHookMixin):
             return "TaskFailed", f"{where} failed"
         if isinstance(exception, BaseException):
             message = str(exception) or repr(exception)
-            return type(exception).__name__, f"{where}: {message[:_MAX_MESSAGE]}"
-        return "TaskFailed", f"{where}: {str(exception)[:_MAX_MESSAGE]}"
+            return type(exception).__name__, truncate_text(f"{where}: {message}")
+        return "TaskFailed", truncate_text(f"{where}: {exception}")
 
     def _skipped_task(self, context: Mapping[str, Any]) -> str | None:
         """The id of the task when a success callback fires for a task that was skipped, else None.

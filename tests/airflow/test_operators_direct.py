@@ -397,3 +397,20 @@ def test_callbacks_never_raise(
     assert caplog.text.count("pipeline-registry callback could not record") == 3
     assert TEST_ACCESS_KEY_ID not in caplog.text
     assert TEST_SECRET_ACCESS_KEY not in caplog.text
+
+
+def test_failure_callback_keeps_the_end_of_a_long_spark_traceback(registry_conn_id: str, reg: Any) -> None:
+    """Issue 21 item 9: the callback's error is the package's one truncation (head and tail), not the
+    first 4,000 characters, so the exception named on the last line survives."""
+    from spark_traceback import LAST_LINE, spark_traceback
+
+    from airflow_provider_pipeline_registry.registry.text_limits import MAX_ERROR_BYTES
+
+    start(registry_conn_id)
+    callback = record_run_failure(pipeline_id=PIPELINE, aws_conn_id=registry_conn_id)
+    callback(context(FakeTI("spark"), exception=RuntimeError(spark_traceback())))
+    run = reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True)
+    assert run.error_type == "RuntimeError"
+    assert run.error_message.startswith("task spark (try 1): An error occurred while calling")
+    assert run.error_message.endswith(LAST_LINE)
+    assert len(run.error_message.encode()) <= MAX_ERROR_BYTES
