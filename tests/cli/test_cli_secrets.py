@@ -145,3 +145,26 @@ def test_importing_a_masked_export_is_refused(cli: Cli, seeded: Registry, tmp_pa
     assert "location" in fields
     assert all("masked value (***)" in p["message"] for p in report["problems"])
     assert seeded.pipelines.get_by_id("vault").spark_conf["spark.hadoop.fs.s3a.secret.key"] == S3_SECRET
+
+
+def test_airflows_sensitive_var_conn_names_are_masked_too(cli: Cli, registry: Registry, write_file: WriteFile) -> None:
+    """``[core] sensitive_var_conn_names`` (the variable, or an airflow.cfg) adds names to mask."""
+    document = {"pipelines": [{"pipeline_id": "licensed", "name": "L", "parameters": {"zzcli_licence": "L-77123"}}]}
+    assert cli("config", "import", write_file("licensed.yaml", document)).exit_code == 0
+    plain = cli("pipelines", "show", "licensed", "--json")
+    assert json.loads(plain.stdout)["parameters"] == {"zzcli_licence": "L-77123"}  # not a sensitive name by itself
+    shown = cli(
+        "pipelines", "show", "licensed", "--json", env={"AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES": "zzcli_licence"}
+    )
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["parameters"] == {"zzcli_licence": "***"}
+
+
+def test_sensitive_var_conn_names_from_airflow_cfg(tmp_path: Path) -> None:
+    from airflow_provider_pipeline_registry.cli.context import airflow_sensitive_var_conn_names
+
+    (tmp_path / "airflow.cfg").write_text("[core]\nsensitive_var_conn_names = licence, pin\n")
+    assert airflow_sensitive_var_conn_names({"AIRFLOW_HOME": str(tmp_path)}) == "licence, pin"
+    assert airflow_sensitive_var_conn_names({"AIRFLOW_HOME": str(tmp_path / "none")}) == ""
+    env = {"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES": "x"}
+    assert airflow_sensitive_var_conn_names(env) == "x"
