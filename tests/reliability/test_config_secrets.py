@@ -142,7 +142,7 @@ def test_the_spark_job_gets_the_secrets_and_airflow_shows_none(
     # controls: what is searched holds the masked config, the command line and our log lines
     assert '"spark.hadoop.fs.s3a.secret.key": "***"' in texts["xcom"]
     assert "s3a://***@lake/src/" in texts["xcom"]
-    assert "--db-password" in texts["rendered fields"]
+    assert "--secret-key=***" in texts["rendered fields"]  # the Spark task's rendered (masked) arguments
     logs = texts["task log (as Airflow's masker shows it)"]
     assert "Spark-Submit cmd" in logs
     assert "spark.sales.jdbc.url" in logs
