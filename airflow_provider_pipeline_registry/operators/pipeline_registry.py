@@ -512,7 +512,7 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
                 self.pipeline_id,
                 stored,
                 self.show(run.end_time),
-                ": ".join(x for x in (run.error_type, run.error_message) if x) or "no error",
+                redact_text(": ".join(x for x in (run.error_type, run.error_message) if x)) or "no error",
                 verdict,
             )
         self._fail_if_needed(run_id, stored, run.error_message, explicit_status=verdict if explicit else None)
@@ -527,7 +527,7 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
         if status == "FAILED" or (status == "CANCELLED" and explicit_status != "CANCELLED"):
             raise AirflowException(
                 f"pipeline {self.pipeline_id!r} run {run_id!r} {'FAILED' if status == 'FAILED' else 'was CANCELLED'}"
-                + (f": {error_message}" if error_message else "")
+                + (f": {redact_text(error_message)}" if error_message else "")
                 + " (set fail_on_pipeline_failure=False to keep this task green)"
             )
 
