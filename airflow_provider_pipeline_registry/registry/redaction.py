@@ -229,7 +229,7 @@ def _hide_all(value: Any, found: list[str] | None) -> Any:
     text = str(value)
     if not text or text == MASK:
         return text
-    if found is not None:
+    if found is not None and isinstance(value, str):  # a number is shown masked, not masked in every log line
         found.append(text)
     return MASK
 
