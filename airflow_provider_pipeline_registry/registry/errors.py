@@ -12,22 +12,13 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-_SECRET_PATTERNS = (
-    # access key ids (long-term AKIA, temporary ASIA) and the signing scope that carries them
-    re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{12,}\b"),
-    re.compile(r"(Credential=)[^,\s]+", re.IGNORECASE),
-    re.compile(r"(Signature=)[0-9a-f]+", re.IGNORECASE),
-    re.compile(r"(X-Amz-Security-Token[=:]\s*)\S+", re.IGNORECASE),
-    re.compile(r"(aws_secret_access_key[\"']?\s*[=:]\s*[\"']?)[^\s\"',]+", re.IGNORECASE),
-    re.compile(r"(aws_session_token[\"']?\s*[=:]\s*[\"']?)[^\s\"',]+", re.IGNORECASE),
-)
+from .redaction import redact_text
 
 
 def redact(text: str) -> str:
-    """Mask anything in ``text`` that looks like an AWS credential."""
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: (m.group(1) if m.re.groups else "") + "***", text)
-    return text
+    """Mask anything in ``text`` that must not be shown: AWS credentials, URL userinfo and
+    sensitive ``name=value`` pairs (the one redaction of the package: :mod:`.redaction`)."""
+    return redact_text(text)
 
 
 class RegistryError(Exception):
