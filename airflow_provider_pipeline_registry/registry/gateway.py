@@ -42,8 +42,10 @@ from .conditions import (
     Condition,
     In,
     KeyCondition,
+    NestedNotExists,
     Not,
     Or,
+    Plus,
     Update,
 )
 from .config import DynamoDBConfig, LogicalTable
@@ -213,6 +215,8 @@ class _Expressions:
             return f"attribute_exists({self.name(cond.name)})"
         if isinstance(cond, AttributeNotExists):
             return f"attribute_not_exists({self.name(cond.name)})"
+        if isinstance(cond, NestedNotExists):
+            return f"attribute_not_exists({self.path(cond.path)})"
         if isinstance(cond, Compare):
             return f"{self.name(cond.name)} {cond.op} {self.value(cond.value, cond.name, cond.as_key_string)}"
         if isinstance(cond, In):
@@ -248,7 +252,7 @@ class _Expressions:
             f"{self.name(k)} = if_not_exists({self.name(k)}, {self.value(v, k, k in update.key_strings)})"
             for k, v in update.set_if_absent.items()
         ]
-        sets += [f"{self.path(path)} = {self.value(v, '.'.join(path))}" for path, v in update.set_nested.items()]
+        sets += [f"{self.path(path)} = {self.operand(v, '.'.join(path))}" for path, v in update.set_nested.items()]
         if sets:
             clauses.append("SET " + ", ".join(sets))
         if update.add:
@@ -258,6 +262,12 @@ class _Expressions:
         if not clauses:
             raise ValidationError("an update must change at least one attribute", field="update")
         return " ".join(clauses)
+
+    def operand(self, value: Any, path: str) -> str:
+        """A SET right-hand side: a value, or a :class:`Plus` computed from the stored item."""
+        if isinstance(value, Plus):
+            return f"{self.name(value.name)} + {self.value(value.amount, value.name)}"
+        return self.value(value, path)
 
     def projection(self, attributes: Sequence[str]) -> str:
         return ", ".join(self.name(a) for a in attributes)

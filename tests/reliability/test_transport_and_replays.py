@@ -136,9 +136,9 @@ def test_a_config_write_survives_the_fault_and_reports_the_truth_once(
 
     faults.remove()
     assert sum(faults.faults.values()) == 1, "the fault was injected"
-    retried = [op for op in WRITE_OPERATIONS if faults.calls[op] == 2]
-    assert retried, "and the write was sent twice"
-    assert all(faults.api_calls[op] == 1 for op in retried), "by botocore, inside one client call"
+    # (an upsert creating its item makes two calls: the first finds no token map to add to)
+    retried = [op for op in WRITE_OPERATIONS if faults.calls[op] == faults.api_calls[op] + 1]
+    assert retried, "and the write was sent twice, by botocore, inside one client call"
     assert domain.stored_version(item_id) == version
     if write == "batch_upsert":
         assert (result.written, result.failed) == ([item_id], [])
