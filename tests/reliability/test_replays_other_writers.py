@@ -268,11 +268,11 @@ class StoredPuts:
         self.stored: list[tuple[int, str]] = []
         self._lock = threading.Lock()
         events = client.meta.events
-        events.register("before-call.dynamodb", self._sent, unique_id="race-puts-sent")
+        events.register("before-parameter-build.dynamodb", self._sent, unique_id="race-puts-sent")
         events.register("after-call.dynamodb", self._answered, unique_id="race-puts-answered")
 
     def remove(self) -> None:
-        self.client.meta.events.unregister("before-call.dynamodb", unique_id="race-puts-sent")
+        self.client.meta.events.unregister("before-parameter-build.dynamodb", unique_id="race-puts-sent")
         self.client.meta.events.unregister("after-call.dynamodb", unique_id="race-puts-answered")
 
     def _sent(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
