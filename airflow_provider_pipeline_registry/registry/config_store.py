@@ -25,11 +25,11 @@ from typing import Any, ClassVar, Generic, TypeVar
 import pydantic
 from pydantic import BaseModel
 
-from .attributes import AttributeValue, Item, decode_item, decode_value, encode_value
+from .attributes import AttributeValue, Item, decode_item, decode_value, encode_value, item_size
 from .conditions import Compare, Condition, KeyCondition, Plus, Update, eq, exists, not_exists
 from .config import DynamoDBConfig
 from .errors import ConflictError, CorruptItemError, ItemNotFoundError, RetryableError, ValidationError
-from .gateway import DynamoDBClient, TableGateway, create_table_gateway
+from .gateway import TRANSACT_BYTES, TRANSACT_LIMIT, DynamoDBClient, TableGateway, create_table_gateway
 from .keys import build_model_key, decode_page_token, encode_page_token
 from .model import RegistryModel, extract_model_metadata, localize_naive_datetimes
 from .timezones import check_storable, resolve_user_timezone, utc_now
@@ -476,13 +476,15 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
         )
 
     def batch_upsert(self, items: Sequence[U | Mapping[str, Any]]) -> BatchUpsertReport:
-        """Validate all, then write item by item, conditionally; unchanged items are skipped.
+        """Validate all, then write conditionally in transactions; unchanged items are skipped.
 
-        Nothing is written unless every item validates. Each item is a conditional PutItem on
-        the version (and incarnation) it read, recording its token like every write, so a
-        version number is never given to two contents: an item written by someone else between
-        the read and the put is read again and written at the next version (up to 5 rounds,
-        then listed in ``failed``). Up to ``batch_concurrency`` puts run at once. Attributes this
+        Nothing is written unless every item validates. Items are written in
+        ``TransactWriteItems`` of up to 100 (and 4 MB), up to ``batch_concurrency`` at once;
+        each put is conditional on the version (and incarnation) it read and records its token
+        like every write, so a version number is never given to two contents. A transaction an
+        item written in between cancelled is re-read and sent again at the next version (up to 5
+        rounds, then its items are listed in ``failed``). Where the implementation has no
+        transactions (dynalite), each item is one conditional PutItem instead. Attributes this
         version does not know (written by a newer writer) are kept.
         """
         dtos: list[BaseModel] = []
@@ -510,32 +512,35 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
         stop = threading.Event()
         stopped_by: list[str] = []
         errors: list[BaseException] = []
+        chunks = self._transaction_chunks(dtos, stored, token, now)
 
-        def put(dto: BaseModel) -> tuple[str, str | None]:
-            """("written" | "unchanged" | "failed", the reason of a failure)."""
+        def write(chunk: list[BaseModel]) -> dict[str, tuple[str, str | None]]:
+            """item id -> ("written" | "unchanged" | "failed", the reason of a failure)."""
             if stop.is_set():
-                return "failed", None
+                return {getattr(d, self.id_field): ("failed", None) for d in chunk}
             try:
-                return self._put_one(dto, stored.get(getattr(dto, self.id_field)), token, now)
+                return self._write_chunk(chunk, stored, token, now)
             except RetryableError as exc:
                 stopped_by.append(f"not written: {exc.message}")
                 stop.set()
-                return "failed", f"not written: {exc.message}"
-            except Exception as exc:  # raised once the puts in flight are done
+                return {getattr(d, self.id_field): ("failed", f"not written: {exc.message}") for d in chunk}
+            except Exception as exc:  # raised once the chunks in flight are done
                 errors.append(exc)
                 stop.set()
-                return "failed", "not written"
+                return {getattr(d, self.id_field): ("failed", "not written") for d in chunk}
 
-        workers = self.gateway.batch_workers(len(dtos))
+        workers = self.gateway.batch_workers(len(chunks))
         if workers <= 1:
-            outcomes = [put(dto) for dto in dtos]
+            parts = [write(chunk) for chunk in chunks]
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry-batch") as pool:
-                outcomes = list(pool.map(put, dtos))
+                parts = list(pool.map(write, chunks))
         if errors:
             raise errors[0]
+        outcomes = {item_id: outcome for part in parts for item_id, outcome in part.items()}
         report = BatchUpsertReport()
-        for item_id, (outcome, reason) in zip(ids, outcomes, strict=True):
+        for item_id in ids:
+            outcome, reason = outcomes[item_id]
             if outcome == "written":
                 report.written.append(item_id)
             elif outcome == "unchanged":
@@ -545,39 +550,119 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
                 report.failed.append({"key": {self.id_field: item_id}, "reason": why})
         return report
 
-    def _put_one(self, dto: BaseModel, raw: Item | None, token: str, now: datetime) -> tuple[str, str | None]:
-        """Put one item of a batch at the version after the one read, conditional on it."""
-        item_id = getattr(dto, self.id_field)
-        key = self._key(item_id)
-        known = set(self.entity_type.model_fields)
+    def _transaction_chunks(
+        self, dtos: Sequence[BaseModel], stored: Mapping[str, Item], token: str, now: datetime
+    ) -> list[list[BaseModel]]:
+        """The items in transactions of at most TRANSACT_LIMIT puts and TRANSACT_BYTES (with a
+        margin for the expressions); unchanged items ride along (they are skipped when sent)."""
+        chunks: list[list[BaseModel]] = [[]]
+        size = 0
+        for dto in dtos:
+            planned = self._plan(dto, stored.get(getattr(dto, self.id_field)), token, now)
+            weight = item_size(planned[0]) + 512 if planned else 0
+            if chunks[-1] and (len(chunks[-1]) >= TRANSACT_LIMIT or size + weight > TRANSACT_BYTES):
+                chunks.append([])
+                size = 0
+            chunks[-1].append(dto)
+            size += weight
+        return [chunk for chunk in chunks if chunk]
+
+    def _plan(self, dto: BaseModel, raw: Item | None, token: str, now: datetime) -> tuple[Item, Condition] | None:
+        """The put of one batch item over the stored ``raw`` (None: unchanged), conditional on
+        the version and incarnation read, at the next version."""
+        old = self._entity(raw) if raw else None
         values = dto.model_dump()
+        if old is not None and all(getattr(old, k) == v for k, v in values.items()):
+            return None
+        version = (getattr(old, "version", 0) + 1) if old else 1
+        entity = self._new_entity(
+            dto,
+            version=version,
+            created_at=old.created_at if old else now,  # type: ignore[attr-defined]
+            updated_at=now,
+        )
+        item = entity.to_dynamodb_item()
+        item[WRITE_TOKENS] = encode_value(carried(_history_of_raw(raw), token, version), WRITE_TOKENS)
+        # a put replaces the whole item: carry over attributes a newer writer added
+        known = self.entity_type.model_fields
+        for name, value in (raw or {}).items():
+            if name not in known:
+                item.setdefault(name, value)
+        if raw is None:
+            return item, not_exists(self.id_field)
+        condition = eq("version", getattr(old, "version", None))
+        created = _raw_string(raw, "created_at")
+        if created is not None:
+            condition = condition & Compare("created_at", "=", created)
+        return item, condition
+
+    def _write_chunk(
+        self, chunk: Sequence[BaseModel], stored: Mapping[str, Item], token: str, now: datetime
+    ) -> dict[str, tuple[str, str | None]]:
+        """Write one chunk in one transaction; items written in between are read again."""
+        raws = {getattr(d, self.id_field): stored.get(getattr(d, self.id_field)) for d in chunk}
+        outcomes: dict[str, tuple[str, str | None]] = {}
+        for attempt in range(_WRITE_ROUNDS):
+            planned: list[tuple[str, Item, Condition]] = []
+            for dto in chunk:
+                item_id = getattr(dto, self.id_field)
+                put = self._plan(dto, raws[item_id], token, now)
+                if put is None:
+                    outcomes[item_id] = ("unchanged", None)
+                else:
+                    outcomes.pop(item_id, None)
+                    planned.append((item_id, *put))
+            if not planned:
+                return outcomes
+            result = self.gateway.transact_put([(item, condition) for _, item, condition in planned])
+            if not result.supported:
+                for dto in chunk:
+                    outcomes[getattr(dto, self.id_field)] = self._put_one(
+                        dto, raws[getattr(dto, self.id_field)], token, now
+                    )
+                return outcomes
+            if result.applied:
+                outcomes.update({item_id: ("written", None) for item_id, _, _ in planned})
+                return outcomes
+            reasons = result.reasons
+            refused = [
+                item_id
+                for (item_id, _, _), (code, _) in zip(planned, reasons, strict=False)
+                if code == "ConditionalCheckFailed"
+            ]
+            invalid = [code for code, _ in reasons if code == "ValidationError"]
+            if invalid:
+                raise ValidationError(
+                    f"DynamoDB refused a transaction of {len(planned)} items of {self.gateway.table_name} "
+                    "(ValidationError)",
+                    field="items",
+                )
+            if refused:
+                fresh = {
+                    item[self.id_field]["S"]: item
+                    for item in self.gateway.batch_get([self._key(i) for i in refused], consistent=True)
+                }
+                returned = [old for _, old in reasons if old is not None]
+                if any(applied(_history_of_raw(raw), token) is not None for raw in [*returned, *fresh.values()]):
+                    # our transaction was applied (its response lost, botocore sent it again): all of it
+                    outcomes.update({item_id: ("written", None) for item_id, _, _ in planned})
+                    return outcomes
+                raws.update({item_id: fresh.get(item_id) for item_id in refused})  # written since our read
+            elif attempt + 1 < _WRITE_ROUNDS:
+                self.gateway.backoff.wait(attempt)  # a conflicting transaction, throttling: again
+        reason = f"not written: changed by other writers during {_WRITE_ROUNDS} rounds"
+        outcomes.update({item_id: ("failed", reason) for item_id, _, _ in planned})
+        return outcomes
+
+    def _put_one(self, dto: BaseModel, raw: Item | None, token: str, now: datetime) -> tuple[str, str | None]:
+        """One item of a batch as one conditional PutItem (implementations without transactions)."""
+        key = self._key(getattr(dto, self.id_field))
         for _ in range(_WRITE_ROUNDS):
-            old = self._entity(raw) if raw else None
-            if old is not None and all(getattr(old, k) == v for k, v in values.items()):
+            put = self._plan(dto, raw, token, now)
+            if put is None:
                 return "unchanged", None
-            version = (getattr(old, "version", 0) + 1) if old else 1
-            entity = self._new_entity(
-                dto,
-                version=version,
-                created_at=old.created_at if old else now,  # type: ignore[attr-defined]
-                updated_at=now,
-            )
-            item = entity.to_dynamodb_item()
-            seen = _history_of_raw(raw)
-            item[WRITE_TOKENS] = encode_value(carried(seen, token, version), WRITE_TOKENS)
-            # a put replaces the whole item: carry over attributes a newer writer added
-            for name, value in (raw or {}).items():
-                if name not in known:
-                    item.setdefault(name, value)
-            if raw is None:
-                condition: Condition = not_exists(self.id_field)
-            else:
-                condition = eq("version", getattr(old, "version", None))
-                created = _raw_string(raw, "created_at")
-                if created is not None:
-                    condition = condition & Compare("created_at", "=", created)
             try:
-                self.gateway.put_item(item, condition=condition)
+                self.gateway.put_item(put[0], condition=put[1])
             except ConflictError as exc:
                 if applied(exc.current, token) is not None:
                     return "written", None  # our put, replayed after a lost response

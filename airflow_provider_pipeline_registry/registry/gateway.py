@@ -320,6 +320,21 @@ class _BatchRun:
             return self._reason or "not written"
 
 
+#: the most actions DynamoDB takes in one TransactWriteItems (and its total request size)
+TRANSACT_LIMIT = 100
+TRANSACT_BYTES = 4 * 1024 * 1024
+_TRANSACT_CODES = frozenset({"TransactionCanceledException", "UnknownOperationException"})
+
+
+@dataclass
+class TransactResult:
+    """What one TransactWriteItems did: applied (all), or not, with each action's reason."""
+
+    applied: bool
+    supported: bool = True
+    reasons: list[tuple[str, Item | None]] = field(default_factory=list)
+
+
 @dataclass
 class BatchWriteResult:
     """What a batch write did: how many items were written, and which (if any) could not be."""
@@ -351,13 +366,23 @@ class TableGateway:
         return f"TableGateway(table={self.table_name!r})"
 
     # -- the single call site ------------------------------------------------------------------
-    def call(self, operation: str, key: Mapping[str, Any] | None = None, **params: Any) -> dict[str, Any]:
-        """Call ``operation`` once (botocore retries transport faults inside); map the errors."""
+    def call(
+        self,
+        operation: str,
+        key: Mapping[str, Any] | None = None,
+        *,
+        unmapped: frozenset[str] = frozenset(),
+        **params: Any,
+    ) -> dict[str, Any]:
+        """Call ``operation`` once (botocore retries transport faults inside); map the errors
+        (a ClientError whose code is in ``unmapped`` is raised as it is, for the caller to read)."""
         method = getattr(self.client, operation)
         _ATTEMPTS.reset()
         try:
             return method(**params)  # type: ignore[no-any-return]
         except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in unmapped:
+                raise
             raise self._map_client_error(exc, operation, key) from None
         except TRANSIENT_NETWORK_ERRORS as exc:
             raise RegistryConnectionError(
@@ -523,6 +548,33 @@ class TableGateway:
         else:
             response = self._conditional("delete_item", key, expr.apply(params))
         return response.get("Attributes")
+
+    def transact_put(self, puts: Sequence[tuple[Item, Condition | None]]) -> TransactResult:
+        """One ``TransactWriteItems`` of conditional puts on this table: all applied, or none.
+
+        Not applied: per put, DynamoDB's cancellation reason code (``"None"`` for a put that was
+        not the cause) and the stored item when it returned one. An implementation without
+        transactions (dynalite) gives ``supported=False``. At most ``TRANSACT_LIMIT`` puts."""
+        if len(puts) > TRANSACT_LIMIT:
+            raise ValidationError(f"a transaction takes at most {TRANSACT_LIMIT} items, got {len(puts)}", field="items")
+        actions: list[dict[str, Any]] = []
+        for item, condition in puts:
+            check_item_size(item, what=f"item for {self.table_name}")
+            put: dict[str, Any] = {"TableName": self.table_name, "Item": item}
+            if condition is not None:
+                expr = _Expressions()
+                put["ConditionExpression"] = expr.condition(condition)
+                put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+                expr.apply(put)
+            actions.append({"Put": put})
+        try:
+            self.call("transact_write_items", unmapped=_TRANSACT_CODES, TransactItems=actions)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "UnknownOperationException":
+                return TransactResult(applied=False, supported=False)
+            reasons: list[Any] = list(exc.response.get("CancellationReasons") or [{}] * len(puts))
+            return TransactResult(applied=False, reasons=[(str(r.get("Code", "None")), r.get("Item")) for r in reasons])
+        return TransactResult(applied=True)
 
     # -- queries -------------------------------------------------------------------------------
     def query(

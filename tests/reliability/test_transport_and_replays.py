@@ -41,7 +41,7 @@ pytestmark = pytest.mark.integration
 MAX_ATTEMPTS = 3
 T0 = datetime(2026, 3, 8, 6, 59, 30, 123456, tzinfo=UTC)
 FAULTS = ["lost_response", "lost_response_no_old_item", "proxy_502", "proxy_504", "too_many_requests"]
-WRITE_OPERATIONS = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"]
+WRITE_OPERATIONS = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"]
 
 
 @pytest.fixture(scope="module")
