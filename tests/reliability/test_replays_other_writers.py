@@ -303,7 +303,7 @@ def test_concurrent_batches_and_versioned_writes_never_give_one_version_two_cont
 
     def batches() -> None:
         start.wait()
-        for k in range(12):
+        for k in range(20):
             report = batch_registry.pipelines_write.batch_upsert(
                 [{"pipeline_id": item_id, "name": "Sales", "owner": f"batch-{k}"}]
             )
@@ -312,7 +312,7 @@ def test_concurrent_batches_and_versioned_writes_never_give_one_version_two_cont
 
     def singles() -> None:
         start.wait()
-        for k in range(12):
+        for k in range(20):
             seen = single_registry.pipelines.find_entity(item_id, consistent=True)
             assert seen is not None
             try:
