@@ -29,7 +29,7 @@ from .attributes import AttributeValue, Item, decode_item, decode_value, encode_
 from .conditions import Compare, Condition, KeyCondition, Plus, Update, eq, exists, not_exists
 from .config import DynamoDBConfig
 from .errors import ConflictError, CorruptItemError, ItemNotFoundError, RetryableError, ValidationError
-from .gateway import TRANSACT_BYTES, TRANSACT_LIMIT, DynamoDBClient, TableGateway, create_table_gateway
+from .gateway import TRANSACT_BYTES, DynamoDBClient, TableGateway, create_table_gateway
 from .keys import build_model_key, decode_page_token, encode_page_token
 from .model import RegistryModel, extract_model_metadata, localize_naive_datetimes
 from .timezones import check_storable, resolve_user_timezone, utc_now
@@ -54,6 +54,10 @@ VM = TypeVar("VM", bound=ViewModel)
 BOOKKEEPING = ("version", "created_at", "updated_at")
 #: how often a write re-reads an item that changed under it before giving up (ConflictError)
 _WRITE_ROUNDS = 5
+#: puts per TransactWriteItems of a batch (DynamoDB takes up to TRANSACT_LIMIT): as many as a
+#: BatchWriteItem chunk, so a batch makes as many calls, as parallel, as before; a conflict
+#: cancels (and re-sends) fewer items
+TRANSACT_CHUNK = 25
 #: how often an unversioned ``delete`` re-reads an item that changed between its read and delete
 _DELETE_ROUNDS = _WRITE_ROUNDS
 
@@ -479,7 +483,7 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
         """Validate all, then write conditionally in transactions; unchanged items are skipped.
 
         Nothing is written unless every item validates. Items are written in
-        ``TransactWriteItems`` of up to 100 (and 4 MB), up to ``batch_concurrency`` at once;
+        ``TransactWriteItems`` of 25 (and at most 4 MB), up to ``batch_concurrency`` at once;
         each put is conditional on the version (and incarnation) it read and records its token
         like every write, so a version number is never given to two contents. A transaction an
         item written in between cancelled is re-read and sent again at the next version (up to 5
@@ -553,14 +557,14 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
     def _transaction_chunks(
         self, dtos: Sequence[BaseModel], stored: Mapping[str, Item], token: str, now: datetime
     ) -> list[list[BaseModel]]:
-        """The items in transactions of at most TRANSACT_LIMIT puts and TRANSACT_BYTES (with a
+        """The items in transactions of at most TRANSACT_CHUNK puts and TRANSACT_BYTES (with a
         margin for the expressions); unchanged items ride along (they are skipped when sent)."""
         chunks: list[list[BaseModel]] = [[]]
         size = 0
         for dto in dtos:
             planned = self._plan(dto, stored.get(getattr(dto, self.id_field)), token, now)
             weight = item_size(planned[0]) + 512 if planned else 0
-            if chunks[-1] and (len(chunks[-1]) >= TRANSACT_LIMIT or size + weight > TRANSACT_BYTES):
+            if chunks[-1] and (len(chunks[-1]) >= TRANSACT_CHUNK or size + weight > TRANSACT_BYTES):
                 chunks.append([])
                 size = 0
             chunks[-1].append(dto)

@@ -5,7 +5,7 @@ may have written in between. Comparing the replay's token with the item's *last*
 enough then. Every write stores its fresh token in the item's ``write_tokens`` map, with the
 result it produced (for config items: the ``version`` it wrote)::
 
-    write_tokens = {"3f9a...": 7, "b41c...": 8, ...}
+    write_tokens = {"3f9a0c...": 7, "b41c2e...": 8, ...}
 
 and its condition refuses a second application of that token (``not_applied``: the map has no
 entry of that name). When the condition fails and the stored item's map holds our token
@@ -27,7 +27,7 @@ own result values (any values that order by recency, e.g. fixed-width UTC timest
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,13 +37,14 @@ from .conditions import Condition, NestedNotExists, exists, not_exists
 WRITE_TOKENS = "write_tokens"
 #: at least this many of the newest tokens are kept
 KEEP = 8
-#: a map longer than this is trimmed back to ``KEEP`` by the next writer that knows it
-TRIM_ABOVE = 16
+#: a map longer than this is trimmed back to ``KEEP`` by the writer that sees it (one extra
+#: request every ``TRIM_ABOVE - KEEP + 1`` writes of an item; the map stays under ~600 bytes)
+TRIM_ABOVE = 24
 
 
 def new_write_token() -> str:
-    """A fresh token for one write (a uuid4, hex)."""
-    return uuid.uuid4().hex
+    """A fresh token for one write: 64 random bits, 16 hex characters."""
+    return secrets.token_hex(8)
 
 
 def not_applied(token: str) -> Condition:
