@@ -24,6 +24,7 @@ from reliability_faults import FaultInjector
 from reliability_helpers import registry_on
 
 from airflow_provider_pipeline_registry.registry import ConflictError, Registry
+from airflow_provider_pipeline_registry.registry.write_tokens import KEEP, TRIM_ABOVE
 
 pytestmark = pytest.mark.integration
 
@@ -352,3 +353,33 @@ def test_concurrent_batches_and_versioned_writes_never_give_one_version_two_cont
     assert puts.stored, "batches wrote"
     assert told, "and so did single writes"
     assert set(reasons) <= {"not written: changed by other writers during 5 rounds"}
+
+
+def test_the_token_history_is_bounded_and_a_replay_after_seven_other_writes_still_knows_itself(
+    writers: tuple[Registry, Registry], lose: Callable[..., LostAppliedResponse]
+) -> None:
+    ours, other = writers
+    item_id = f"p_{uuid.uuid4().hex[:10]}"
+    ours.pipelines_write.create({"pipeline_id": item_id, "name": "Sales"})
+    for k in range(40):
+        other.pipelines_write.update(item_id, {"owner": f"other-{k}"})
+    table = ours.config.table_name("pipeline_config")
+    raw = ours.client.get_item(TableName=table, Key={"pipeline_id": {"S": item_id}}, ConsistentRead=True)["Item"]
+    history = {token: int(v["N"]) for token, v in raw["write_tokens"]["M"].items()}
+    assert KEEP <= len(history) <= TRIM_ABOVE
+    # the newest writes are the ones kept, each with the version it produced
+    assert max(history.values()) == 41
+    assert sorted(history.values()) == list(range(42 - len(history), 42))
+
+    def seven_other_writes() -> None:
+        for k in range(KEEP - 1):
+            other.pipelines_write.update(item_id, {"owner": f"later-{k}"})
+
+    injector = lose(seven_other_writes, "lost_response")
+    result = ours.pipelines_write.update(item_id, {"description": "ours"}, expected_version=41)
+    injector.remove()
+    assert injector.faults["lost_response"] == 1
+    assert (result.version, result.description) == (42, "ours")
+    stored = ours.pipelines.find_entity(item_id, consistent=True)
+    assert stored is not None
+    assert (stored.version, stored.owner, stored.description) == (42 + KEEP - 1, f"later-{KEEP - 2}", "ours")
