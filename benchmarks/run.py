@@ -31,7 +31,7 @@ from rich.table import Table  # noqa: E402
 from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry  # noqa: E402
 from airflow_provider_pipeline_registry.testing import DynamoDBLocal  # noqa: E402
 
-SECTIONS = ("ops", "serialization", "batch", "dag", "history", "triggerer", "cli")
+SECTIONS = ("ops", "serialization", "batch", "config_batch", "dag", "history", "triggerer", "cli")
 #: issue #15: single-item get/put/conditional update and a 100-item query page within 1.10x of raw boto3
 OPS_TARGET = 1.10
 #: issue #15: a run log's round trip (model -> item -> model) at most 1.0x boto3's TypeSerializer+TypeDeserializer
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{', QUICK mode' if args.quick else ''}; load average {os.getloadavg()[0]:.1f}"
     )
     started = time.perf_counter()
-    needs_dynamodb = {"ops", "serialization", "batch", "history", "triggerer"} & set(sections)
+    needs_dynamodb = {"ops", "serialization", "batch", "config_batch", "history", "triggerer"} & set(sections)
     with DynamoDBLocal() if needs_dynamodb else contextlib.nullcontext() as ddb:
         registry = models = None
         if ddb is not None:
@@ -234,6 +234,10 @@ def main(argv: list[str] | None = None) -> int:
             import bench_batch
 
             console.print(_batch_table(bench_batch.run(registry, quick=args.quick, concurrency=args.batch_concurrency)))  # type: ignore[arg-type]
+        if "config_batch" in sections:
+            import bench_config_batch
+
+            console.print(bench_config_batch.report(bench_config_batch.run(registry, quick=args.quick)))  # type: ignore[arg-type]
         if "history" in sections:
             import bench_history
 

@@ -39,6 +39,22 @@ class AttributeNotExists(Condition):
 
 
 @dataclass(frozen=True)
+class NestedNotExists(Condition):
+    """``attribute_not_exists`` of a document path into nested maps (names never split on ".")."""
+
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Plus:
+    """An update value computed by DynamoDB: the stored number ``name`` plus ``amount`` (as it
+    was before the update: every right-hand side reads the item as it was)."""
+
+    name: str
+    amount: int
+
+
+@dataclass(frozen=True)
 class Compare(Condition):
     name: str
     op: CompareOp
@@ -115,6 +131,7 @@ class Update:
     set_if_absent: Mapping[str, Any] = field(default_factory=dict)
     remove: Sequence[str] = ()
     add: Mapping[str, int | float] = field(default_factory=dict)
-    #: nested map entries to SET, e.g. ``{("metrics", "rows_read"): 10}``; names are never split on "."
+    #: nested map entries to SET, e.g. ``{("metrics", "rows_read"): 10}``; names are never split on ".";
+    #: a value may be a :class:`Plus` (computed by DynamoDB)
     set_nested: Mapping[tuple[str, ...], Any] = field(default_factory=dict)
     key_strings: frozenset[str] = frozenset()  # attributes whose booleans are stored as 'true'/'false'

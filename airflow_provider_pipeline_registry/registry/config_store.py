@@ -2,16 +2,21 @@
 
 ``PipelineConfig*Api`` and ``TableConfig*Api`` specialise these with their own models and lists.
 
-Writes are replay-safe: botocore retries a call whose response was lost although DynamoDB had
-applied it. Every write stores a fresh per-write token (``write_token``, a uuid4) with the item,
-and its condition refuses a second application of the same token; when the condition fails and
-the stored item carries our token, the write WAS applied, and the stored item is the result.
+Writes are replay-safe, also when another writer wrote in between: botocore retries a call whose
+response was lost although DynamoDB had applied it. Every write records a fresh token in the
+item's bounded token history (``write_tokens``, token -> the version that write produced; see
+:mod:`.write_tokens`), and its condition refuses a second application of that token. When the
+condition fails and the stored history holds our token, the write WAS applied: it reports the
+version it produced, never re-applies. A delete is fenced on the incarnation it read
+(``version`` and ``created_at``), so a replay never deletes an item re-created since.
 """
 
 from __future__ import annotations
 
-import uuid
+import contextlib
+import threading
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from functools import cache
@@ -20,39 +25,52 @@ from typing import Any, ClassVar, Generic, TypeVar
 import pydantic
 from pydantic import BaseModel
 
-from .attributes import Item, decode_item
-from .conditions import Compare, Condition, KeyCondition, Update, eq, exists, not_exists
+from .attributes import AttributeValue, Item, decode_item, decode_value, encode_value, item_size
+from .conditions import Compare, Condition, KeyCondition, Plus, Update, eq, exists, not_exists
 from .config import DynamoDBConfig
-from .errors import ConflictError, ItemNotFoundError, ValidationError
-from .gateway import DynamoDBClient, TableGateway, create_table_gateway
+from .errors import ConflictError, CorruptItemError, ItemNotFoundError, RetryableError, ValidationError
+from .gateway import TRANSACT_BYTES, DynamoDBClient, TableGateway, create_table_gateway
 from .keys import build_model_key, decode_page_token, encode_page_token
 from .model import RegistryModel, extract_model_metadata, localize_naive_datetimes
 from .timezones import check_storable, resolve_user_timezone, utc_now
 from .views import ResultPage, ViewModel, iterate_pages
+from .write_tokens import (
+    WRITE_TOKENS,
+    applied,
+    carried,
+    first_history,
+    has_history,
+    new_write_token,
+    no_history,
+    not_applied,
+    record,
+    trimmed,
+)
 
 E = TypeVar("E", bound=RegistryModel)
 U = TypeVar("U", bound=BaseModel)
 VM = TypeVar("VM", bound=ViewModel)
 
 BOOKKEEPING = ("version", "created_at", "updated_at")
-#: the stored attribute holding the token of the last write (no model field: views never show it)
-WRITE_TOKEN = "write_token"
+#: how often a write re-reads an item that changed under it before giving up (ConflictError)
+_WRITE_ROUNDS = 5
+#: puts per TransactWriteItems of a batch (DynamoDB takes up to TRANSACT_LIMIT): as many as a
+#: BatchWriteItem chunk, so a batch makes as many calls, as parallel, as before; a conflict
+#: cancels (and re-sends) fewer items
+TRANSACT_CHUNK = 25
 #: how often an unversioned ``delete`` re-reads an item that changed between its read and delete
-_DELETE_ROUNDS = 5
+_DELETE_ROUNDS = _WRITE_ROUNDS
 
 
-def new_write_token() -> str:
-    """A fresh token for one write (compared on a failed condition to recognise a replay)."""
-    return uuid.uuid4().hex
+def _raw_string(raw: Mapping[str, AttributeValue] | None, name: str) -> str | None:
+    value = (raw or {}).get(name)
+    return value.get("S") if isinstance(value, Mapping) else None
 
 
-def _not_replayed(token: str) -> Condition:
-    """The stored item does not already carry ``token`` (this write was not applied yet)."""
-    return not_exists(WRITE_TOKEN) | Compare(WRITE_TOKEN, "<>", token)
-
-
-def _is_ours(stored: Mapping[str, Any] | None, token: str) -> bool:
-    return stored is not None and stored.get(WRITE_TOKEN) == token
+def _history_of_raw(raw: Mapping[str, AttributeValue] | None) -> dict[str, Any]:
+    value = (raw or {}).get(WRITE_TOKENS)
+    decoded = decode_value(value) if isinstance(value, Mapping) else None
+    return {WRITE_TOKENS: decoded} if isinstance(decoded, Mapping) else {}
 
 
 def validate_dto(dto_type: type[U], data: U | Mapping[str, Any], tz: tzinfo) -> U:
@@ -215,19 +233,22 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
     def create(self, data: U | Mapping[str, Any]) -> E:
         """Create a new item (version 1); ConflictError if it already exists.
 
-        A create retried after a lost response finds its own item: it returns that item.
+        A create retried after a lost response finds its own token in the stored history (also
+        after other writers updated the item): it returns the entity it created.
         """
         dto = self._validate(data)
         now = utc_now()
         entity = self._new_entity(dto, version=1, created_at=now, updated_at=now)
         token = new_write_token()
         item = entity.to_dynamodb_item()
-        item[WRITE_TOKEN] = {"S": token}
+        item[WRITE_TOKENS] = encode_value(first_history(token, 1), WRITE_TOKENS)
         try:
             self.gateway.put_item(item, condition=not_exists(self.id_field))
         except ConflictError as exc:
-            if _is_ours(exc.current, token):
-                return self._stored_entity(exc.current or {})  # our first attempt was applied
+            if applied(exc.current, token) is not None:
+                # our first attempt was applied: what it created (the stored item if unchanged)
+                unchanged = (exc.current or {}).get("version") == 1
+                return self._stored_entity(exc.current or {}) if unchanged else entity
             found = (exc.current or {}).get("version")
             raise ConflictError(
                 f"{self.meta.table} {getattr(dto, self.id_field)!r} already exists (version {found})",
@@ -238,14 +259,6 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
             ) from None
         return entity
 
-    def _version_condition(self, expected_version: int | None) -> Condition:
-        if expected_version is None:
-            # ``version``, not the key: an item holding only its keys is not a config to update
-            return exists("version")
-        if expected_version == 0:
-            return not_exists(self.id_field)
-        return eq("version", expected_version)
-
     def _locked_update(
         self,
         item_id: str,
@@ -254,19 +267,95 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
         operation: str,
         allow_create: bool = False,
     ) -> E:
+        """One conditional UpdateItem recording a fresh token with the version it produces.
+
+        Usually one request. An item without a token map needs the whole map written: a new item
+        (an upsert creating it) under ``attribute_not_exists``, an item of an older release after
+        a request that gives it an empty map. A replay (our token in the stored history) reports
+        the version it produced.
+        """
         token = new_write_token()
-        update = replace(update, set={**update.set, WRITE_TOKEN: token})
-        condition = _not_replayed(token)
-        if not (allow_create and expected_version is None):
-            condition = self._version_condition(expected_version) & condition
-        try:
-            item = self.gateway.update_item(self._key(item_id), update, condition=condition)
-        except ConflictError as exc:
-            if _is_ours(exc.current, token):
-                # applied by an attempt whose response was lost: the stored item is our result
-                return self._stored_entity(exc.current or {})
-            raise self._explain_conflict(exc, item_id, expected_version, operation) from None
-        return self._entity(item)
+        key = self._key(item_id)
+        # "existing": add our entry to the stored map; "new": create the item with a map;
+        # "no map": the stored item has none (an older release wrote it)
+        state = "new" if expected_version == 0 else "existing"
+        for _ in range(_WRITE_ROUNDS):
+            if state == "no map":
+                self._start_history(key)
+                state = "existing"
+            if state == "new":
+                step = replace(update, set={**update.set, WRITE_TOKENS: first_history(token, 1)})
+                condition = not_exists(self.id_field) if expected_version == 0 else not_exists("version")
+            else:
+                produced: Any = Plus("version", 1) if expected_version is None else expected_version + 1
+                step = replace(update, set_nested={**update.set_nested, **record(token, produced)})
+                condition = has_history() & not_applied(token)
+                if expected_version is not None:
+                    condition = eq("version", expected_version) & condition
+                elif not allow_create:
+                    # ``version``, not the key: an item holding only its keys is not a config
+                    condition = exists("version") & condition
+            try:
+                item = self.gateway.update_item(key, step, condition=condition)
+            except CorruptItemError:
+                if not (allow_create and expected_version is None) or state == "new":
+                    raise
+                state = "new"  # an item without ``version`` (its keys only): an upsert writes every field
+                continue
+            except ConflictError as exc:
+                current = exc.current
+                version = applied(current, token)
+                if version is not None:
+                    # applied by an attempt whose response was lost: report what it produced
+                    return self._replayed(current or {}, update, int(version))
+                if current is None:
+                    if not (allow_create and expected_version is None):
+                        raise self._explain_conflict(exc, item_id, expected_version, operation) from None
+                    state = "new"
+                    continue
+                if expected_version is not None and current.get("version") != expected_version:
+                    raise self._explain_conflict(exc, item_id, expected_version, operation) from None
+                state = "existing" if WRITE_TOKENS in current else "no map"
+                continue  # created, or given a map, since our request: write again
+            self._trim(key, item)
+            return self._entity(item)
+        raise ConflictError(
+            f"{self.meta.table} {item_id!r} kept changing during {operation} ({_WRITE_ROUNDS} rounds)",
+            operation=operation,
+            table=self.gateway.table_name,
+            key={self.id_field: item_id},
+        )
+
+    def _start_history(self, key: dict[str, AttributeValue]) -> None:
+        """Give a stored item without a token map an empty one (changes nothing else)."""
+        # gone, or given a map by another writer: the next round reads what is stored
+        with contextlib.suppress(ConflictError):
+            self.gateway.update_item(key, Update(set={WRITE_TOKENS: {}}), condition=exists("version") & no_history())
+
+    def _trim(self, key: dict[str, AttributeValue], item: Item) -> None:
+        """Write an over-long token map back trimmed, if nobody wrote since (best effort)."""
+        kept = trimmed(_history_of_raw(item))
+        version = item.get("version", {}).get("N")
+        if kept is None or version is None:
+            return
+        with contextlib.suppress(ConflictError):  # written since: that writer (or a later one) trims
+            self.gateway.update_item(key, Update(set={WRITE_TOKENS: kept}), condition=eq("version", int(version)))
+
+    def _replayed(self, current: Mapping[str, Any], update: Update, version: int) -> E:
+        """The result of our applied write, found by its replay: the stored item while it is
+        still at the version we produced; after later writes, the fields we wrote (the others
+        as stored now) at the version we produced."""
+        if current.get("version") == version:
+            return self._stored_entity(current)
+        fields = self.entity_type.model_fields
+        data = {k: v for k, v in current.items() if k in fields}
+        data.update({k: v for k, v in update.set.items() if k in fields})
+        for name in update.remove:
+            data.pop(name, None)
+        for name, value in update.set_if_absent.items():
+            data.setdefault(name, value)
+        data["version"] = version
+        return self.entity_type.model_validate(data)  # type: ignore[return-value]
 
     def _explain_conflict(self, exc: ConflictError, item_id: str, expected: int | None, operation: str) -> Exception:
         context: dict[str, Any] = {
@@ -344,11 +433,11 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
     def delete(self, item_id: str, *, expected_version: int | None = None) -> E:
         """Delete and return the deleted entity; ItemNotFoundError if there was none.
 
-        Reads the item (consistently) first, then deletes exactly the version it read. So a
-        delete retried after a lost response (the item is gone, by our first attempt) still
-        returns the entity it deleted, instead of reporting "not found". With
-        ``expected_version`` a different stored version is a ConflictError; without, an item
-        changed between the read and the delete is read again.
+        Reads the item (consistently) first, then deletes exactly what it read: the same
+        ``version`` of the same incarnation (``created_at``). So a delete retried after a lost
+        response returns the entity it deleted, and never deletes an item another writer
+        re-created after it. With ``expected_version`` a different stored version is a
+        ConflictError; without, an item changed between the read and the delete is read again.
         """
         context: dict[str, Any] = {
             "operation": "delete",
@@ -369,13 +458,18 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
                     current=decode_item(raw),
                     **context,
                 )
+            created = _raw_string(raw, "created_at")
+            condition = eq("version", version)
+            if created is not None:
+                condition = condition & Compare("created_at", "=", created)
             try:
-                old = self.gateway.delete_item(key, condition=eq("version", version))
+                old = self.gateway.delete_item(key, condition=condition)
             except ConflictError as exc:
-                if exc.current is None:
-                    # gone, and a consistent read confirmed it: our delete was applied (its
-                    # response lost and the call retried) or a concurrent delete removed the very
-                    # version we read. Either way this entity was deleted.
+                current = exc.current
+                if current is None or current.get("created_at") != created:
+                    # the incarnation we read is gone (a consistent read confirmed it): deleted by
+                    # our first attempt (its response lost, the call retried), or by a concurrent
+                    # delete of the very version we read; an item there now was created since
                     return entity
                 if expected_version is not None:
                     raise self._explain_conflict(exc, item_id, expected_version, "delete") from None
@@ -386,12 +480,16 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
         )
 
     def batch_upsert(self, items: Sequence[U | Mapping[str, Any]]) -> BatchUpsertReport:
-        """Validate all, then write in batches; unchanged items are skipped, versions advance.
+        """Validate all, then write conditionally in transactions; unchanged items are skipped.
 
-        Nothing is written unless every item validates. Attributes this version does not know
-        (written by a newer writer) are kept. Batch writes cannot be conditional, so
-        a concurrent single write to the same item between the read and the write is overwritten:
-        use :meth:`upsert` with ``expected_version`` where that matters.
+        Nothing is written unless every item validates. Items are written in
+        ``TransactWriteItems`` of 25 (and at most 4 MB), up to ``batch_concurrency`` at once;
+        each put is conditional on the version (and incarnation) it read and records its token
+        like every write, so a version number is never given to two contents. A transaction an
+        item written in between cancelled is re-read and sent again at the next version (up to 5
+        rounds, then its items are listed in ``failed``). Where the implementation has no
+        transactions (dynalite), each item is one conditional PutItem instead. Attributes this
+        version does not know (written by a newer writer) are kept.
         """
         dtos: list[BaseModel] = []
         problems: list[dict[str, Any]] = []
@@ -413,35 +511,166 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
             item[self.id_field]["S"]: item
             for item in self.gateway.batch_get([self._key(i) for i in ids], consistent=True)
         }
-        existing = {item_id: self._entity(item) for item_id, item in stored.items()}
-        known = set(self.entity_type.model_fields)
-        report = BatchUpsertReport()
+        token = new_write_token()  # one per batch: each item records it with its own version
         now = utc_now()
-        batch_token = new_write_token()  # a put replayed by botocore writes the same item again
-        to_write: list[Item] = []
-        for dto in dtos:
-            item_id = getattr(dto, self.id_field)
-            old = existing.get(item_id)
-            if old is not None and all(getattr(old, k) == v for k, v in dto.model_dump().items()):
+        stop = threading.Event()
+        stopped_by: list[str] = []
+        errors: list[BaseException] = []
+        chunks = self._transaction_chunks(dtos, stored, token, now)
+
+        def write(chunk: list[BaseModel]) -> dict[str, tuple[str, str | None]]:
+            """item id -> ("written" | "unchanged" | "failed", the reason of a failure)."""
+            if stop.is_set():
+                return {getattr(d, self.id_field): ("failed", None) for d in chunk}
+            try:
+                return self._write_chunk(chunk, stored, token, now)
+            except RetryableError as exc:
+                stopped_by.append(f"not written: {exc.message}")
+                stop.set()
+                return {getattr(d, self.id_field): ("failed", f"not written: {exc.message}") for d in chunk}
+            except Exception as exc:  # raised once the chunks in flight are done
+                errors.append(exc)
+                stop.set()
+                return {getattr(d, self.id_field): ("failed", "not written") for d in chunk}
+
+        workers = self.gateway.batch_workers(len(chunks))
+        if workers <= 1:
+            parts = [write(chunk) for chunk in chunks]
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry-batch") as pool:
+                parts = list(pool.map(write, chunks))
+        if errors:
+            raise errors[0]
+        outcomes = {item_id: outcome for part in parts for item_id, outcome in part.items()}
+        report = BatchUpsertReport()
+        for item_id in ids:
+            outcome, reason = outcomes[item_id]
+            if outcome == "written":
+                report.written.append(item_id)
+            elif outcome == "unchanged":
                 report.unchanged.append(item_id)
-                continue
-            entity = self._new_entity(
-                dto,
-                version=(getattr(old, "version", 0) + 1) if old else 1,
-                created_at=old.created_at if old else now,  # type: ignore[attr-defined]
-                updated_at=now,
-            )
-            item = entity.to_dynamodb_item()
-            item[WRITE_TOKEN] = {"S": batch_token}
-            # a put replaces the whole item: carry over attributes a newer writer added
-            for name, value in stored.get(item_id, {}).items():
-                if name not in known:
-                    item.setdefault(name, value)
-            to_write.append(item)
-        result = self.gateway.batch_write(to_write)
-        failed_ids = {f["key"][self.id_field] for f in result.failed}
-        report.failed.extend(result.failed)
-        report.written.extend(
-            item[self.id_field]["S"] for item in to_write if item[self.id_field]["S"] not in failed_ids
-        )
+            else:
+                why = reason or (stopped_by[0] if stopped_by else "not written")
+                report.failed.append({"key": {self.id_field: item_id}, "reason": why})
         return report
+
+    def _transaction_chunks(
+        self, dtos: Sequence[BaseModel], stored: Mapping[str, Item], token: str, now: datetime
+    ) -> list[list[BaseModel]]:
+        """The items in transactions of at most TRANSACT_CHUNK puts and TRANSACT_BYTES (with a
+        margin for the expressions); unchanged items ride along (they are skipped when sent)."""
+        chunks: list[list[BaseModel]] = [[]]
+        size = 0
+        for dto in dtos:
+            planned = self._plan(dto, stored.get(getattr(dto, self.id_field)), token, now)
+            weight = item_size(planned[0]) + 512 if planned else 0
+            if chunks[-1] and (len(chunks[-1]) >= TRANSACT_CHUNK or size + weight > TRANSACT_BYTES):
+                chunks.append([])
+                size = 0
+            chunks[-1].append(dto)
+            size += weight
+        return [chunk for chunk in chunks if chunk]
+
+    def _plan(self, dto: BaseModel, raw: Item | None, token: str, now: datetime) -> tuple[Item, Condition] | None:
+        """The put of one batch item over the stored ``raw`` (None: unchanged), conditional on
+        the version and incarnation read, at the next version."""
+        old = self._entity(raw) if raw else None
+        values = dto.model_dump()
+        if old is not None and all(getattr(old, k) == v for k, v in values.items()):
+            return None
+        version = (getattr(old, "version", 0) + 1) if old else 1
+        entity = self._new_entity(
+            dto,
+            version=version,
+            created_at=old.created_at if old else now,  # type: ignore[attr-defined]
+            updated_at=now,
+        )
+        item = entity.to_dynamodb_item()
+        item[WRITE_TOKENS] = encode_value(carried(_history_of_raw(raw), token, version), WRITE_TOKENS)
+        # a put replaces the whole item: carry over attributes a newer writer added
+        known = self.entity_type.model_fields
+        for name, value in (raw or {}).items():
+            if name not in known:
+                item.setdefault(name, value)
+        if raw is None:
+            return item, not_exists(self.id_field)
+        condition = eq("version", getattr(old, "version", None))
+        created = _raw_string(raw, "created_at")
+        if created is not None:
+            condition = condition & Compare("created_at", "=", created)
+        return item, condition
+
+    def _write_chunk(
+        self, chunk: Sequence[BaseModel], stored: Mapping[str, Item], token: str, now: datetime
+    ) -> dict[str, tuple[str, str | None]]:
+        """Write one chunk in one transaction; items written in between are read again."""
+        raws = {getattr(d, self.id_field): stored.get(getattr(d, self.id_field)) for d in chunk}
+        outcomes: dict[str, tuple[str, str | None]] = {}
+        for attempt in range(_WRITE_ROUNDS):
+            planned: list[tuple[str, Item, Condition]] = []
+            for dto in chunk:
+                item_id = getattr(dto, self.id_field)
+                put = self._plan(dto, raws[item_id], token, now)
+                if put is None:
+                    outcomes[item_id] = ("unchanged", None)
+                else:
+                    outcomes.pop(item_id, None)
+                    planned.append((item_id, *put))
+            if not planned:
+                return outcomes
+            result = self.gateway.transact_put([(item, condition) for _, item, condition in planned])
+            if not result.supported:
+                for dto in chunk:
+                    outcomes[getattr(dto, self.id_field)] = self._put_one(
+                        dto, raws[getattr(dto, self.id_field)], token, now
+                    )
+                return outcomes
+            if result.applied:
+                outcomes.update({item_id: ("written", None) for item_id, _, _ in planned})
+                return outcomes
+            reasons = result.reasons
+            refused = [
+                item_id
+                for (item_id, _, _), (code, _) in zip(planned, reasons, strict=False)
+                if code == "ConditionalCheckFailed"
+            ]
+            invalid = [code for code, _ in reasons if code == "ValidationError"]
+            if invalid:
+                raise ValidationError(
+                    f"DynamoDB refused a transaction of {len(planned)} items of {self.gateway.table_name} "
+                    "(ValidationError)",
+                    field="items",
+                )
+            if refused:
+                fresh = {
+                    item[self.id_field]["S"]: item
+                    for item in self.gateway.batch_get([self._key(i) for i in refused], consistent=True)
+                }
+                returned = [old for _, old in reasons if old is not None]
+                if any(applied(_history_of_raw(raw), token) is not None for raw in [*returned, *fresh.values()]):
+                    # our transaction was applied (its response lost, botocore sent it again): all of it
+                    outcomes.update({item_id: ("written", None) for item_id, _, _ in planned})
+                    return outcomes
+                raws.update({item_id: fresh.get(item_id) for item_id in refused})  # written since our read
+            elif attempt + 1 < _WRITE_ROUNDS:
+                self.gateway.backoff.wait(attempt)  # a conflicting transaction, throttling: again
+        reason = f"not written: changed by other writers during {_WRITE_ROUNDS} rounds"
+        outcomes.update({item_id: ("failed", reason) for item_id, _, _ in planned})
+        return outcomes
+
+    def _put_one(self, dto: BaseModel, raw: Item | None, token: str, now: datetime) -> tuple[str, str | None]:
+        """One item of a batch as one conditional PutItem (implementations without transactions)."""
+        key = self._key(getattr(dto, self.id_field))
+        for _ in range(_WRITE_ROUNDS):
+            put = self._plan(dto, raw, token, now)
+            if put is None:
+                return "unchanged", None
+            try:
+                self.gateway.put_item(put[0], condition=put[1])
+            except ConflictError as exc:
+                if applied(exc.current, token) is not None:
+                    return "written", None  # our put, replayed after a lost response
+                raw = self.gateway.get_item(key, consistent=True)  # written since our read
+                continue
+            return "written", None
+        return "failed", f"not written: changed by other writers during {_WRITE_ROUNDS} rounds"

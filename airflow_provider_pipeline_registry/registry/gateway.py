@@ -43,8 +43,10 @@ from .conditions import (
     Condition,
     In,
     KeyCondition,
+    NestedNotExists,
     Not,
     Or,
+    Plus,
     SameAs,
     Update,
 )
@@ -267,6 +269,8 @@ class _Expressions:
             return f"attribute_exists({self.name(cond.name)})"
         if isinstance(cond, AttributeNotExists):
             return f"attribute_not_exists({self.name(cond.name)})"
+        if isinstance(cond, NestedNotExists):
+            return f"attribute_not_exists({self.path(cond.path)})"
         if isinstance(cond, Compare):
             return f"{self.name(cond.name)} {cond.op} {self.value(cond.value, cond.name, cond.as_key_string)}"
         if isinstance(cond, SameAs):
@@ -304,7 +308,7 @@ class _Expressions:
             f"{self.name(k)} = if_not_exists({self.name(k)}, {self.value(v, k, k in update.key_strings)})"
             for k, v in update.set_if_absent.items()
         ]
-        sets += [f"{self.path(path)} = {self.value(v, '.'.join(path))}" for path, v in update.set_nested.items()]
+        sets += [f"{self.path(path)} = {self.operand(v, '.'.join(path))}" for path, v in update.set_nested.items()]
         if sets:
             clauses.append("SET " + ", ".join(sets))
         if update.add:
@@ -314,6 +318,12 @@ class _Expressions:
         if not clauses:
             raise ValidationError("an update must change at least one attribute", field="update")
         return " ".join(clauses)
+
+    def operand(self, value: Any, path: str) -> str:
+        """A SET right-hand side: a value, or a :class:`Plus` computed from the stored item."""
+        if isinstance(value, Plus):
+            return f"{self.name(value.name)} + {self.value(value.amount, value.name)}"
+        return self.value(value, path)
 
     def projection(self, attributes: Sequence[str]) -> str:
         return ", ".join(self.name(a) for a in attributes)
@@ -366,6 +376,21 @@ class _BatchRun:
             return self._reason or "not written"
 
 
+#: the most actions DynamoDB takes in one TransactWriteItems (and its total request size)
+TRANSACT_LIMIT = 100
+TRANSACT_BYTES = 4 * 1024 * 1024
+_TRANSACT_CODES = frozenset({"TransactionCanceledException", "UnknownOperationException"})
+
+
+@dataclass
+class TransactResult:
+    """What one TransactWriteItems did: applied (all), or not, with each action's reason."""
+
+    applied: bool
+    supported: bool = True
+    reasons: list[tuple[str, Item | None]] = field(default_factory=list)
+
+
 @dataclass
 class BatchWriteResult:
     """What a batch write did: how many items were written, and which (if any) could not be."""
@@ -397,13 +422,23 @@ class TableGateway:
         return f"TableGateway(table={self.table_name!r})"
 
     # -- the single call site ------------------------------------------------------------------
-    def call(self, operation: str, key: Mapping[str, Any] | None = None, **params: Any) -> dict[str, Any]:
-        """Call ``operation`` once (botocore retries transport faults inside); map the errors."""
+    def call(
+        self,
+        operation: str,
+        key: Mapping[str, Any] | None = None,
+        *,
+        unmapped: frozenset[str] = frozenset(),
+        **params: Any,
+    ) -> dict[str, Any]:
+        """Call ``operation`` once (botocore retries transport faults inside); map the errors
+        (a ClientError whose code is in ``unmapped`` is raised as it is, for the caller to read)."""
         method = getattr(self.client, operation)
         _ATTEMPTS.reset()
         try:
             return method(**params)  # type: ignore[no-any-return]
         except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in unmapped:
+                raise
             raise self._map_client_error(exc, operation, key) from None
         except _ForeignAnswer as answer:
             endpoint = self.config.endpoint_url or str(getattr(self.client.meta, "endpoint_url", "the AWS endpoint"))
@@ -578,6 +613,33 @@ class TableGateway:
         else:
             response = self._conditional("delete_item", key, expr.apply(params))
         return response.get("Attributes")
+
+    def transact_put(self, puts: Sequence[tuple[Item, Condition | None]]) -> TransactResult:
+        """One ``TransactWriteItems`` of conditional puts on this table: all applied, or none.
+
+        Not applied: per put, DynamoDB's cancellation reason code (``"None"`` for a put that was
+        not the cause) and the stored item when it returned one. An implementation without
+        transactions (dynalite) gives ``supported=False``. At most ``TRANSACT_LIMIT`` puts."""
+        if len(puts) > TRANSACT_LIMIT:
+            raise ValidationError(f"a transaction takes at most {TRANSACT_LIMIT} items, got {len(puts)}", field="items")
+        actions: list[dict[str, Any]] = []
+        for item, condition in puts:
+            check_item_size(item, what=f"item for {self.table_name}")
+            put: dict[str, Any] = {"TableName": self.table_name, "Item": item}
+            if condition is not None:
+                expr = _Expressions()
+                put["ConditionExpression"] = expr.condition(condition)
+                put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+                expr.apply(put)
+            actions.append({"Put": put})
+        try:
+            self.call("transact_write_items", unmapped=_TRANSACT_CODES, TransactItems=actions)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "UnknownOperationException":
+                return TransactResult(applied=False, supported=False)
+            reasons: list[Any] = list(exc.response.get("CancellationReasons") or [{}] * len(puts))
+            return TransactResult(applied=False, reasons=[(str(r.get("Code", "None")), r.get("Item")) for r in reasons])
+        return TransactResult(applied=True)
 
     # -- queries -------------------------------------------------------------------------------
     def query(

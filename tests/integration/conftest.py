@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from backends import unavailable_features
 
 from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
 
@@ -27,6 +28,8 @@ def make_registry(dynamodb_endpoint: str, unique_prefix: str) -> RegistryFactory
             "base_backoff_seconds": 0.01,
             "max_backoff_seconds": 0.2,
         }
+        if "concurrent-transactions" in unavailable_features():
+            settings["batch_concurrency"] = 1  # config batches are transactions: one at a time there
         settings.update(overrides)
         registry = Registry(DynamoDBConfig(**settings))
         registry.create_tables()

@@ -92,12 +92,12 @@ def test_config_writes_keep_their_token_out_of_entities_and_views(registry: Regi
     raw = registry.client.get_item(
         TableName=registry.config.table_name("pipeline_config"), Key={"pipeline_id": {"S": "tok"}}
     )
-    first_token = raw["Item"]["write_token"]["S"]
+    first_tokens = set(raw["Item"]["write_tokens"]["M"])
     updated = registry.pipelines_write.update("tok", {"owner": "me"})
     raw = registry.client.get_item(
         TableName=registry.config.table_name("pipeline_config"), Key={"pipeline_id": {"S": "tok"}}
     )
-    assert raw["Item"]["write_token"]["S"] != first_token  # every write has its own token
+    assert len(set(raw["Item"]["write_tokens"]["M"]) - first_tokens) == 1  # every write has its own token
     assert (created.version, updated.version) == (1, 2)
     for shown in (created, updated, registry.pipelines.get_by_id("tok")):
         assert "write_token" not in shown.model_dump()
