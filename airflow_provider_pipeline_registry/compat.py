@@ -38,6 +38,29 @@ AIRFLOW_V_3_2_PLUS = _airflow_version() >= (3, 2)
 #: Airflow 3: assets and asset aliases with run-time events (the registry's asset events need them)
 AIRFLOW_V_3_PLUS = _airflow_version() >= (3,)
 
+
+def mask_secret(secret: str) -> None:
+    """Hand ``secret`` to Airflow's secrets masker: hidden (``***``) wherever it turns up in this
+    task's logs and rendered fields (``airflow.sdk.log`` on Airflow 3, ``airflow.utils.log`` on 2.11)."""
+    try:
+        from airflow.providers.common.compat.sdk import mask_secret as airflow_mask_secret
+    except ImportError:  # pragma: no cover - a common-compat without the name
+        try:
+            from airflow.sdk.log import mask_secret as airflow_mask_secret
+        except ImportError:
+            from airflow.utils.log.secrets_masker import (  # type: ignore[no-redef]
+                mask_secret as airflow_mask_secret,
+            )
+    airflow_mask_secret(secret)
+
+
+def register_sensitive_var_conn_names() -> None:
+    """Add Airflow's ``[core] sensitive_var_conn_names`` to the registry's redaction (this process)."""
+    from .registry.redaction import add_sensitive_names
+
+    add_sensitive_names(str(conf.get("core", "sensitive_var_conn_names", fallback="") or ""))
+
+
 if TYPE_CHECKING:
     ContextT = Context
 else:
@@ -57,4 +80,6 @@ __all__ = [
     "PokeReturnValue",
     "TriggerEvent",
     "conf",
+    "mask_secret",
+    "register_sensitive_var_conn_names",
 ]

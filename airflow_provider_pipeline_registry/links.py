@@ -1,9 +1,13 @@
 """Extra links of the provider's operators and sensor: "Registry run" and "Spark UI".
 
-The run id comes from the task's XCom: the ``run_id`` key (pushed by ``LoadPipelineConfigOperator``)
-or the return value (``StartPipelineRunOperator`` returns the run id; the end operator and the
-sensor return a mapping holding it). The pipeline id is the operator's (rendered) ``pipeline_id``,
-or the one in the return value.
+The run id comes from the task's return value, the one XCom every registry task pushes when it
+succeeds (``StartPipelineRunOperator`` returns the run id; ``LoadPipelineConfigOperator``, the end
+operator and the sensor return a mapping holding it). The pipeline id is the operator's (rendered)
+``pipeline_id``, or the one in the return value. No other key is read: on Airflow 3, reading an XCom
+a task never pushed logs ``[error] XCom not found`` in the task's log (the task SDK's client logs
+every 404 at error level), so a link never asks for one that may be missing: not when the task
+pushes no return value (``do_xcom_push=False``), and not when the task did not succeed (its return
+value was not pushed; the state is known in the worker, where Airflow 3 computes the links).
 
 On Airflow 3 the links are computed in the worker when the task ends and stored in XCom, so the
 "Spark UI" link shows the Spark UI address the run had by then (known once the Spark job started:
@@ -24,25 +28,35 @@ from .plugins.settings import run_page_path
 log = logging.getLogger(__name__)
 
 
-def _xcom(ti_key: Any, key: str) -> Any:
+#: the only XCom key the links read: the task's return value
+RETURN_VALUE_KEY = "return_value"
+
+
+def _returned_value(operator: Any, ti_key: Any) -> Any:
+    """The task's return value, or None, without asking for an XCom that cannot exist."""
+    if getattr(operator, "do_xcom_push", True) is False:
+        return None
+    state = getattr(ti_key, "state", None)  # a RuntimeTaskInstance in an Airflow 3 worker; a key on 2.x
+    if state is not None and str(getattr(state, "value", state)).lower() != "success":
+        return None  # failed, deferred, rescheduled... : no return value was pushed
     try:
-        return XCom.get_value(ti_key=ti_key, key=key)
-    except Exception:  # no such XCom, or not readable from here
+        return XCom.get_value(ti_key=ti_key, key=RETURN_VALUE_KEY)
+    except Exception:  # not readable from here
         return None
 
 
 def run_identity(operator: Any, ti_key: Any) -> tuple[str, str] | None:
     """``(pipeline_id, run_id)`` of the run a task worked on, or None when it is not known."""
-    run_id = _xcom(ti_key, "run_id")
-    returned = _xcom(ti_key, "return_value")
+    returned = _returned_value(operator, ti_key)
+    run_id: Any = None
     pipeline_id: Any = None
     if isinstance(returned, Mapping):
-        run_id = run_id or returned.get("run_id")
+        run_id = returned.get("run_id")
         pipeline_id = returned.get("pipeline_id")
         nested = returned.get("pipeline")
         if pipeline_id is None and isinstance(nested, Mapping):
             pipeline_id = nested.get("pipeline_id")
-    elif isinstance(returned, str) and not run_id:
+    elif isinstance(returned, str):
         run_id = returned
     declared = getattr(operator, "pipeline_id", None)
     if isinstance(declared, str) and declared and "{{" not in declared:

@@ -5,6 +5,8 @@ load_config -> start_run -> run_spark_job (SparkSubmitOperator, local[*]) -> end
 * ``LoadPipelineConfigOperator`` reads ``sales_daily`` and its active tables from DynamoDB and
   pushes what the Spark task needs to XCom (application, Spark conf, arguments, and the
   environment for the run logger).
+  Secrets in the config (values under sensitive names, URL userinfo, ``password=``) are pushed
+  masked (``***``); ``resolve_pipeline_secrets`` gives the Spark task the real values.
 * ``StartPipelineRunOperator`` records the run as RUNNING with the Airflow identity.
 * The Spark job (``jobs/sales_by_region.py``) records its own metrics with ``PipelineRunLogger``.
 * ``EndPipelineRunOperator`` (``trigger_rule="all_done"``) records SUCCESS or FAILED from the
@@ -23,7 +25,7 @@ import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.providers.common.compat.sdk import DAG
 
-from airflow_provider_pipeline_registry.callbacks import record_run_failure
+from airflow_provider_pipeline_registry.callbacks import record_run_failure, resolve_pipeline_secrets
 from airflow_provider_pipeline_registry.operators.pipeline_registry import (
     EndPipelineRunOperator,
     LoadPipelineConfigOperator,
@@ -55,6 +57,8 @@ with DAG(
         # they reach the driver in every deploy mode, so a retry of this task alone is its own attempt
         env_vars=spark_env_template(load_task_id="load_config", start_task_id="start_run"),
         name="sales_by_region",
+        # XCom holds the config with its secrets masked (***): this task puts the real values back
+        pre_execute=resolve_pipeline_secrets(pipeline_id=PIPELINE_ID),
         on_failure_callback=record_run_failure(pipeline_id=PIPELINE_ID),
     )
     end_run = EndPipelineRunOperator(task_id="end_run", pipeline_id=PIPELINE_ID, trigger_rule="all_done")

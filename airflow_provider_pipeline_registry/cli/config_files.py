@@ -245,6 +245,23 @@ def _explain(raw: Mapping[str, Any], field_name: str, message: str) -> tuple[str
     return field_path(field_name, MAPPING_FIELDS), message
 
 
+def masked_fields(value: Any, path: str = "") -> list[str]:
+    """Paths of the values that hold a mask (``***``) as a redacted export prints them."""
+    from ..registry.redaction import looks_redacted
+
+    if isinstance(value, Mapping):
+        return [p for k, v in value.items() for p in masked_fields(v, f"{path}[{k!r}]" if path else str(k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in masked_fields(v, f"{path}[{i}]")]
+    return [path] if looks_redacted(value) else []
+
+
+MASKED_VALUE_MESSAGE = (
+    "holds a masked value (***), as `config export` prints to the terminal: importing it would store the mask"
+    " over the real value; export with -o FILE for the real values"
+)
+
+
 class PlanBuilder:
     """Validates config files one after the other into an :class:`ImportPlan`."""
 
@@ -284,6 +301,8 @@ class PlanBuilder:
         tables = data.pop("tables", None) or []
         label = _label("pipeline", data, where)
         dto, problems = _validate(PipelineConfigUpsert, PipelineConfig, data, self.tz)
+        problems += [(masked, MASKED_VALUE_MESSAGE) for masked in masked_fields(data)]
+        dto = dto if not problems else None
         for field_name, message in problems:
             self._problem(file, label, field_name, message, entry)
         if dto is not None:
@@ -313,6 +332,8 @@ class PlanBuilder:
             if parent_id is not None:
                 data["pipeline_id"] = parent_id
         dto, problems = _validate(TableConfigUpsert, TableConfig, data, self.tz)
+        problems += [(masked, MASKED_VALUE_MESSAGE) for masked in masked_fields(data)]
+        dto = dto if not problems else None
         for field_name, message in problems:
             self._problem(file, label, field_name, message, entry)
         if dto is not None:

@@ -6,9 +6,13 @@ Nothing here imports boto3 (nor the registry's config models) until a command ne
 
 from __future__ import annotations
 
+import configparser
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -85,10 +89,32 @@ class CliState:
         return self.config.tzinfo
 
 
+def airflow_sensitive_var_conn_names(environ: Mapping[str, str] | None = None) -> str:
+    """Airflow's ``[core] sensitive_var_conn_names`` read the way Airflow reads it, without importing
+    Airflow: ``AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES``, else the ``airflow.cfg`` at ``AIRFLOW_CONFIG``
+    (else ``$AIRFLOW_HOME/airflow.cfg``, ``~/airflow/airflow.cfg``) when there is one; else empty."""
+    env = os.environ if environ is None else environ
+    if "AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES" in env:
+        return env["AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES"]
+    home = Path(env.get("AIRFLOW_HOME") or Path.home() / "airflow").expanduser()
+    path = Path(env.get("AIRFLOW_CONFIG") or home / "airflow.cfg").expanduser()
+    if not path.is_file():
+        return ""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (OSError, configparser.Error, UnicodeDecodeError):
+        return ""
+    return parser.get("core", "sensitive_var_conn_names", fallback="")
+
+
 def get_state(ctx: typer.Context) -> CliState:
     """The state stored on the root context by the ``pipeline-registry`` callback."""
     state = ctx.find_object(CliState)
     if state is None:  # pragma: no cover - the root callback always sets it
         raise RuntimeError("pipeline-registry state missing: invoke commands through the root app")
     state.config  # noqa: B018 - bad settings are reported before the command does anything
+    from ..registry.redaction import add_sensitive_names
+
+    add_sensitive_names(airflow_sensitive_var_conn_names())  # masked as Airflow masks, where it is set up
     return state

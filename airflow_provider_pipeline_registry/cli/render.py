@@ -1,14 +1,19 @@
-"""Rendering: rich tables for people, plain JSON for scripts. Times in the chosen timezone."""
+"""Rendering: rich tables for people, plain JSON for scripts. Times in the chosen timezone.
+
+Every view is redacted before it is rendered (:func:`shown`): values under sensitive key names,
+URL userinfo and ``password=``-style pairs read ``***`` (:mod:`..registry.redaction`).
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
+from ..registry.redaction import redact_mapping, redact_model
 from ..registry.timezones import format_for_display
 
 if TYPE_CHECKING:
@@ -35,9 +40,17 @@ ID_MIN_WIDTH = 40
 CELL_MIN_WIDTH = 16
 
 
+M = TypeVar("M", bound="BaseModel")
+
+
+def shown(model: M) -> M:
+    """A copy of a view holding what may be shown (secrets masked)."""
+    return redact_model(model)
+
+
 def to_jsonable(model: BaseModel) -> dict[str, Any]:
-    """A view as JSON-ready data: datetimes are ISO-8601 in the view's (the chosen) timezone."""
-    return model.model_dump(mode="json")
+    """A view as JSON-ready data, secrets masked: datetimes are ISO-8601 in the view's (the chosen) timezone."""
+    return redact_mapping(shown(model).model_dump(mode="json"))
 
 
 def echo_json(data: Any) -> None:
@@ -208,6 +221,7 @@ class FitTable:
 
 def pipelines_table(pipelines: Sequence[PipelineConfigView]) -> FitTable:
     """Pipelines, one row each."""
+    pipelines = [shown(p) for p in pipelines]
     return FitTable(
         f"{len(pipelines)} pipeline(s)",
         ("pipeline_id", "name", "owner", "active", "schedule", "version"),
@@ -216,7 +230,8 @@ def pipelines_table(pipelines: Sequence[PipelineConfigView]) -> FitTable:
 
 
 def pipeline_detail(pipeline: PipelineConfigView, tz: tzinfo) -> Table:
-    """Every field of one pipeline."""
+    """Every field of one pipeline (secrets masked)."""
+    pipeline = shown(pipeline)
     rows: list[tuple[str, Any]] = [
         ("pipeline_id", pipeline.pipeline_id),
         ("name", pipeline.name),
@@ -238,6 +253,7 @@ def pipeline_detail(pipeline: PipelineConfigView, tz: tzinfo) -> Table:
 
 def tables_table(tables: Sequence[TableConfigView]) -> FitTable:
     """Table configs, one row each."""
+    tables = [shown(t) for t in tables]
     return FitTable(
         f"{len(tables)} table(s)",
         ("table_id", "table", "role", "format", "load", "location", "active"),
@@ -258,6 +274,7 @@ def tables_table(tables: Sequence[TableConfigView]) -> FitTable:
 
 def runs_table(runs: Sequence[PipelineRunLogView], tz: tzinfo) -> FitTable:
     """Runs, newest first as given."""
+    runs = [shown(r) for r in runs]
     return FitTable(
         f"{len(runs)} run(s)",
         ("run_id", "status", "try", "start", "end", "duration", "error"),
@@ -292,6 +309,7 @@ def duration_text(seconds: float | None) -> str:
 
 def run_detail(run: PipelineRunLogView, tz: tzinfo) -> Table:
     """Every field of one run."""
+    run = shown(run)
     rows: list[tuple[str, Any]] = [
         ("run_id", run.run_id),
         ("pipeline_id", run.pipeline_id),
@@ -320,6 +338,7 @@ def run_detail(run: PipelineRunLogView, tz: tzinfo) -> Table:
 
 def attempts_table(run: PipelineRunLogView, tz: tzinfo) -> FitTable:
     """The run's previous attempts (its bounded history), oldest first."""
+    run = shown(run)
     return FitTable(
         f"{len(run.attempts)} previous attempt(s)",
         ("try", "task", "status", "start", "end", "spark application", "error", "attempt_id"),

@@ -4,9 +4,10 @@
   metrics, refreshed several times a second; events (status changes, an outage, its end) are
   printed above it and stay.
 * Elsewhere (a pipe, a CI log, ``--json``), each change is one line on stderr.
-* A run that does not exist yet is waited for; a DynamoDB outage (a connection error or
-  throttling that outlived the registry's retries) is shown and ridden through, both until
-  ``--timeout``.
+* A run that does not exist yet is waited for, if its pipeline is in the registry: an unknown
+  pipeline id (no config, no runs) is an error at once, naming the closest ids, unless
+  ``--allow-unknown``; a DynamoDB outage (a connection error or throttling that outlived the
+  registry's retries) is shown and ridden through, both until ``--timeout``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from rich.live import Live
 from rich.text import Text
 
 from ..registry.errors import ItemNotFoundError, RetryableError
+from ..registry.pipeline_ids import require_known_pipeline
 from ..registry.timezones import utc_now
 from .context import CliState
 from .exit_codes import ExitCode
@@ -92,8 +94,12 @@ class RunWatcher:
         timeout: float | None,
         as_json: bool,
         sleep: Sleep = time.sleep,
+        allow_unknown_pipeline: bool = False,
     ) -> None:
         self.state = state
+        self.allow_unknown_pipeline = allow_unknown_pipeline
+        #: the pipeline is known to be in the registry (checked once, when the run is first missing)
+        self._pipeline_known = allow_unknown_pipeline
         self.run_id = run_id
         self.pipeline = pipeline
         self.interval = interval
@@ -153,11 +159,16 @@ class RunWatcher:
 
     # -- the loop --------------------------------------------------------------------------------
     def _read(self) -> PipelineRunLogView | None:
-        """The run, or None while it does not exist; the outage state is kept up to date."""
+        """The run, or None while it does not exist; the outage state is kept up to date.
+
+        While the run does not exist, its pipeline must be in the registry (checked once):
+        UnknownPipelineError otherwise, unless ``allow_unknown_pipeline``.
+        """
         try:
-            run = self.state.registry.runs.get_by_id(self.run_id, self.pipeline, consistent=True, tz=self.state.tz)
-        except ItemNotFoundError:
-            run = None
+            run = self._get_run()
+            if run is None and not self._pipeline_known:
+                require_known_pipeline(self.state.registry, self.pipeline)
+                self._pipeline_known = True
         except RetryableError as exc:
             if self.outage_since is None:
                 self.outage_since = utc_now()
@@ -176,6 +187,12 @@ class RunWatcher:
             self.outage_since = None
         self.checked_at = utc_now()
         return run
+
+    def _get_run(self) -> PipelineRunLogView | None:
+        try:
+            return self.state.registry.runs.get_by_id(self.run_id, self.pipeline, consistent=True, tz=self.state.tz)
+        except ItemNotFoundError:
+            return None
 
     def run(self) -> PipelineRunLogView:
         """Watch until the run ends (returned); exit 9 on timeout, 6 when DynamoDB is still down then."""

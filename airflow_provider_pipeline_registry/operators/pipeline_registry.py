@@ -3,7 +3,8 @@
 ``LoadPipelineConfigOperator >> StartPipelineRunOperator >> <Spark task> >> EndPipelineRunOperator``
 
 * Load reads the pipeline config and its active table configs and pushes them (plus what a
-  ``SparkSubmitOperator`` needs) to XCom as plain JSON.
+  ``SparkSubmitOperator`` needs) to XCom as plain JSON, secrets masked (``***``); the Spark task
+  gets the real values with ``pre_execute=resolve_pipeline_secrets(...)`` (``callbacks.py``).
 * Start records the run as RUNNING with the Airflow identity; the run id is derived from the
   dag id, dag run id and task group, so it is stable across retries and computable elsewhere.
 * End records SUCCESS or FAILED from an argument or from the states of the tasks it watches.
@@ -20,12 +21,19 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..assets import emit_end_asset_events, end_operator_outlets
-from ..compat import AirflowException, AirflowSkipException, BaseOperator
+from ..compat import (
+    AirflowException,
+    AirflowSkipException,
+    BaseOperator,
+    mask_secret,
+    register_sensitive_var_conn_names,
+)
 from ..hooks.mixins import PipelineRegistryHookMixin, pop_registry_settings, registry_template_fields
 from ..links import registry_links
 from ..openlineage import PipelineRegistryLineageMixin
 from ..registry.errors import ConflictError, ItemNotFoundError, RegistryError, ValidationError
 from ..registry.json_values import to_json_value
+from ..registry.redaction import redact_args, redact_mapping, redact_text, secret_values
 from ..registry.run_env import run_logger_env
 from ..registry.run_logs.status import END_STATUSES  # the statuses an end can record (no boto3 import)
 from ..registry.timezones import format_for_display, utc_now
@@ -126,6 +134,12 @@ class LoadPipelineConfigOperator(PipelineRegistryLineageMixin, PipelineRegistryB
     ``application`` (str), ``application_args`` (list), ``run_logger_env`` (dict of environment
     variables for ``PipelineRunLogger.from_env()``, never credentials) and ``run_id``.
 
+    Secrets never reach XCom nor the task log: every value the registry's redaction hides
+    (sensitive key names, Airflow's plus ``[core] sensitive_var_conn_names``; URL userinfo;
+    ``password=`` pairs; the value after a sensitive flag) is pushed as ``***`` and handed to
+    Airflow's ``mask_secret``. The Spark task puts the real values back in its own process with
+    ``pre_execute=resolve_pipeline_secrets(pipeline_id=...)``.
+
     A missing pipeline fails the task; an inactive one skips it (or fails it when
     ``skip_if_inactive=False``).
 
@@ -179,9 +193,14 @@ class LoadPipelineConfigOperator(PipelineRegistryLineageMixin, PipelineRegistryB
         run_id = self.resolve_run_id(context, self.run_id)
         pipeline_json = to_json_value(pipeline.model_dump())
         tables_json = [to_json_value(t.model_dump(exclude={"display_timezone"})) for t in tables]
-        spark_conf = dict(pipeline.spark_conf)
-        application = pipeline.spark_application or ""
-        application_args = list(pipeline.spark_args)
+        register_sensitive_var_conn_names()
+        for secret in secret_values(None, {"pipeline": pipeline_json, "tables": tables_json}):
+            mask_secret(secret)  # Airflow's masker hides them wherever they turn up in this task's log
+        pipeline_json = redact_mapping(pipeline_json)
+        tables_json = [redact_mapping(t) for t in tables_json]
+        spark_conf = redact_mapping(dict(pipeline.spark_conf))
+        application = redact_text(pipeline.spark_application or "")
+        application_args = redact_args(pipeline.spark_args)
         env = run_logger_env(
             config,
             pipeline_id=self.pipeline_id,
@@ -491,7 +510,7 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
                 self.pipeline_id,
                 stored,
                 self.show(run.end_time),
-                ": ".join(x for x in (run.error_type, run.error_message) if x) or "no error",
+                redact_text(": ".join(x for x in (run.error_type, run.error_message) if x)) or "no error",
                 verdict,
             )
         self._fail_if_needed(run_id, stored, run.error_message, explicit_status=verdict if explicit else None)
@@ -506,7 +525,7 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
         if status == "FAILED" or (status == "CANCELLED" and explicit_status != "CANCELLED"):
             raise AirflowException(
                 f"pipeline {self.pipeline_id!r} run {run_id!r} {'FAILED' if status == 'FAILED' else 'was CANCELLED'}"
-                + (f": {error_message}" if error_message else "")
+                + (f": {redact_text(error_message)}" if error_message else "")
                 + " (set fail_on_pipeline_failure=False to keep this task green)"
             )
 

@@ -11,6 +11,9 @@ JSON API (every route needs an authenticated user with DAG read access, see :mod
 * ``GET api/v1/runs?pipeline_id=&status=&since=&until=&limit=&page_token=`` (newest first)
 * ``GET api/v1/run?pipeline_id=&run_id=``
 
+Every value shown (pages and API, every role) is redacted: values under sensitive key names, URL
+userinfo and ``password=``-style pairs read ``***`` (:mod:`..registry.redaction`).
+
 Errors are JSON ``{"detail": {"error": ..., "message": ..., ...}}``: 404 ``not_found`` for an
 unknown id, 400 ``validation_error`` naming the field, 503 ``registry_unavailable``.
 """
@@ -105,6 +108,7 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
     """The plugin's app; ``registry_factory`` defaults to the hook on ``[pipeline_registry] aws_conn_id``."""
     factory = registry_factory or hook_registry_factory()
+    settings.register_sensitive_names()  # masked like Airflow masks: its names plus [core] sensitive_var_conn_names
 
     app = FastAPI(
         title="Pipeline Registry",

@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..registry.run_logs import PipelineRunLogView
+from ..registry.text_limits import truncate_text
 from ..registry.timezones import format_utc
 from .chart import STATUS_COLOURS
 
@@ -92,6 +93,15 @@ def _safe_url(url: str | None) -> str | None:
     return None
 
 
+#: an error in a table cell: one line, head and tail (the exception's name is at the end), the
+#: package's one truncation with a cell-sized limit (the run's page shows the whole stored error)
+ERROR_SUMMARY_BYTES = 160
+
+
+def _error_summary(text: str | None) -> str:
+    return truncate_text(text, ERROR_SUMMARY_BYTES, one_line=True) if text else ""
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader(__package__ or "airflow_provider_pipeline_registry.plugins", "templates"),
@@ -104,6 +114,7 @@ def _environment() -> Environment:
         metrics=_metrics,
         pretty=_pretty,
         safe_url=_safe_url,
+        error_summary=_error_summary,
         pipeline_url=_pipeline_url,
         run_url=_run_url,
         dag_run_url=_dag_run_url,

@@ -4,6 +4,10 @@ Every list is paged with the core's opaque page tokens. Filters the core has no 
 (owner, tag, search, inactive) are applied to each page the core returns; a filtered page holds at
 most ``limit`` pipelines and may hold fewer (even none) while ``next_page_token`` is set, as
 DynamoDB's own filtered pages do.
+
+Everything shown goes through the registry's redaction (:mod:`..registry.redaction`), for every
+role, admins included, as Airflow masks: each view the service returns is a redacted copy, and
+:func:`view_json` redacts again what it serialises.
 """
 
 from __future__ import annotations
@@ -12,12 +16,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
 from ..registry.errors import ItemNotFoundError, ValidationError
 from ..registry.facade import Registry
 from ..registry.json_values import to_json_value
 from ..registry.pipeline_config import PipelineConfigView
+from ..registry.redaction import redact_mapping, redact_model
 from ..registry.run_logs import PipelineRunLogView, RunStatus
 from ..registry.table_config import TableConfigView
 from ..registry.timezones import localize, resolve_user_timezone, timezone_name, to_utc, utc_now
@@ -30,9 +35,17 @@ MAX_CORE_PAGES = 20
 STALE_AFTER_SECONDS = 600.0
 
 
+V = TypeVar("V", PipelineConfigView, TableConfigView, PipelineRunLogView)
+
+
+def shown(view: V) -> V:
+    """``view`` as it may be shown: secrets masked (``***``)."""
+    return redact_model(view)
+
+
 def view_json(view: PipelineConfigView | TableConfigView | PipelineRunLogView) -> dict[str, Any]:
-    """A view as a JSON object (``display_timezone`` names the zone the UI shows times in)."""
-    data: dict[str, Any] = to_json_value(view.model_dump(mode="python"))
+    """A view as a JSON object, secrets masked (``display_timezone`` names the zone the UI shows times in)."""
+    data: dict[str, Any] = redact_mapping(to_json_value(redact_model(view).model_dump(mode="python")))
     return data
 
 
@@ -159,7 +172,7 @@ class RegistryService:
                 break
         found.sort(key=lambda p: p.pipeline_id)  # a scan's page is in hash order
         last_runs = self.last_runs([p.pipeline_id for p in found], zone) if with_last_run else {}
-        return PipelinesPage(found, last_runs, token, timezone_name(zone))
+        return PipelinesPage([shown(p) for p in found], last_runs, token, timezone_name(zone))
 
     def last_runs(self, pipeline_ids: Sequence[str], zone: tzinfo) -> dict[str, PipelineRunLogView | None]:
         """The newest run of each pipeline (one index query each, a few in parallel)."""
@@ -168,7 +181,7 @@ class RegistryService:
         runs = self.registry.runs
         with ThreadPoolExecutor(max_workers=min(8, len(pipeline_ids))) as pool:
             latest = list(pool.map(lambda pid: runs.latest(pid, tz=zone), pipeline_ids))
-        return dict(zip(pipeline_ids, latest, strict=True))
+        return dict(zip(pipeline_ids, [shown(r) if r else None for r in latest], strict=True))
 
     def get_pipeline(self, pipeline_id: str, *, tz: str | None = None) -> PipelineDetail:
         """One pipeline with all its tables; ItemNotFoundError when the pipeline does not exist."""
@@ -176,8 +189,8 @@ class RegistryService:
         pipeline = self.registry.pipelines.find_by_id(pipeline_id, tz=zone)
         if pipeline is None:
             raise self._pipeline_not_found(pipeline_id)
-        tables = list(self.registry.tables.iter_by_pipeline(pipeline_id, tz=zone))
-        return PipelineDetail(pipeline, tables, timezone_name(zone))
+        tables = [shown(t) for t in self.registry.tables.iter_by_pipeline(pipeline_id, tz=zone)]
+        return PipelineDetail(shown(pipeline), tables, timezone_name(zone))
 
     def require_pipeline(self, pipeline_id: str) -> None:
         """ItemNotFoundError unless ``pipeline_id`` exists (one projected read)."""
@@ -207,7 +220,7 @@ class RegistryService:
         page = self.registry.tables.list_by_pipeline(
             pipeline_id, active_only=active_only, limit=limit, page_token=page_token, tz=zone
         )
-        return page.items, page.next_page_token, timezone_name(zone)
+        return [shown(t) for t in page.items], page.next_page_token, timezone_name(zone)
 
     # -- runs ------------------------------------------------------------------------------------
     def list_runs(
@@ -234,11 +247,11 @@ class RegistryService:
             page_token=page_token,
             tz=zone,
         )
-        return RunsPage(page.items, page.next_page_token, timezone_name(zone))
+        return RunsPage([shown(r) for r in page.items], page.next_page_token, timezone_name(zone))
 
     def get_run(self, pipeline_id: str, run_id: str, *, tz: str | None = None) -> PipelineRunLogView:
         """One run (strongly consistent read); ItemNotFoundError when it does not exist."""
-        return self.registry.runs.get_by_id(run_id, pipeline_id, consistent=True, tz=self.zone(tz))
+        return shown(self.registry.runs.get_by_id(run_id, pipeline_id, consistent=True, tz=self.zone(tz)))
 
 
 def heartbeat_age_seconds(run: PipelineRunLogView, now: datetime | None = None) -> float | None:

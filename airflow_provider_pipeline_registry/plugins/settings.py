@@ -33,6 +33,18 @@ def aws_conn_id() -> str:
     return _conf_get("aws_conn_id", DEFAULT_CONN_ID).strip() or DEFAULT_CONN_ID
 
 
+def sensitive_var_conn_names() -> str:
+    """Airflow's ``[core] sensitive_var_conn_names``: more names whose values are masked."""
+    return _conf_get_section("core", "sensitive_var_conn_names", "")
+
+
+def register_sensitive_names() -> None:
+    """Add ``[core] sensitive_var_conn_names`` to the registry's redaction (this process)."""
+    from ..registry.redaction import add_sensitive_names
+
+    add_sensitive_names(sensitive_var_conn_names())
+
+
 def ui_enabled() -> bool:
     """Whether the plugin adds its pages and API (``[pipeline_registry] ui_enabled``, default True)."""
     return _conf_get("ui_enabled", "True").strip().lower() not in {"false", "0", "no", "off"}

@@ -6,26 +6,19 @@ never credentials: messages that come from botocore are passed through :func:`re
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
-_SECRET_PATTERNS = (
-    # access key ids (long-term AKIA, temporary ASIA) and the signing scope that carries them
-    re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{12,}\b"),
-    re.compile(r"(Credential=)[^,\s]+", re.IGNORECASE),
-    re.compile(r"(Signature=)[0-9a-f]+", re.IGNORECASE),
-    re.compile(r"(X-Amz-Security-Token[=:]\s*)\S+", re.IGNORECASE),
-    re.compile(r"(aws_secret_access_key[\"']?\s*[=:]\s*[\"']?)[^\s\"',]+", re.IGNORECASE),
-    re.compile(r"(aws_session_token[\"']?\s*[=:]\s*[\"']?)[^\s\"',]+", re.IGNORECASE),
-)
+from .redaction import redact_text
 
 
 def redact(text: str) -> str:
-    """Mask anything in ``text`` that looks like an AWS credential."""
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: (m.group(1) if m.re.groups else "") + "***", text)
-    return text
+    """Mask anything in ``text`` that must not be shown: AWS credentials, URL userinfo and
+    sensitive ``name=value`` pairs (the one redaction of the package: :mod:`.redaction`)."""
+    return redact_text(text)
 
 
 class RegistryError(Exception):
@@ -96,8 +89,65 @@ class ConfigurationError(RegistryError, ValueError):
     """A registry setting is malformed (unknown timezone, bad prefix, bad retry value...)."""
 
 
+class EndpointNotDynamoDBError(ConfigurationError):
+    """The endpoint answered, but not as DynamoDB does (an HTML page, an empty 404, a 200 that is
+    not JSON...): usually a wrong ``endpoint_url`` or a proxy in between. One line naming the
+    endpoint and what answered (see :func:`describe_foreign_answer`); not retried."""
+
+    def __init__(self, message: str, *, endpoint: str | None = None, status: int | None = None, **context: Any):
+        self.endpoint = endpoint
+        self.status = status
+        super().__init__(message, **context)
+
+
+#: the longest excerpt of a foreign answer's body shown in an error
+FOREIGN_BODY_EXCERPT = 80
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_NOT_SHOWN = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.IGNORECASE | re.DOTALL)
+
+
+def describe_foreign_answer(endpoint: str, status: int, content_type: str | None, body: bytes) -> str:
+    """``the endpoint URL did not answer as DynamoDB: HTTP 404 Not Found (text/html: <title or text>)``.
+
+    One line whatever the body: an HTML page is shown by its ``<title>`` (else its text without
+    tags), whitespace is collapsed and the excerpt is cut to :data:`FOREIGN_BODY_EXCERPT` characters.
+    """
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = ""
+    kind = (content_type or "").split(";")[0].strip() or "no content type"
+    text = body.decode("utf-8", "replace")
+    title = _TITLE.search(text)
+    if title is not None:
+        text = title.group(1)
+    elif "<" in text and ">" in text:
+        text = _NOT_SHOWN.sub(" ", text)
+    text = " ".join(html.unescape(text).split())
+    if len(text) > FOREIGN_BODY_EXCERPT:
+        text = text[: FOREIGN_BODY_EXCERPT - 3].rstrip() + "..."
+    shown = f"{kind}: {text}" if text else f"{kind}, empty body"
+    answer = f"HTTP {status} {reason}".rstrip()
+    return redact(f"the endpoint {endpoint} did not answer as DynamoDB: {answer} ({shown})")
+
+
 class ItemNotFoundError(RegistryError, LookupError):
     """The item asked for does not exist."""
+
+
+class UnknownPipelineError(ItemNotFoundError):
+    """A pipeline id that is not in the registry: no config and no run recorded under it (a typo,
+    or the wrong table prefix). ``close_matches`` holds the registry's closest pipeline ids."""
+
+    def __init__(self, pipeline_id: str, *, close_matches: list[str] | None = None, **context: Any) -> None:
+        self.pipeline_id = pipeline_id
+        self.close_matches = list(close_matches or [])
+        hint = (
+            "; closest ids: " + ", ".join(repr(m) for m in self.close_matches)
+            if self.close_matches
+            else "; no pipeline id is close to it"
+        )
+        super().__init__(f"pipeline {pipeline_id!r} does not exist (no config, no runs){hint}", **context)
 
 
 class TableNotFoundError(RegistryError):

@@ -14,6 +14,7 @@ and maps what outlived those attempts; it retries only what botocore cannot see:
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -52,11 +53,13 @@ from .errors import (
     AccessDeniedError,
     ConflictError,
     CorruptItemError,
+    EndpointNotDynamoDBError,
     RegistryConnectionError,
     RegistryError,
     RetryableError,
     TableNotFoundError,
     ValidationError,
+    describe_foreign_answer,
 )
 from .model import ModelMetadata, RegistryModel, extract_model_metadata
 
@@ -161,10 +164,57 @@ _ATTEMPTS = _AttemptCounter()
 
 
 def _count_attempts(client: Any) -> None:
-    """Register the attempt counter on ``client`` (once: the handler id is unique)."""
+    """Register the attempt counter and the answer check on ``client`` (once: the handler ids are unique)."""
     events = getattr(getattr(client, "meta", None), "events", None)
     if events is not None:
         events.register("request-created.dynamodb", _ATTEMPTS, unique_id=_ATTEMPT_COUNTER_ID)
+        events.register("before-parse.dynamodb", _check_dynamodb_answer, unique_id=_ANSWER_CHECK_ID)
+
+
+_ANSWER_CHECK_ID = "pipeline-registry-answer-check"
+
+
+class _ForeignAnswer(Exception):
+    """Raised by :func:`_check_dynamodb_answer` (inside botocore); the gateway maps it."""
+
+    def __init__(self, status: int, content_type: str | None, body: bytes) -> None:
+        super().__init__(status)
+        self.status = status
+        self.content_type = content_type
+        self.body = body
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _check_dynamodb_answer(response_dict: Mapping[str, Any], **_: Any) -> None:
+    """Refuse an answer DynamoDB never gives, before botocore parses it.
+
+    DynamoDB answers JSON: an object on success, an object with ``__type`` on a 4xx. Anything else
+    (an empty 404, an HTML page, a 200 that is not JSON) comes from something else at the endpoint;
+    botocore would turn it into ``DynamoDB error 404:`` with the page as the message, or parse a
+    non-JSON 200 as an empty result (a ``get`` would say "not found"). 5xx and 429 answers are left
+    to botocore's retries (a proxy's HTML 502 is transient) and mapped after them; an empty 2xx is
+    left alone (no DynamoDB API the registry calls answers one, and no check is safer than a guess).
+    """
+    status = response_dict.get("status_code")
+    body = response_dict.get("body")
+    if not isinstance(status, int) or not isinstance(body, bytes) or status >= 500 or status == 429:
+        return
+    headers = response_dict.get("headers") or {}
+    content_type = next((str(v) for k, v in headers.items() if str(k).lower() == "content-type"), None)
+    if status < 300:
+        if body.strip() and _json_object(body) is None:
+            raise _ForeignAnswer(status, content_type, body)
+        return
+    parsed = _json_object(body) if body.strip() else None
+    if parsed is None or not any(k in parsed for k in ("__type", "code", "Code")):
+        raise _ForeignAnswer(status, content_type, body)
 
 
 class Backoff:
@@ -355,6 +405,15 @@ class TableGateway:
             return method(**params)  # type: ignore[no-any-return]
         except ClientError as exc:
             raise self._map_client_error(exc, operation, key) from None
+        except _ForeignAnswer as answer:
+            endpoint = self.config.endpoint_url or str(getattr(self.client.meta, "endpoint_url", "the AWS endpoint"))
+            raise EndpointNotDynamoDBError(
+                describe_foreign_answer(endpoint, answer.status, answer.content_type, answer.body),
+                endpoint=endpoint,
+                status=answer.status,
+                operation=operation,
+                table=self.table_name,
+            ) from None
         except TRANSIENT_NETWORK_ERRORS as exc:
             raise RegistryConnectionError(
                 f"cannot reach DynamoDB at {self.config.endpoint_url or 'the AWS endpoint'} "

@@ -54,6 +54,7 @@ from .run_env import (
     read_task_id,
     read_try_number,
 )
+from .text_limits import truncate_text
 from .timezones import format_for_display, utc_now
 
 if TYPE_CHECKING:
@@ -70,8 +71,9 @@ _AIRFLOW_IDENTITY_ENV = {
     "dag_id": "AIRFLOW_CTX_DAG_ID",
     "dag_run_id": "AIRFLOW_CTX_DAG_RUN_ID",
 }
-MAX_ERROR_MESSAGE_CHARS = 4000
 _MAX_METRIC_NAME = 255
+#: ``error_type`` is a class name on one line, at most 255 (the run item's field limit)
+_MAX_ERROR_TYPE = 255
 SIGTERM_EXIT_CODE = 128 + signal.SIGTERM
 #: the end write after a cancellation is retried for at most this many seconds (bounded exit time)
 CANCEL_END_BUDGET_SECONDS = 10.0
@@ -98,13 +100,6 @@ class PipelineRunCancelled(SystemExit):
         return self.reason
 
 
-def _bounded(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    cut = limit - 40
-    return text[:cut] + f"... [truncated {len(text) - cut} chars]"
-
-
 def _exception_message(exc: BaseException) -> str:
     """``str(exc)``, or a stand-in when ``str()`` itself fails: a ``Py4JJavaError`` asks the JVM for
     its message, and a driver whose spark-submit JVM is gone gets ``ConnectionRefusedError`` there."""
@@ -119,7 +114,7 @@ def _exception_message(exc: BaseException) -> str:
 def _exception_type(exc: BaseException) -> str:
     cls = type(exc)
     name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-    return _bounded(name, 255)
+    return truncate_text(name, _MAX_ERROR_TYPE, one_line=True)
 
 
 def _check_metric(name: str, value: int | float) -> None:
@@ -536,14 +531,14 @@ class PipelineRunLogger:
                 status, error_type, message = (
                     RunStatus.CANCELLED,
                     "Cancelled",
-                    _bounded(reason, MAX_ERROR_MESSAGE_CHARS),
+                    truncate_text(reason),
                 )
                 budget = min(budget, CANCEL_END_BUDGET_SECONDS)
                 log.warning("run %s: %s at %s: recording CANCELLED", self.run_id, self._cancel_reason, self._when())
             elif exc is not None and self._parent_gone(exc):
                 message = f"parent process {self._parent_pid} exited; then the job raised {error_type}: {message}"
                 status, error_type = RunStatus.CANCELLED, "Cancelled"
-                message = _bounded(message, MAX_ERROR_MESSAGE_CHARS)
+                message = truncate_text(message)
                 budget = min(budget, CANCEL_END_BUDGET_SECONDS)
             self._record_end(status, error_type, message, budget=budget)
         except Exception:  # the logger must never replace the job's outcome
@@ -589,7 +584,7 @@ class PipelineRunLogger:
             return RunStatus.CANCELLED, "Cancelled", exc.reason
         if isinstance(exc, KeyboardInterrupt):
             return RunStatus.CANCELLED, "KeyboardInterrupt", "interrupted"
-        return RunStatus.FAILED, _exception_type(exc), _bounded(_exception_message(exc), MAX_ERROR_MESSAGE_CHARS)
+        return RunStatus.FAILED, _exception_type(exc), truncate_text(_exception_message(exc))
 
     def _claim_end(self, status: RunStatus) -> bool:
         """Claim the right to write the end (once per logger); the lock is held only for the flag."""

@@ -11,6 +11,9 @@ a target state                         success; XCom = the run's final view (JSO
 a failed state                         :class:`PipelineRunFailedError` at once (never soft-failed)
 RUNNING, heartbeat older than stale    :class:`PipelineRunStaleError` at once (never soft-failed)
 access / validation / missing table    :class:`PipelineRunReadError` at once (never soft-failed)
+no run, and the pipeline is not in     :class:`PipelineNotInRegistryError` at once, naming the closest
+the registry (no config, no runs)      pipeline ids (never soft-failed); ``allow_unknown_pipeline=True``
+                                       waits instead
 no run (yet), still running            keep waiting until ``timeout``: AirflowSensorTimeout, or
                                        AirflowSkipException with ``soft_fail``
 =====================================  ==============================================================
@@ -34,7 +37,13 @@ from ..compat import (
 from ..hooks.mixins import PipelineRegistryHookMixin, pop_registry_settings, registry_template_fields
 from ..links import registry_links
 from ..registry import errors as registry_errors
-from ..registry.errors import RegistryError, ValidationError
+from ..registry.errors import (
+    AccessDeniedError,
+    RegistryError,
+    TableNotFoundError,
+    UnknownPipelineError,
+    ValidationError,
+)
 from ..registry.timezones import format_for_display, localize, to_utc, utc_now
 from .run_state import (
     DEFAULT_FAILED_STATES,
@@ -86,6 +95,16 @@ class PipelineRunReadError(PipelineRunSensorFailure):
         self.error_class = error_class
 
 
+class PipelineNotInRegistryError(PipelineRunSensorFailure):
+    """No run, and the pipeline id is not in the registry (no config, no runs): a typo waits for
+    nothing. ``pipeline_id`` and ``close_matches`` (the registry's closest ids) name it."""
+
+    def __init__(self, message: str, pipeline_id: str, close_matches: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.pipeline_id = pipeline_id
+        self.close_matches = list(close_matches)
+
+
 def _rebuild_registry_error(error_class: str, message: str) -> RegistryError:
     """The registry error a trigger reported by name (RegistryError for an unknown name)."""
     candidate = getattr(registry_errors, error_class, None)
@@ -132,6 +151,10 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
         must be disjoint from ``target_states``.
     :param stale_after: a RUNNING run whose heartbeat (or, without one, its start) is older than this
         (timedelta or seconds) fails the sensor as stale; None (default) never judges staleness.
+    :param allow_unknown_pipeline: wait even when ``pipeline_id`` is not in the registry (no config,
+        no run recorded), e.g. a pipeline created later. False (default): while no run is found, the
+        first look checks the id and fails at once with :class:`PipelineNotInRegistryError` (naming
+        the closest ids) when it is unknown, in every mode (the deferrable sensor checks before deferring).
     :param deferrable: wait in the triggerer (:class:`PipelineRunStateTrigger`), holding no worker slot,
         after one look in the worker (a run that already ended needs no trigger). None (default): Airflow's
         ``[operators] default_deferrable`` (False unless configured).
@@ -167,6 +190,7 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
         target_states: Iterable[RunStatus | str] = DEFAULT_TARGET_STATES,
         failed_states: Iterable[RunStatus | str] = DEFAULT_FAILED_STATES,
         stale_after: timedelta | float | None = None,
+        allow_unknown_pipeline: bool = False,
         deferrable: bool | None = None,
         aws_conn_id: str | None = "aws_default",
         region_name: str | None = None,
@@ -192,6 +216,9 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
         self.target_states = sorted(target)
         self.failed_states = sorted(failed)
         self.stale_after = coerce_stale_after(stale_after)
+        self.allow_unknown_pipeline = bool(allow_unknown_pipeline)
+        #: the pipeline is known to be in the registry (checked once per execution, when no run is found)
+        self._pipeline_known = self.allow_unknown_pipeline
         self.deferrable = _default_deferrable() if deferrable is None else bool(deferrable)
         registry_settings.update(environment=environment, run_logs_table=run_logs_table)
         self.init_hook_args(
@@ -257,9 +284,37 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
             raise PipelineRunStaleError(outcome.message, snapshot)
         return PokeReturnValue(is_done=True, xcom_value=self._final_view(snapshot))
 
+    def _require_known_pipeline(self) -> None:
+        """While no run is found: fail at once when the pipeline is not in the registry (checked once
+        per execution; skipped with ``allow_unknown_pipeline``). A config table this connection may
+        not read (or that is missing) cannot tell: the sensor then waits, as before, with a warning."""
+        if self._pipeline_known:
+            return
+        from ..registry.pipeline_ids import require_known_pipeline
+
+        try:
+            require_known_pipeline(self.hook.registry, self.pipeline_id)
+        except UnknownPipelineError as exc:
+            raise PipelineNotInRegistryError(
+                f"{exc.message}: check pipeline_id (and the connection's table prefix), or pass "
+                "allow_unknown_pipeline=True to wait for a pipeline created later",
+                exc.pipeline_id,
+                exc.close_matches,
+            ) from exc
+        except (AccessDeniedError, TableNotFoundError) as exc:
+            self.log.warning(
+                "cannot check that pipeline %r is in the registry (%s: %s); waiting for its run",
+                self.pipeline_id,
+                type(exc).__name__,
+                exc,
+            )
+        self._pipeline_known = True
+
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One look at the run; logs its state and times in the user's timezone."""
         outcome = self._check()
+        if outcome.kind is OutcomeKind.WAITING and outcome.snapshot is None:
+            self._require_known_pipeline()
         self.log.info("%s", outcome.message)
         return self._conclude(outcome)
 

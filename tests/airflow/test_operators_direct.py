@@ -397,3 +397,61 @@ def test_callbacks_never_raise(
     assert caplog.text.count("pipeline-registry callback could not record") == 3
     assert TEST_ACCESS_KEY_ID not in caplog.text
     assert TEST_SECRET_ACCESS_KEY not in caplog.text
+
+
+def test_failure_callback_keeps_the_end_of_a_long_spark_traceback(registry_conn_id: str, reg: Any) -> None:
+    """Issue 21 item 9: the callback's error is the package's one truncation (head and tail), not the
+    first 4,000 characters, so the exception named on the last line survives."""
+    from spark_traceback import LAST_LINE, spark_traceback
+
+    from airflow_provider_pipeline_registry.registry.text_limits import MAX_ERROR_BYTES
+
+    start(registry_conn_id)
+    callback = record_run_failure(pipeline_id=PIPELINE, aws_conn_id=registry_conn_id)
+    callback(context(FakeTI("spark"), exception=RuntimeError(spark_traceback())))
+    run = reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True)
+    assert run.error_type == "RuntimeError"
+    assert run.error_message.startswith("task spark (try 1): An error occurred while calling")
+    assert run.error_message.endswith(LAST_LINE)
+    assert len(run.error_message.encode()) <= MAX_ERROR_BYTES
+
+
+# -- secrets in the config (redaction) --------------------------------------------------------------
+def test_the_spark_tasks_masked_values_the_config_no_longer_has_fail_the_task(registry_conn_id: str, reg: Any) -> None:
+    from airflow_provider_pipeline_registry.callbacks import resolve_pipeline_secrets
+
+    reg.pipelines_write.update(
+        PIPELINE, {"spark_conf": {"spark.x.secret": "old-secret-1234"}, "spark_args": ["--token", "t-12345"]}
+    )
+    ti = FakeTI("load")
+    LoadPipelineConfigOperator(task_id="load", pipeline_id=PIPELINE, aws_conn_id=registry_conn_id).execute(
+        context(ti)  # type: ignore[arg-type]
+    )
+    assert ti.xcom["spark_conf"] == {"spark.x.secret": "***"}
+    assert ti.xcom["application_args"] == ["--token", "***"]
+    task = SimpleNamespace(task_id="spark", conf=dict(ti.xcom["spark_conf"]), application_args=["--token", "***"])
+    resolve = resolve_pipeline_secrets(pipeline_id=PIPELINE, aws_conn_id=registry_conn_id)
+    resolve({"ti": SimpleNamespace(task=task)})
+    assert (task.conf, task.application_args) == ({"spark.x.secret": "old-secret-1234"}, ["--token", "t-12345"])
+
+    reg.pipelines_write.update(PIPELINE, {"spark_conf": {}})  # the secret left the config since the load
+    task = SimpleNamespace(task_id="spark", conf={"spark.x.secret": "***"}, application_args=[])
+    with pytest.raises(AirflowException, match=r"conf\['spark.x.secret'\] of task spark hold\(s\) a masked value"):
+        resolve({"ti": SimpleNamespace(task=task)})
+
+
+def test_end_never_repeats_a_secret_of_the_runs_error(registry_conn_id: str, reg: Any) -> None:
+    start(registry_conn_id)
+    reg.runs_write.finish(
+        {
+            "run_id": RUN_ID,
+            "pipeline_id": PIPELINE,
+            "status": "FAILED",
+            "error_type": "DriverError",
+            "error_message": "cannot connect to jdbc:postgresql://etl:errPassw0rd-4410@db/x",
+        }
+    )
+    with pytest.raises(AirflowException) as info:
+        end_with_states(registry_conn_id, {"a": "failed", "b": "success", "c": "success"})
+    assert "jdbc:postgresql://***@db/x" in str(info.value)
+    assert "errPassw0rd-4410" not in str(info.value)

@@ -26,6 +26,7 @@ from airflow_provider_pipeline_registry.registry.errors import RetryableError, V
 from airflow_provider_pipeline_registry.registry.run_logs import PipelineRunLogsReadApi
 from airflow_provider_pipeline_registry.registry.timezones import utc_now
 from airflow_provider_pipeline_registry.sensors.pipeline_registry import (
+    PipelineNotInRegistryError,
     PipelineRunFailedError,
     PipelineRunReadError,
     PipelineRunStaleError,
@@ -47,10 +48,12 @@ def dags(airflow_db: Any) -> ModuleType:
 
 @pytest.fixture
 def registry(registry_conn_id: str, registry_hook: Any, monkeypatch: pytest.MonkeyPatch, dags: ModuleType) -> Any:
-    """The registry the sensor reads, reachable through the DAGs' connection ``pr_sensor``."""
+    """The registry the sensor reads, reachable through the DAGs' connection ``pr_sensor``; it holds
+    the config of ``PIPELINE`` (a sensor on a pipeline id the registry does not know fails at once)."""
     conn = os.environ[f"AIRFLOW_CONN_{registry_conn_id.upper()}"]
     monkeypatch.setenv(f"AIRFLOW_CONN_{dags.CONN_ID.upper()}", conn)
     assert json.loads(conn)["extra"]["user_timezone"] == "America/New_York"
+    registry_hook.registry.pipelines_write.create({"pipeline_id": PIPELINE, "name": "Orders"})
     return registry_hook.registry
 
 
@@ -196,6 +199,58 @@ def test_missing_run_waits_then_times_out(mode: str, dags: ModuleType, registry:
     # it only ever saw no run (that a missing run keeps it waiting: test_run_that_appears_...)
     assert reads.statuses
     assert set(reads.statuses) == {None}
+
+
+@pytest.mark.parametrize("soft_fail", [False, True], ids=["hard", "soft_fail"])
+@pytest.mark.parametrize("mode", MODES)
+def test_a_pipeline_id_not_in_the_registry_fails_at_once_with_the_closest_ids(
+    mode: str, soft_fail: bool, dags: ModuleType, registry: Any, reads: ReadObserver
+) -> None:
+    """Issue 21 item 10: a typo fails on the first look (before deferring), not at the timeout."""
+    registry.pipelines_write.create({"pipeline_id": "orders_weekly", "name": "Weekly"})
+    registry.pipelines_write.create({"pipeline_id": "customers", "name": "Customers"})
+    conf = {"run_id": "run-1", "pipeline_id": "orders_daly"}
+    # the timeout is long enough that only the check can end the task before it (a soft_fail
+    # sensor would otherwise end skipped): the old code ended at the timeout, AirflowSensorTimeout
+    state, error = run_sensor(dags, mode, conf, timeout=5, soft_fail=soft_fail)
+    assert state == "failed"
+    assert isinstance(error, PipelineNotInRegistryError)
+    assert error.pipeline_id == "orders_daly"
+    assert error.close_matches == ["orders_daily", "orders_weekly"]
+    assert "pipeline 'orders_daly' does not exist (no config, no runs)" in str(error)
+    assert "closest ids: 'orders_daily', 'orders_weekly'" in str(error)
+    assert "allow_unknown_pipeline=True" in str(error)
+    assert reads.statuses == [None]  # one look, then the check: no second poke, no trigger
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_allow_unknown_pipeline_waits_for_a_pipeline_created_later(
+    mode: str, dags: ModuleType, registry: Any, reads: ReadObserver
+) -> None:
+    conf = {"run_id": "run-1", "pipeline_id": "created_later"}
+
+    def create_and_run() -> None:
+        if reads.wait_for(lambda seen: len(seen) >= 2):  # still waiting after its second look
+            registry.pipelines_write.create({"pipeline_id": "created_later", "name": "Later"})
+            registry.runs_write.start({"run_id": "run-1", "pipeline_id": "created_later"})
+            registry.runs_write.finish({"run_id": "run-1", "pipeline_id": "created_later", "status": "SUCCESS"})
+
+    helper = threading.Thread(target=create_and_run)
+    helper.start()
+    state, xcom = run_sensor(dags, mode, conf, timeout=120, allow_unknown_pipeline=True)
+    reads.close()
+    helper.join()
+    assert state == "success"
+    assert xcom["pipeline_id"] == "created_later"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_pipeline_with_runs_but_no_config_is_known(mode: str, dags: ModuleType, registry: Any) -> None:
+    registry.runs_write.start({"run_id": "older", "pipeline_id": "config_removed"})
+    conf = {"run_id": "run-2", "pipeline_id": "config_removed"}
+    state, error = run_sensor(dags, mode, conf, timeout=1)
+    assert state == "failed"
+    assert type(error).__name__ == "AirflowSensorTimeout"  # it waited: the pipeline has a history
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -210,7 +210,13 @@ def test_watch_timeout_exits_9(cli: Cli, registry: Registry) -> None:
     assert "still RUNNING" in result.stderr
 
 
+def _configure_live(registry: Registry) -> None:
+    """The config of ``live``: a watch of a run that has not started waits only for a known pipeline."""
+    registry.pipelines_write.create({"pipeline_id": "live", "name": "Live"})
+
+
 def test_watch_of_a_run_that_never_starts_times_out(cli: Cli, registry: Registry) -> None:
+    _configure_live(registry)
     result = cli("runs", "watch", "ghost", "--pipeline", "live", "--interval", "0.05", "--timeout", "0.3")
     assert result.exit_code == ExitCode.WATCH_TIMEOUT, result.output
     assert "has not started" in result.stderr
@@ -240,6 +246,7 @@ def test_watch_waits_for_the_start_shows_heartbeats_and_the_error(
             steps.pop(0)()
 
     monkeypatch.setattr(runs_module, "_sleep", step_then_sleep)
+    _configure_live(registry)
     result = cli("runs", "watch", "w-late", "--pipeline", "live", "--interval", "0.01", "--timeout", "120")
     assert result.exit_code == ExitCode.RUN_NOT_SUCCESSFUL, result.output
     err = result.stderr
@@ -249,10 +256,50 @@ def test_watch_waits_for_the_start_shows_heartbeats_and_the_error(
     assert "bad row 17" in result.stdout  # the final run detail
 
 
+def test_watch_of_an_unknown_pipeline_fails_at_once_with_the_closest_ids(cli: Cli, registry: Registry) -> None:
+    """Issue 21 item 10: a typo in --pipeline is exit 3 on the first read, not a wait to --timeout
+    (without --timeout the old code waited for ever; here it would have ended with exit 9)."""
+    for pipeline_id in ("sales_daily", "sales_weekly", "customers"):
+        registry.pipelines_write.create({"pipeline_id": pipeline_id, "name": pipeline_id})
+    result = cli("runs", "watch", "r-1", "-p", "sales_dialy", "--interval", "0.05", "--timeout", "5")
+    assert result.exit_code == ExitCode.NOT_FOUND, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert "pipeline 'sales_dialy' does not exist (no config, no runs)" in errors[0]
+    assert "closest ids: 'sales_daily', 'sales_weekly'" in errors[0]
+    assert "has not started" not in result.stderr  # it never said it was waiting
+
+
+def test_watch_of_a_run_of_a_pipeline_with_runs_but_no_config_waits(cli: Cli, registry: Registry) -> None:
+    registry.runs_write.start({"run_id": "older", "pipeline_id": "config_removed"})
+    result = cli("runs", "watch", "r-2", "-p", "config_removed", "--interval", "0.05", "--timeout", "0.3")
+    assert result.exit_code == ExitCode.WATCH_TIMEOUT, result.output
+
+
+def test_watch_allow_unknown_waits_for_a_pipeline_created_later(
+    cli: Cli, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = [
+        lambda: None,  # a second look at nothing
+        lambda: registry.pipelines_write.create({"pipeline_id": "later", "name": "Later"}),
+        lambda: registry.runs_write.start({"run_id": "r-3", "pipeline_id": "later"}),
+        lambda: registry.runs_write.finish({"run_id": "r-3", "pipeline_id": "later", "status": "SUCCESS"}),
+    ]
+    monkeypatch.setattr(runs_module, "_sleep", lambda seconds: steps.pop(0)() if steps else None)
+    args = ("runs", "watch", "r-3", "-p", "later", "--interval", "0.01", "--timeout", "120")
+    result = cli(*args, "--allow-unknown")
+    assert result.exit_code == 0, result.output
+    assert "has not started" in result.stderr
+    assert "SUCCESS" in result.stdout
+
+
 def test_list_of_an_unknown_pipeline_says_it_does_not_exist(history: Cli) -> None:
     result = history("runs", "list", "-p", "no_such_pipeline")
     assert result.exit_code == ExitCode.NOT_FOUND, result.output
     assert "pipeline 'no_such_pipeline' does not exist" in result.stderr
+    typo = history("runs", "list", "-p", "elt")  # runs recorded under 'etl' and 'other', no config
+    assert typo.exit_code == ExitCode.NOT_FOUND, typo.output
+    assert "pipeline 'elt' does not exist (no config, no runs)" in typo.stderr
     # a pipeline that has runs is not unknown, even when the window holds none
     empty = history("runs", "list", "-p", "etl", "--since", "2030-01-01", "--json")
     assert empty.exit_code == 0, empty.output

@@ -86,6 +86,7 @@ def test_watch_in_a_terminal_through_a_dynamodb_outage(
     server = dynamodb_local_factory(db_path=tmp_path / "db")
     registry = Registry(DynamoDBConfig(endpoint_url=server.url, table_prefix="watch_"))
     registry.create_tables()
+    registry.pipelines_write.create({"pipeline_id": "nightly", "name": "Nightly"})  # a known pipeline
     env = {
         **os.environ,
         "TERM": "xterm-256color",

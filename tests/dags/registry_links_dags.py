@@ -1,7 +1,8 @@
 """DAG for tests/airflow/test_registry_links.py: the operators' extra links under dag.test().
 
-``load -> start -> spark (records a Spark application and UI address on the run) -> end``, on the
-connection ``pr_links`` (pointed at DynamoDB Local by the test).
+``load -> start -> spark (records a Spark application and UI address on the run) -> end -> sensor``
+(waits for the ended run, found as the latest run of the pipeline), on the connection ``pr_links``
+(pointed at DynamoDB Local by the test).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from airflow_provider_pipeline_registry.operators.pipeline_registry import (
     LoadPipelineConfigOperator,
     StartPipelineRunOperator,
 )
+from airflow_provider_pipeline_registry.sensors.pipeline_registry import PipelineRunStateSensor
 
 CONN_ID = "pr_links"
 PIPELINE_ID = "links_daily"
@@ -40,4 +42,5 @@ with DAG(dag_id="pr_links", schedule=None, start_date=pendulum.datetime(2026, 1,
         >> StartPipelineRunOperator(task_id="start", **registry)
         >> SparkStandIn(task_id="spark")
         >> EndPipelineRunOperator(task_id="end", **registry)
+        >> PipelineRunStateSensor(task_id="sensor", poke_interval=0.2, timeout=30, **registry)
     )

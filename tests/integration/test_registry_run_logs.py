@@ -19,6 +19,7 @@ from airflow_provider_pipeline_registry.registry import (
     RunStatus,
     ValidationError,
 )
+from airflow_provider_pipeline_registry.registry.text_limits import MAX_ERROR_BYTES
 
 pytestmark = pytest.mark.integration
 
@@ -213,8 +214,10 @@ def test_long_error_messages_are_truncated_not_refused(registry: Registry) -> No
     start(registry, "r")
     done = finish(registry, "r", "FAILED", error_type="RuntimeError", error_message="x" * 100_000)
     assert done.error_message is not None
-    assert len(done.error_message) <= 8 * 1024
-    assert done.error_message.endswith("chars]")
+    assert len(done.error_message.encode()) <= MAX_ERROR_BYTES
+    assert done.error_message.startswith("xxx")
+    assert done.error_message.endswith("xxx")
+    assert " bytes omitted] ...\n" in done.error_message
 
 
 def test_running_index_and_stale_detection(registry: Registry) -> None:
@@ -468,7 +471,7 @@ def test_the_attempt_history_is_bounded_and_shown_in_the_users_timezone(make_reg
     stored = registry.runs.find_entity("r", "p", consistent=True)
     assert stored is not None
     assert [a.try_number for a in stored.attempts] == list(range(3, 13))  # the last 10 before try 13
-    assert all(len(a.error_message or "") <= 1024 for a in stored.attempts)
+    assert all(len((a.error_message or "").encode()) <= MAX_ERROR_BYTES for a in stored.attempts)
     view = registry.runs.get_by_id("r", "p", consistent=True)
     assert str(view.attempts[0].start_time.tzinfo) == "Europe/Paris"
     assert view.attempts[0].start_time == T0 + timedelta(hours=3)
@@ -477,7 +480,9 @@ def test_the_attempt_history_is_bounded_and_shown_in_the_users_timezone(make_reg
 
 
 def test_batch_upsert_keeps_an_imported_attempt_history(registry: Registry) -> None:
-    history = [{"attempt_id": "a1", "try_number": 1, "status": "FAILED", "start_time": T0, "error_message": "x" * 5000}]
+    history = [
+        {"attempt_id": "a1", "try_number": 1, "status": "FAILED", "start_time": T0, "error_message": "x" * 20_000}
+    ]
     report = registry.runs_write.batch_upsert(
         [{"run_id": "imp", "pipeline_id": "p", "status": "SUCCESS", "start_time": T0, "attempts": history}]
     )
@@ -486,7 +491,7 @@ def test_batch_upsert_keeps_an_imported_attempt_history(registry: Registry) -> N
     assert stored is not None
     (attempt,) = stored.attempts
     assert (attempt.attempt_id, attempt.status, attempt.start_time) == ("a1", "FAILED", T0)
-    assert len(attempt.error_message or "") <= 1024
+    assert len((attempt.error_message or "").encode()) <= MAX_ERROR_BYTES
 
 
 def test_a_delete_never_removes_a_run_written_after_its_read(

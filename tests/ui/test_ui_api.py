@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from ui_auth import token_for
-from ui_seed import BIG, BIG_RUNS, big_run
+from ui_seed import BIG, BIG_RUNS, SEEDED_SECRETS, big_run
 
 from airflow_provider_pipeline_registry.plugins.app import create_app
 from airflow_provider_pipeline_registry.plugins.settings import URL_PREFIX
@@ -158,8 +158,24 @@ def test_bad_inputs_are_400_naming_the_field(client: TestClient) -> None:
 def test_one_pipeline_with_its_tables(client: TestClient) -> None:
     body = client.get("/api/v1/pipeline", params={"pipeline_id": BIG}).json()
     assert body["spark_application"] == "s3://jobs/sales_daily.py"
-    assert body["spark_conf"] == {"spark.executor.memory": "4g"}
-    assert body["parameters"] == {"threshold": 10, "regions": ["eu", "us"]}
+    # secrets read *** (for every role, as Airflow masks); the rest is shown as stored
+    assert body["spark_conf"] == {
+        "spark.executor.memory": "4g",
+        "spark.hadoop.fs.s3a.secret.key": "***",
+        "spark.hadoop.fs.s3a.access.key": "***",
+        "spark.sales.jdbc.url": "jdbc:postgresql://***@db.example:5432/sales?ssl=true&password=***",
+    }
+    assert body["spark_args"] == ["--date", "{{ ds }}", "--db-password", "***", "--secret-key=***"]
+    assert body["parameters"] == {
+        "threshold": 10,
+        "regions": ["eu", "us"],
+        "api_token": "***",
+        "db": {"host": "db.example", "password": "***"},
+    }
+    by_id = {t["table_id"]: t for t in body["tables"]}
+    assert by_id["raw_sales"]["options"] == {"header": "true", "password": "***"}
+    assert by_id["raw_sales"]["location"] == "s3://lake/raw/sales/"
+    assert by_id["sales_agg"]["location"] == "s3a://***@lake/mart/sales_agg/"
     assert [(t["table_id"], t["role"], t["format"], t["load_type"]) for t in body["tables"]] == [
         ("raw_sales", "source", "parquet", "incremental"),
         ("sales_agg", "target", "delta", "merge"),
@@ -287,6 +303,31 @@ def test_pages_render_the_registry(client: TestClient) -> None:
     missing = client.get("/ui/pipeline", params={"pipeline_id": "nope"})
     assert missing.status_code == 404
     assert "pipeline &#39;nope&#39; not found" in missing.text
+
+
+def test_no_config_secret_in_any_answer_to_a_viewer_or_an_admin(
+    client: TestClient, seeded_registry: Registry, auth_manager: Any
+) -> None:
+    stored = seeded_registry.pipelines.get_by_id(BIG)  # control: the registry holds the real values
+    assert stored.spark_conf["spark.hadoop.fs.s3a.secret.key"] == SEEDED_SECRETS[0]
+    paths = [
+        "/api/v1/pipelines",
+        "/api/v1/pipelines?active=true",
+        f"/api/v1/pipeline?pipeline_id={BIG}",
+        f"/api/v1/tables?pipeline_id={BIG}",
+        "/ui/",
+        f"/ui/pipeline?pipeline_id={BIG}",
+    ]
+    admin = {"Authorization": f"Bearer {token_for(auth_manager, 'admin', 'ADMIN')}"}
+    for headers in ({}, admin):  # the client's own token is a VIEWER's
+        for path in paths:
+            response = client.get(path, headers=headers)
+            assert response.status_code == 200, path
+            for secret in SEEDED_SECRETS:
+                assert secret not in response.text, f"{secret} shown by {path}"
+    page = client.get(f"/ui/pipeline?pipeline_id={BIG}").text
+    assert "spark.hadoop.fs.s3a.secret.key" in page  # the key is shown, its value is not
+    assert "--db-password ***" in page
 
 
 def test_no_credentials_in_any_answer(client: TestClient) -> None:

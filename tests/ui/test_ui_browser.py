@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from ui_api_server import airflow_command, airflow_env, running_api_server
-from ui_seed import BIG, BIG_RUNS, big_run
+from ui_seed import BIG, BIG_RUNS, SEEDED_SECRETS, big_run
 
 from airflow_provider_pipeline_registry.registry import Registry
 
@@ -40,6 +40,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "ui-test-pw-81723"
+VIEWER_PASSWORD = "ui-viewer-pw-55031"
 ACCESS_KEY = "testing"  # DynamoDB Local accepts alphanumeric keys only
 SECRET_KEY = "uiSecretKey0000000000000000000000000000x"
 RUNNING_DAG_RUN = "manual__2026-12-01T08:00:00+00:00"
@@ -69,7 +70,7 @@ def api_server(tmp_path_factory: pytest.TempPathFactory, seeded_registry: Regist
     home = tmp_path_factory.mktemp("airflow-home")
     (home / "dags").mkdir()
     (home / "dags" / "inventory_dag.py").write_text(DAG_FILE)
-    (home / "passwords.json").write_text(json.dumps({"admin": PASSWORD}))
+    (home / "passwords.json").write_text(json.dumps({"admin": PASSWORD, "viewer": VIEWER_PASSWORD}))
     config = seeded_registry.config
     connection = {
         "conn_type": "aws",
@@ -83,7 +84,7 @@ def api_server(tmp_path_factory: pytest.TempPathFactory, seeded_registry: Regist
         },
     }
     env = {
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,viewer:viewer",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW_CONN_UI_REGISTRY": json.dumps(connection),
         "AIRFLOW__PIPELINE_REGISTRY__AWS_CONN_ID": "ui_registry",
@@ -215,6 +216,53 @@ def test_registry_in_airflows_ui(api_server: str, browser_page: Any, tmp_path: P
     chosen = page.frame_locator("iframe[title='Pipeline Registry']")
     expect(chosen.locator("#run-log")).to_contain_text("2026-12-01 03:00:00 EST")
     expect(chosen.locator("body")).to_contain_text("Times in America/New_York")
+
+    # nor any secret of the pipeline's config: Airflow masks for admins too
+    page.goto(f"{api_server}/plugin/pipeline_registry/pipeline-registry/ui/pipeline?pipeline_id={BIG}")
+    admin_view = page.frame_locator("iframe[title='Pipeline Registry']")
+    expect(admin_view.locator("#pipeline-config")).to_contain_text("spark.hadoop.fs.s3a.secret.key")
+    _assert_no_seeded_secret(admin_view.locator("html").inner_html(), "the admin's pipeline page")
+
+
+def _assert_no_seeded_secret(text: str, where: str) -> None:
+    for secret in SEEDED_SECRETS:
+        assert secret not in text, f"{secret} shown in {where}"
+
+
+def test_a_viewer_sees_no_secret_of_the_config(api_server: str, browser_page: Any, tmp_path: Path) -> None:
+    """A Viewer logged in through Airflow's own form: the pipeline page and the JSON API, read with
+    the session's cookie, show the keys of the secret values but never the values."""
+    from playwright.sync_api import expect
+
+    context = browser_page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{api_server}/")
+        page.fill("input[name=username]", "viewer")
+        page.fill("input[name=password]", VIEWER_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/auth/login" not in url)
+
+        page.goto(f"{api_server}/plugin/pipeline_registry/pipeline-registry/ui/pipeline?pipeline_id={BIG}")
+        frame = page.frame_locator("iframe[title='Pipeline Registry']")
+        config = frame.locator("#pipeline-config")
+        expect(config).to_contain_text("spark.hadoop.fs.s3a.secret.key")  # control: the viewer reads the config
+        expect(config).to_contain_text("--db-password ***")
+        expect(config).to_contain_text('"api_token": "***"')
+        expect(frame.locator("#tables")).to_contain_text("s3a://***@lake/mart/sales_agg/")
+        _shot(page, tmp_path, "ui-pipeline-viewer")
+        _assert_no_seeded_secret(frame.locator("html").inner_html(), "the viewer's pipeline page")
+
+        for path in (f"pipeline?pipeline_id={BIG}", f"tables?pipeline_id={BIG}", "pipelines"):
+            response = page.goto(f"{api_server}/pipeline-registry/api/v1/{path}")
+            assert response is not None, path
+            assert response.status == 200, path
+            body = response.text()
+            assert BIG in body  # control: the viewer's session reads the API
+            _assert_no_seeded_secret(body, f"the API's {path} to a viewer")
+    finally:
+        context.close()
 
 
 def _readme_block(marker: str) -> str:

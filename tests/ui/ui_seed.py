@@ -13,6 +13,32 @@ BIG_RUNS = 1000
 T0 = datetime(2026, 10, 1, 0, 0, tzinfo=UTC)
 SPARK_UI = "http://spark-history.example:18080/history/app-0001"
 
+#: secrets in the big pipeline's config (conf, args, parameters, a table's options and location):
+#: no page nor API answer may show any of them, to any role
+S3_SECRET = "uiS3SecretKey/Seeded+0123456789abcdefXYZ"
+S3_KEY_ID = "AKIAUISEEDEDKEY00042"
+DB_PASSWORD_ARG = "argPassw0rd-seeded-7781"
+SECRET_KEY_ARG = "argSecretKey-seeded-9917"
+API_TOKEN = "apiToken-seeded-55120"
+NESTED_PASSWORD = "nestedDbPassw0rd-seeded-3141"
+JDBC_PASSWORD = "jdbcQueryPassw0rd-seeded-2718"
+JDBC_USERINFO_PASSWORD = "jdbcUserinfoPw-seeded-1618"
+OPTIONS_PASSWORD = "optionsPassw0rd-seeded-4242"
+LOCATION_SECRET = "locationSecret-seeded-8080"
+SEEDED_SECRETS = (
+    S3_SECRET,
+    S3_KEY_ID,
+    DB_PASSWORD_ARG,
+    SECRET_KEY_ARG,
+    API_TOKEN,
+    NESTED_PASSWORD,
+    JDBC_PASSWORD,
+    JDBC_USERINFO_PASSWORD,
+    OPTIONS_PASSWORD,
+    LOCATION_SECRET,
+)
+JDBC_URL = f"jdbc:postgresql://etl:{JDBC_USERINFO_PASSWORD}@db.example:5432/sales?ssl=true&password={JDBC_PASSWORD}"
+
 
 def registry_for(endpoint_url: str, table_prefix: str, user_timezone: str = "Europe/Paris") -> Registry:
     config = DynamoDBConfig(
@@ -54,9 +80,19 @@ def seed(registry: Registry, *, big_runs: int = BIG_RUNS) -> None:
             "owner": "data-eng",
             "schedule": "@daily",
             "spark_application": "s3://jobs/sales_daily.py",
-            "spark_conf": {"spark.executor.memory": "4g"},
-            "spark_args": ["--date", "{{ ds }}"],
-            "parameters": {"threshold": 10, "regions": ["eu", "us"]},
+            "spark_conf": {
+                "spark.executor.memory": "4g",
+                "spark.hadoop.fs.s3a.secret.key": S3_SECRET,
+                "spark.hadoop.fs.s3a.access.key": S3_KEY_ID,
+                "spark.sales.jdbc.url": JDBC_URL,
+            },
+            "spark_args": ["--date", "{{ ds }}", "--db-password", DB_PASSWORD_ARG, f"--secret-key={SECRET_KEY_ARG}"],
+            "parameters": {
+                "threshold": 10,
+                "regions": ["eu", "us"],
+                "api_token": API_TOKEN,
+                "db": {"host": "db.example", "password": NESTED_PASSWORD},
+            },
             "tags": ["sales", "daily"],
         }
     )
@@ -75,6 +111,7 @@ def seed(registry: Registry, *, big_runs: int = BIG_RUNS) -> None:
             "role": "source",
             "format": "parquet",
             "location": "s3://lake/raw/sales/",
+            "options": {"header": "true", "password": OPTIONS_PASSWORD},
             "load_type": "incremental",
             "watermark_column": "updated_at",
             "watermark_value": "2026-11-30T00:00:00Z",
@@ -88,7 +125,7 @@ def seed(registry: Registry, *, big_runs: int = BIG_RUNS) -> None:
             "database": "mart",
             "role": "target",
             "format": "delta",
-            "location": "s3://lake/mart/sales_agg/",
+            "location": f"s3a://{S3_KEY_ID}:{LOCATION_SECRET}@lake/mart/sales_agg/",
             "load_type": "merge",
         }
     )

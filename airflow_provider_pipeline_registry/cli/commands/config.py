@@ -238,7 +238,11 @@ def export_config(
         ),
     ] = None,
 ) -> None:
-    """Write pipelines with their tables in the import format (export then import is a round trip)."""
+    """Write pipelines with their tables in the import format (export then import is a round trip).
+
+    On stdout, secrets are masked (``***``: values under sensitive names, URL userinfo,
+    ``password=`` pairs); ``-o FILE`` writes the real values.
+    """
     from rich.text import Text
 
     from ..config_files import detect_format, dump_document, export_document
@@ -263,10 +267,18 @@ def export_config(
         pairs = [(p, sorted(by_pipeline.pop(p.pipeline_id, []), key=lambda t: t.table_id)) for p in pipelines]
         standalone = sorted((t for ts in by_pipeline.values() for t in ts), key=lambda t: t.table_id)
     chosen = fmt.value if fmt else (detect_format(output) if output else "yaml")
-    text = dump_document(export_document(pairs, standalone), "json" if chosen == "json" else "yaml")
+    document = export_document(pairs, standalone)
     if output is None:
-        typer.echo(text, nl=False)
+        from ...registry.redaction import redact_mapping
+
+        shown = redact_mapping(document)
+        typer.echo(dump_document(shown, "json" if chosen == "json" else "yaml"), nl=False)
+        if shown != document:
+            state.err.print(
+                Text("note: secrets are masked (***) on stdout; -o FILE writes the real values"), soft_wrap=True
+            )
         return
+    text = dump_document(document, "json" if chosen == "json" else "yaml")
     output.write_text(text, encoding="utf-8")
     n_tables = sum(len(ts) for _, ts in pairs) + len(standalone)
     state.err.print(Text(f"exported {len(pairs)} pipeline(s) and {n_tables} table(s) to {output}"), soft_wrap=True)

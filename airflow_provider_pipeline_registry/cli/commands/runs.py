@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ...registry.errors import ItemNotFoundError, ValidationError
+from ...registry.errors import ValidationError
 from ...registry.timezones import utc_now
 from ..context import CliState, get_state
 from ..exit_codes import ExitCode
@@ -116,7 +116,9 @@ def list_runs(
         tz=state.tz,
     )
     if not page.items and inner_token is None:
-        _check_pipeline_exists(state, pipeline)
+        from ...registry.pipeline_ids import require_known_pipeline
+
+        require_known_pipeline(state.registry, pipeline)  # no config, no runs: a typo (exit 3, closest ids)
     next_token = encode_cli_token(page.next_page_token, since_at, until_at) if page.next_page_token else None
     if as_json:
         echo_json({"runs": [to_jsonable(r) for r in page.items], "next_page_token": next_token})
@@ -124,18 +126,6 @@ def list_runs(
     state.out.print(runs_table(page.items, state.tz))
     if next_token:
         state.out.print(Text(f"next page: --page-token {next_token}"), soft_wrap=True)
-
-
-def _check_pipeline_exists(state: CliState, pipeline: str) -> None:
-    """Raise ItemNotFoundError when ``pipeline`` has no config and no run at all."""
-    if state.registry.pipelines.find_by_id(pipeline, tz=state.tz) is not None:
-        return
-    if state.registry.runs.latest(pipeline, tz=state.tz) is not None:
-        return  # runs recorded for a pipeline whose config was removed
-    raise ItemNotFoundError(
-        f"pipeline {pipeline!r} does not exist (no config, no runs): see `pipeline-registry pipelines list --all`",
-        table=state.config.table_name("pipeline_config"),
-    )
 
 
 def _get_run(state: CliState, run_id: str, pipeline: str) -> PipelineRunLogView:
@@ -170,11 +160,20 @@ def watch(
         float | None,
         typer.Option(min=0.0, help="Give up after this many seconds (exit 9); default: never.", show_default=False),
     ] = None,
+    allow_unknown: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unknown",
+            help="Wait even when the pipeline is not in the registry yet (no config, no runs); "
+            "without it, an unknown pipeline id is an error at once (exit 3).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Follow a run until it ends: exit 0 on SUCCESS, 8 on FAILED/CANCELLED, 9 on --timeout.
 
-    A run that has not started yet is waited for; heartbeats and metrics are shown as they
+    A run that has not started yet is waited for, if its pipeline is in the registry (else exit 3
+    with the closest pipeline ids, unless --allow-unknown); heartbeats and metrics are shown as they
     arrive; a DynamoDB outage is ridden through (and shown) until --timeout.
     """
     from rich.text import Text
@@ -182,7 +181,16 @@ def watch(
     from ..watch import RunWatcher
 
     state = get_state(ctx)
-    watcher = RunWatcher(state, run_id, pipeline, interval=interval, timeout=timeout, as_json=as_json, sleep=_sleep)
+    watcher = RunWatcher(
+        state,
+        run_id,
+        pipeline,
+        interval=interval,
+        timeout=timeout,
+        as_json=as_json,
+        sleep=_sleep,
+        allow_unknown_pipeline=allow_unknown,
+    )
     run = watcher.run()
     if as_json:
         echo_json(to_jsonable(run))

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validat
 
 from ..fields import Identifier, Metrics
 from ..model import GlobalSecondaryIndex, RegistryModel
+from ..text_limits import MAX_ERROR_BYTES, truncate_text
 from ..timezones import to_utc, utc_now
 from ..views import ViewModel
 
@@ -19,11 +20,9 @@ from .status import RunStatus as RunStatus
 
 PIPELINE_RUNS_INDEX = "pipeline_runs_index"
 RUNNING_RUNS_INDEX = "running_runs_index"
-MAX_ERROR_MESSAGE = 8 * 1024
-#: previous attempts kept on a run item (oldest dropped first)
+#: previous attempts kept on a run item (oldest dropped first); each keeps its error within
+#: ``text_limits.MAX_ERROR_BYTES``, like the run's own (11 x 8 KiB, far below the 400 KB item limit)
 MAX_ATTEMPT_HISTORY = 10
-#: error text kept per previous attempt (keeps 10 attempts far below DynamoDB's 400 KB item limit)
-MAX_ATTEMPT_ERROR_MESSAGE = 1024
 #: ``status`` of a previous attempt that was still RUNNING when a newer one replaced it
 SUPERSEDED = "SUPERSEDED"
 #: ``status`` of a previous attempt taken over after its lease (heartbeat) expired
@@ -49,11 +48,9 @@ def new_attempt_id() -> str:
     return uuid.uuid4().hex
 
 
-def _bounded_text(text: str | None, limit: int) -> str | None:
-    if text is None or len(text) <= limit:
-        return text
-    cut = limit - 40
-    return text[:cut] + f"... [truncated {len(text) - cut} chars]"
+def _bounded_error(text: str | None) -> str | None:
+    """An error text within the package's one limit (head and tail kept; see ``text_limits``)."""
+    return None if text is None else truncate_text(text, MAX_ERROR_BYTES)
 
 
 class RunAttempt(BaseModel):
@@ -84,7 +81,7 @@ class RunAttempt(BaseModel):
     @field_validator("error_message")
     @classmethod
     def _bounded(cls, value: str | None) -> str | None:
-        return _bounded_text(value, MAX_ATTEMPT_ERROR_MESSAGE)
+        return _bounded_error(value)
 
     def storage_value(self) -> dict[str, Any]:
         """The attempt as a stored map (None fields omitted; datetimes encoded as UTC strings)."""
@@ -109,7 +106,8 @@ class _RunFields(_AirflowIdentity, _SparkIdentity):
     heartbeat_at: datetime | None = None
     metrics: Metrics = Field(default_factory=dict)
     error_type: str | None = Field(default=None, max_length=255)
-    error_message: str | None = Field(default=None, max_length=MAX_ERROR_MESSAGE)
+    #: within ``text_limits.MAX_ERROR_BYTES`` (a longer one, e.g. written by another tool, is cut, not refused)
+    error_message: str | None = None
     #: opaque id of the current attempt (uuid4 hex); every write of the attempt is fenced on it
     attempt_id: str | None = Field(default=None, max_length=64)
     #: True once a run logger (the job's driver) has claimed the attempt the start operator opened
@@ -119,6 +117,11 @@ class _RunFields(_AirflowIdentity, _SparkIdentity):
     start_try_number: int | None = Field(default=None, ge=1, le=10_000)
     #: previous attempts, oldest first, at most MAX_ATTEMPT_HISTORY
     attempts: list[RunAttempt] = Field(default_factory=list)
+
+    @field_validator("error_message")
+    @classmethod
+    def _bounded_error_message(cls, value: str | None) -> str | None:
+        return _bounded_error(value)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -235,10 +238,10 @@ class RunFinish(BaseModel):
             raise ValueError("finish needs an end status (SUCCESS, FAILED or CANCELLED), not RUNNING")
         return value
 
-    def model_post_init(self, __context: object) -> None:
-        if self.error_message is not None and len(self.error_message) > MAX_ERROR_MESSAGE:
-            cut = MAX_ERROR_MESSAGE - 40
-            self.error_message = self.error_message[:cut] + f"... [truncated {len(self.error_message) - cut} chars]"
+    @field_validator("error_message")
+    @classmethod
+    def _bounded_error_message(cls, value: str | None) -> str | None:
+        return _bounded_error(value)
 
 
 class PipelineRunLogView(ViewModel, _RunFields):
