@@ -1,8 +1,7 @@
 """Pipeline run logs: one item per run of a pipeline (PK ``run_id``, SK ``pipeline_id``).
 
 Names are loaded on first use, so that importing ``run_logs.status`` or ``run_logs.verdict``
-(as the Airflow operators and sensor do at DAG-parse time) imports neither boto3 nor pydantic,
-and ``run_logs.models`` no boto3.
+(as the Airflow operators and sensor do at DAG-parse time) does not import boto3 or the models.
 
 * ``status``: :class:`RunStatus`, the one declaration of the run states;
 * ``models``: the entity, the DTOs and the view;

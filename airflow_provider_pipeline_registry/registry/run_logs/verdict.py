@@ -8,7 +8,7 @@ same verdict from the same data, and ``tests/unit/test_run_verdict.py`` states i
 
 The read that produces the snapshot (one strongly consistent projected ``GetItem`` of
 :data:`RUN_STATE_ATTRIBUTES`) is the caller's; :func:`RunSnapshot.from_item` builds the snapshot
-from what it read. Importing this module loads neither pydantic nor boto3 (a test checks it).
+from what it read. Importing this module loads no boto3 and no Airflow (a test checks it).
 """
 
 from __future__ import annotations
