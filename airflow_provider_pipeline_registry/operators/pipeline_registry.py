@@ -35,6 +35,7 @@ from ..registry.errors import ConflictError, ItemNotFoundError, RegistryError, V
 from ..registry.json_values import to_json_value
 from ..registry.redaction import redact_args, redact_mapping, redact_text, secret_values
 from ..registry.run_env import run_logger_env
+from ..registry.run_logs.status import END_STATUSES  # the statuses an end can record (no boto3 import)
 from ..registry.timezones import format_for_display, utc_now
 from ..run_context import (
     FAILED_STATES,
@@ -51,9 +52,6 @@ if TYPE_CHECKING:
 
     from ..compat import Context
     from ..registry.run_logs import PipelineRunLog
-
-#: the statuses an end can record (RunStatus values; the run_logs package imports boto3)
-END_STATUSES = ("SUCCESS", "FAILED", "CANCELLED")
 
 #: XCom keys pushed by LoadPipelineConfigOperator (besides the return value)
 XCOM_SPARK_CONF = "spark_conf"

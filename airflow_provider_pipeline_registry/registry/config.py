@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .errors import ConfigurationError
 from .settings import SETTINGS, SETTINGS_BY_NAME, TABLE_NAME_PATTERN
-from .timezones import get_timezone
+from .timezones import USER_TIMEZONE_ENV, get_timezone
 
 Environment = Literal["dev", "staging", "prod"]
 RetryMode = Literal["standard", "adaptive"]
@@ -96,13 +96,22 @@ class DynamoDBConfig(BaseModel):
         return self
 
     def __init__(self, **data: Any) -> None:
+        """Validate the settings. ``user_timezone`` not given (or None) is ``DYNAMODB_USER_TIMEZONE``
+        when that is set and not empty, else UTC: an explicit value always wins."""
+        env_timezone = None
+        if data.get("user_timezone") is None:
+            data.pop("user_timezone", None)
+            env_timezone = os.environ.get(USER_TIMEZONE_ENV) or None
+            if env_timezone is not None:
+                data["user_timezone"] = env_timezone
         try:
             super().__init__(**data)
         except pydantic.ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors(include_url=False)
             )
-            raise ConfigurationError(f"invalid DynamoDBConfig: {problems}") from None
+            origin = f" (user_timezone from {USER_TIMEZONE_ENV})" if env_timezone is not None else ""
+            raise ConfigurationError(f"invalid DynamoDBConfig{origin}: {problems}") from None
 
     @property
     def effective_prefix(self) -> str:
@@ -128,13 +137,15 @@ class DynamoDBConfig(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> DynamoDBConfig:
         """Build from each setting's environment variables (``DYNAMODB_*``, ``AWS_REGION`` then
-        ``AWS_DEFAULT_REGION``); non-None overrides win."""
+        ``AWS_DEFAULT_REGION``) of ``environ`` (default ``os.environ``); non-None overrides win."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for setting in SETTINGS:
             raw = next((env[var] for var in setting.env_vars if env.get(var)), None)
             if raw is not None:
                 values[setting.name] = raw
+            elif setting.name == "user_timezone":  # the given environment only, never os.environ's
+                values[setting.name] = setting.default
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

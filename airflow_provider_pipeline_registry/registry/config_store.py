@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from functools import cache
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 import pydantic
 from pydantic import BaseModel
@@ -137,6 +137,28 @@ class _ConfigApiBase(Generic[E]):
         return self.entity_type.model_validate(dict(stored))  # type: ignore[return-value]
 
 
+def check_projection(model: type[BaseModel], attributes: Sequence[str], tz: str | tzinfo | None = None) -> list[str]:
+    """``attributes`` of a ``projection=`` read, checked: stored fields of ``model`` (ValidationError
+    naming ``projection`` and every unknown name otherwise), at least one, duplicates dropped. A
+    projection returns stored values, so a display timezone (``tz``) does not apply to it."""
+    if isinstance(attributes, str):
+        attributes = [attributes]
+    names = list(dict.fromkeys(attributes))
+    if not names:
+        raise ValidationError("projection: name at least one attribute", field="projection")
+    unknown = [n for n in names if n not in model.model_fields]
+    if unknown:
+        raise ValidationError(
+            f"projection: unknown attribute(s) {', '.join(map(repr, unknown))} of {model.__name__} "
+            f"(known: {', '.join(model.model_fields)})",
+            field="projection",
+            errors=[{"field": "projection", "message": "unknown attribute", "value": n} for n in unknown],
+        )
+    if tz is not None:
+        raise ValidationError("tz: a projection returns the stored values (UTC); tz applies to views only", field="tz")
+    return names
+
+
 class ConfigReadApi(_ConfigApiBase[E], Generic[E, VM]):
     """Queries over a config table. Never writes."""
 
@@ -154,8 +176,33 @@ class ConfigReadApi(_ConfigApiBase[E], Generic[E, VM]):
         entity = self.find_entity(item_id, consistent=consistent)
         return self._view(entity, tz) if entity else None
 
-    def get_by_id(self, item_id: str, *, consistent: bool = False, tz: str | tzinfo | None = None) -> VM:
-        """The view of ``item_id``; raises ItemNotFoundError when it does not exist."""
+    @overload
+    def get_by_id(
+        self, item_id: str, *, consistent: bool = False, tz: str | tzinfo | None = None, projection: None = None
+    ) -> VM: ...
+
+    @overload
+    def get_by_id(
+        self, item_id: str, *, consistent: bool = False, tz: str | tzinfo | None = None, projection: Sequence[str]
+    ) -> dict[str, Any]: ...
+
+    def get_by_id(
+        self,
+        item_id: str,
+        *,
+        consistent: bool = False,
+        tz: str | tzinfo | None = None,
+        projection: Sequence[str] | None = None,
+    ) -> VM | dict[str, Any]:
+        """The view of ``item_id``; raises ItemNotFoundError when it does not exist.
+
+        With ``projection`` (the seed library's spelling of :meth:`get_attributes`): only those
+        attributes, as :meth:`get_attributes` returns them; an unknown name is a ValidationError.
+        """
+        if projection is not None:
+            return self.get_attributes(
+                item_id, check_projection(self.entity_type, projection, tz), consistent=consistent
+            )
         view = self.find_by_id(item_id, consistent=consistent, tz=tz)
         if view is None:
             raise ItemNotFoundError(

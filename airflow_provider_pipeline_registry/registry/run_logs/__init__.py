@@ -1,7 +1,14 @@
 """Pipeline run logs: one item per run of a pipeline (PK ``run_id``, SK ``pipeline_id``).
 
-The read and write APIs are loaded on first use, so that importing ``run_logs.models`` (as the
-Airflow operators and sensor do at DAG-parse time) does not import boto3.
+Names are loaded on first use, so that importing ``run_logs.status`` or ``run_logs.verdict``
+(as the Airflow operators and sensor do at DAG-parse time) does not import boto3 or the models.
+
+* ``status``: :class:`RunStatus`, the one declaration of the run states;
+* ``models``: the entity, the DTOs and the view;
+* ``lifecycle``: the run lifecycle's decisions (start, join, claim, supersede, take over, end),
+  pure functions; ``commands`` makes the conditional writes they name;
+* ``verdict``: the verdict of whoever waits on a run (the sensor and its trigger), pure;
+* ``queries``: the reads.
 """
 
 from __future__ import annotations
@@ -9,22 +16,23 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .models import (
-    TERMINAL_STATUSES,
-    PipelineRunLog,
-    PipelineRunLogUpsert,
-    PipelineRunLogView,
-    RunAttempt,
-    RunFinish,
-    RunStart,
-    RunStatus,
-)
+from .status import TERMINAL_STATUSES, RunStatus
 
 if TYPE_CHECKING:
     from .commands import PipelineRunLogsWriteApi
+    from .models import PipelineRunLog, PipelineRunLogUpsert, PipelineRunLogView, RunAttempt, RunFinish, RunStart
     from .queries import PipelineRunLogsReadApi
 
-_LAZY = {"PipelineRunLogsWriteApi": "commands", "PipelineRunLogsReadApi": "queries"}
+_LAZY = {
+    "PipelineRunLogsWriteApi": "commands",
+    "PipelineRunLogsReadApi": "queries",
+    "PipelineRunLog": "models",
+    "PipelineRunLogUpsert": "models",
+    "PipelineRunLogView": "models",
+    "RunAttempt": "models",
+    "RunFinish": "models",
+    "RunStart": "models",
+}
 
 __all__ = [
     "TERMINAL_STATUSES",

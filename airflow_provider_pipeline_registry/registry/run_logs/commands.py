@@ -11,80 +11,52 @@ gets :class:`AttemptSupersededError` and changes nothing). A new attempt moves t
 into the run's bounded ``attempts`` history. :meth:`PipelineRunLogsWriteApi.join` is how a run
 logger (the job's driver) claims the attempt a start operator opened, takes over an expired
 lease, or starts a newer try of its own task; see the README, "Attempts and fencing".
+
+This module is the storage side: it reads, makes the one conditional write and maps a refused
+condition back through the decision. What each call decides is the protocol, in the pure
+:mod:`.lifecycle` (``decide(seen, request, now)``), tested row by row without DynamoDB.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..attributes import Item, decode_item
-from ..conditions import Condition, Update, eq, exists, not_exists, same_as
+from ..conditions import Condition, Update, eq, exists, not_exists
 from ..config import DynamoDBConfig
 from ..config_store import BatchUpsertReport, validate_dto
-from ..errors import (
-    AttemptConflictError,
-    AttemptSupersededError,
-    ConflictError,
-    ItemNotFoundError,
-    RetryableError,
-    ValidationError,
-)
+from ..errors import ConflictError, ItemNotFoundError, RegistryError, RetryableError, ValidationError
 from ..gateway import DynamoDBClient, TableGateway, create_table_gateway
 from ..keys import build_model_key
 from ..model import extract_model_metadata
-from ..timezones import format_for_display, utc_now
-from .models import (
-    LEASE_EXPIRED,
-    MAX_ATTEMPT_HISTORY,
-    SUPERSEDED,
-    PipelineRunLog,
-    PipelineRunLogUpsert,
-    RunFinish,
-    RunStart,
-    RunStatus,
+from ..timezones import utc_now
+from .lifecycle import (
+    DEFAULT_LEASE,
+    AttemptRequest,
+    Decision,
+    Heartbeat,
+    Opener,
+    Outcome,
+    decide,
+    decide_refused_end,
+    decide_refused_heartbeat,
+    end_fence,
+    running_fence,
 )
-from .write_tokens import CREATE_TOKEN, new_token, same_creation, was_applied, with_token
+from .models import PipelineRunLog, PipelineRunLogUpsert, RunFinish, RunStart, RunStatus
+from .write_tokens import new_token, same_creation
 
 log = logging.getLogger(__name__)
 
-_START_RESETS = ("end_time", "error_type", "error_message")
 _SPARK_FIELDS = ("spark_application_id", "spark_application_name", "spark_ui_url")
-_IDENTITY_FIELDS = (
-    "dag_id",
-    "dag_run_id",
-    "task_id",
-    "map_index",
-    "logical_date",
-    *_SPARK_FIELDS,
-)
 #: read-decide-write rounds before a start gives up on a run that keeps changing under it
 _MAX_RACE_ROUNDS = 8
 #: read-then-delete rounds before a delete gives up on a run written between its read and delete
 _DELETE_ROUNDS = 5
-
-
-def _attempt_fence(attempt_id: str) -> Condition:
-    """The run's current attempt is ``attempt_id``: its id, and the try it was recorded with is still
-    the run's try (a start of the previous released version, which knows no attempts, moves
-    ``try_number`` and leaves ``attempt_id``: a zombie of the replaced attempt must not pass).
-    Items written before ``attempt_try_number`` existed are fenced on the id alone."""
-    return eq("attempt_id", attempt_id) & (
-        same_as("try_number", "attempt_try_number") | not_exists("attempt_try_number")
-    )
-
-
-@dataclass(frozen=True)
-class _Decision:
-    """What a start/join decided on one observed state: return ``result`` as is, or write ``update``
-    (a new attempt replacing ``previous_status``'d one, or a claim) fenced on the observed state."""
-
-    result: PipelineRunLog | None = None
-    update: Update | None = None
-    with_heartbeat: bool = False
 
 
 class PipelineRunLogsWriteApi:
@@ -140,118 +112,55 @@ class PipelineRunLogsWriteApi:
         """The stored run, read strongly consistent (what a fenced write is decided on), or None."""
         return self._read_current(run_id, pipeline_id, "read")
 
-    # -- new attempts --------------------------------------------------------------------------
-    def _unchanged(self, seen: PipelineRunLog, *, with_heartbeat: bool = False) -> Condition:
-        """The item is still the one ``seen`` (same attempt, same status): the fence of a replace."""
-        # try_number too: a start of the previous released version changes it, not attempt_id
-        condition: Condition = eq("status", seen.status.value) & eq("try_number", seen.try_number)
-        if seen.attempt_id is not None:
-            condition = condition & eq("attempt_id", seen.attempt_id)
-        else:  # written before attempt ids existed
-            condition = condition & not_exists("attempt_id")
-        if with_heartbeat:
-            if seen.heartbeat_at is not None:
-                condition = condition & eq("heartbeat_at", seen.heartbeat_at)
-            else:
-                condition = condition & not_exists("heartbeat_at")
-        return condition
+    # -- new attempts: decided by lifecycle.decide, written here --------------------------------
+    def _decide_and_write(self, operation: str, request: AttemptRequest) -> PipelineRunLog:
+        """Decide on the observed state (:func:`.lifecycle.decide`) and make the ONE conditional write
+        it names, until a decision needs no write or a write applies.
 
-    def _new_attempt(
-        self,
-        start: RunStart,
-        previous: PipelineRunLog | None,
-        previous_status: str | None,
-        *,
-        claimed: bool,
-        opened_by_start: bool,
-    ) -> Update:
-        sets: dict[str, Any] = {
-            "status": RunStatus.RUNNING,
-            "try_number": start.try_number,
-            "start_time": start.start_time,
-            "heartbeat_at": start.start_time,
-            "is_running": True,
-            "metrics": start.metrics,
-            "attempt_id": start.attempt_id,
-            "attempt_try_number": start.try_number,
-            "attempt_tokens": with_token(previous.attempt_tokens if previous else [], start.attempt_id),
-            "updated_at": utc_now(),
-        }
-        remove = list(_START_RESETS)
-        sets.update({name: getattr(start, name) for name in _IDENTITY_FIELDS if getattr(start, name) is not None})
-        remove.extend(n for n in _SPARK_FIELDS if getattr(start, n) is None)  # the new attempt's own Spark app
-        if claimed:
-            sets["attempt_claimed"] = True
-        else:
-            remove.append("attempt_claimed")
-        if opened_by_start:
-            sets["start_try_number"] = start.try_number
-            if start.task_id is not None:
-                sets["start_task_id"] = start.task_id
-        if previous is not None and previous_status is not None:
-            history = [*previous.attempts, previous.current_attempt(previous_status)][-MAX_ATTEMPT_HISTORY:]
-            sets["attempts"] = [a.storage_value() for a in history]
-        expire_at = self._expire_at(start.start_time)
-        if expire_at is not None:
-            sets["expire_at"] = expire_at
-        # written only by the write that creates the item (fenced on attribute_not_exists(run_id))
-        created = {CREATE_TOKEN: new_token()} if previous is None else {}
-        return Update(set=sets, set_if_absent=created, remove=tuple(remove), key_strings=self._key_strings)
-
-    def _claim(self, start: RunStart, seen: PipelineRunLog, join_task_id: str | None, join_try: int | None) -> Update:
-        sets: dict[str, Any] = {
-            "attempt_id": start.attempt_id,
-            "attempt_try_number": join_try if join_try is not None else seen.try_number,
-            "attempt_tokens": with_token(seen.attempt_tokens, start.attempt_id),
-            "attempt_claimed": True,
-            "heartbeat_at": start.start_time,
-            "updated_at": utc_now(),
-        }
-        if join_task_id is not None:
-            sets["task_id"] = join_task_id
-        if join_try is not None:
-            sets["try_number"] = join_try
-        sets.update({n: getattr(start, n) for n in _SPARK_FIELDS if getattr(start, n) is not None})
-        return Update(set=sets, key_strings=self._key_strings)
-
-    def _decide_and_write(
-        self, operation: str, start: RunStart, decide: Callable[[PipelineRunLog | None], _Decision]
-    ) -> PipelineRunLog:
-        """Decide on the observed state and write fenced on it, until a write applies.
-
-        The first write assumes a new run (one call in the common case); a failed condition
-        returns the stored item (ALL_OLD), which is decided on again. A failed condition whose
-        stored item carries our own attempt id is our write replayed after a lost response.
+        The first round assumes no run (one call in the common case); a failed condition returns
+        the stored item (ALL_OLD, or one consistent read where an emulator omits it), which is
+        decided on again: our own write replayed after a lost response is then ``UNCHANGED``.
         """
+        start = request.run
         key = self._key(start.run_id, start.pipeline_id)
+        context = self._context(operation, start.run_id, start.pipeline_id)
         seen: PipelineRunLog | None = None
         for _ in range(_MAX_RACE_ROUNDS):
-            decision = decide(seen)
-            if decision.result is not None:
-                return decision.result
-            if decision.update is None:
-                raise ConflictError(
-                    f"run {start.run_id!r}: {operation} decided nothing to write",
-                    **self._context(operation, start.run_id, start.pipeline_id),
+            decision = decide(seen, request, utc_now())
+            if not decision.writes:
+                if seen is None or decision.outcome is not Outcome.UNCHANGED:
+                    raise _refusal(decision, _plain(seen) if seen else None, context)
+                log.log(
+                    logging.INFO if decision.notable else logging.DEBUG,
+                    "%s of %s/%s: %s",
+                    operation,
+                    start.run_id,
+                    start.pipeline_id,
+                    decision.reason,
                 )
-            condition = (
-                not_exists("run_id") if seen is None else self._unchanged(seen, with_heartbeat=decision.with_heartbeat)
-            )
+                return seen
             try:
-                item = self.gateway.update_item(key, decision.update, condition=condition)
+                item = self.gateway.update_item(key, decision.update or Update(), condition=decision.condition)
             except ConflictError as exc:
                 if exc.current is None:  # no ALL_OLD (some emulators): confirm with a consistent read
                     seen = self._read_current(start.run_id, start.pipeline_id, operation)
                 else:
                     seen = self._entity(exc.current, operation, start.run_id, start.pipeline_id)
-                if seen is not None and seen.current_attempt_id == start.attempt_id:
-                    log.debug("%s of %s: our own write, replayed after a lost response", operation, start.run_id)
-                    return seen
                 continue
             return self._stored(item, operation, start.run_id, start.pipeline_id)
         raise ConflictError(
             f"run {start.run_id!r} changed {_MAX_RACE_ROUNDS} times while {operation} was deciding: giving up",
-            **self._context(operation, start.run_id, start.pipeline_id),
+            **context,
+        )
+
+    def _request(self, start: RunStart, opener: Opener, **join: Any) -> AttemptRequest:
+        return AttemptRequest(
+            run=start,
+            opener=opener,
+            expire_at=self._expire_at(start.start_time),
+            create_token=new_token(),
+            display_tz=self.config.user_timezone,
+            **join,
         )
 
     # -- start ---------------------------------------------------------------------------------
@@ -265,45 +174,10 @@ class PipelineRunLogsWriteApi:
         a re-delivered start of the same try while it is RUNNING and unclaimed returns the
         stored run unchanged, as does a start replayed after a lost response (same
         ``attempt_id``). A start that would reopen a finished attempt, or start an older try,
-        is refused with ConflictError.
+        is refused with ConflictError. The rules: :func:`.lifecycle.decide`.
         """
         start = validate_dto(RunStart, data, self.config.tzinfo)
-        context = self._context("start", start.run_id, start.pipeline_id)
-
-        def decide(seen: PipelineRunLog | None) -> _Decision:
-            if seen is None:
-                return _Decision(update=self._new_attempt(start, None, None, claimed=False, opened_by_start=True))
-            if seen.current_attempt_id is not None and seen.current_attempt_id == start.attempt_id:
-                return _Decision(result=seen)
-            if was_applied(seen.attempt_tokens, start.attempt_id):
-                # our start was applied (its response lost), then another writer wrote: a driver
-                # claimed it, a newer try replaced it or the run ended. Report the stored run.
-                log.info("start of %s: attempt %s was opened, the run changed since", start.run_id, start.attempt_id)
-                return _Decision(result=seen)
-            opened_by = seen.start_try_number if seen.start_try_number is not None else seen.try_number
-            if start.try_number > opened_by:
-                previous_status = SUPERSEDED if seen.status is RunStatus.RUNNING else seen.status.value
-                update = self._new_attempt(start, seen, previous_status, claimed=False, opened_by_start=True)
-                return _Decision(update=update)
-            if seen.status is RunStatus.RUNNING and start.try_number == opened_by:
-                log.debug("start of %s/%s is a duplicate of try %d: no-op", start.run_id, start.pipeline_id, opened_by)
-                return _Decision(result=seen)
-            if seen.status is RunStatus.RUNNING:
-                raise ConflictError(
-                    f"run {start.run_id!r} is RUNNING as try {opened_by}; a start for the older "
-                    f"try {start.try_number} is refused",
-                    current=_plain(seen),
-                    **context,
-                )
-            raise ConflictError(
-                f"run {start.run_id!r} already ended as {seen.status.value} "
-                f"({format_for_display(seen.end_time, self.config.user_timezone)}) in try {opened_by}; "
-                f"a start for try {start.try_number} would reopen it and is refused",
-                current=_plain(seen),
-                **context,
-            )
-
-        return self._decide_and_write("start", start, decide)
+        return self._decide_and_write("start", self._request(start, Opener.START))
 
     # -- join (the run logger) -------------------------------------------------------------------
     def join(
@@ -311,14 +185,14 @@ class PipelineRunLogsWriteApi:
         data: RunStart | Mapping[str, Any],
         *,
         expected_attempt_id: str | None = None,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = DEFAULT_LEASE,
         try_number_known: bool = True,
     ) -> PipelineRunLog:
         """Make ``data.attempt_id`` the run's current attempt, for the driver that runs the job.
 
         ``data.task_id``/``data.try_number`` are the identity of the task running the job (the
         Spark task's own). One of, decided on a consistent view and written with one
-        conditional write fenced on it:
+        conditional write fenced on it (the rules: :func:`.lifecycle.decide`):
 
         * no run yet: a new attempt (a job run without a start operator);
         * the run is RUNNING in an attempt no driver has claimed yet (and it is
@@ -338,54 +212,14 @@ class PipelineRunLogsWriteApi:
         carries the default 1): it never supersedes by try.
         """
         start = validate_dto(RunStart, data, self.config.tzinfo)
-        context = self._context("join", start.run_id, start.pipeline_id)
-        task_id = start.task_id
-        my_try = start.try_number if try_number_known else None
-
-        def refuse(seen: PipelineRunLog, why: str) -> AttemptConflictError:
-            who = f"task {task_id or '?'} try {my_try if my_try is not None else '?'}"
-            return AttemptConflictError(
-                f"run {start.run_id!r} {why}; this driver ({who}) is not its attempt and does not start the job",
-                current=_plain(seen),
-                **context,
-            )
-
-        def decide(seen: PipelineRunLog | None) -> _Decision:
-            now = utc_now()
-            if seen is None:
-                return _Decision(update=self._new_attempt(start, None, None, claimed=True, opened_by_start=False))
-            if seen.current_attempt_id is not None and seen.current_attempt_id == start.attempt_id:
-                return _Decision(result=seen)
-            last_try = _last_try_of(seen, task_id)
-            if seen.status is RunStatus.RUNNING:
-                if not seen.attempt_claimed and expected_attempt_id in (None, seen.current_attempt_id):
-                    return _Decision(update=self._claim(start, seen, task_id, my_try))
-                if my_try is not None and last_try is not None and my_try > last_try:
-                    return _Decision(
-                        update=self._new_attempt(start, seen, SUPERSEDED, claimed=True, opened_by_start=False)
-                    )
-                if seen.is_stale(lease, now):
-                    update = self._new_attempt(start, seen, LEASE_EXPIRED, claimed=True, opened_by_start=False)
-                    return _Decision(update=update, with_heartbeat=True)
-                beat = format_for_display(seen.heartbeat_at or seen.start_time, self.config.user_timezone)
-                owner = f"task {seen.task_id or '?'} try {seen.try_number}"
-                if not seen.attempt_claimed:
-                    raise refuse(
-                        seen, f"is RUNNING in attempt {seen.attempt_id} (not the expected {expected_attempt_id})"
-                    )
-                raise refuse(seen, f"is RUNNING in attempt {seen.attempt_id} of {owner}, alive (heartbeat {beat})")
-            floor = last_try if last_try is not None else (1 if task_id is not None else seen.try_number)
-            if my_try is not None and my_try > floor:
-                return _Decision(
-                    update=self._new_attempt(start, seen, seen.status.value, claimed=True, opened_by_start=False)
-                )
-            raise refuse(
-                seen,
-                f"already ended as {seen.status.value} "
-                f"({format_for_display(seen.end_time, self.config.user_timezone)}) in try {floor} of its task",
-            )
-
-        return self._decide_and_write("join", start, decide)
+        request = self._request(
+            start,
+            Opener.JOIN,
+            expected_attempt_id=expected_attempt_id,
+            lease=lease,
+            try_number_known=try_number_known,
+        )
+        return self._decide_and_write("join", request)
 
     # -- while running -------------------------------------------------------------------------
     def heartbeat(
@@ -464,37 +298,27 @@ class PipelineRunLogsWriteApi:
         metrics: Mapping[str, int | float],
         attempt_id: str | None,
     ) -> PipelineRunLog:
-        condition: Condition = eq("status", RunStatus.RUNNING.value)
-        if attempt_id is not None:
-            condition = condition & _attempt_fence(attempt_id)
+        """The one fenced write of a heartbeat (:func:`.lifecycle.running_fence`); a refusal is
+        explained by :func:`.lifecycle.decide_refused_heartbeat` on the item seen after it."""
+        condition = running_fence(attempt_id)
         try:
             item = self._update_merging_metrics(self._key(run_id, pipeline_id), update, metrics, condition)
         except ConflictError as exc:
             context = self._context(operation, run_id, pipeline_id)
             current = exc.current
-            if current is None:
-                confirmed = self._read_current(run_id, pipeline_id, operation)
-                if confirmed is None:
-                    raise ItemNotFoundError(
-                        f"run {run_id!r} of pipeline {pipeline_id!r} not found", **context
-                    ) from None
-                current = _plain(confirmed)
-            stored = self._entity(current, operation, run_id, pipeline_id)
-            if _heartbeat_applied(stored, update, metrics, attempt_id):
-                # replayed after a lost response, and the run ended since (an end keeps the
-                # heartbeat's time and metrics): the heartbeat was applied, report the stored run
-                log.debug("%s of %s was applied, then the run ended", operation, run_id)
-                return stored
-            if attempt_id is not None and stored.current_attempt_id != attempt_id:
-                raise AttemptSupersededError(
-                    f"run {run_id!r} is now attempt {stored.attempt_id} ({stored.status.value}, try "
-                    f"{stored.try_number}); the write of attempt {attempt_id} is refused",
-                    current=current,
-                    **context,
-                ) from None
-            raise ConflictError(
-                f"run {run_id!r} already ended as {stored.status.value}", current=current, **context
-            ) from None
+            seen = (
+                self._entity(current, operation, run_id, pipeline_id)
+                if current is not None
+                else self._read_current(run_id, pipeline_id, operation)
+            )
+            beat = Heartbeat(run_id, pipeline_id, update.set["heartbeat_at"], metrics, attempt_id)
+            decision = decide_refused_heartbeat(seen, beat)
+            if decision.outcome is Outcome.UNCHANGED and seen is not None:
+                # replayed after a lost response, and the run ended since: report the stored run
+                log.debug("%s of %s: %s", operation, run_id, decision.reason)
+                return seen
+            stored = current if current is not None or seen is None else _plain(seen)
+            raise _refusal(decision, stored, context) from None
         return self._stored(item, operation, run_id, pipeline_id)
 
     # -- end -----------------------------------------------------------------------------------
@@ -504,7 +328,8 @@ class PipelineRunLogsWriteApi:
         Metrics are merged into the stored ones. With ``attempt_id`` the end applies only to
         that attempt (AttemptSupersededError when a newer attempt replaced it). The same end of
         the same attempt written twice is a no-op that returns the stored run; a different end
-        than the stored one is a ConflictError.
+        than the stored one is a ConflictError. The one write is fenced by
+        :func:`.lifecycle.end_fence`; a refusal is explained by :func:`.lifecycle.decide_refused_end`.
         """
         end = validate_dto(RunFinish, data, self.config.tzinfo)
         sets: dict[str, Any] = {"status": end.status, "end_time": end.end_time, "updated_at": utc_now()}
@@ -513,15 +338,10 @@ class PipelineRunLogsWriteApi:
         if end.error_message is not None:
             sets["error_message"] = end.error_message
         update = Update(set=sets, remove=("is_running",), key_strings=self._key_strings)
-        condition: Condition = eq("status", RunStatus.RUNNING.value)
-        if end.try_number is not None:
-            condition = condition & eq("try_number", end.try_number)
-        if end.attempt_id is not None:
-            condition = condition & _attempt_fence(end.attempt_id)
         key = self._key(end.run_id, end.pipeline_id)
         context = self._context("finish", end.run_id, end.pipeline_id)
         try:
-            item = self._update_merging_metrics(key, update, end.metrics, condition)
+            item = self._update_merging_metrics(key, update, end.metrics, end_fence(end))
             return self._stored(item, "finish", end.run_id, end.pipeline_id)
         except ConflictError as exc:
             stored = exc.current
@@ -530,38 +350,11 @@ class PipelineRunLogsWriteApi:
             if stored is not None
             else self._read_current(end.run_id, end.pipeline_id, "finish")
         )
-        if current is None:
-            raise ItemNotFoundError(
-                f"run {end.run_id!r} of pipeline {end.pipeline_id!r} was never started; cannot record "
-                f"{end.status.value}",
-                **context,
-            )
-        stored = _plain(current) if stored is None else stored
-        if _ended_in_history(current, end):
-            log.info("end %s of %s was recorded, then a newer attempt began", end.status.value, end.run_id)
+        decision = decide_refused_end(current, end)
+        if decision.outcome is Outcome.UNCHANGED and current is not None:
+            log.log(logging.INFO if decision.notable else logging.DEBUG, "%s: %s", end.run_id, decision.reason)
             return current
-        if end.attempt_id is not None and current.current_attempt_id != end.attempt_id:
-            raise AttemptSupersededError(
-                f"run {end.run_id!r} is now attempt {current.attempt_id} ({current.status.value}, try "
-                f"{current.try_number}); the end {end.status.value} of attempt {end.attempt_id} is refused",
-                current=stored,
-                **context,
-            )
-        if current.status is end.status:
-            log.debug("end %s of %s is a duplicate: no-op", end.status.value, end.run_id)
-            return current
-        if current.status is RunStatus.RUNNING:
-            raise ConflictError(
-                f"run {end.run_id!r} is RUNNING as try {current.try_number}, not try {end.try_number}; "
-                "a stale end is refused",
-                current=stored,
-                **context,
-            )
-        raise ConflictError(
-            f"run {end.run_id!r} already ended as {current.status.value}; refusing to record {end.status.value}",
-            current=stored,
-            **context,
-        )
+        raise _refusal(decision, stored if stored is not None or current is None else _plain(current), context)
 
     def cancel(
         self,
@@ -689,26 +482,12 @@ class PipelineRunLogsWriteApi:
                     item.setdefault(name, value)
 
 
-def _heartbeat_applied(
-    run: PipelineRunLog, update: Update, metrics: Mapping[str, int | float], attempt_id: str | None
-) -> bool:
-    """The stored run holds this very heartbeat: its time (to the microsecond, the heartbeat's own
-    token) and every metric it wrote, in the same attempt."""
-    return (
-        run.heartbeat_at is not None
-        and run.heartbeat_at == update.set.get("heartbeat_at")
-        and all(run.metrics.get(k) == v for k, v in metrics.items())
-        and (attempt_id is None or run.current_attempt_id == attempt_id)
-    )
-
-
-def _ended_in_history(run: PipelineRunLog, end: RunFinish) -> bool:
-    """``end`` was recorded (an end replayed after a newer attempt began over it): the attempt it
-    names is in the history with that end status. Only an end fenced on its attempt id: an end
-    named by try number alone stays refused as stale once a newer try runs."""
-    return end.attempt_id is not None and any(
-        a.attempt_id == end.attempt_id and a.status == end.status.value for a in run.attempts
-    )
+def _refusal(decision: Decision, current: Mapping[str, Any] | None, context: Mapping[str, Any]) -> RegistryError:
+    """The error a refusing decision raises, with the stored run (a ConflictError's ``current``)."""
+    error = decision.error or ConflictError
+    if issubclass(error, ConflictError):
+        return error(decision.reason, current=current, **context)
+    return error(decision.reason, **context)
 
 
 def _plain(run: PipelineRunLog) -> dict[str, Any]:
@@ -725,13 +504,3 @@ def _pydantic_summary(exc: Exception) -> str:
         for e in errors(include_url=False, include_context=False, include_input=False)
     ]
     return "; ".join(parts)
-
-
-def _last_try_of(run: PipelineRunLog, task_id: str | None) -> int | None:
-    """The highest try of ``task_id`` that claimed an attempt of ``run`` (current or in the history)."""
-    if task_id is None:
-        return None
-    tries = [a.try_number for a in run.attempts if a.task_id == task_id and a.try_number is not None]
-    if run.task_id == task_id and (run.attempt_claimed or run.start_task_id != task_id):
-        tries.append(run.try_number)
-    return max(tries) if tries else None

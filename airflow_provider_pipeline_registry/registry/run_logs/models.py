@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta, tzinfo
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
@@ -15,6 +14,10 @@ from ..text_limits import MAX_ERROR_BYTES, truncate_text
 from ..timezones import to_utc, utc_now
 from ..views import ViewModel
 
+# the run states are declared once, in .status; re-exported here for the models' importers
+from .status import TERMINAL_STATUSES as TERMINAL_STATUSES
+from .status import RunStatus as RunStatus
+
 PIPELINE_RUNS_INDEX = "pipeline_runs_index"
 RUNNING_RUNS_INDEX = "running_runs_index"
 #: previous attempts kept on a run item (oldest dropped first); each keeps its error within
@@ -24,22 +27,6 @@ MAX_ATTEMPT_HISTORY = 10
 SUPERSEDED = "SUPERSEDED"
 #: ``status`` of a previous attempt taken over after its lease (heartbeat) expired
 LEASE_EXPIRED = "LEASE_EXPIRED"
-
-
-class RunStatus(StrEnum):
-    """``RUNNING -> SUCCESS | FAILED | CANCELLED``; the three end states are final for an attempt."""
-
-    RUNNING = "RUNNING"
-    SUCCESS = "SUCCESS"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self is not RunStatus.RUNNING
-
-
-TERMINAL_STATUSES = frozenset({RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.CANCELLED})
 
 
 class _AirflowIdentity(BaseModel):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, overload
 
-from ..attributes import decode_item
-from ..conditions import Condition, In
+from ..attributes import check_key_value, decode_item
+from ..conditions import Condition, In, KeyCondition
 from ..config import DynamoDBConfig
+from ..config_store import check_projection
 from ..errors import ItemNotFoundError, ValidationError
 from ..gateway import DynamoDBClient, TableGateway, create_table_gateway
 from ..keys import build_gsi_key_condition, build_model_key, decode_page_token, encode_page_token
@@ -47,18 +48,79 @@ class PipelineRunLogsReadApi:
         run = self.find_entity(run_id, pipeline_id, consistent=consistent)
         return self._view(run, tz) if run else None
 
+    @overload
     def get_by_id(
-        self, run_id: str, pipeline_id: str, *, consistent: bool = False, tz: str | tzinfo | None = None
-    ) -> PipelineRunLogView:
-        """The run's view; raises ItemNotFoundError when it does not exist."""
+        self,
+        run_id: str,
+        pipeline_id: str | None = None,
+        *,
+        consistent: bool = False,
+        tz: str | tzinfo | None = None,
+        projection: None = None,
+    ) -> PipelineRunLogView: ...
+
+    @overload
+    def get_by_id(
+        self,
+        run_id: str,
+        pipeline_id: str | None = None,
+        *,
+        consistent: bool = False,
+        tz: str | tzinfo | None = None,
+        projection: Sequence[str],
+    ) -> dict[str, Any]: ...
+
+    def get_by_id(
+        self,
+        run_id: str,
+        pipeline_id: str | None = None,
+        *,
+        consistent: bool = False,
+        tz: str | tzinfo | None = None,
+        projection: Sequence[str] | None = None,
+    ) -> PipelineRunLogView | dict[str, Any]:
+        """The run's view; raises ItemNotFoundError when it does not exist.
+
+        Without ``pipeline_id`` (the seed library's call): the run id alone, a Query on the
+        partition key; a ValidationError naming the pipelines when several share the run id.
+        With ``projection``: only those attributes, as :meth:`get_attributes` returns them (an
+        unknown name is a ValidationError).
+        """
+        names = check_projection(PipelineRunLog, projection, tz) if projection is not None else None
+        if pipeline_id is None:
+            pipeline_id = self._only_pipeline_of(run_id, consistent=consistent)
+        if names is not None:
+            found = self.get_attributes(run_id, pipeline_id, names, consistent=consistent)
+            if found is None:
+                raise self._not_found(run_id, pipeline_id)
+            return found
         view = self.find_by_id(run_id, pipeline_id, consistent=consistent, tz=tz)
         if view is None:
-            raise ItemNotFoundError(
-                f"run {run_id!r} of pipeline {pipeline_id!r} not found",
-                table=self.gateway.table_name,
-                key={"run_id": run_id, "pipeline_id": pipeline_id},
-            )
+            raise self._not_found(run_id, pipeline_id)
         return view
+
+    def _not_found(self, run_id: str, pipeline_id: str | None) -> ItemNotFoundError:
+        of = f" of pipeline {pipeline_id!r}" if pipeline_id is not None else ""
+        key = {"run_id": run_id} if pipeline_id is None else {"run_id": run_id, "pipeline_id": pipeline_id}
+        return ItemNotFoundError(f"run {run_id!r}{of} not found", table=self.gateway.table_name, key=key)
+
+    def _only_pipeline_of(self, run_id: str, *, consistent: bool) -> str:
+        """The one pipeline with a run ``run_id`` (a Query on the partition key, keys only)."""
+        check_key_value("run_id", run_id)
+        page = self.gateway.query(
+            KeyCondition("run_id", run_id), consistent=consistent, projection=["run_id", "pipeline_id"]
+        )
+        pipelines = sorted({str(decode_item(item)["pipeline_id"]) for item in page.items})
+        if not pipelines:
+            raise self._not_found(run_id, None)
+        if len(pipelines) > 1:
+            raise ValidationError(
+                f"run {run_id!r} exists in {len(pipelines)} pipelines ({', '.join(map(repr, pipelines))}): "
+                "name the pipeline (get_by_id(run_id, pipeline_id))",
+                field="pipeline_id",
+                errors=[{"field": "pipeline_id", "message": "ambiguous run id", "value": p} for p in pipelines],
+            )
+        return pipelines[0]
 
     def get_attributes(
         self, run_id: str, pipeline_id: str, attributes: Sequence[str], *, consistent: bool = True
