@@ -44,8 +44,7 @@ from ..registry.errors import (
     UnknownPipelineError,
     ValidationError,
 )
-from ..registry.timezones import format_for_display, localize, to_utc, utc_now
-from .run_state import (
+from ..registry.run_logs.verdict import (
     DEFAULT_FAILED_STATES,
     DEFAULT_TARGET_STATES,
     FATAL_READ_ERRORS,
@@ -58,6 +57,7 @@ from .run_state import (
     read_run_state,
     validate_states,
 )
+from ..registry.timezones import format_for_display, localize, to_utc, utc_now
 from .timeout_budget import first_poke_at, remaining_seconds
 
 if TYPE_CHECKING:

@@ -1,290 +1,48 @@
-"""The one decision shared by the sensor's poke, reschedule and deferrable modes.
-
-:func:`read_run_state` does the read (one strongly consistent, projected ``GetItem`` on the base
-table; in "latest run" mode the run id is first resolved through the pipeline's GSI) and
-:func:`evaluate_run_state` turns what it read into an :class:`Outcome`. Both are plain Python
-(no Airflow, no boto3 import), so every mode reaches the same verdict from the same data.
-
-Run states are handled as their text (``"SUCCESS"``...), the values of
-:class:`~airflow_provider_pipeline_registry.registry.run_logs.RunStatus`: importing that package
-loads the gateway and boto3, which parsing a DAG that uses the sensor must not do.
-"""
+"""Kept importable: the waiter's verdict and its read live in the core,
+:mod:`airflow_provider_pipeline_registry.registry.run_logs.verdict` (the sensor and its trigger
+both use it from there)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any
-
-from ..registry.errors import (
-    AccessDeniedError,
-    ConfigurationError,
-    RegistryError,
-    TableNotFoundError,
-    ValidationError,
-)
-from ..registry.timezones import format_for_display, format_utc, parse_utc
-
-if TYPE_CHECKING:
-    from ..registry.run_logs import PipelineRunLogsReadApi, RunStatus
-
-#: the values of ``RunStatus`` (a test checks they match); RUNNING is the only non-final state
-RUNNING = "RUNNING"
-RUN_STATES: tuple[str, ...] = (RUNNING, "SUCCESS", "FAILED", "CANCELLED")
-
-#: what one poke reads (besides the key): the projection of the GetItem
-RUN_STATE_ATTRIBUTES: tuple[str, ...] = (
-    "status",
-    "start_time",
-    "end_time",
-    "heartbeat_at",
-    "error_type",
-    "error_message",
-    "try_number",
+from ..registry.run_logs.status import RUN_STATES, RunStatus
+from ..registry.run_logs.verdict import (
+    DEFAULT_FAILED_STATES,
+    DEFAULT_TARGET_STATES,
+    FATAL_READ_ERRORS,
+    RUN_STATE_ATTRIBUTES,
+    Outcome,
+    OutcomeKind,
+    RunSnapshot,
+    Wait,
+    coerce_stale_after,
+    decide,
+    describe_run,
+    describe_target,
+    evaluate_run_state,
+    normalize_states,
+    read_run_state,
+    validate_states,
 )
 
-#: read errors that waiting cannot fix: the sensor fails at once instead of waiting for its timeout
-FATAL_READ_ERRORS: tuple[type[RegistryError], ...] = (
-    AccessDeniedError,
-    TableNotFoundError,
-    ValidationError,
-    ConfigurationError,
-)
+RUNNING = RunStatus.RUNNING.value
 
-DEFAULT_TARGET_STATES: tuple[str, ...] = ("SUCCESS",)
-DEFAULT_FAILED_STATES: tuple[str, ...] = ("FAILED", "CANCELLED")
-
-
-class OutcomeKind(StrEnum):
-    """What one look at the run means for the sensor."""
-
-    WAITING = "waiting"
-    SUCCESS = "success"
-    FAILED = "failed"
-    STALE = "stale"
-
-
-@dataclass(frozen=True)
-class RunSnapshot:
-    """The projected state of one run, times in UTC."""
-
-    run_id: str
-    pipeline_id: str
-    status: str
-    try_number: int | None = None
-    start_time: datetime | None = None
-    end_time: datetime | None = None
-    heartbeat_at: datetime | None = None
-    error_type: str | None = None
-    error_message: str | None = None
-
-    @classmethod
-    def from_item(cls, run_id: str, pipeline_id: str, item: Mapping[str, Any]) -> RunSnapshot:
-        """Build from a decoded (projected) run-log item."""
-
-        def when(name: str) -> datetime | None:
-            raw = item.get(name)
-            return parse_utc(raw, field=name) if isinstance(raw, str) and raw else None
-
-        try_number = item.get("try_number")
-        return cls(
-            run_id=run_id,
-            pipeline_id=pipeline_id,
-            status=str(item.get("status") or ""),
-            try_number=int(try_number) if try_number is not None else None,
-            start_time=when("start_time"),
-            end_time=when("end_time"),
-            heartbeat_at=when("heartbeat_at"),
-            error_type=item.get("error_type"),
-            error_message=item.get("error_message"),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form (times in the storage format) for trigger events."""
-        return {
-            "run_id": self.run_id,
-            "pipeline_id": self.pipeline_id,
-            "status": self.status,
-            "try_number": self.try_number,
-            "start_time": format_utc(self.start_time) if self.start_time else None,
-            "end_time": format_utc(self.end_time) if self.end_time else None,
-            "heartbeat_at": format_utc(self.heartbeat_at) if self.heartbeat_at else None,
-            "error_type": self.error_type,
-            "error_message": self.error_message,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RunSnapshot:
-        """Inverse of :meth:`to_dict`."""
-        return cls.from_item(str(data["run_id"]), str(data["pipeline_id"]), data)
-
-    @property
-    def last_sign_of_life(self) -> datetime | None:
-        """The heartbeat, or the start when the run never sent one."""
-        return self.heartbeat_at or self.start_time
-
-    def describe(self, tz: str | tzinfo | None = None) -> str:
-        """``run 'r' of pipeline 'p': RUNNING (try 1), started ..., heartbeat ...`` in the user's timezone."""
-        parts = [f"started {format_for_display(self.start_time, tz)}"]
-        if self.heartbeat_at is not None:
-            parts.append(f"heartbeat {format_for_display(self.heartbeat_at, tz)}")
-        if self.end_time is not None:
-            parts.append(f"ended {format_for_display(self.end_time, tz)}")
-        attempt = f" (try {self.try_number})" if self.try_number is not None else ""
-        return f"{describe_run(self.run_id, self.pipeline_id)}: {self.status or '?'}{attempt}, {', '.join(parts)}"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The verdict on one look: keep waiting, or end with success, failure or staleness."""
-
-    kind: OutcomeKind
-    message: str
-    snapshot: RunSnapshot | None = None
-
-    @property
-    def is_final(self) -> bool:
-        return self.kind is not OutcomeKind.WAITING
-
-    @property
-    def final_snapshot(self) -> RunSnapshot:
-        """The run a final outcome is about (every final outcome has one; a typed error, not an
-        ``assert``, if that ever breaks)."""
-        if self.snapshot is None:
-            raise RegistryError(f"a {self.kind.value} outcome carries no run: {self.message}")
-        return self.snapshot
-
-
-def describe_run(run_id: str, pipeline_id: str) -> str:
-    """``run 'r' of pipeline 'p'``."""
-    return f"run {run_id!r} of pipeline {pipeline_id!r}"
-
-
-def describe_target(
-    run_id: str | None, pipeline_id: str, since: datetime | None, until: datetime | None, tz: str | tzinfo | None
-) -> str:
-    """What the sensor waits for, for messages about a run that does not exist (yet)."""
-    if run_id is not None:
-        return describe_run(run_id, pipeline_id)
-    window = f"started between {format_for_display(since, tz)} and {format_for_display(until, tz)}"
-    if since is None and until is None:
-        window = "at any time"
-    elif since is None:
-        window = f"started before {format_for_display(until, tz)}"
-    elif until is None:
-        window = f"started after {format_for_display(since, tz)}"
-    return f"latest run of pipeline {pipeline_id!r} {window}"
-
-
-def normalize_states(states: Iterable[RunStatus | str] | RunStatus | str, *, field: str) -> frozenset[str]:
-    """Parse run states (``"success"``, ``"SUCCESS"`` or ``RunStatus.SUCCESS``) to their canonical text;
-    ValidationError naming ``field`` for anything else."""
-    if isinstance(states, str):
-        states = [states]
-    result: set[str] = set()
-    for state in states:
-        text = str(state).strip().upper() if isinstance(state, str) else ""
-        if text not in RUN_STATES:
-            allowed = ", ".join(RUN_STATES)
-            raise ValidationError(f"{field}: unknown run state {state!r} (allowed: {allowed})", field=field)
-        result.add(text)
-    return frozenset(result)
-
-
-def validate_states(
-    target_states: Iterable[RunStatus | str] | RunStatus | str,
-    failed_states: Iterable[RunStatus | str] | RunStatus | str,
-) -> tuple[frozenset[str], frozenset[str]]:
-    """Both state sets, parsed; target_states must not be empty and the two must be disjoint."""
-    target = normalize_states(target_states, field="target_states")
-    failed = normalize_states(failed_states, field="failed_states")
-    if not target:
-        raise ValidationError("target_states must name at least one run state", field="target_states")
-    overlap = target & failed
-    if overlap:
-        names = ", ".join(sorted(overlap))
-        raise ValidationError(
-            f"target_states and failed_states must be disjoint; both contain {names}", field="failed_states"
-        )
-    return target, failed
-
-
-def coerce_stale_after(value: timedelta | float | None) -> timedelta | None:
-    """``stale_after`` as a positive timedelta (seconds accepted), or None (staleness not checked)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
-        raise ValidationError(f"stale_after must be a timedelta, seconds or None, got {value!r}", field="stale_after")
-    delta = value if isinstance(value, timedelta) else timedelta(seconds=value)
-    if delta <= timedelta(0):
-        raise ValidationError(f"stale_after must be positive, got {delta}", field="stale_after")
-    return delta
-
-
-def read_run_state(
-    runs: PipelineRunLogsReadApi,
-    *,
-    pipeline_id: str,
-    run_id: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> RunSnapshot | None:
-    """One look at the run; None when it does not exist (yet).
-
-    With ``run_id``: one strongly consistent projected GetItem. Without: the newest run of the
-    pipeline started in ``[since, until]`` is found through the GSI (eventually consistent), then
-    read the same way from the base table, so the state judged is never a stale index copy.
-    """
-    if run_id is None:
-        latest = runs.latest(pipeline_id, since=since, until=until)
-        if latest is None:
-            return None
-        run_id = latest.run_id
-    item = runs.get_attributes(run_id, pipeline_id, RUN_STATE_ATTRIBUTES, consistent=True)
-    return RunSnapshot.from_item(run_id, pipeline_id, item) if item is not None else None
-
-
-def evaluate_run_state(
-    snapshot: RunSnapshot | None,
-    *,
-    target_states: frozenset[str],
-    failed_states: frozenset[str],
-    stale_after: timedelta | None,
-    now: datetime,
-    target: str,
-    tz: str | tzinfo | None = None,
-) -> Outcome:
-    """Decide what one look at the run means.
-
-    Order: missing -> waiting; a failed state -> failed (with the run's recorded error); a target
-    state -> success; RUNNING with its heartbeat (or start, if none) older than ``stale_after`` ->
-    stale; anything else (still running, or an end state in neither set, which a retry may
-    restart) -> waiting. ``target`` names what is waited for in the messages.
-    """
-    if snapshot is None:
-        return Outcome(OutcomeKind.WAITING, f"{target} does not exist yet; waiting")
-    seen = snapshot.describe(tz)
-    status = snapshot.status
-    if status in failed_states:
-        error = snapshot.error_message or "no error recorded"
-        if snapshot.error_type:
-            error = f"{snapshot.error_type}: {error}"
-        return Outcome(OutcomeKind.FAILED, f"{seen}; the run ended as {snapshot.status}: {error}", snapshot)
-    if status in target_states:
-        wanted = ", ".join(sorted(target_states))
-        return Outcome(OutcomeKind.SUCCESS, f"{seen}; reached a target state ({wanted})", snapshot)
-    if status == RUNNING and stale_after is not None:
-        last = snapshot.last_sign_of_life
-        if last is not None and now - last > stale_after:
-            what = "heartbeat" if snapshot.heartbeat_at is not None else "start (no heartbeat)"
-            return Outcome(
-                OutcomeKind.STALE,
-                f"{seen}; stale: last {what} {format_for_display(last, tz)} is older than {stale_after} "
-                f"at {format_for_display(now, tz)}",
-                snapshot,
-            )
-    if status not in RUN_STATES:
-        return Outcome(OutcomeKind.WAITING, f"{seen}; unknown state {snapshot.status!r}; waiting", snapshot)
-    return Outcome(OutcomeKind.WAITING, f"{seen}; waiting", snapshot)
+__all__ = [
+    "DEFAULT_FAILED_STATES",
+    "DEFAULT_TARGET_STATES",
+    "FATAL_READ_ERRORS",
+    "RUNNING",
+    "RUN_STATES",
+    "RUN_STATE_ATTRIBUTES",
+    "Outcome",
+    "OutcomeKind",
+    "RunSnapshot",
+    "Wait",
+    "coerce_stale_after",
+    "decide",
+    "describe_run",
+    "describe_target",
+    "evaluate_run_state",
+    "normalize_states",
+    "read_run_state",
+    "validate_states",
+]

@@ -1,7 +1,7 @@
 """``PipelineRunStateTrigger``: the deferrable half of :class:`PipelineRunStateSensor`.
 
 It polls the run with the same single projected read and the same decision as poke mode
-(:mod:`airflow_provider_pipeline_registry.sensors.run_state`), running the synchronous read in a
+(:mod:`airflow_provider_pipeline_registry.registry.run_logs.verdict`), running the synchronous read in a
 worker thread so the triggerer's event loop never blocks, and reports one event:
 ``{"status": "success" | "failed" | "stale" | "timeout" | "error", "message": ..., ...}``.
 
@@ -27,9 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..compat import BaseTrigger, TriggerEvent
 from ..registry.errors import ValidationError
-from ..registry.settings import SETTINGS_BY_HOOK_ARG
-from ..registry.timezones import format_for_display, format_utc, parse_utc, utc_now
-from ..sensors.run_state import (
+from ..registry.run_logs.verdict import (
     FATAL_READ_ERRORS,
     RUN_STATE_ATTRIBUTES,
     Outcome,
@@ -41,6 +39,8 @@ from ..sensors.run_state import (
     read_run_state,
     validate_states,
 )
+from ..registry.settings import SETTINGS_BY_HOOK_ARG
+from ..registry.timezones import format_for_display, format_utc, parse_utc, utc_now
 
 if TYPE_CHECKING:
     from ..hooks.pipeline_registry import PipelineRegistryHook

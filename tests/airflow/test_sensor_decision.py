@@ -13,7 +13,6 @@ import pytest
 from airflow_provider_pipeline_registry.registry.errors import ValidationError
 from airflow_provider_pipeline_registry.registry.run_logs import RunStatus
 from airflow_provider_pipeline_registry.sensors.run_state import (
-    RUN_STATES,
     Outcome,
     OutcomeKind,
     RunSnapshot,
@@ -155,10 +154,6 @@ def test_describe_target_names_the_window() -> None:
 def test_poll_interval_backoff() -> None:
     assert [next_poll_interval(1.0, n, exponential_backoff=False, max_wait=None) for n in (1, 2, 3)] == [1, 1, 1]
     assert [next_poll_interval(1.0, n, exponential_backoff=True, max_wait=3.0) for n in (1, 2, 3)] == [1, 2, 3]
-
-
-def test_run_states_match_the_registry_enum() -> None:
-    assert tuple(s.value for s in RunStatus) == RUN_STATES
 
 
 def test_importing_and_constructing_the_sensor_loads_no_boto3() -> None:

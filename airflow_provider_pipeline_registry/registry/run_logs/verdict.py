@@ -7,8 +7,9 @@ boto3, no Airflow, no clock read and no I/O, so poke, reschedule and deferrable 
 same verdict from the same data, and ``tests/unit/test_run_verdict.py`` states it as a table.
 
 The read that produces the snapshot (one strongly consistent projected ``GetItem`` of
-:data:`RUN_STATE_ATTRIBUTES`) is the caller's; :func:`RunSnapshot.from_item` builds the snapshot
-from what it read. Importing this module loads no boto3 and no Airflow (a test checks it).
+:data:`RUN_STATE_ATTRIBUTES`) is :func:`read_run_state`, the module's one function that does I/O,
+and only through the read API it is handed; :func:`RunSnapshot.from_item` builds the snapshot from
+what it read. Importing this module loads no boto3 and no Airflow (a test checks it).
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AccessDeniedError, ConfigurationError, RegistryError, TableNotFoundError, ValidationError
 from ..timezones import format_for_display, format_utc, parse_utc
 from .status import RUN_STATES, RunStatus
+
+if TYPE_CHECKING:
+    from .queries import PipelineRunLogsReadApi
 
 #: what one look reads (besides the key): the projection of the GetItem
 RUN_STATE_ATTRIBUTES: tuple[str, ...] = (
@@ -273,3 +277,26 @@ def evaluate_run_state(
     """:func:`decide` with the wait spelled out as keywords (the sensor's and trigger's call)."""
     wait = Wait(target_states, failed_states, stale_after, target, tz)
     return decide(snapshot, wait, now)
+
+
+def read_run_state(
+    runs: PipelineRunLogsReadApi,
+    *,
+    pipeline_id: str,
+    run_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> RunSnapshot | None:
+    """One look at the run; None when it does not exist (yet).
+
+    With ``run_id``: one strongly consistent projected GetItem. Without: the newest run of the
+    pipeline started in ``[since, until]`` is found through the GSI (eventually consistent), then
+    read the same way from the base table, so the state judged is never a stale index copy.
+    """
+    if run_id is None:
+        latest = runs.latest(pipeline_id, since=since, until=until)
+        if latest is None:
+            return None
+        run_id = latest.run_id
+    item = runs.get_attributes(run_id, pipeline_id, RUN_STATE_ATTRIBUTES, consistent=True)
+    return RunSnapshot.from_item(run_id, pipeline_id, item) if item is not None else None
