@@ -3,7 +3,8 @@ virtual environments (``python -m venv``), each ending with ``pip check``:
 
 * (a) the core alone: no Airflow, no pyspark, no CLI libraries; the registry and
   ``PipelineRunLogger`` record a run against DynamoDB Local; ``pipeline-registry`` names the
-  missing ``cli`` extra, and works once it is installed;
+  missing ``cli`` extra, and works once it is installed; with ``[pyspark]`` (a driver's own
+  environment) one pyspark, with its ``spark-submit``;
 * (b) the provider for a scheduler / api-server (``[airflow]``): no pyspark of any kind; every
   module of the Airflow face imports; Airflow lists the provider;
 * (c) the provider with Spark (``[spark]``): one pyspark distribution, and no file of the
@@ -41,6 +42,7 @@ README_INSTALLS = {
     "cli": f'pip install "dist/{WHEEL_NAME}[cli]"',
     "airflow": f'pip install "dist/{WHEEL_NAME}[airflow]"',
     "spark": f'pip install "dist/{WHEEL_NAME}[spark]"',
+    "pyspark": f'pip install "dist/{WHEEL_NAME}[pyspark]"',
 }
 HEAVY = ("apache-airflow", "apache-airflow-core", "pyspark", "pyspark-client", "typer", "rich", "pyyaml")
 PYSPARK_DISTRIBUTIONS = ("pyspark", "pyspark-client")
@@ -205,6 +207,15 @@ def _assert_cli_names_the_extra(venv: Venv, missing: str) -> None:
     assert "pip install 'airflow-provider-pipeline-registry[cli]'" in result.stderr
 
 
+def _assert_cli_works_or_names_the_extra(venv: Venv, installed: set[str]) -> None:
+    """The console script works, or names what is missing (Airflow's own dependencies may bring them)."""
+    missing = [dist for dist in ("typer", "rich", "pyyaml") if dist not in installed]
+    if missing:
+        _assert_cli_names_the_extra(venv, ", ".join("PyYAML" if d == "pyyaml" else d for d in missing))
+    else:
+        assert "runs" in run(venv.bin / "pipeline-registry", "--help", env=clean_env()).stdout
+
+
 @pytest.mark.integration
 def test_a_core_alone_records_a_run_without_airflow_pyspark_or_the_cli(
     dist: Path, constraints: Path, tmp_path: Path, dynamodb_endpoint: str, unique_prefix: str
@@ -238,6 +249,16 @@ def test_a_core_alone_records_a_run_without_airflow_pyspark_or_the_cli(
     for command in ("tables", "config", "pipelines", "runs"):
         assert command in help_text
     assert "apache-airflow" not in venv.distributions()
+
+    # a driver's own environment: the core and pyspark (README: pip install "dist/<wheel>[pyspark]")
+    venv.pip_install(constraints, f"{wheel(dist)}[pyspark]")
+    venv.pip_check()
+    installed = venv.distributions()
+    assert installed & {*PYSPARK_DISTRIBUTIONS, "apache-airflow"} == {"pyspark"}
+    owners = venv.python_json(OWNERS)
+    assert isinstance(owners, dict)
+    assert (owners["n_shared"], owners["pyspark"]) == (0, ["pyspark"]), owners
+    assert (venv.bin / "spark-submit").is_file()
 
 
 #: every module of the package except the CLI's (typer), imported; what pyspark-ish is then loaded
@@ -280,12 +301,7 @@ def test_b_provider_for_a_scheduler_has_no_pyspark(dist: Path, constraints: Path
     license_files = list((venv.path / "lib").glob("python*/site-packages/airflow_provider_pipeline_registry-*"))
     assert any("Apache License" in p.read_text() for d in license_files for p in d.rglob("LICENSE*")), license_files
 
-    # the console script works, or names what is missing (what Airflow's own dependencies bring)
-    missing = [dist for dist in ("typer", "rich", "pyyaml") if dist not in installed]
-    if missing:
-        _assert_cli_names_the_extra(venv, ", ".join("PyYAML" if d == "pyyaml" else d for d in missing))
-    else:
-        assert "runs" in run(venv.bin / "pipeline-registry", "--help", env=clean_env()).stdout
+    _assert_cli_works_or_names_the_extra(venv, installed)
 
 
 #: who owns which file, from each installed distribution's RECORD
@@ -326,3 +342,4 @@ def test_c_provider_with_spark_has_one_pyspark(dist: Path, constraints: Path, tm
         env=env,
     )
     assert loaded == [], "the Airflow face and SparkSubmitOperator load no pyspark at import"
+    _assert_cli_works_or_names_the_extra(venv, installed)
