@@ -24,12 +24,14 @@ os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 for _var in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
     os.environ.pop(_var, None)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the DynamoDB Local launcher (tests/dynamodb_local.py): test and demo tooling, not in the wheel
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))
 
+from dynamodb_local import DynamoDBLocal  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry  # noqa: E402
-from airflow_provider_pipeline_registry.testing import DynamoDBLocal  # noqa: E402
 
 SECTIONS = ("ops", "serialization", "batch", "config_batch", "dag", "history", "triggerer", "cli")
 #: issue #15: single-item get/put/conditional update and a 100-item query page within 1.10x of raw boto3

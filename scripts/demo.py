@@ -135,7 +135,9 @@ Summary = list[str]
 
 
 def run_demo(timezone: str, prefix: str, keep: bool, summary: Summary) -> int:
-    from airflow_provider_pipeline_registry.testing import DynamoDBLocal
+    # the DynamoDB Local launcher is test and demo tooling (tests/dynamodb_local.py), not in the wheel
+    sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))
+    from dynamodb_local import DynamoDBLocal
 
     home = Path(tempfile.mkdtemp(prefix="pipeline-registry-demo-"))
     (home / "airflow").mkdir()

@@ -23,8 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from airflow_provider_pipeline_registry.testing import DynamoDBLocal, DynamoDBLocalError
-from airflow_provider_pipeline_registry.testing.dynamodb_local import find_free_port
+from dynamodb_local import DynamoDBLocal, DynamoDBLocalError, find_free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BACKEND_ENV_VAR = "PIPELINE_REGISTRY_TEST_BACKEND"

@@ -48,9 +48,8 @@ sys.path.insert(0, str(TESTS_DIR))
 
 import pytest  # noqa: E402
 from backends import FEATURES, BackendError, selected_backend, start_backend, unavailable_features  # noqa: E402
+from dynamodb_local import DynamoDBLocal, DynamoDBLocalError  # noqa: E402
 from hypothesis import settings as hypothesis_settings  # noqa: E402
-
-from airflow_provider_pipeline_registry.testing import DynamoDBLocal, DynamoDBLocalError  # noqa: E402
 
 # --- hypothesis: reproducible property tests ----------------------------------------------
 # A failure prints ``@reproduce_failure(...)`` (print_blob) next to the falsifying example; a

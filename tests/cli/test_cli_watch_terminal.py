@@ -18,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from dynamodb_local import DynamoDBLocal
 
 from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
-from airflow_provider_pipeline_registry.testing import DynamoDBLocal
 
 pytestmark = pytest.mark.integration
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from dynamodb_local import DynamoDBLocal
 from reliability_helpers import registry_on
 
 from airflow_provider_pipeline_registry.registry import PipelineRunLogger, RunStatus
-from airflow_provider_pipeline_registry.testing import DynamoDBLocal
 
 pytestmark = pytest.mark.integration
 

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 from dag_modules import load_dag_module
+from dynamodb_local import find_free_port
 from reliability_helpers import registry_on
 
 from airflow_provider_pipeline_registry.registry import ItemNotFoundError, RegistryConnectionError
-from airflow_provider_pipeline_registry.testing import find_free_port
 
 pytestmark = [pytest.mark.airflow, pytest.mark.integration]
 
