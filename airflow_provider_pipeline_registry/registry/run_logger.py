@@ -78,6 +78,9 @@ SIGTERM_EXIT_CODE = 128 + signal.SIGTERM
 #: process leaves the ``with`` (end write, thread joins and the previous handler's call included)
 #: at most this many seconds after the signal, whatever DynamoDB does (stalled, throttling)
 CANCEL_EXIT_SECONDS = 15.0
+#: of that bound, kept for what follows the ``with``: the previous handler and the interpreter's
+#: own exit (seconds on a loaded machine); the logger stops waiting for DynamoDB before it
+_EXIT_RESERVE_SECONDS = 3.0
 #: default lease: a RUNNING attempt without a heartbeat for this long may be taken over
 DEFAULT_LEASE_SECONDS = 300.0
 _HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -474,7 +477,7 @@ class PipelineRunLogger:
                         "attempt %s may stay RUNNING until its lease (%.0fs) expires",
                         self.run_id,
                         self._cancel_reason,
-                        CANCEL_EXIT_SECONDS,
+                        CANCEL_EXIT_SECONDS - _EXIT_RESERVE_SECONDS,
                         self.attempt_id,
                         self.lease_seconds,
                     )
@@ -570,7 +573,7 @@ class PipelineRunLogger:
     def _set_exit_deadline(self) -> None:
         """Start the exit bound now (plain assignment; also called by the signal handler)."""
         if self._exit_deadline is None:
-            self._exit_deadline = time.monotonic() + CANCEL_EXIT_SECONDS
+            self._exit_deadline = time.monotonic() + CANCEL_EXIT_SECONDS - _EXIT_RESERVE_SECONDS
 
     def _wait_for(self, thread: threading.Thread, *, default_deadline: float | None = None) -> bool:
         """Join ``thread`` until it ends (True) or the exit deadline passes (False).
@@ -620,8 +623,8 @@ class PipelineRunLogger:
             outcome = status.value + (f" ({error_type}: {message})" if error_type else "")
             self._log_unrecorded(
                 outcome,
-                f"no answer from DynamoDB within the {CANCEL_EXIT_SECONDS:.0f}s exit bound after the signal "
-                "(the write may still have been applied)",
+                f"no answer from DynamoDB {CANCEL_EXIT_SECONDS - _EXIT_RESERVE_SECONDS:.0f}s after the signal, "
+                f"within the {CANCEL_EXIT_SECONDS:.0f}s exit bound (the write may still have been applied)",
             )
 
     def _record_end_logged(

@@ -5,7 +5,9 @@ Usage: ``python logged_driver.py MODE`` with the run logger's variables in the e
 * ``loop``: print READY, then call ``run.increment()`` in a tight loop until a signal ends it;
 * ``raise``: count 10 rows, then raise ValueError;
 * ``ok``: count to 1000 with ``run.increment()``, print the stored identity, succeed;
-* ``sleep``: print READY, sleep until a signal ends it (60 s at most, then fail).
+* ``sleep``: print READY, sleep until a signal ends it (60 s at most, then fail);
+* ``flush``: print READY, then ``run.flush()`` (a DynamoDB write made by the main thread) every
+  20 ms until a signal ends it (60 s at most).
 
 ``SLOW_END_SECONDS``: every write of an end status (the end write) prints END-WRITE and
 is held that long before it is sent, by a botocore ``before-send`` event hook (a slow network),
@@ -56,6 +58,13 @@ def main(mode: str, emit: Callable[[str], None] = _say) -> int:
         if mode == "raise":
             run.increment("rows", 10)
             raise ValueError("bad input row 42")
+        if mode == "flush":
+            emit("READY")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                run.flush()
+                time.sleep(0.02)
+            return 3
         if mode == "sleep":
             emit("READY")
             time.sleep(60)
