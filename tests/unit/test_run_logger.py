@@ -906,16 +906,20 @@ def test_exit_after_signal_bursts_is_bounded_under_a_cpu_hog(
     assert not problems, f"replay with SIGNAL_TRIALS_SEED={seed}: " + "\n".join(problems)
 
 
-def test_exit_after_a_signal_is_bounded_when_dynamodb_stalls(
+def test_exit_after_a_signal_is_bounded_when_dynamodb_stalls_or_throttles(
     config: DynamoDBConfig, stalling_proxy: StallingProxy, tmp_path: Path
 ) -> None:
     """40 drivers (20 SIGINT, 20 SIGTERM; half flushing from the main thread every 20 ms, half
     sleeping in the job) and one real (not forked) driver per signal run through a proxy that
-    then stalls (accepts, never answers); under the CPU hog each gets its signals (one driver
-    every 50 ms). Every one exits 130/143 within CANCEL_EXIT_SECONDS + slack of its signal and
-    says it could not record the end. (Before: a flush or an end write waited for botocore's
-    read timeout and retries, 30 s each.)"""
-    zygote = Zygote(_bound_env(config, stalling_proxy.url))
+    then stalls (accepts, never answers), or, for half of the forked ones, every request of
+    which is then throttled; under the CPU hog each gets its signals (one driver every 50 ms).
+    Every one exits 130/143 within CANCEL_EXIT_SECONDS + slack of its signal and says it could
+    not record the end. (Before: a flush or an end write waited for botocore's read timeout and
+    retries, 30 s each.)"""
+    throttle = tmp_path / "throttle-now"
+    env = _bound_env(config, stalling_proxy.url)
+    env["THROTTLE_FILE"] = str(throttle)
+    zygote = Zygote(env)
     real: dict[int, Driver] = {}
     trials = range(2 * BOUND_TRIALS)
 
@@ -930,7 +934,7 @@ def test_exit_after_a_signal_is_bounded_when_dynamodb_stalls(
         zygote.wait_ready()
         pids = {}
         for t in trials:
-            mode = "flush" if t % 4 < 2 else "sleep"
+            mode = ("flush", "sleep", "flush+throttle", "sleep+throttle")[t // 2 % 4]
             pids[t] = zygote.fork(t, f"stall/{uuid.uuid4().hex[:8]}", mode, tmp_path / f"driver-{t}.err")
         not_ready = [t for t in trials if zygote.next(t, READY_TIMEOUT_SECONDS) != "READY"]
         assert not not_ready, f"not ready: {not_ready}:\n{_stderr_of(tmp_path / f'driver-{not_ready[0]}.err')}"
@@ -940,6 +944,7 @@ def test_exit_after_a_signal_is_bounded_when_dynamodb_stalls(
         slowest = 0.0
         with cpu_hog() as hogs:
             stalling_proxy.stall()
+            throttle.touch()
             time.sleep(0.5)  # the flushing drivers are now inside a write that never gets an answer
             sent_at: dict[int | str, float] = {}
             for signum, driver in real.items():
