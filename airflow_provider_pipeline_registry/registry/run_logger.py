@@ -79,8 +79,9 @@ SIGTERM_EXIT_CODE = 128 + signal.SIGTERM
 #: at most this many seconds after the signal, whatever DynamoDB does (stalled, throttling)
 CANCEL_EXIT_SECONDS = 15.0
 #: of that bound, kept for what follows the ``with``: the previous handler and the interpreter's
-#: own exit (seconds on a loaded machine); the logger stops waiting for DynamoDB before it
-_EXIT_RESERVE_SECONDS = 3.0
+#: own exit (0.3 s on an idle machine, 2 s under two busy processes per core); the logger stops
+#: waiting for DynamoDB this long before the bound
+_EXIT_RESERVE_SECONDS = 5.0
 #: default lease: a RUNNING attempt without a heartbeat for this long may be taken over
 DEFAULT_LEASE_SECONDS = 300.0
 _HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
