@@ -7,6 +7,7 @@ import logging
 import os
 import queue
 import random
+import re
 import selectors
 import signal
 import socket
@@ -1007,16 +1008,31 @@ def test_a_signal_during_a_stalled_start_exits_within_the_bound(
     assert took <= EXIT_BOUND_SECONDS, f"left the with {took:.1f}s after the signal"
 
 
-def _stack_depth() -> int:
-    depth, frame = 0, sys._getframe()
-    while frame is not None:
-        depth, frame = depth + 1, frame.f_back
-    return depth
+def _recursion_depth() -> int:
+    """The depth Python's recursion limit is checked against (Python frames and the C calls
+    that count too): ``sys.setrecursionlimit`` names it when refusing a limit below it."""
+    try:
+        sys.setrecursionlimit(1)
+    except RecursionError as refused:
+        found = re.search(r"depth (\d+)", str(refused))
+        if found:
+            return int(found.group(1))
+    raise AssertionError("cannot read the recursion depth")
+
+
+def _restore_recursion_limit(limit: int) -> None:
+    """Restore the limit even if a handler raising RecursionError interrupts the first try."""
+    for _ in range(100):
+        try:
+            sys.setrecursionlimit(limit)
+            return
+        except RecursionError:
+            continue
 
 
 #: how deep the handler may nest before the test sees a RecursionError (an amplifier: the old
 #: handler nested ~100 levels a second under load and reached Python's limit of 1,000 frames)
-HANDLER_NESTING_ROOM = 60
+HANDLER_NESTING_ROOM = 100
 
 
 def _signals_inside_increment(run: PipelineRunLogger, seconds: float, burst: int) -> None:
@@ -1036,7 +1052,7 @@ def _signals_inside_increment(run: PipelineRunLogger, seconds: float, burst: int
             original.acquire()
             limit = sys.getrecursionlimit()
             try:
-                sys.setrecursionlimit(_stack_depth() + HANDLER_NESTING_ROOM)
+                sys.setrecursionlimit(_recursion_depth() + HANDLER_NESTING_ROOM)
                 os.kill(os.getpid(), signal.SIGTERM)
                 burster = threading.Thread(target=sender)
                 burster.start()
@@ -1048,7 +1064,7 @@ def _signals_inside_increment(run: PipelineRunLogger, seconds: float, burst: int
                 original.release()
                 raise
             finally:
-                sys.setrecursionlimit(limit)
+                _restore_recursion_limit(limit)
 
         def __exit__(self, *args: object) -> None:
             original.release()
@@ -1059,21 +1075,24 @@ def _signals_inside_increment(run: PipelineRunLogger, seconds: float, burst: int
 
 
 def test_signals_while_inside_the_logger_never_nest_the_handler(registry: Registry, run_id: str) -> None:
-    """SIGTERM, then 1,000 more, while the main thread holds the metrics lock for 1.5 s: the
-    cancellation is raised once, when increment() returns; the run ends CANCELLED "SIGTERM
-    received" with the metric; the handler never nests (a nesting deeper than
+    """SIGTERM, then 200 more, while the main thread holds the metrics lock for 2 s under the CPU
+    hog: the cancellation is raised once, when increment() returns; the run ends CANCELLED
+    "SIGTERM received" with the metric; the handler never nests (a nesting deeper than
     HANDLER_NESTING_ROOM frames would raise RecursionError). Before: the handler's pipe write woke
     the watcher, which re-sent SIGTERM into the running handler: RecursionError, exit 1, the run
     "then the job raised RecursionError"."""
     calls: list[int] = []
+    limit = sys.getrecursionlimit()
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: calls.append(signum))
     try:
         with (
+            cpu_hog(),  # a main thread waiting for a CPU let the old chain grow
             pytest.raises((SystemExit, RecursionError)) as raised,
             PipelineRunLogger(pipeline_id="p1", run_id=run_id, registry=registry, heartbeat_interval=3600) as run,
         ):
-            _signals_inside_increment(run, seconds=1.5, burst=1000)
+            _signals_inside_increment(run, seconds=2.0, burst=200)
     finally:
+        _restore_recursion_limit(limit)
         signal.signal(signal.SIGTERM, previous)
     chain, seen = [], cast("BaseException | None", raised.value)
     while seen is not None:
