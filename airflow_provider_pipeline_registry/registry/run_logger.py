@@ -13,15 +13,16 @@ Guarantees: a DynamoDB fault never turns a successful job into a failed one nor 
 own exception (the end write is retried, then logged). The logger joins a run only as its own
 attempt (see ``PipelineRunLogsWriteApi.join``) and every write it makes is fenced on that
 attempt, so a zombie driver never changes a newer attempt. SIGTERM/SIGINT end the run CANCELLED
-in bounded time: the signal handler only records the request (no I/O, no lock); the main thread
-raises :class:`PipelineRunCancelled` at the next point where it is outside the logger's code, and
-``__exit__`` writes the end there.
+and the process exits within :data:`CANCEL_EXIT_SECONDS` of the signal, whatever DynamoDB does:
+the signal handler only records the request (plain assignments: no I/O, no lock, never nested);
+the main thread raises :class:`PipelineRunCancelled` at once, or when it leaves the few sections
+that hold the metrics lock, and ``__exit__`` waits for the end write (made by a helper thread)
+until that deadline at most.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import math
 import os
@@ -30,10 +31,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .config import DynamoDBConfig
 from .errors import (
@@ -75,14 +76,20 @@ _MAX_METRIC_NAME = 255
 #: ``error_type`` is a class name on one line, at most 255 (the run item's field limit)
 _MAX_ERROR_TYPE = 255
 SIGTERM_EXIT_CODE = 128 + signal.SIGTERM
-#: the end write after a cancellation is retried for at most this many seconds (bounded exit time)
-CANCEL_END_BUDGET_SECONDS = 10.0
+#: the one bound of the exit after SIGTERM/SIGINT (or the death of the spark-submit parent): the
+#: process leaves the ``with`` (end write, thread joins and the previous handler's call included)
+#: at most this many seconds after the signal, whatever DynamoDB does (stalled, throttling)
+CANCEL_EXIT_SECONDS = 15.0
+#: of that bound, kept for what follows the ``with``: the previous handler and the interpreter's
+#: own exit (0.3 s on an idle machine, 2 s under two busy processes per core); the logger stops
+#: waiting for DynamoDB this long before the bound
+_EXIT_RESERVE_SECONDS = 5.0
 #: default lease: a RUNNING attempt without a heartbeat for this long may be taken over
 DEFAULT_LEASE_SECONDS = 300.0
 _HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-_THIS_FILE = __file__
+#: how often a main thread waiting for a helper thread re-reads the exit deadline
+_WAIT_SLICE_SECONDS = 0.05
 _HandlerType = Callable[[int, FrameType | None], Any] | int | None
-_P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
@@ -126,27 +133,8 @@ def _check_metric(name: str, value: int | float) -> None:
         raise ValidationError(f"metric {name!r} must be finite, got {value!r}", field=name)
 
 
-def _inside_logger(frame: FrameType | None) -> bool:
-    """True when the interrupted main thread is running this module's code (it may hold our
-    locks or be inside a DynamoDB call): the cancellation must wait for it to leave."""
-    while frame is not None:
-        if frame.f_code.co_filename == _THIS_FILE:
-            return True
-        frame = frame.f_back
-    return False
-
-
-def _cancel_point(method: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Leaving this public method is a safe point: raise a pending cancellation there (no lock held)."""
-
-    @functools.wraps(method)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return method(*args, **kwargs)
-        finally:
-            cast("PipelineRunLogger", args[0])._raise_pending_cancel()
-
-    return wrapper
+class _ExitDeadlinePassed(Exception):
+    """A helper thread's DynamoDB call outlived the exit deadline set by a signal."""
 
 
 def spark_identity(spark: Any) -> dict[str, str | None]:
@@ -264,17 +252,21 @@ class PipelineRunLogger:
 
         self._metrics: dict[str, int | float] = {}
         self._spark: dict[str, str | None] = {}
-        self._lock = threading.Lock()  # guards _metrics and _spark; never held across I/O
+        self._lock = threading.Lock()  # guards _metrics and _spark; never held across I/O (see _locked)
         self._end_lock = threading.Lock()  # guards _end_claimed; never held across I/O
         self._end_claimed = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._end_writer: threading.Thread | None = None
         self._watcher: threading.Thread | None = None
         self._phase = "new"  # new -> running -> ending -> ended
         self._ended_status: RunStatus | None = None
         self._superseded = False
         # signal state: written by the handler with plain assignments (no lock, no I/O)
         self._previous_handlers: dict[int, _HandlerType] = {}
+        self._in_handler = False  # the handler's re-entrancy guard
+        self._critical = 0  # > 0 while the main thread holds the metrics lock: a signal waits
+        self._exit_deadline: float | None = None  # time.monotonic() of the latest exit, set by a signal
         self._cancel_signum: int | None = None
         self._cancel_reason: str | None = None
         self._cancel_raised = False
@@ -345,7 +337,7 @@ class PipelineRunLogger:
     @property
     def metrics(self) -> dict[str, int | float]:
         """A copy of the metrics collected so far."""
-        with self._lock:
+        with self._locked():
             return dict(self._metrics)
 
     @property
@@ -358,18 +350,16 @@ class PipelineRunLogger:
         """True once a write was refused because a newer attempt replaced this logger's."""
         return self._superseded
 
-    @_cancel_point
     def add_metric(self, name: str, value: int | float) -> None:
         """Set metric ``name`` to ``value`` (written with the next heartbeat/flush and with the end)."""
         _check_metric(name, value)
-        with self._lock:
+        with self._locked():
             self._metrics[name] = value
 
-    @_cancel_point
     def increment(self, name: str, by: int | float = 1) -> int | float:
         """Add ``by`` to metric ``name`` (starting at 0) and return the new value."""
         _check_metric(name, by)
-        with self._lock:
+        with self._locked():
             value = self._metrics.get(name, 0) + by
             _check_metric(name, value)
             self._metrics[name] = value
@@ -383,11 +373,10 @@ class PipelineRunLogger:
         """Add ``count`` to the ``records_written`` metric."""
         self.increment("records_written", count)
 
-    @_cancel_point
     def attach_spark(self, spark: Any) -> dict[str, str | None]:
         """Record the session's application id, name and UI URL (and flush them when running)."""
         identity = spark_identity(spark)
-        with self._lock:
+        with self._locked():
             self._spark = {k: v for k, v in identity.items() if v is not None}
         log.info(
             "run %s: Spark application %s (%s)",
@@ -399,7 +388,6 @@ class PipelineRunLogger:
             self._flush()
         return identity
 
-    @_cancel_point
     def flush(self) -> PipelineRunLog | None:
         """Write the metrics and Spark identity now (a heartbeat). Returns the stored run, or None
         when the write failed (logged; the job carries on) or a newer attempt replaced this one."""
@@ -419,7 +407,7 @@ class PipelineRunLogger:
         return None
 
     def _heartbeat(self) -> PipelineRunLog:
-        with self._lock:
+        with self._locked():
             metrics, spark = dict(self._metrics), dict(self._spark)
         stored = self._api.heartbeat(
             self.run_id, self.pipeline_id, metrics=metrics, spark=spark, attempt_id=self.attempt_id
@@ -464,47 +452,62 @@ class PipelineRunLogger:
         )
         self._install_signal_handlers()  # a signal during the start is not lost: acted on below
         try:
-            stored = self._api.join(
-                start,
-                expected_attempt_id=self.expected_attempt_id,
-                lease=timedelta(seconds=self.lease_seconds),
-                try_number_known=self.try_number is not None,
+            # made by a helper thread: a signal during a stalled start still exits in bounded time
+            stored = self._call_bounded(
+                "pipeline-registry-start",
+                lambda: self._api.join(
+                    start,
+                    expected_attempt_id=self.expected_attempt_id,
+                    lease=timedelta(seconds=self.lease_seconds),
+                    try_number_known=self.try_number is not None,
+                ),
             )
-        except BaseException:
+        except BaseException as exc:
             self._restore_signal_handlers()
             self._close_wake_pipe()
-            if self._cancel_signum is not None:  # a signal came during the refused start: deliver it now
-                signal.raise_signal(self._cancel_signum)
+            signum = self._cancel_signum
+            if signum is not None:  # a signal came during the refused or unanswered start
+                if isinstance(exc, _ExitDeadlinePassed):
+                    log.error(
+                        "run %s: %s while starting and DynamoDB did not answer within %.0fs: exiting; "
+                        "attempt %s may stay RUNNING until its lease (%.0fs) expires",
+                        self.run_id,
+                        self._cancel_reason,
+                        CANCEL_EXIT_SECONDS - _EXIT_RESERVE_SECONDS,
+                        self.attempt_id,
+                        self.lease_seconds,
+                    )
+                signal.raise_signal(signum)  # deliver it to the previous handler now
+                if isinstance(exc, _ExitDeadlinePassed):
+                    raise PipelineRunCancelled(signum, self._cancel_reason or "cancelled") from None
             raise
         self.try_number = stored.try_number
         self._started_at = stored.start_time
-        self._phase = "running"
-        log.info(
-            "run %s of pipeline %s: RUNNING (attempt %s, try %d%s) since %s",
-            self.run_id,
-            self.pipeline_id,
-            self.attempt_id,
-            stored.try_number,
-            f", task {stored.task_id}" if stored.task_id else "",
-            self._when(stored.start_time),
-        )
-        self._thread = threading.Thread(target=self._heartbeat_loop, name="pipeline-registry-heartbeat", daemon=True)
-        self._thread.start()
-        if self._handlers_installed or self.watch_parent:
-            self._watcher = threading.Thread(target=self._watch_loop, name="pipeline-registry-watcher", daemon=True)
-            self._watcher.start()
         try:
+            # from here a signal raises PipelineRunCancelled (outside the metrics lock): end the run
+            self._phase = "running"
+            self._raise_pending_cancel()  # a signal arrived while starting: end CANCELLED now
+            log.info(
+                "run %s of pipeline %s: RUNNING (attempt %s, try %d%s) since %s",
+                self.run_id,
+                self.pipeline_id,
+                self.attempt_id,
+                stored.try_number,
+                f", task {stored.task_id}" if stored.task_id else "",
+                self._when(stored.start_time),
+            )
+            self._thread = threading.Thread(
+                target=self._heartbeat_loop, name="pipeline-registry-heartbeat", daemon=True
+            )
+            self._thread.start()
+            if self._handlers_installed or self.watch_parent:
+                self._watcher = threading.Thread(target=self._watch_loop, name="pipeline-registry-watcher", daemon=True)
+                self._watcher.start()
             if self._spark_to_attach is not None:
                 self.attach_spark(self._spark_to_attach)
-        except PipelineRunCancelled as exc:
+        except BaseException as exc:
             self.__exit__(type(exc), exc, exc.__traceback__)
             raise
-        if self._cancel_signum is not None and not self._cancel_raised:
-            # a signal arrived while entering: the attempt is open, so end it CANCELLED now
-            self._cancel_raised = True
-            cancelled = PipelineRunCancelled(self._cancel_signum, self._cancel_reason or "cancelled")
-            self.__exit__(PipelineRunCancelled, cancelled, None)
-            raise cancelled
         return self
 
     def __exit__(
@@ -518,8 +521,12 @@ class PipelineRunLogger:
 
         if self._phase in ("ending", "ended"):
             return
-        self._phase = "ending"  # from here on a signal never interrupts: the end is written first
-        self._stop_threads()
+        self._phase = "ending"  # from here on a signal never interrupts: it only sets the deadline
+        if self._exit_deadline is not None and self._exit_deadline <= time.monotonic():
+            self._exit_deadline = None  # the job kept running past the bound after a signal: a new one
+            self._set_exit_deadline()
+        self._stop.set()
+        self._wake()
         signum = self._cancel_signum
         try:
             status, error_type, message = self._outcome(exc)
@@ -533,14 +540,14 @@ class PipelineRunLogger:
                     "Cancelled",
                     truncate_text(reason),
                 )
-                budget = min(budget, CANCEL_END_BUDGET_SECONDS)
                 log.warning("run %s: %s at %s: recording CANCELLED", self.run_id, self._cancel_reason, self._when())
             elif exc is not None and self._parent_gone(exc):
                 message = f"parent process {self._parent_pid} exited; then the job raised {error_type}: {message}"
                 status, error_type = RunStatus.CANCELLED, "Cancelled"
                 message = truncate_text(message)
-                budget = min(budget, CANCEL_END_BUDGET_SECONDS)
-            self._record_end(status, error_type, message, budget=budget)
+                self._set_exit_deadline()
+            self._write_end(status, error_type, message, budget=budget)
+            self._join_threads()
         except Exception:  # the logger must never replace the job's outcome
             log.exception("run %s: unexpected error while recording the end", self.run_id)
         finally:
@@ -558,6 +565,79 @@ class PipelineRunLogger:
         if exc is None:
             raise PipelineRunCancelled(chained, self._cancel_reason or "signal received while recording the end")
 
+    # -- bounded waits: the main thread never blocks past the exit deadline ---------------------
+    def _set_exit_deadline(self) -> None:
+        """Start the exit bound now (plain assignment; also called by the signal handler)."""
+        if self._exit_deadline is None:
+            self._exit_deadline = time.monotonic() + CANCEL_EXIT_SECONDS - _EXIT_RESERVE_SECONDS
+
+    def _wait_for(self, thread: threading.Thread, *, default_deadline: float | None = None) -> bool:
+        """Join ``thread`` until it ends (True) or the exit deadline passes (False).
+
+        The deadline is re-read every slice: a signal arriving during the wait bounds it. Without
+        a signal, ``default_deadline`` (None: none) applies."""
+        while thread.is_alive():
+            deadline = self._exit_deadline if self._exit_deadline is not None else default_deadline
+            remaining = _WAIT_SLICE_SECONDS if deadline is None else deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            thread.join(min(remaining, _WAIT_SLICE_SECONDS))
+        return True
+
+    def _call_bounded(self, name: str, call: Callable[[], _R]) -> _R:
+        """``call()`` made by a daemon thread, waited for until the exit deadline (then
+        :class:`_ExitDeadlinePassed`; the thread is abandoned and dies with the process)."""
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["value"] = call()
+            except BaseException as error:
+                box["error"] = error
+
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        if not self._wait_for(thread):
+            raise _ExitDeadlinePassed(name)
+        if "error" in box:
+            raise box["error"]
+        return cast("_R", box["value"])
+
+    def _write_end(self, status: RunStatus, error_type: str | None, message: str | None, *, budget: float) -> None:
+        """The end write, made by a daemon thread (``_record_end``) and waited for until the exit
+        deadline at most: a stalled DynamoDB cannot hold the process after a signal."""
+        thread = threading.Thread(
+            target=self._record_end_logged,
+            args=(status, error_type, message),
+            kwargs={"budget": budget},
+            name="pipeline-registry-end",
+            daemon=True,
+        )
+        self._end_writer = thread
+        thread.start()
+        if not self._wait_for(thread):
+            outcome = status.value + (f" ({error_type}: {message})" if error_type else "")
+            self._log_unrecorded(
+                outcome,
+                f"no answer from DynamoDB {CANCEL_EXIT_SECONDS - _EXIT_RESERVE_SECONDS:.0f}s after the signal, "
+                f"within the {CANCEL_EXIT_SECONDS:.0f}s exit bound (the write may still have been applied)",
+            )
+
+    def _record_end_logged(
+        self, status: RunStatus, error_type: str | None, message: str | None, *, budget: float
+    ) -> None:
+        try:
+            self._record_end(status, error_type, message, budget=budget)
+        except Exception:  # the logger must never replace the job's outcome
+            log.exception("run %s: unexpected error while recording the end", self.run_id)
+
+    def _join_threads(self) -> None:
+        """Join the watcher and heartbeat threads (stopped), up to the exit deadline after a signal."""
+        timeout = max(5.0, self.config.read_timeout + self.config.connect_timeout)
+        for thread in (self._watcher, self._thread):
+            if thread is not None and thread is not threading.current_thread():
+                self._wait_for(thread, default_deadline=time.monotonic() + timeout)
+
     def _parent_gone(self, exc: BaseException) -> bool:
         """Under spark-submit, a job that lost its JVM (killed spark-submit) was cancelled, not failed.
 
@@ -570,7 +650,7 @@ class PipelineRunLogger:
         while True:
             if os.getppid() != self._parent_pid:
                 return True
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= min(deadline, self._exit_deadline or math.inf):
                 return False
             time.sleep(0.05)
 
@@ -624,6 +704,7 @@ class PipelineRunLogger:
         delay, attempt = 0.2, 0
         while True:
             attempt += 1
+            deadline = min(deadline, self._exit_deadline or math.inf)  # a signal bounds the retries
             try:
                 if spark and self.heartbeats_sent == 0:
                     self._heartbeat()  # the Spark identity travels only with heartbeats
@@ -698,21 +779,14 @@ class PipelineRunLogger:
                     "run %s: heartbeat failed at %s, retrying next interval: %s", self.run_id, self._when(), exc
                 )
 
-    def _stop_threads(self) -> None:
-        self._stop.set()
-        self._wake()
-        timeout = max(5.0, self.config.read_timeout + self.config.connect_timeout)
-        for thread in (self._watcher, self._thread):
-            if thread is not None and thread is not threading.current_thread():
-                thread.join(timeout=timeout)
-
-    # -- watcher thread: parent death and re-delivery of a pending cancellation ---------------
+    # -- watcher thread: the death of the parent process ----------------------------------------
     def _watch_loop(self) -> None:
-        """Wakes on the self-pipe (written by the signal handler) or every tick. Never writes to
-        DynamoDB while the main thread may: it routes every cancellation to the main thread."""
+        """Wakes on the self-pipe (written when the logger stops) or every tick. Never writes to
+        DynamoDB while the main thread may, and never signals the main thread while a
+        cancellation is pending: it routes the parent's death through ONE SIGTERM, handled like
+        a real one, then stops."""
+        tick = min(self.heartbeat_interval, 1.0) if self.watch_parent else 1.0
         while not self._stop.is_set():
-            pending = self._cancel_signum is not None and not self._cancel_raised
-            tick = 0.05 if pending else (min(self.heartbeat_interval, 1.0) if self.watch_parent else 1.0)
             try:
                 ready, _, _ = select.select([self._wake_r], [], [], tick) if self._wake_r >= 0 else ([], [], [])
                 if ready:
@@ -732,22 +806,23 @@ class PipelineRunLogger:
                     self._parent_died_without_handler()
                     return
                 self._cancel_reason = f"parent process {self._parent_pid} exited"
-                self._cancel_signum = signal.SIGTERM
-            if self._cancel_signum is not None and not self._cancel_raised and self._handlers_installed:
-                # the main thread was inside the logger when the signal came: deliver it again
-                # until the main thread is somewhere it can be raised
-                signal.pthread_kill(cast(int, self._main_ident), self._cancel_signum)
+                self._set_exit_deadline()
+                if self._cancel_signum is None:  # no signal came meanwhile: deliver one, once
+                    signal.pthread_kill(cast(int, self._main_ident), signal.SIGTERM)
+                return
 
     def _parent_died_without_handler(self) -> None:
         """No signal handler to route through (handle_sigterm=False, or entered off the main
-        thread): write the end from here (reentrant, no lock across I/O), then SIGTERM ourselves."""
+        thread): write the end from here (reentrant, no lock across I/O, bounded by the exit
+        deadline), then SIGTERM ourselves."""
         from .run_logs import RunStatus
 
-        self._record_end(
+        self._set_exit_deadline()
+        self._write_end(
             RunStatus.CANCELLED,
             "Cancelled",
             f"parent process {self._parent_pid} exited",
-            budget=min(self.end_retry_seconds, CANCEL_END_BUDGET_SECONDS),
+            budget=min(self.end_retry_seconds, CANCEL_EXIT_SECONDS),
         )
         os.kill(os.getpid(), signal.SIGTERM)
 
@@ -783,31 +858,54 @@ class PipelineRunLogger:
                     os.close(fd)
 
     def _wake(self) -> None:
+        """Wake the watcher thread (never called from the signal handler)."""
         fd = self._wake_w
         if fd >= 0:
-            try:  # noqa: SIM105 - called from the signal handler: the plainest code
+            with contextlib.suppress(OSError):  # full (a wake-up is pending anyway) or closed
                 os.write(fd, b"\0")
-            except OSError:  # full (a wake-up is pending anyway) or closed
-                pass
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        """The SIGTERM/SIGINT handler: plain assignments and one non-blocking pipe write only.
+        """The SIGTERM/SIGINT handler: plain assignments only (no I/O, no lock, no logging).
 
-        No DynamoDB call, no lock, no logging. Raises PipelineRunCancelled only when the main
-        thread is outside the logger's code; otherwise the logger raises it when the main thread
-        leaves (``_cancel_point``), or the watcher thread delivers the signal again.
+        It starts the exit deadline, records the request and raises PipelineRunCancelled unless
+        the main thread holds the metrics lock (``_locked``, which raises it on release) or the
+        logger is starting or ending (``__enter__``/``__exit__`` act on it). A signal arriving
+        while the handler runs (a burst) finds the guard set and returns at once.
         """
-        if self._phase in ("ending", "ended"):
-            self._late_signum = signum  # the end is being written: let it finish, then exit
+        if self._in_handler:
             return
-        if self._cancel_signum is None:
-            self._cancel_reason = f"{signal.Signals(signum).name} received"
-            self._cancel_signum = signum
-        self._wake()
-        if self._cancel_raised or self._phase != "running" or _inside_logger(frame):
-            return
-        self._cancel_raised = True
-        raise PipelineRunCancelled(signum, self._cancel_reason or "cancelled")
+        self._in_handler = True
+        try:
+            self._set_exit_deadline()
+            if self._phase in ("ending", "ended"):
+                if self._late_signum is None:
+                    self._late_signum = signum  # the end is being written: let it finish, then exit
+                return
+            if self._cancel_signum is None:
+                self._cancel_reason = self._cancel_reason or f"{signal.Signals(signum).name} received"
+                self._cancel_signum = signum
+            if self._cancel_raised or self._phase != "running" or self._critical:
+                return
+            self._cancel_raised = True
+            raise PipelineRunCancelled(self._cancel_signum, self._cancel_reason or "cancelled")
+        finally:
+            self._in_handler = False
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """``with self._lock``, during which a signal in the main thread does not raise: the
+        pending cancellation is raised when the lock is released (never while it is held)."""
+        main = threading.get_ident() == self._main_ident
+        if main:
+            self._critical += 1
+        try:
+            with self._lock:
+                yield
+        finally:
+            if main:
+                self._critical -= 1
+                if not self._critical:
+                    self._raise_pending_cancel()
 
     def _raise_pending_cancel(self) -> None:
         """At a safe point of the main thread (no logger lock held): raise a pending cancellation."""

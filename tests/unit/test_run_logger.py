@@ -7,17 +7,22 @@ import logging
 import os
 import queue
 import random
+import re
+import selectors
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import traceback
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -33,7 +38,12 @@ from airflow_provider_pipeline_registry.registry import (
 )
 from airflow_provider_pipeline_registry.registry.errors import RegistryConnectionError
 from airflow_provider_pipeline_registry.registry.run_env import run_logger_env
-from airflow_provider_pipeline_registry.registry.run_logger import SIGTERM_EXIT_CODE, spark_identity
+from airflow_provider_pipeline_registry.registry.run_logger import (
+    CANCEL_EXIT_SECONDS,
+    SIGTERM_EXIT_CODE,
+    PipelineRunCancelled,
+    spark_identity,
+)
 from airflow_provider_pipeline_registry.run_context import spark_task_env
 
 pytestmark = pytest.mark.integration
@@ -505,8 +515,14 @@ def test_a_spark_task_retried_alone_records_try_2_without_airflow_ctx(
 
 # -- signals ---------------------------------------------------------------------------------------
 DRIVER = Path(__file__).parent / "jobs" / "logged_driver.py"
-#: a hang detector, not a speed target: a driver that misses it never ended the run
-EXIT_BOUND_SECONDS = 30.0
+#: the README's slack on top of CANCEL_EXIT_SECONDS: the handler may run late on a loaded
+#: machine (scheduling), and the exit is observed through a pipe by a thread of this process
+EXIT_SLACK_SECONDS = 3.0
+#: the documented bound of an exit after a signal, as a test observes it
+EXIT_BOUND_SECONDS = CANCEL_EXIT_SECONDS + EXIT_SLACK_SECONDS
+#: a driver's own start (imports, the start write) is not part of the exit bound
+READY_TIMEOUT_SECONDS = 60.0
+SIGINT_EXIT_CODE = 128 + signal.SIGINT
 
 
 class Driver:
@@ -530,7 +546,7 @@ class Driver:
             self.lines.put(line.strip())
         self.lines.put(None)
 
-    def wait_for(self, text: str, timeout: float = EXIT_BOUND_SECONDS) -> bool:
+    def wait_for(self, text: str, timeout: float = READY_TIMEOUT_SECONDS) -> bool:
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
             try:
@@ -543,15 +559,21 @@ class Driver:
                 return True
         return False
 
-    def finish(self) -> tuple[int | None, str]:
+    def finish(self, timeout: float = EXIT_BOUND_SECONDS) -> tuple[int | None, str]:
+        """The exit code (None: still running after ``timeout``, then killed) and the driver's
+        stderr (kept in both cases, for the assertion message)."""
+        code: int | None
         try:
-            self.process.wait(timeout=EXIT_BOUND_SECONDS)
+            code = self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-            return None, "did not exit within the bound (killed)"
+            code = None
         assert self.process.stderr is not None
-        return self.process.returncode, self.process.stderr.read()[-3000:]
+        err = self.process.stderr.read()
+        if code is None:
+            err += f"\n[test] the driver did not exit within {timeout:.1f}s: killed"
+        return code, err
 
 
 ZYGOTE = Path(__file__).parent / "jobs" / "driver_zygote.py"
@@ -580,12 +602,12 @@ class Zygote:
             trial, _, what = line.strip().partition(" ")
             self._queue(trial).put(what)
 
-    def fork(self, trial: int, run_id: str) -> int:
+    def fork(self, trial: int, run_id: str, mode: str = "loop", stderr: Path | None = None) -> int:
         assert self.process.stdin is not None
         with self._lock:
-            self.process.stdin.write(f"{trial} {run_id}\n")
+            self.process.stdin.write(f"{trial} {run_id} {mode} {stderr or ''}\n")
             self.process.stdin.flush()
-        what = self.next(trial)
+        what = self.next(trial, READY_TIMEOUT_SECONDS)
         assert what is not None
         assert what.startswith("PID "), what
         return int(what.split()[1])
@@ -595,6 +617,10 @@ class Zygote:
             return self._queue(str(trial)).get(timeout=timeout)
         except queue.Empty:
             return None
+
+    def wait_ready(self) -> None:
+        """Wait until the zygote has imported everything (a fresh Python is slow under load)."""
+        assert self._queue("zygote").get(timeout=READY_TIMEOUT_SECONDS) == "READY"
 
     def close(self) -> None:
         if self.process.stdin is not None:
@@ -608,7 +634,7 @@ def _sigterm_trial(zygote: Zygote, registry: Registry, seed: int, trial: int) ->
     rng = random.Random(seed * 1000 + trial)
     run_id = f"sig/{seed}-{trial}"
     pid = zygote.fork(trial, run_id)
-    seen = [zygote.next(trial)]
+    seen = [zygote.next(trial, READY_TIMEOUT_SECONDS)]
     if seen[-1] != "READY":
         os.kill(pid, signal.SIGKILL)
         return f"trial {trial}: the driver never got ready: {seen}"
@@ -655,8 +681,8 @@ def test_sigint_ends_the_run_cancelled_and_is_chained_as_keyboard_interrupt(
     assert driver.wait_for("READY")
     driver.process.send_signal(signal.SIGINT)
     code, err = driver.finish()
-    assert code is not None, err
-    assert "KeyboardInterrupt" in err  # the previous handler (Python's) was chained after the end
+    assert code == -signal.SIGINT, err  # Python exits through SIGINT: status 130 in a shell
+    assert "KeyboardInterrupt" in err, err  # the previous handler (Python's) was chained after the end
     done = stored(registry, run_id)
     assert (done.status, done.error_message) == (RunStatus.CANCELLED, "SIGINT received")
 
@@ -688,6 +714,393 @@ def test_sigterm_while_the_main_thread_holds_the_metrics_lock(registry: Registry
     ):
         _signal_inside_increment(run)
     assert exited.value.code == SIGTERM_EXIT_CODE
+    done = stored(registry, run_id)
+    assert (done.status, done.error_message, done.metrics) == (RunStatus.CANCELLED, "SIGTERM received", {"rows": 1})
+
+
+# -- the exit bound under load, a stalled DynamoDB and signal bursts -------------------------------
+#: trials per signal (the issue asks for 20 each, SIGINT and SIGTERM)
+BOUND_TRIALS = 20
+#: how many busy processes per core the CPU hog runs
+HOG_PER_CORE = 2
+#: the hog stops by itself after this long, should the test process die without stopping it
+HOG_MAX_SECONDS = 150
+
+
+@contextlib.contextmanager
+def cpu_hog() -> Iterator[int]:
+    """Two busy processes per core (started here, stopped on leaving, self-limited in time)."""
+    count = HOG_PER_CORE * len(os.sched_getaffinity(0))
+    code = f"import time\nend = time.monotonic() + {HOG_MAX_SECONDS}\nwhile time.monotonic() < end: pass\n"
+    hogs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(count)]
+    try:
+        yield count
+    finally:
+        for hog in hogs:
+            hog.kill()
+        for hog in hogs:
+            hog.wait(timeout=30)
+
+
+class StallingProxy:
+    """A TCP proxy on 127.0.0.1 in front of DynamoDB that can stall: once :meth:`stall` is
+    called it still accepts connections and reads requests, but forwards nothing and never
+    answers (a DynamoDB endpoint that hangs). One selector thread; :meth:`close` stops it."""
+
+    def __init__(self, upstream_url: str) -> None:
+        parsed = urllib.parse.urlsplit(upstream_url)
+        self._upstream = (parsed.hostname or "127.0.0.1", parsed.port or 80)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.setblocking(False)
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._stalled = threading.Event()
+        self._closing = threading.Event()
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._listener, selectors.EVENT_READ, None)
+        self._thread = threading.Thread(target=self._loop, name="stalling-proxy", daemon=True)
+        self._thread.start()
+
+    def stall(self) -> None:
+        self._stalled.set()
+
+    def _loop(self) -> None:
+        while not self._closing.is_set():
+            for key, _ in self._selector.select(0.1):
+                sock = cast(socket.socket, key.fileobj)
+                if sock is self._listener:
+                    self._accept()
+                    continue
+                peer = cast("socket.socket | None", key.data)
+                try:
+                    data = sock.recv(65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    self._drop(sock, peer)
+                elif peer is not None and not self._stalled.is_set():
+                    with contextlib.suppress(OSError):
+                        peer.sendall(data)
+        for key in list(self._selector.get_map().values()):
+            with contextlib.suppress(OSError):
+                cast(socket.socket, key.fileobj).close()
+        self._selector.close()
+
+    def _accept(self) -> None:
+        try:
+            client, _ = self._listener.accept()
+        except OSError:
+            return
+        upstream = None
+        if not self._stalled.is_set():
+            upstream = socket.create_connection(self._upstream, timeout=10)
+            upstream.settimeout(None)
+            self._selector.register(upstream, selectors.EVENT_READ, client)
+        self._selector.register(client, selectors.EVENT_READ, upstream)
+
+    def _drop(self, sock: socket.socket, peer: socket.socket | None) -> None:
+        for one in (sock, peer):
+            if one is not None and one.fileno() >= 0:
+                with contextlib.suppress(KeyError, ValueError):
+                    self._selector.unregister(one)
+                one.close()
+
+    def close(self) -> None:
+        self._closing.set()
+        self._thread.join(timeout=10)
+
+
+@pytest.fixture
+def stalling_proxy(dynamodb_endpoint: str) -> Iterator[StallingProxy]:
+    proxy = StallingProxy(dynamodb_endpoint)
+    try:
+        yield proxy
+    finally:
+        proxy.close()
+
+
+def _bound_env(config: DynamoDBConfig, endpoint: str | None = None) -> dict[str, str]:
+    env = _driver_env(config, "placeholder", PIPELINE_REGISTRY_HEARTBEAT_SECONDS="1")
+    if endpoint is not None:
+        env["DYNAMODB_ENDPOINT_URL"] = endpoint
+    return env
+
+
+def _signal_burst(pid: int, signum: int, count: int) -> float:
+    """Send ``count`` signals back to back; returns when the first was sent (monotonic)."""
+    sent_at = time.monotonic()
+    for _ in range(count):
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            break
+    return sent_at
+
+
+def _stderr_of(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError as exc:
+        return f"(no stderr: {exc})"
+
+
+def _expected_code(signum: int) -> int:
+    return SIGTERM_EXIT_CODE if signum == signal.SIGTERM else SIGINT_EXIT_CODE
+
+
+def _bound_trial(zygote: Zygote, registry: Registry, tmp: Path, seed: int, trial: int) -> tuple[str | None, float]:
+    """A driver in a tight ``run.increment()`` loop gets a burst of 1-50 SIGTERMs or SIGINTs
+    at a random point: it exits 143/130 within the bound, the run CANCELLED with its metrics.
+    Returns (what went wrong or None, seconds from the first signal to the exit)."""
+    rng = random.Random(seed * 1000 + trial)
+    signum = signal.SIGTERM if trial % 2 else signal.SIGINT
+    run_id = f"bound/{seed}-{trial}"
+    stderr = tmp / f"driver-{trial}.err"
+    pid = zygote.fork(trial, run_id, "loop", stderr)
+    ready = zygote.next(trial, READY_TIMEOUT_SECONDS)
+    if ready != "READY":
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        return f"trial {trial}: the driver never got ready ({ready}); stderr:\n{_stderr_of(stderr)[-4000:]}", 0.0
+    time.sleep(rng.uniform(0.0, 0.1))
+    sent_at = _signal_burst(pid, signum, rng.randint(1, 50))
+    exited = zygote.next(trial, EXIT_BOUND_SECONDS)
+    took = time.monotonic() - sent_at
+    name = signal.Signals(signum).name
+    if exited != f"EXIT {_expected_code(signum)}":
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        return (
+            f"trial {trial} ({name}): {exited!r} after {took:.1f}s (None: nothing within "
+            f"{EXIT_BOUND_SECONDS}s); stderr:\n{_stderr_of(stderr)[-4000:]}"
+        ), took
+    run = registry.runs.find_entity(run_id, "p1", consistent=True)
+    if run is None or (run.status, run.error_message) != (RunStatus.CANCELLED, f"{name} received"):
+        return (
+            f"trial {trial}: stored {run and (run.status, run.error_message)}; stderr:\n{_stderr_of(stderr)[-4000:]}",
+            took,
+        )
+    if not run.metrics.get("rows"):
+        return f"trial {trial}: the metrics were not written with the end: {run.metrics}", took
+    return None, took
+
+
+def test_exit_after_signal_bursts_is_bounded_under_a_cpu_hog(
+    config: DynamoDBConfig, registry: Registry, tmp_path: Path
+) -> None:
+    """20 SIGINT and 20 SIGTERM drivers (forked from one pre-imported process, 8 at a time) under
+    two busy processes per core, each hit by a burst of signals at a random point of a metric
+    loop: each exits 130/143 within CANCEL_EXIT_SECONDS + slack with the run CANCELLED. (The old
+    handler nested itself through the watcher's re-sent SIGTERM: RecursionError, exit 1.)"""
+    seed = int(os.environ.get("SIGNAL_TRIALS_SEED", str(random.SystemRandom().randrange(10**6))))
+    zygote = Zygote(_bound_env(config))
+    try:
+        zygote.wait_ready()
+        with cpu_hog() as hogs, ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(
+                pool.map(lambda t: _bound_trial(zygote, registry, tmp_path, seed, t), range(2 * BOUND_TRIALS))
+            )
+    finally:
+        zygote.close()
+    problems = [problem for problem, _ in results if problem]
+    slowest = max(took for _, took in results)
+    print(f"exit after a signal burst, {hogs} hog processes: slowest {slowest:.2f}s of {len(results)} trials")
+    assert not problems, f"replay with SIGNAL_TRIALS_SEED={seed}: " + "\n".join(problems)
+
+
+def test_exit_after_a_signal_is_bounded_when_dynamodb_stalls_or_throttles(
+    config: DynamoDBConfig, stalling_proxy: StallingProxy, tmp_path: Path
+) -> None:
+    """40 drivers (20 SIGINT, 20 SIGTERM; half flushing from the main thread every 20 ms, half
+    sleeping in the job) and one real (not forked) driver per signal run through a proxy that
+    then stalls (accepts, never answers), or, for half of the forked ones, every request of
+    which is then throttled; under the CPU hog each gets its signals (one driver every 50 ms).
+    Every one exits 130/143 within CANCEL_EXIT_SECONDS + slack of its signal and says it could
+    not record the end. (Before: a flush or an end write waited for botocore's read timeout and
+    retries, 30 s each.)"""
+    throttle = tmp_path / "throttle-now"
+    env = _bound_env(config, stalling_proxy.url)
+    env["THROTTLE_FILE"] = str(throttle)
+    zygote = Zygote(env)
+    real: dict[int, Driver] = {}
+    trials = range(2 * BOUND_TRIALS)
+
+    def signum_of(trial: int) -> int:
+        return signal.SIGTERM if trial % 2 else signal.SIGINT
+
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            env = _bound_env(config, stalling_proxy.url)
+            env["PIPELINE_REGISTRY_RUN_ID"] = f"stall/real-{uuid.uuid4().hex[:8]}"
+            real[signum] = Driver(env, "sleep")
+        zygote.wait_ready()
+        pids = {}
+        for t in trials:
+            mode = ("flush", "sleep", "flush+throttle", "sleep+throttle")[t // 2 % 4]
+            pids[t] = zygote.fork(t, f"stall/{uuid.uuid4().hex[:8]}", mode, tmp_path / f"driver-{t}.err")
+        not_ready = [t for t in trials if zygote.next(t, READY_TIMEOUT_SECONDS) != "READY"]
+        assert not not_ready, f"not ready: {not_ready}:\n{_stderr_of(tmp_path / f'driver-{not_ready[0]}.err')}"
+        for signum, driver in real.items():
+            assert driver.wait_for("READY"), f"the real {signum} driver never got ready: {driver.finish(1)[1]}"
+        problems: list[str] = []
+        slowest = 0.0
+        with cpu_hog() as hogs:
+            stalling_proxy.stall()
+            throttle.touch()
+            time.sleep(0.5)  # the flushing drivers are now inside a write that never gets an answer
+            sent_at: dict[int | str, float] = {}
+            for signum, driver in real.items():
+                sent_at[signum] = _signal_burst(driver.process.pid, signum, 3)
+            for t, pid in pids.items():
+                time.sleep(0.05)
+                sent_at[t] = _signal_burst(pid, signum_of(t), 3)
+            for t in trials:
+                exited = zygote.next(t, max(0.0, sent_at[t] + EXIT_BOUND_SECONDS - time.monotonic()))
+                took = time.monotonic() - sent_at[t]
+                slowest = max(slowest, took)
+                err = _stderr_of(tmp_path / f"driver-{t}.err")
+                if exited != f"EXIT {_expected_code(signum_of(t))}" or "could NOT record the end" not in err:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pids[t], signal.SIGKILL)
+                    name = signal.Signals(signum_of(t)).name
+                    problems.append(f"trial {t} ({name}): {exited!r} after {took:.1f}s; stderr:\n{err[-4000:]}")
+            for signum, driver in real.items():
+                code, err = driver.finish(max(0.0, sent_at[signum] + EXIT_BOUND_SECONDS - time.monotonic()))
+                took = time.monotonic() - sent_at[signum]
+                slowest = max(slowest, took)
+                expected = -signal.SIGINT if signum == signal.SIGINT else SIGTERM_EXIT_CODE
+                if code != expected or "could NOT record the end" not in err:
+                    name = signal.Signals(signum).name
+                    problems.append(f"real driver ({name}): exit {code} after {took:.1f}s; stderr:\n{err[-4000:]}")
+    finally:
+        for driver in real.values():
+            if driver.process.poll() is None:
+                driver.process.kill()
+                driver.process.wait()
+        zygote.close()
+    print(f"exit after a signal with DynamoDB stalled, {hogs} hog processes: slowest {slowest:.2f}s")
+    assert not problems, "\n".join(problems)
+
+
+def test_a_signal_during_a_stalled_start_exits_within_the_bound(
+    config: DynamoDBConfig, stalling_proxy: StallingProxy, run_id: str
+) -> None:
+    """In process: the start write never gets an answer; SIGTERM arrives: the ``with`` raises
+    PipelineRunCancelled within the bound, after the previous handler was called."""
+    stalling_proxy.stall()
+    stalled = Registry(config.model_copy(update={"endpoint_url": stalling_proxy.url}))
+    calls: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: calls.append(signum))
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
+    signal_at = time.monotonic() + 0.5
+    try:
+        timer.start()
+        with (
+            pytest.raises(PipelineRunCancelled) as cancelled,
+            PipelineRunLogger(pipeline_id="p1", run_id=run_id, registry=stalled, heartbeat_interval=3600),
+        ):
+            pytest.fail("the job ran although the start was never recorded")
+        took = time.monotonic() - signal_at
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGTERM, previous)
+    assert cancelled.value.code == SIGTERM_EXIT_CODE
+    assert calls == [signal.SIGTERM]  # the previous handler got the signal
+    assert took <= EXIT_BOUND_SECONDS, f"left the with {took:.1f}s after the signal"
+
+
+def _recursion_depth() -> int:
+    """The depth Python's recursion limit is checked against (Python frames and the C calls
+    that count too): ``sys.setrecursionlimit`` names it when refusing a limit below it."""
+    try:
+        sys.setrecursionlimit(1)
+    except RecursionError as refused:
+        found = re.search(r"depth (\d+)", str(refused))
+        if found:
+            return int(found.group(1))
+    raise AssertionError("cannot read the recursion depth")
+
+
+def _restore_recursion_limit(limit: int) -> None:
+    """Restore the limit even if a handler raising RecursionError interrupts the first try."""
+    for _ in range(100):
+        try:
+            sys.setrecursionlimit(limit)
+            return
+        except RecursionError:
+            continue
+
+
+#: how deep the handler may nest before the test sees a RecursionError (an amplifier: the old
+#: handler nested ~100 levels a second under load and reached Python's limit of 1,000 frames)
+HANDLER_NESTING_ROOM = 100
+
+
+def _signals_inside_increment(run: PipelineRunLogger, seconds: float, burst: int) -> None:
+    original = run._lock
+    main = threading.get_ident()
+
+    def sender() -> None:
+        for _ in range(burst):
+            signal.pthread_kill(main, signal.SIGTERM)
+            time.sleep(0.0005)
+
+    class LockHeldWhileSignalled:
+        """The real lock; while it is held, SIGTERM, then a burst of SIGTERMs from another thread,
+        while the main thread keeps running (and releasing the GIL) inside increment()."""
+
+        def __enter__(self) -> None:
+            original.acquire()
+            limit = sys.getrecursionlimit()
+            try:
+                sys.setrecursionlimit(_recursion_depth() + HANDLER_NESTING_ROOM)
+                os.kill(os.getpid(), signal.SIGTERM)
+                burster = threading.Thread(target=sender)
+                burster.start()
+                end = time.monotonic() + seconds
+                while time.monotonic() < end:
+                    time.sleep(0)
+                burster.join()
+            except BaseException:
+                original.release()
+                raise
+            finally:
+                _restore_recursion_limit(limit)
+
+        def __exit__(self, *args: object) -> None:
+            original.release()
+
+    run._lock = LockHeldWhileSignalled()  # type: ignore[assignment]
+    run.increment("rows")
+    pytest.fail("the cancellation was not raised when increment() returned")
+
+
+def test_signals_while_inside_the_logger_never_nest_the_handler(registry: Registry, run_id: str) -> None:
+    """SIGTERM, then 200 more, while the main thread holds the metrics lock for 2 s under the CPU
+    hog: the cancellation is raised once, when increment() returns; the run ends CANCELLED
+    "SIGTERM received" with the metric; the handler never nests (a nesting deeper than
+    HANDLER_NESTING_ROOM frames would raise RecursionError). Before: the handler's pipe write woke
+    the watcher, which re-sent SIGTERM into the running handler: RecursionError, exit 1, the run
+    "then the job raised RecursionError"."""
+    calls: list[int] = []
+    limit = sys.getrecursionlimit()
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: calls.append(signum))
+    try:
+        with (
+            cpu_hog(),  # a main thread waiting for a CPU let the old chain grow
+            pytest.raises((SystemExit, RecursionError)) as raised,
+            PipelineRunLogger(pipeline_id="p1", run_id=run_id, registry=registry, heartbeat_interval=3600) as run,
+        ):
+            _signals_inside_increment(run, seconds=2.0, burst=200)
+    finally:
+        _restore_recursion_limit(limit)
+        signal.signal(signal.SIGTERM, previous)
+    chain, seen = [], cast("BaseException | None", raised.value)
+    while seen is not None:
+        chain.append(type(seen).__name__)
+        seen = seen.__context__
+    shown = "".join(traceback.format_exception(raised.value))[-3000:]
+    assert chain == ["PipelineRunCancelled"], f"{chain}:\n{shown}"  # no RecursionError on the way
+    assert raised.value.code == SIGTERM_EXIT_CODE
     done = stored(registry, run_id)
     assert (done.status, done.error_message, done.metrics) == (RunStatus.CANCELLED, "SIGTERM received", {"rows": 1})
 
