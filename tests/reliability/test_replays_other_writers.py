@@ -24,7 +24,7 @@ from botocore.exceptions import ReadTimeoutError
 from reliability_faults import FaultInjector
 from reliability_helpers import registry_on
 
-from airflow_provider_pipeline_registry.registry import ConflictError, Registry, RunStatus
+from airflow_provider_pipeline_registry.registry import ConflictError, Registry, RunStatus, ValidationError
 from airflow_provider_pipeline_registry.registry.write_tokens import KEEP, TRIM_ABOVE
 
 pytestmark = pytest.mark.integration
@@ -467,3 +467,12 @@ def test_a_runs_batch_never_overwrites_a_run_written_between_its_read_and_its_wr
     written = ours.runs.find_entity(quiet, "p", consistent=True)
     assert written is not None
     assert (written.status, written.metrics) == (RunStatus.RUNNING, {"rows": 1})
+
+
+def test_a_runs_batch_naming_a_run_twice_is_invalid_and_writes_nothing(writers: tuple[Registry, Registry]) -> None:
+    ours, _ = writers
+    run_id, other_id = f"run_{uuid.uuid4().hex[:10]}", f"run_{uuid.uuid4().hex[:10]}"
+    with pytest.raises(ValidationError, match=f"run named twice in batch: \\['{run_id}/p'\\]"):
+        ours.runs_write.batch_upsert([imported_run(run_id, 1), imported_run(other_id, 1), imported_run(run_id, 2)])
+    assert ours.runs.find_entity(run_id, "p", consistent=True) is None
+    assert ours.runs.find_entity(other_id, "p", consistent=True) is None
