@@ -1,6 +1,9 @@
 """Batch upsert of N run logs: ``PipelineRunLogsWriteApi.batch_upsert`` vs boto3's ``Table.batch_writer()``.
 
-Ours writes its 25-item chunks in parallel (``batch_concurrency`` at once on the one client);
+Ours writes its 25-item chunks in parallel, each a conditional ``TransactWriteItems`` (replay-safe
+beside other writers, see the README's "Replays"); ``OLD`` is the path it replaced, measured in
+the same run: the same read of the stored runs, then unconditional ``BatchWriteItem`` chunks.
+Ours writes its chunks in parallel (``batch_concurrency`` at once on the one client);
 ``batch_writer`` sends them one after the other. Each run writes into its own freshly created
 tables (same schema), then counts the items with a ``Select=COUNT`` scan to prove every item is
 stored. A second set of runs repeats ours and ``batch_writer`` under injected faults (the
@@ -32,6 +35,7 @@ from reliability_faults import FaultInjector
 OURS = "ours"
 WRITER = "boto3 batch_writer"
 WRITE_ONLY = "ours, write only (items pre-validated)"
+OLD = "ours before: read + BatchWriteItem (no condition)"
 OURS_FAULTS = "ours, 20% throttled + partial batches"
 WRITER_FAULTS = "boto3 batch_writer, 20% throttled + partial batches"
 #: the injected faults: share of BatchWriteItem calls throttled, share only partly processed
@@ -136,6 +140,16 @@ def run(registry: Registry, *, quick: bool, concurrency: int | None = None) -> B
             elapsed = time.perf_counter() - start
             if not report.ok:  # reported, never silent: counted as missing below
                 print(f"{variant}: {len(report.failed)} failed, e.g. {report.failed[:1]}")
+        elif variant == OLD:
+            # the replaced path: validate, read the stored runs (unknown attributes), BatchWriteItem
+            start = time.perf_counter()
+            api = target.runs_write
+            items = [api.to_item(values) for values in runs]
+            keys = [{"run_id": i["run_id"], "pipeline_id": i["pipeline_id"]} for i in items]
+            api.gateway.batch_get(keys, consistent=True)
+            written = api.gateway.batch_write(items)
+            elapsed = time.perf_counter() - start
+            assert not written.failed, written.failed[:3]
         elif variant == WRITE_ONLY:
             # where the time goes: the gateway's parallel BatchWriteItem chunks alone
             items = [target.runs_write.to_item(values) for values in runs]
@@ -169,7 +183,8 @@ def run(registry: Registry, *, quick: bool, concurrency: int | None = None) -> B
                     assert first.metrics == runs[0]["metrics"]
                 _drop(target)
 
-    rounds([OURS, WRITER, WRITE_ONLY], repeats, dict.fromkeys([OURS, WRITER, WRITE_ONLY], (base, client, resource)))
+    clean = [OURS, WRITER, OLD, WRITE_ONLY]
+    rounds(clean, repeats, dict.fromkeys(clean, (base, client, resource)))
 
     # under faults: a client of its own (more attempts) for ours, and the same settings for batch_writer
     faulty_config = base.model_copy(update={"max_attempts": FAULT_MAX_ATTEMPTS})
@@ -181,12 +196,12 @@ def run(registry: Registry, *, quick: bool, concurrency: int | None = None) -> B
             rate=THROTTLE_RATE,
             seed=seed,
             kinds=("throttle",),
-            operations=("BatchWriteItem",),
+            operations=(operation,),
             unprocessed_rate=UNPROCESSED_RATE,
         )
-        for kind, seed, c in (
-            (FaultInjector, 1, faulty_client),
-            (ResourceFaultInjector, 2, faulty_resource.meta.client),
+        for kind, seed, c, operation in (
+            (FaultInjector, 1, faulty_client, "TransactWriteItems"),  # ours: no UnprocessedItems there
+            (ResourceFaultInjector, 2, faulty_resource.meta.client, "BatchWriteItem"),
         )
     ]
     faulty = (faulty_config, faulty_client, faulty_resource)

@@ -112,7 +112,7 @@ BATCH_FAULTS_TARGET = 1.5
 
 
 def _batch_table(result) -> Table:  # type: ignore[no-untyped-def]
-    from bench_batch import OURS, OURS_FAULTS, WRITE_ONLY, WRITER, WRITER_FAULTS
+    from bench_batch import OLD, OURS, OURS_FAULTS, WRITE_ONLY, WRITER, WRITER_FAULTS
 
     runs = len(result.seconds[OURS])
     title = (
@@ -126,6 +126,7 @@ def _batch_table(result) -> Table:  # type: ignore[no-untyped-def]
     rows = (
         (WRITER, WRITER, ""),
         (OURS, WRITER, f">={BATCH_TARGET}x batch_writer, 0 lost"),
+        (OLD, WRITER, ""),
         (WRITE_ONLY, WRITER, ""),
         (WRITER_FAULTS, WRITER_FAULTS, ""),
         (OURS_FAULTS, WRITER_FAULTS, f">={BATCH_FAULTS_TARGET}x batch_writer under the same faults, 0 lost"),
@@ -152,6 +153,8 @@ def _batch_table(result) -> Table:  # type: ignore[no-untyped-def]
         )
         if variant == WRITE_ONLY:
             table.add_section()
+    old_ratio = statistics.median(result.seconds[OLD]) / statistics.median(result.seconds[OURS])
+    table.caption = f"ours (conditional transactions) vs the old path in this run: {old_ratio:.2f}x its items/s"
     return table
 
 

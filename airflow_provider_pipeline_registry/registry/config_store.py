@@ -14,9 +14,7 @@ version it produced, never re-applies. A delete is fenced on the incarnation it 
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from functools import cache
@@ -25,11 +23,12 @@ from typing import Any, ClassVar, Generic, TypeVar, overload
 import pydantic
 from pydantic import BaseModel
 
-from .attributes import AttributeValue, Item, decode_item, decode_value, encode_value, item_size
+from .attributes import AttributeValue, Item, decode_item, encode_value
+from .conditional_batch import ConditionalBatch, history_of_raw
 from .conditions import Compare, Condition, KeyCondition, Plus, Update, eq, exists, not_exists
 from .config import DynamoDBConfig
-from .errors import ConflictError, CorruptItemError, ItemNotFoundError, RetryableError, ValidationError
-from .gateway import TRANSACT_BYTES, DynamoDBClient, TableGateway, create_table_gateway
+from .errors import ConflictError, CorruptItemError, ItemNotFoundError, ValidationError
+from .gateway import DynamoDBClient, TableGateway, create_table_gateway
 from .keys import build_model_key, decode_page_token, encode_page_token
 from .model import RegistryModel, extract_model_metadata, localize_naive_datetimes
 from .timezones import check_storable, resolve_user_timezone, utc_now
@@ -54,10 +53,6 @@ VM = TypeVar("VM", bound=ViewModel)
 BOOKKEEPING = ("version", "created_at", "updated_at")
 #: how often a write re-reads an item that changed under it before giving up (ConflictError)
 _WRITE_ROUNDS = 5
-#: puts per TransactWriteItems of a batch (DynamoDB takes up to TRANSACT_LIMIT): as many as a
-#: BatchWriteItem chunk, so a batch makes as many calls, as parallel, as before; a conflict
-#: cancels (and re-sends) fewer items
-TRANSACT_CHUNK = 25
 #: how often an unversioned ``delete`` re-reads an item that changed between its read and delete
 _DELETE_ROUNDS = _WRITE_ROUNDS
 
@@ -65,12 +60,6 @@ _DELETE_ROUNDS = _WRITE_ROUNDS
 def _raw_string(raw: Mapping[str, AttributeValue] | None, name: str) -> str | None:
     value = (raw or {}).get(name)
     return value.get("S") if isinstance(value, Mapping) else None
-
-
-def _history_of_raw(raw: Mapping[str, AttributeValue] | None) -> dict[str, Any]:
-    value = (raw or {}).get(WRITE_TOKENS)
-    decoded = decode_value(value) if isinstance(value, Mapping) else None
-    return {WRITE_TOKENS: decoded} if isinstance(decoded, Mapping) else {}
 
 
 def validate_dto(dto_type: type[U], data: U | Mapping[str, Any], tz: tzinfo) -> U:
@@ -381,7 +370,7 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
 
     def _trim(self, key: dict[str, AttributeValue], item: Item) -> None:
         """Write an over-long token map back trimmed, if nobody wrote since (best effort)."""
-        kept = trimmed(_history_of_raw(item))
+        kept = trimmed(history_of_raw(item))
         version = item.get("version", {}).get("N")
         if kept is None or version is None:
             return
@@ -558,37 +547,17 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
             item[self.id_field]["S"]: item
             for item in self.gateway.batch_get([self._key(i) for i in ids], consistent=True)
         }
-        token = new_write_token()  # one per batch: each item records it with its own version
+        by_id = dict(zip(ids, dtos, strict=True))
         now = utc_now()
-        stop = threading.Event()
-        stopped_by: list[str] = []
-        errors: list[BaseException] = []
-        chunks = self._transaction_chunks(dtos, stored, token, now)
-
-        def write(chunk: list[BaseModel]) -> dict[str, tuple[str, str | None]]:
-            """item id -> ("written" | "unchanged" | "failed", the reason of a failure)."""
-            if stop.is_set():
-                return {getattr(d, self.id_field): ("failed", None) for d in chunk}
-            try:
-                return self._write_chunk(chunk, stored, token, now)
-            except RetryableError as exc:
-                stopped_by.append(f"not written: {exc.message}")
-                stop.set()
-                return {getattr(d, self.id_field): ("failed", f"not written: {exc.message}") for d in chunk}
-            except Exception as exc:  # raised once the chunks in flight are done
-                errors.append(exc)
-                stop.set()
-                return {getattr(d, self.id_field): ("failed", "not written") for d in chunk}
-
-        workers = self.gateway.batch_workers(len(chunks))
-        if workers <= 1:
-            parts = [write(chunk) for chunk in chunks]
-        else:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry-batch") as pool:
-                parts = list(pool.map(write, chunks))
-        if errors:
-            raise errors[0]
-        outcomes = {item_id: outcome for part in parts for item_id, outcome in part.items()}
+        batch: ConditionalBatch[str] = ConditionalBatch(
+            gateway=self.gateway,
+            token=new_write_token(),  # one per batch: each item records it with its own version
+            plan=lambda item_id, raw: self._plan(by_id[item_id], raw, batch.token, now),
+            key=self._key,
+            id_of=lambda raw: raw[self.id_field]["S"],
+            resend_changed=True,  # read again, written at the next version
+        )
+        outcomes = batch.write(ids, stored)
         report = BatchUpsertReport()
         for item_id in ids:
             outcome, reason = outcomes[item_id]
@@ -597,26 +566,8 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
             elif outcome == "unchanged":
                 report.unchanged.append(item_id)
             else:
-                why = reason or (stopped_by[0] if stopped_by else "not written")
-                report.failed.append({"key": {self.id_field: item_id}, "reason": why})
+                report.failed.append({"key": {self.id_field: item_id}, "reason": reason or "not written"})
         return report
-
-    def _transaction_chunks(
-        self, dtos: Sequence[BaseModel], stored: Mapping[str, Item], token: str, now: datetime
-    ) -> list[list[BaseModel]]:
-        """The items in transactions of at most TRANSACT_CHUNK puts and TRANSACT_BYTES (with a
-        margin for the expressions); unchanged items ride along (they are skipped when sent)."""
-        chunks: list[list[BaseModel]] = [[]]
-        size = 0
-        for dto in dtos:
-            planned = self._plan(dto, stored.get(getattr(dto, self.id_field)), token, now)
-            weight = item_size(planned[0]) + 512 if planned else 0
-            if chunks[-1] and (len(chunks[-1]) >= TRANSACT_CHUNK or size + weight > TRANSACT_BYTES):
-                chunks.append([])
-                size = 0
-            chunks[-1].append(dto)
-            size += weight
-        return [chunk for chunk in chunks if chunk]
 
     def _plan(self, dto: BaseModel, raw: Item | None, token: str, now: datetime) -> tuple[Item, Condition] | None:
         """The put of one batch item over the stored ``raw`` (None: unchanged), conditional on
@@ -633,7 +584,7 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
             updated_at=now,
         )
         item = entity.to_dynamodb_item()
-        item[WRITE_TOKENS] = encode_value(carried(_history_of_raw(raw), token, version), WRITE_TOKENS)
+        item[WRITE_TOKENS] = encode_value(carried(history_of_raw(raw), token, version), WRITE_TOKENS)
         # a put replaces the whole item: carry over attributes a newer writer added
         known = self.entity_type.model_fields
         for name, value in (raw or {}).items():
@@ -646,78 +597,3 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
         if created is not None:
             condition = condition & Compare("created_at", "=", created)
         return item, condition
-
-    def _write_chunk(
-        self, chunk: Sequence[BaseModel], stored: Mapping[str, Item], token: str, now: datetime
-    ) -> dict[str, tuple[str, str | None]]:
-        """Write one chunk in one transaction; items written in between are read again."""
-        raws = {getattr(d, self.id_field): stored.get(getattr(d, self.id_field)) for d in chunk}
-        outcomes: dict[str, tuple[str, str | None]] = {}
-        for attempt in range(_WRITE_ROUNDS):
-            planned: list[tuple[str, Item, Condition]] = []
-            for dto in chunk:
-                item_id = getattr(dto, self.id_field)
-                put = self._plan(dto, raws[item_id], token, now)
-                if put is None:
-                    outcomes[item_id] = ("unchanged", None)
-                else:
-                    outcomes.pop(item_id, None)
-                    planned.append((item_id, *put))
-            if not planned:
-                return outcomes
-            result = self.gateway.transact_put([(item, condition) for _, item, condition in planned])
-            if not result.supported:
-                for dto in chunk:
-                    outcomes[getattr(dto, self.id_field)] = self._put_one(
-                        dto, raws[getattr(dto, self.id_field)], token, now
-                    )
-                return outcomes
-            if result.applied:
-                outcomes.update({item_id: ("written", None) for item_id, _, _ in planned})
-                return outcomes
-            reasons = result.reasons
-            refused = [
-                item_id
-                for (item_id, _, _), (code, _) in zip(planned, reasons, strict=False)
-                if code == "ConditionalCheckFailed"
-            ]
-            invalid = [code for code, _ in reasons if code == "ValidationError"]
-            if invalid:
-                raise ValidationError(
-                    f"DynamoDB refused a transaction of {len(planned)} items of {self.gateway.table_name} "
-                    "(ValidationError)",
-                    field="items",
-                )
-            if refused:
-                fresh = {
-                    item[self.id_field]["S"]: item
-                    for item in self.gateway.batch_get([self._key(i) for i in refused], consistent=True)
-                }
-                returned = [old for _, old in reasons if old is not None]
-                if any(applied(_history_of_raw(raw), token) is not None for raw in [*returned, *fresh.values()]):
-                    # our transaction was applied (its response lost, botocore sent it again): all of it
-                    outcomes.update({item_id: ("written", None) for item_id, _, _ in planned})
-                    return outcomes
-                raws.update({item_id: fresh.get(item_id) for item_id in refused})  # written since our read
-            elif attempt + 1 < _WRITE_ROUNDS:
-                self.gateway.backoff.wait(attempt)  # a conflicting transaction, throttling: again
-        reason = f"not written: changed by other writers during {_WRITE_ROUNDS} rounds"
-        outcomes.update({item_id: ("failed", reason) for item_id, _, _ in planned})
-        return outcomes
-
-    def _put_one(self, dto: BaseModel, raw: Item | None, token: str, now: datetime) -> tuple[str, str | None]:
-        """One item of a batch as one conditional PutItem (implementations without transactions)."""
-        key = self._key(getattr(dto, self.id_field))
-        for _ in range(_WRITE_ROUNDS):
-            put = self._plan(dto, raw, token, now)
-            if put is None:
-                return "unchanged", None
-            try:
-                self.gateway.put_item(put[0], condition=put[1])
-            except ConflictError as exc:
-                if applied(exc.current, token) is not None:
-                    return "written", None  # our put, replayed after a lost response
-                raw = self.gateway.get_item(key, consistent=True)  # written since our read
-                continue
-            return "written", None
-        return "failed", f"not written: changed by other writers during {_WRITE_ROUNDS} rounds"

@@ -21,14 +21,31 @@ for a write that does not know it). A nested SET needs the map to exist: ``has_h
 condition; an item without it (a new item, or one written by an older release) is written with
 the whole map (``first_history``) under ``no_history()``.
 
-Used by the config tables (``config_store``); the run logs can use the same functions with their
-own result values (any values that order by recency, e.g. fixed-width UTC timestamps).
+Used by every conditional batch (:mod:`.conditional_batch`: the config tables' and the run logs'
+``batch_upsert``) and the config tables' single writes (``config_store``); the run logs' batch
+records each put's ``updated_at`` (fixed-width UTC timestamps order by recency).
+
+The run lifecycle writes (``run_logs/commands.py``) recognise themselves with two more tokens,
+kept here so that the concept has one home:
+
+* ``attempt_tokens``: the attempt ids that the last :data:`MAX_ATTEMPT_TOKENS` starts, joins and
+  claims wrote onto the run (the attempt id *is* the write's token). A start replayed after a
+  driver claimed its attempt, a newer try replaced it or the run ended finds its id there and
+  reports the stored run instead of refusing a start it made (``with_attempt_token``,
+  ``attempt_applied``).
+* ``create_token``: written once by the write that creates the run item (a start, or a batch put
+  of a new run) and carried over by every later write. A delete replayed after another writer
+  created the run again sees another token and leaves that run alone (``same_creation``).
+
+An end needs no token of its own: the bounded ``attempts`` history records each replaced
+attempt's end status, so an end replayed after a newer attempt began finds itself there.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .conditions import Condition, NestedNotExists, exists, not_exists
@@ -101,3 +118,33 @@ def trimmed(stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The ``KEEP`` newest entries when the map holds more than ``TRIM_ABOVE``; else None."""
     entries = history(stored)
     return _newest(entries, KEEP) if len(entries) > TRIM_ABOVE else None
+
+
+# -- run logs: attempts and incarnations -------------------------------------------------------
+#: stored run attribute (no model field): the token of the write that created the run item
+CREATE_TOKEN = "create_token"
+#: stored run attribute (model field ``attempt_tokens``): ids of the recent attempts written onto it
+ATTEMPT_TOKENS = "attempt_tokens"
+#: attempt ids kept (oldest dropped first); as many as the attempt history keeps
+MAX_ATTEMPT_TOKENS = 10
+
+
+def new_create_token() -> str:
+    """A fresh ``create_token`` for the write that creates a run item (an opaque uuid)."""
+    return uuid.uuid4().hex
+
+
+def with_attempt_token(tokens: Sequence[str], attempt_id: str) -> list[str]:
+    """``tokens`` with ``attempt_id`` appended, bounded to the newest :data:`MAX_ATTEMPT_TOKENS`."""
+    return [*(t for t in tokens if t != attempt_id), attempt_id][-MAX_ATTEMPT_TOKENS:]
+
+
+def attempt_applied(tokens: Sequence[str], attempt_id: str) -> bool:
+    """The write that opened or claimed ``attempt_id`` was applied (it is in the run's recent tokens)."""
+    return attempt_id in tokens
+
+
+def same_creation(seen: Mapping[str, Any] | None, current: Mapping[str, Any] | None) -> bool:
+    """``current`` (decoded stored values) is the very run item ``seen`` was, written since: not
+    one created again after a delete."""
+    return seen is not None and current is not None and seen.get(CREATE_TOKEN) == current.get(CREATE_TOKEN)

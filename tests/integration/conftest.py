@@ -29,7 +29,7 @@ def make_registry(dynamodb_endpoint: str, unique_prefix: str) -> RegistryFactory
             "max_backoff_seconds": 0.2,
         }
         if "concurrent-transactions" in unavailable_features():
-            settings["batch_concurrency"] = 1  # config batches are transactions: one at a time there
+            settings["batch_concurrency"] = 1  # config and run batches are transactions: one at a time there
         settings.update(overrides)
         registry = Registry(DynamoDBConfig(**settings))
         registry.create_tables()

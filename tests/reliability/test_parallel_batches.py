@@ -49,7 +49,7 @@ def key_text(key: dict[str, Any]) -> str:
 
 
 class InFlight:
-    """Counts the BatchWriteItem calls in flight at once, and the threads that made them."""
+    """Counts the TransactWriteItems calls in flight at once, and the threads that made them."""
 
     def __init__(self, client: Any) -> None:
         self.now = self.most = 0
@@ -57,9 +57,9 @@ class InFlight:
         self._lock = threading.Lock()
         self.client = client
         events = client.meta.events
-        events.register("before-call.dynamodb.BatchWriteItem", self._start, unique_id="test-in-flight-start")
-        events.register("after-call.dynamodb.BatchWriteItem", self._end, unique_id="test-in-flight-end")
-        events.register("after-call-error.dynamodb.BatchWriteItem", self._end, unique_id="test-in-flight-err")
+        events.register("before-call.dynamodb.TransactWriteItems", self._start, unique_id="test-in-flight-start")
+        events.register("after-call.dynamodb.TransactWriteItems", self._end, unique_id="test-in-flight-end")
+        events.register("after-call-error.dynamodb.TransactWriteItems", self._end, unique_id="test-in-flight-err")
 
     def _start(self, **_: Any) -> None:
         with self._lock:
@@ -74,11 +74,11 @@ class InFlight:
     def remove(self) -> None:
         events = self.client.meta.events
         for uid, name in (("start", "before-call"), ("end", "after-call"), ("err", "after-call-error")):
-            events.unregister(f"{name}.dynamodb.BatchWriteItem", unique_id=f"test-in-flight-{uid}")
+            events.unregister(f"{name}.dynamodb.TransactWriteItems", unique_id=f"test-in-flight-{uid}")
 
 
 class Poison:
-    """Every BatchWriteItem request holding one of ``markers`` is answered ThrottlingException
+    """Every TransactWriteItems request holding one of ``markers`` is answered ThrottlingException
     (each HTTP attempt, so it outlives botocore's retries): a chunk whose endpoint keeps failing."""
 
     def __init__(self, client: Any, markers: Iterable[str]) -> None:
@@ -86,7 +86,7 @@ class Poison:
         self.hits = 0
         self._lock = threading.Lock()
         self.client = client
-        client.meta.events.register("before-send.dynamodb.BatchWriteItem", self, unique_id="test-poison")
+        client.meta.events.register("before-send.dynamodb.TransactWriteItems", self, unique_id="test-poison")
 
     def __call__(self, request: Any, **_: Any) -> Any:
         body = request.body if isinstance(request.body, bytes) else str(request.body).encode()
@@ -97,7 +97,7 @@ class Poison:
         return None
 
     def remove(self) -> None:
-        self.client.meta.events.unregister("before-send.dynamodb.BatchWriteItem", unique_id="test-poison")
+        self.client.meta.events.unregister("before-send.dynamodb.TransactWriteItems", unique_id="test-poison")
 
 
 class Stuck:
@@ -178,13 +178,19 @@ def test_no_run_log_lost_under_20_percent_throttling_and_partial_batches(make_re
     runs = [run_log(i) for i in range(N)]
 
     report = registry.runs_write.batch_upsert(runs)
+    # the gateway's BatchWriteItem path (partial batches) is driven directly: run batches are
+    # conditional transactions, which have no UnprocessedItems
+    more = [registry.runs_write.to_item({**run_log(i), "run_id": f"import/raw-{i:05d}"}) for i in range(N)]
+    raw = registry.runs_write.gateway.batch_write(more)
 
     faults.remove()
     assert report.ok, report.failed[:3]
     assert len(report.written) == N
+    assert (raw.written, raw.failed) == (N, [])
     assert faults.faults["throttle"] >= 10  # the faults really happened
+    assert faults.calls["TransactWriteItems"] >= N // 25
     assert faults.unprocessed_items >= 100
-    assert stored_keys(registry) == set(report.written)
+    assert stored_keys(registry) == set(report.written) | {f"{i['run_id']['S']}/{i['pipeline_id']['S']}" for i in more}
 
 
 def test_items_that_stay_unprocessed_are_reported_one_by_one_and_the_rest_is_stored(
@@ -196,13 +202,16 @@ def test_items_that_stay_unprocessed_are_reported_one_by_one_and_the_rest_is_sto
     stuck_ids = {runs[i]["run_id"] for i in range(3, N, BATCH_WRITE_LIMIT * 8)}
     stuck = Stuck(registry.client, stuck_ids)
 
-    report = registry.runs_write.batch_upsert(runs)
+    # the gateway's BatchWriteItem path (run batches are conditional transactions: no UnprocessedItems)
+    report = registry.runs_write.gateway.batch_write([registry.runs_write.to_item(r) for r in runs])
 
     stuck.remove()
     assert sorted(f["key"]["run_id"] for f in report.failed) == sorted(stuck_ids)
     assert {f["reason"] for f in report.failed} == {"unprocessed after retries"}
-    assert len(report.written) == N - len(stuck_ids)
-    assert stored_keys(registry) == set(report.written)
+    assert report.written == N - len(stuck_ids)
+    assert stored_keys(registry) == {f"{r['run_id']}/{r['pipeline_id']}" for r in runs} - {
+        f"{r['run_id']}/{r['pipeline_id']}" for r in runs if r["run_id"] in stuck_ids
+    }
 
 
 def test_a_chunk_failing_past_retries_stops_new_chunks_and_every_unwritten_item_is_reported(
@@ -260,7 +269,9 @@ def test_concurrency_1_is_the_sequential_batch(make_registry: RegistryFactory, u
 
     def stored(registry: Registry) -> dict[str, Any]:
         items = scan_all(registry, "pipeline_run_logs")
-        return {i["run_id"]["S"]: {k: v for k, v in i.items() if k != "updated_at"} for i in items}
+        # each batch's own: its write time, its token, the token of the run it created
+        own = ("updated_at", "write_tokens", "create_token")
+        return {i["run_id"]["S"]: {k: v for k, v in i.items() if k not in own} for i in items}
 
     assert stored(sequential) == stored(parallel)
 

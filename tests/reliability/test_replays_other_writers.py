@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ from botocore.exceptions import ReadTimeoutError
 from reliability_faults import FaultInjector
 from reliability_helpers import registry_on
 
-from airflow_provider_pipeline_registry.registry import ConflictError, Registry
+from airflow_provider_pipeline_registry.registry import ConflictError, Registry, RunStatus, ValidationError
 from airflow_provider_pipeline_registry.registry.write_tokens import KEEP, TRIM_ABOVE
 
 pytestmark = pytest.mark.integration
@@ -383,3 +384,95 @@ def test_the_token_history_is_bounded_and_a_replay_after_seven_other_writes_stil
     stored = ours.pipelines.find_entity(item_id, consistent=True)
     assert stored is not None
     assert (stored.version, stored.owner, stored.description) == (42 + KEEP - 1, f"later-{KEEP - 2}", "ours")
+
+
+# -- the run logs' batch_upsert ----------------------------------------------------------------
+T0 = datetime(2026, 3, 8, 6, 0, 0, 123456, tzinfo=UTC)
+
+
+def imported_run(run_id: str, rows: int) -> dict[str, Any]:
+    """A run as a bulk import sends it: RUNNING, with its metrics."""
+    return {"run_id": run_id, "pipeline_id": "p", "status": "RUNNING", "start_time": T0, "metrics": {"rows": rows}}
+
+
+def other_writer_ends(registry: Registry, run_id: str) -> Any:
+    """Another writer: the run's job ends it (SUCCESS, its own metrics)."""
+    return registry.runs_write.finish(
+        {"run_id": run_id, "pipeline_id": "p", "status": "SUCCESS", "metrics": {"rows": 99}}
+    )
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("exists_before", [False, True], ids=["new-runs", "existing-runs"])
+def test_a_runs_batch_replayed_after_another_writer_reports_its_write_and_keeps_theirs(
+    writers: tuple[Registry, Registry], lose: Callable[..., LostAppliedResponse], exists_before: bool, fault: str
+) -> None:
+    """Our batch of two runs is applied, its answer is lost, the other writer ends the first run,
+    botocore replays the batch: the replay must not put the batch's RUNNING content again over the
+    end (it did with BatchWriteItem, which takes no condition), and reports both runs written."""
+    ours, other = writers
+    first, second = f"run_{uuid.uuid4().hex[:10]}", f"run_{uuid.uuid4().hex[:10]}"
+    if exists_before:
+        assert ours.runs_write.batch_upsert([imported_run(first, 0), imported_run(second, 0)]).ok
+    ended: list[Any] = []
+    injector = lose(lambda: ended.append(other_writer_ends(other, first)), fault)
+
+    report = ours.runs_write.batch_upsert([imported_run(first, 1), imported_run(second, 1)])
+
+    injector.remove()
+    assert injector.faults["lost_response"] == 1, "our applied write's answer was lost"
+    assert len(ended) == 1, "and the other writer ended the run before the replay"
+    assert (report.written, report.failed) == ([f"{first}/p", f"{second}/p"], [])
+    stored = ours.runs.find_entity(first, "p", consistent=True)
+    assert stored is not None
+    # the other writer's end stays: the replay did not put RUNNING back
+    assert (stored.status, stored.metrics, stored.end_time) == (RunStatus.SUCCESS, {"rows": 99}, ended[0].end_time)
+    untouched = ours.runs.find_entity(second, "p", consistent=True)
+    assert untouched is not None
+    assert (untouched.status, untouched.metrics) == (RunStatus.RUNNING, {"rows": 1})
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_runs_batch_never_overwrites_a_run_written_between_its_read_and_its_write(
+    writers: tuple[Registry, Registry], fault: str
+) -> None:
+    """The other writer ends a run after the batch read it: the batch reports that run failed
+    (naming the change), writes the others, and the end stays."""
+    ours, other = writers
+    live, quiet = f"run_{uuid.uuid4().hex[:10]}", f"run_{uuid.uuid4().hex[:10]}"
+    assert ours.runs_write.batch_upsert([imported_run(live, 0), imported_run(quiet, 0)]).ok
+    ended: list[Any] = []
+
+    def end_after_the_batch_read(**_: Any) -> None:
+        if not ended:
+            ended.append(other_writer_ends(other, live))
+
+    # nothing is lost here; "..._no_old_item" drops ALL_OLD from the requests, as dynalite does
+    injector = FaultInjector(ours.client, rate=0.0, seed=1, omit_old_item=fault == "lost_response_no_old_item")
+    events = ours.client.meta.events
+    events.register("after-call.dynamodb.BatchGetItem", end_after_the_batch_read, unique_id="runs-race-read")
+    try:
+        report = ours.runs_write.batch_upsert([imported_run(live, 1), imported_run(quiet, 1)])
+    finally:
+        events.unregister("after-call.dynamodb.BatchGetItem", unique_id="runs-race-read")
+        injector.remove()
+    assert len(ended) == 1
+    assert report.written == [f"{quiet}/p"]
+    assert [f["key"] for f in report.failed] == [{"run_id": live, "pipeline_id": "p"}]
+    reason = report.failed[0]["reason"]
+    assert "written by another writer since the batch read it (now SUCCESS" in reason
+    stored = ours.runs.find_entity(live, "p", consistent=True)
+    assert stored is not None
+    assert (stored.status, stored.metrics) == (RunStatus.SUCCESS, {"rows": 99})
+    written = ours.runs.find_entity(quiet, "p", consistent=True)
+    assert written is not None
+    assert (written.status, written.metrics) == (RunStatus.RUNNING, {"rows": 1})
+
+
+def test_a_runs_batch_naming_a_run_twice_is_invalid_and_writes_nothing(writers: tuple[Registry, Registry]) -> None:
+    ours, _ = writers
+    run_id, other_id = f"run_{uuid.uuid4().hex[:10]}", f"run_{uuid.uuid4().hex[:10]}"
+    with pytest.raises(ValidationError, match=f"run named twice in batch: \\['{run_id}/p'\\]"):
+        ours.runs_write.batch_upsert([imported_run(run_id, 1), imported_run(other_id, 1), imported_run(run_id, 2)])
+    assert ours.runs.find_entity(run_id, "p", consistent=True) is None
+    assert ours.runs.find_entity(other_id, "p", consistent=True) is None

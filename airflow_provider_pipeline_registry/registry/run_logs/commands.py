@@ -25,8 +25,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..attributes import Item, decode_item
-from ..conditions import Condition, Update, eq, exists, not_exists
+from ..attributes import Item, decode_item, encode_value
+from ..conditional_batch import ConditionalBatch, history_of_raw
+from ..conditions import Compare, Condition, Update, eq, exists, not_exists
 from ..config import DynamoDBConfig
 from ..config_store import BatchUpsertReport, validate_dto
 from ..errors import ConflictError, ItemNotFoundError, RegistryError, RetryableError, ValidationError
@@ -34,6 +35,7 @@ from ..gateway import DynamoDBClient, TableGateway, create_table_gateway
 from ..keys import build_model_key
 from ..model import extract_model_metadata
 from ..timezones import utc_now
+from ..write_tokens import CREATE_TOKEN, WRITE_TOKENS, carried, new_create_token, new_write_token, same_creation
 from .lifecycle import (
     DEFAULT_LEASE,
     AttemptRequest,
@@ -48,7 +50,6 @@ from .lifecycle import (
     running_fence,
 )
 from .models import PipelineRunLog, PipelineRunLogUpsert, RunFinish, RunStart, RunStatus
-from .write_tokens import new_token, same_creation
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ class PipelineRunLogsWriteApi:
             run=start,
             opener=opener,
             expire_at=self._expire_at(start.start_time),
-            create_token=new_token(),
+            create_token=new_create_token(),
             display_tz=self.config.user_timezone,
             **join,
         )
@@ -426,11 +427,20 @@ class PipelineRunLogsWriteApi:
         return PipelineRunLog.model_construct(**values).to_dynamodb_item()
 
     def batch_upsert(self, runs: Sequence[PipelineRunLogUpsert | Mapping[str, Any]]) -> BatchUpsertReport:
-        """Write whole run logs (imports, backfills) in batches of 25; unconditional, last writer wins.
+        """Write whole run logs (imports, backfills), each conditional on the run the batch read.
 
-        Everything is validated first: nothing is written unless every item is valid. Attributes
-        this version does not know (written by a newer version or another tool) are kept, read
-        with one consistent BatchGetItem per 100 runs, as the config tables keep them.
+        Everything is validated first: nothing is written unless every item is valid (a run named
+        twice is invalid). The stored runs are read with one consistent BatchGetItem per 100;
+        each put is conditional on what was read (absent, or the same ``updated_at`` and
+        ``create_token``) and records the batch's token in the run's ``write_tokens`` history,
+        sent in ``TransactWriteItems`` of 25, up to ``batch_concurrency`` at once (conditional
+        PutItems where the implementation has no transactions: dynalite). So a batch replayed
+        after a lost response recognises its own write even when another writer wrote since, and
+        never puts its content again. A run another writer wrote between the batch's read and its
+        write (a heartbeat, an end, a new attempt) is NOT overwritten: it is listed in ``failed``
+        with the reason, the other runs are written. Attributes this version does not know
+        (written by a newer version or another tool) are kept, and so is ``create_token``; a run
+        the batch creates gets one of its own.
         """
         items: list[Item] = []
         problems: list[dict[str, Any]] = []
@@ -447,39 +457,60 @@ class PipelineRunLogsWriteApi:
             raise ValidationError(
                 f"{len(problems)} invalid run log(s): {summary}", field=problems[0]["field"], errors=problems
             )
+        by_id = {_run_key_of(item): item for item in items}
+        if len(by_id) != len(items):
+            ids = [_run_key_of(item) for item in items]
+            dupes = sorted({f"{r}/{p}" for r, p in ids if ids.count((r, p)) > 1})
+            raise ValidationError(f"run named twice in batch: {dupes[:10]}", field="run_id")
         try:
-            self._keep_unknown_attributes(items)
+            stored = {
+                _run_key_of(raw): raw
+                for raw in self.gateway.batch_get([self._key(r, p) for r, p in by_id], consistent=True)
+            }
         except RetryableError as exc:  # never raised mid-way: nothing was written, all reported
-            unread = [
-                {"key": decode_item({k: i[k] for k in ("run_id", "pipeline_id")}), "reason": exc.message} for i in items
-            ]
-            return BatchUpsertReport(failed=unread)
-        result = self.gateway.batch_write(items)
-        failed = {(f["key"]["run_id"], f["key"]["pipeline_id"]) for f in result.failed}
-        written = [
-            f"{i['run_id']['S']}/{i['pipeline_id']['S']}"
-            for i in items
-            if (i["run_id"]["S"], i["pipeline_id"]["S"]) not in failed
-        ]
-        return BatchUpsertReport(written=written, failed=result.failed)
+            return BatchUpsertReport(
+                failed=[{"key": {"run_id": r, "pipeline_id": p}, "reason": exc.message} for r, p in by_id]
+            )
+        batch: ConditionalBatch[tuple[str, str]] = ConditionalBatch(
+            gateway=self.gateway,
+            token=new_write_token(),  # one per batch: each run records it with the updated_at it wrote
+            plan=lambda run, raw: self._plan(by_id[run], raw, batch.token),
+            key=lambda run: self._key(*run),
+            id_of=_run_key_of,
+            resend_changed=False,  # a run written since the read is reported, never overwritten
+            changed_reason=_changed_reason,
+        )
+        outcomes = batch.write(list(by_id), stored)
+        report = BatchUpsertReport()
+        for (run_id, pipeline_id), (outcome, reason) in outcomes.items():
+            if outcome == "written":
+                report.written.append(f"{run_id}/{pipeline_id}")
+            else:
+                report.failed.append(
+                    {"key": {"run_id": run_id, "pipeline_id": pipeline_id}, "reason": reason or "not written"}
+                )
+        return report
 
-    def _keep_unknown_attributes(self, items: list[Item]) -> None:
-        """A put replaces the whole item: carry over what the stored runs hold beyond this version's
-        fields (their ``create_token`` included: a run the batch creates gets none, so a delete
-        replayed after a batch created the run again still tells it from the run it deleted)."""
-        keys = {
-            (i["run_id"]["S"], i["pipeline_id"]["S"]): {"run_id": i["run_id"], "pipeline_id": i["pipeline_id"]}
-            for i in items
-        }
-        stored = {
-            (s["run_id"]["S"], s["pipeline_id"]["S"]): s
-            for s in self.gateway.batch_get(list(keys.values()), consistent=True)
-        }
+    def _plan(self, item: Item, raw: Item | None, token: str) -> tuple[Item, Condition]:
+        """The put of one batch run over the stored ``raw``: conditional on the run read (or its
+        absence), recording ``token`` with the ``updated_at`` it writes; a put replaces the whole
+        item, so what the stored run holds beyond this version's fields is carried over (its
+        ``create_token`` included)."""
+        put = dict(item)
+        written_at = _raw_string(item, "updated_at")
+        put[WRITE_TOKENS] = encode_value(carried(history_of_raw(raw), token, written_at), WRITE_TOKENS)
         known = set(PipelineRunLog.model_fields)
-        for item in items:
-            for name, value in stored.get((item["run_id"]["S"], item["pipeline_id"]["S"]), {}).items():
-                if name not in known:
-                    item.setdefault(name, value)
+        for name, value in (raw or {}).items():
+            if name not in known:
+                put.setdefault(name, value)
+        if raw is None:
+            put[CREATE_TOKEN] = {"S": new_create_token()}
+            return put, not_exists("run_id")
+        fence: Condition = exists("run_id")
+        for name in ("updated_at", CREATE_TOKEN):
+            read = _raw_string(raw, name)
+            fence = fence & (Compare(name, "=", read) if read is not None else not_exists(name))
+        return put, fence
 
 
 def _refusal(decision: Decision, current: Mapping[str, Any] | None, context: Mapping[str, Any]) -> RegistryError:
@@ -488,6 +519,27 @@ def _refusal(decision: Decision, current: Mapping[str, Any] | None, context: Map
     if issubclass(error, ConflictError):
         return error(decision.reason, current=current, **context)
     return error(decision.reason, **context)
+
+
+def _run_key_of(item: Mapping[str, Any]) -> tuple[str, str]:
+    return item["run_id"]["S"], item["pipeline_id"]["S"]
+
+
+def _raw_string(raw: Mapping[str, Any] | None, name: str) -> str | None:
+    value = (raw or {}).get(name)
+    return value.get("S") if isinstance(value, Mapping) else None
+
+
+def _changed_reason(run: tuple[str, str], raw: Item | None) -> str:
+    """Why a batch run written by another writer since the batch read it is not written."""
+    if raw is None:
+        return "not written: the run was deleted by another writer since the batch read it"
+    status = _raw_string(raw, "status") or "?"
+    updated = _raw_string(raw, "updated_at") or "?"
+    return (
+        f"not written: run {run[0]!r} was written by another writer since the batch read it (now "
+        f"{status}, updated_at {updated}); read it and send it again if this import should replace it"
+    )
 
 
 def _plain(run: PipelineRunLog) -> dict[str, Any]:

@@ -36,9 +36,9 @@ from ..errors import (
 )
 from ..model import extract_model_metadata
 from ..timezones import format_for_display
+from ..write_tokens import CREATE_TOKEN, attempt_applied, with_attempt_token
 from .models import LEASE_EXPIRED, MAX_ATTEMPT_HISTORY, SUPERSEDED, PipelineRunLog, RunFinish, RunStart
 from .status import RunStatus
-from .write_tokens import CREATE_TOKEN, was_applied, with_token
 
 #: how long a RUNNING attempt without a heartbeat keeps its lease (the run logger's default)
 DEFAULT_LEASE = timedelta(minutes=5)
@@ -193,7 +193,7 @@ def new_attempt_update(
         "metrics": start.metrics,
         "attempt_id": start.attempt_id,
         "attempt_try_number": start.try_number,
-        "attempt_tokens": with_token(previous.attempt_tokens if previous else [], start.attempt_id),
+        "attempt_tokens": with_attempt_token(previous.attempt_tokens if previous else [], start.attempt_id),
         "updated_at": now,
     }
     remove = list(_START_RESETS)
@@ -223,7 +223,7 @@ def claim_update(request: AttemptRequest, seen: PipelineRunLog, now: datetime) -
     sets: dict[str, Any] = {
         "attempt_id": start.attempt_id,
         "attempt_try_number": join_try if join_try is not None else seen.try_number,
-        "attempt_tokens": with_token(seen.attempt_tokens, start.attempt_id),
+        "attempt_tokens": with_attempt_token(seen.attempt_tokens, start.attempt_id),
         "attempt_claimed": True,
         "heartbeat_at": start.start_time,
         "updated_at": now,
@@ -260,7 +260,7 @@ def _replace(
 
 def _decide_start(seen: PipelineRunLog, request: AttemptRequest, now: datetime) -> Decision:
     start = request.run
-    if was_applied(seen.attempt_tokens, start.attempt_id):
+    if attempt_applied(seen.attempt_tokens, start.attempt_id):
         # our start was applied (its response lost), then another writer wrote: a driver
         # claimed it, a newer try replaced it or the run ended. Report the stored run.
         return Decision(
