@@ -2,10 +2,11 @@
 
 Used by test_openlineage_dag.py: the OpenLineage provider reads its configuration once per process,
 so each scenario (file transport on, provider absent) needs its own. The caller sets the Airflow
-environment (AIRFLOW_HOME, DB, dags folder, connections, OpenLineage transport). Prints one JSON
-line ``LINEAGE_RUNNER_SUMMARY {"states": {dag_id: state}, "facets": {...}}`` at the end.
+environment (AIRFLOW_HOME, DB, dags folder, connections, OpenLineage transport). Writes its JSON
+summary ``{"states": {dag_id: state}, "facets": {...}}`` to SUMMARY_FILE at the end: a file, not
+stdout, where the OpenLineage thread's log lines could run into the summary's line.
 
-    python lineage_runner.py [--block-openlineage] DAG_ID ...
+    python lineage_runner.py [--block-openlineage] SUMMARY_FILE DAG_ID ...
 
 ``--block-openlineage`` installs a ``sys.meta_path`` finder that makes the OpenLineage client
 (``openlineage``) and the provider's modules unimportable, as if the provider were not installed
@@ -23,8 +24,6 @@ BLOCKED = ("openlineage", "airflow.providers.openlineage")
 #: still importable: Airflow's provider discovery loads the installed distribution's entry point
 #: (an installed but unimportable provider would crash it; an absent one has no entry point at all)
 ALLOWED = ("airflow.providers.openlineage", "airflow.providers.openlineage.get_provider_info")
-#: prefix of the summary line (log lines of other threads may follow it)
-SUMMARY = "LINEAGE_RUNNER_SUMMARY "
 
 
 class BlockOpenLineage(importlib.abc.MetaPathFinder):
@@ -40,7 +39,7 @@ class BlockOpenLineage(importlib.abc.MetaPathFinder):
 
 def main(argv: list[str]) -> int:
     blocked = "--block-openlineage" in argv
-    dag_ids = [a for a in argv if not a.startswith("--")]
+    summary_file, *dag_ids = [a for a in argv if not a.startswith("--")]
     if blocked:
         sys.meta_path.insert(0, BlockOpenLineage())
     from airflow.utils.db import resetdb
@@ -64,7 +63,8 @@ def main(argv: list[str]) -> int:
             "on_start": repr(end.get_openlineage_facets_on_start()),
             "operator_lineage": repr(operator_lineage(dags.TABLES)),
         }
-    print(SUMMARY + json.dumps({"states": states, "facets": facets}), flush=True)
+    with open(summary_file, "w", encoding="utf-8") as out:
+        json.dump({"states": states, "facets": facets}, out)
     return 0
 
 

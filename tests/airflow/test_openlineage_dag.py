@@ -53,13 +53,13 @@ def run_dags(tmp_path: Path, dag_ids: list[str], *, extra_env: dict[str, str], b
         AIRFLOW_CONN_PR_LINEAGE=os.environ[f"AIRFLOW_CONN_{REGISTRY_CONN_ID.upper()}"],
         **extra_env,
     )
-    args = [sys.executable, str(RUNNER), *dag_ids] + (["--block-openlineage"] if block else [])
+    summary_file = tmp_path / "summary.json"
+    args = [sys.executable, str(RUNNER), str(summary_file), *dag_ids] + (["--block-openlineage"] if block else [])
     result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900, check=False)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
-    lines = [line for line in result.stdout.splitlines() if line.startswith("LINEAGE_RUNNER_SUMMARY ")]
-    assert lines, output[-6000:]
-    summary: dict[str, Any] = json.loads(lines[-1].split(" ", 1)[1])
+    assert summary_file.exists(), output[-6000:]
+    summary: dict[str, Any] = json.loads(summary_file.read_text(encoding="utf-8"))
     summary["output"] = output
     return summary
 
