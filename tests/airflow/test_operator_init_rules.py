@@ -29,6 +29,8 @@ from airflow_provider_pipeline_registry.compat import BaseOperator
 from airflow_provider_pipeline_registry.operators import pipeline_registry as operators
 from airflow_provider_pipeline_registry.sensors import pipeline_registry as sensors
 
+pytestmark = pytest.mark.airflow
+
 PACKAGE = "airflow_provider_pipeline_registry"
 
 
