@@ -7,13 +7,15 @@ and an exit code from :class:`~.exit_codes.ExitCode`.
 from __future__ import annotations
 
 import errno
-from typing import Annotated, Any
+import inspect
+from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
 from ..registry.errors import RegistryError, redact
 from .commands.config import config_app
+from .commands.options import setting_parameters
 from .commands.pipelines import pipelines_app
 from .commands.runs import runs_app
 from .commands.tables import tables_app
@@ -66,27 +68,18 @@ app.add_typer(pipelines_app, name="pipelines")
 app.add_typer(runs_app, name="runs")
 
 
-@app.callback()
-def root(
-    ctx: typer.Context,
-    endpoint_url: Annotated[
-        str | None,
-        typer.Option(help="DynamoDB endpoint, e.g. http://localhost:8000 [env: DYNAMODB_ENDPOINT_URL]"),
-    ] = None,
-    region: Annotated[str | None, typer.Option(help="AWS region [env: AWS_REGION, AWS_DEFAULT_REGION]")] = None,
-    table_prefix: Annotated[
-        str | None, typer.Option(help="Prefix of the three table names [env: DYNAMODB_TABLE_PREFIX]")
-    ] = None,
-    tz: Annotated[
-        str | None,
-        typer.Option(
-            "--tz", help="Timezone for display and naive input, e.g. Europe/Paris [env: DYNAMODB_USER_TIMEZONE]"
-        ),
-    ] = None,
-) -> None:
-    """Settings come from these options, else the DYNAMODB_* environment variables."""
+def root(ctx: typer.Context, **settings: Any) -> None:
+    """Settings come from these options, else their environment variables."""
     # validated when a command first needs them, so that `--help` never imports boto3
-    ctx.obj = CliState(GlobalOptions(endpoint_url=endpoint_url, region=region, table_prefix=table_prefix, tz=tz))
+    given = {name: value for name, value in settings.items() if value is not None}
+    ctx.obj = CliState(GlobalOptions(values=given))
+
+
+# one global option per declared registry setting (registry/settings.py), read by typer from the signature
+root.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context), *setting_parameters()]
+)
+app.callback()(root)
 
 
 def main() -> None:

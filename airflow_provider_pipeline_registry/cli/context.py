@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import typer
@@ -36,12 +36,10 @@ def _console(*, stderr: bool = False, soft_wrap: bool = False, highlight: bool =
 
 @dataclass(frozen=True)
 class GlobalOptions:
-    """The global options as given on the command line (None: fall back to the environment)."""
+    """The setting options given on the command line, by ``DynamoDBConfig`` field (an option not
+    given is absent: it falls back to the environment)."""
 
-    endpoint_url: str | None = None
-    region: str | None = None
-    table_prefix: str | None = None
-    tz: str | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)
 
 
 def check_endpoint_port(url: str | None) -> None:
@@ -69,10 +67,7 @@ class CliState:
         """The registry settings: the global options, else the environment (ConfigurationError if bad)."""
         from ..registry.config import DynamoDBConfig
 
-        o = self.options
-        config = DynamoDBConfig.from_env(
-            endpoint_url=o.endpoint_url, region=o.region, table_prefix=o.table_prefix, user_timezone=o.tz
-        )
+        config = DynamoDBConfig.from_env(**self.options.values)
         check_endpoint_port(config.endpoint_url)
         return config
 

@@ -66,7 +66,30 @@ class PipelineRegistryHookMixin:
         botocore_config: Mapping[str, Any] | None = None,
         registry_settings: Mapping[str, Any] | None = None,
     ) -> None:
-        """Store the hook arguments (call it from ``__init__``); unknown settings are refused."""
+        """Store every hook argument (for the callbacks, which Airflow does not template).
+
+        Operators and sensors assign the templated ones (:data:`HOOK_TEMPLATE_FIELDS`) in their own
+        ``__init__``, as Airflow's operator rule requires, and call :meth:`init_hook_settings`.
+        """
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+        self.table_prefix = table_prefix
+        self.init_hook_settings(
+            user_timezone=user_timezone,
+            verify=verify,
+            botocore_config=botocore_config,
+            registry_settings=registry_settings,
+        )
+
+    def init_hook_settings(
+        self,
+        *,
+        user_timezone: str | None = None,
+        verify: bool | str | None = None,
+        botocore_config: Mapping[str, Any] | None = None,
+        registry_settings: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Store the hook arguments that are not template fields; unknown settings are refused."""
         settings = dict(registry_settings or {})
         for name in settings:
             if name in _OWN_ARGS:
@@ -74,9 +97,6 @@ class PipelineRegistryHookMixin:
             if name not in SETTINGS_BY_HOOK_ARG:
                 known = ", ".join(sorted(set(SETTINGS_BY_HOOK_ARG) - _OWN_ARGS))
                 raise ValidationError(f"{name!r} is not a registry setting (known: {known})", field=name)
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-        self.table_prefix = table_prefix
         self.user_timezone = user_timezone
         self.verify = verify
         self.botocore_config = dict(botocore_config) if botocore_config is not None else None

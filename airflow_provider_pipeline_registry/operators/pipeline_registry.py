@@ -99,11 +99,12 @@ class PipelineRegistryBaseOperator(PipelineRegistryHookMixin, BaseOperator):
     ) -> None:
         registry_settings = pop_registry_settings(kwargs)
         super().__init__(**kwargs)
+        # template fields: assigned as given, here (Airflow's operator rule); rendered before execute
         self.pipeline_id = pipeline_id
-        self.init_hook_args(
-            aws_conn_id=aws_conn_id,
-            region_name=region_name,
-            table_prefix=table_prefix,
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+        self.table_prefix = table_prefix
+        self.init_hook_settings(
             user_timezone=user_timezone,
             verify=verify,
             botocore_config=botocore_config,
@@ -339,8 +340,7 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
         kwargs.setdefault("trigger_rule", "all_done")
         kwargs["outlets"] = end_operator_outlets(pipeline_id, kwargs.get("outlets"))  # asset events: assets.py
         super().__init__(pipeline_id=pipeline_id, **kwargs)
-        if status is not None and "{{" not in status:
-            _parse_status(status)
+        # ``status`` is a template field: checked in execute, once rendered (Airflow's operator rule)
         for name, value in (
             ("driver_end_timeout", driver_end_timeout),
             ("driver_poll_interval", driver_poll_interval),

@@ -221,10 +221,10 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
         self._pipeline_known = self.allow_unknown_pipeline
         self.deferrable = _default_deferrable() if deferrable is None else bool(deferrable)
         registry_settings.update(environment=environment, run_logs_table=run_logs_table)
-        self.init_hook_args(
-            aws_conn_id=aws_conn_id,
-            region_name=region_name,
-            table_prefix=table_prefix,
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+        self.table_prefix = table_prefix
+        self.init_hook_settings(
             user_timezone=user_timezone,
             verify=verify,
             botocore_config=botocore_config,

@@ -177,9 +177,13 @@ def test_end_skips_when_nothing_ran_and_fails_when_nothing_was_started(registry_
 
 
 def test_end_with_explicit_status_and_errors(registry_conn_id: str, reg: Any) -> None:
-    with pytest.raises(ValidationError) as info:
-        EndPipelineRunOperator(task_id="e", pipeline_id=PIPELINE, status="RUNNING")
+    # ``status`` is a template field: checked once rendered, in execute (Airflow's operator rule),
+    # before anything is read or written
+    bad = EndPipelineRunOperator(task_id="e", pipeline_id=PIPELINE, aws_conn_id=registry_conn_id, status="RUNNING")
+    with pytest.raises(ValidationError, match="status must be SUCCESS, FAILED or CANCELLED, got 'RUNNING'") as info:
+        bad.execute(context(FakeTI("e")))  # type: ignore[arg-type]
     assert info.value.field == "status"
+    assert list(reg.runs.iter_by_pipeline(PIPELINE)) == []  # refused before the "never started" read
     templated = EndPipelineRunOperator(task_id="e2", pipeline_id=PIPELINE, status="{{ params.status }}")
     assert templated.trigger_rule == "all_done"
 
