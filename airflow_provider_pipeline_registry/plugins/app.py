@@ -36,12 +36,12 @@ from .chart import duration_chart_svg
 from .security import requires_registry_read
 from .service import (
     DEFAULT_LIMIT,
-    STALE_AFTER_SECONDS,
     PipelineFilter,
     RegistryService,
     heartbeat_age_seconds,
     parse_statuses,
     run_json,
+    shown_stale,
     view_json,
 )
 
@@ -302,7 +302,7 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
             "run.html",
             r=run,
             heartbeat_age=age,
-            stale=age is not None and age > STALE_AFTER_SECONDS,
+            stale=shown_stale(age),
             display_timezone=run.display_timezone,
         )
 
