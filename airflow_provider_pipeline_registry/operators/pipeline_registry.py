@@ -46,21 +46,20 @@ from ..run_context import (
     task_group_id_of,
     watched_task_states,
 )
+from ..xcom_keys import (  # the XCom keys' home; re-exported here, where they were declared before
+    XCOM_APPLICATION,
+    XCOM_APPLICATION_ARGS,
+    XCOM_ATTEMPT_ID,
+    XCOM_RUN_ID,
+    XCOM_RUN_LOGGER_ENV,
+    XCOM_SPARK_CONF,
+)
 
 if TYPE_CHECKING:
     from datetime import tzinfo
 
     from ..compat import Context
     from ..registry.run_logs import PipelineRunLog
-
-#: XCom keys pushed by LoadPipelineConfigOperator (besides the return value)
-XCOM_SPARK_CONF = "spark_conf"
-XCOM_APPLICATION = "application"
-XCOM_APPLICATION_ARGS = "application_args"
-XCOM_RUN_LOGGER_ENV = "run_logger_env"
-XCOM_RUN_ID = "run_id"
-#: XCom key pushed by StartPipelineRunOperator: the attempt it opened (for the Spark task's env)
-XCOM_ATTEMPT_ID = "attempt_id"
 
 
 class PipelineRegistryBaseOperator(PipelineRegistryHookMixin, BaseOperator):

@@ -35,3 +35,27 @@ def test_the_default_connection_id_has_one_home() -> None:
 
     assert settings.DEFAULT_CONN_ID is hooks.DEFAULT_CONN_ID
     assert outside_pending(occurrences(r"[\"']aws_default[\"']")) == ["hooks/pipeline_registry.py:24"]
+
+
+def test_xcom_keys_and_default_task_ids_have_one_home() -> None:
+    """The keys the operators push and the Jinja the Spark task renders are built from one module."""
+    from airflow_provider_pipeline_registry import xcom_keys
+    from airflow_provider_pipeline_registry.run_context import spark_env_template, spark_task_env
+
+    template = spark_env_template()
+    assert f"task_ids={xcom_keys.DEFAULT_LOAD_TASK_ID!r}, key={xcom_keys.XCOM_RUN_LOGGER_ENV!r}" in template
+    assert f"task_ids={xcom_keys.DEFAULT_START_TASK_ID!r}, key={xcom_keys.XCOM_ATTEMPT_ID!r}" in template
+    assert f"key={xcom_keys.XCOM_ATTEMPT_ID!r}" in spark_task_env()["PIPELINE_REGISTRY_ATTEMPT_ID"]
+    keys = [xcom_keys.XCOM_ATTEMPT_ID, xcom_keys.XCOM_RUN_LOGGER_ENV, xcom_keys.XCOM_SPARK_CONF]
+    keys += [xcom_keys.XCOM_APPLICATION_ARGS, xcom_keys.XCOM_APPLICATION, xcom_keys.XCOM_RUN_ID]
+    # no XCom key or task id written as a literal in a pull, a push or a Jinja string
+    assert occurrences(r"xcom_(pull|push)\([^)]*(key|task_ids)\s*=\s*\\?[\"']") == []
+    for value in (xcom_keys.DEFAULT_LOAD_TASK_ID, xcom_keys.DEFAULT_START_TASK_ID):
+        assert occurrences(rf"[\"']{value}[\"']") == [f"xcom_keys.py:{_line_of(value)}"], value
+    for value in keys:  # each key declared once (the operators import it)
+        assert occurrences(rf"^XCOM_\w+ = [\"']{value}[\"']") == [f"xcom_keys.py:{_line_of(value)}"], value
+
+
+def _line_of(value: str) -> int:
+    lines = (PACKAGE / "xcom_keys.py").read_text(encoding="utf-8").splitlines()
+    return next(number for number, line in enumerate(lines, 1) if line.endswith(f' = "{value}"'))
