@@ -59,3 +59,19 @@ def test_xcom_keys_and_default_task_ids_have_one_home() -> None:
 def _line_of(value: str) -> int:
     lines = (PACKAGE / "xcom_keys.py").read_text(encoding="utf-8").splitlines()
     return next(number for number, line in enumerate(lines, 1) if line.endswith(f' = "{value}"'))
+
+
+def test_table_field_duration_format_version_check_and_page_limit_have_one_home() -> None:
+    from airflow_provider_pipeline_registry.cli.render import duration_text
+    from airflow_provider_pipeline_registry.registry.timezones import format_duration
+
+    # one reader of a table's fields (config, view or mapping) for lineage names, assets, OpenLineage
+    assert occurrences(r"def _?(table_)?field\(") == ["registry/lineage_names.py:173"]
+    # one duration format, the CLI's and the UI's
+    assert duration_text is format_duration
+    assert [format_duration(s) for s in (None, 4.25, 185, 7384)] == ["-", "4.2s", "3m05s", "2h03m04s"]
+    assert len(occurrences(r"divmod\(\w+, 3600\)")) == 1
+    # one Airflow version check, in compat.py
+    assert [w.split(":")[0] for w in occurrences(r"from airflow import __version__")] == ["compat.py"]
+    # one page limit for the UI's API, enforced by the service and declared to FastAPI from it
+    assert [w for w in occurrences(r"\b500\b") if w.startswith("plugins/")] == ["plugins/service.py:31"]
