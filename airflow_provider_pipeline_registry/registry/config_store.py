@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from .attributes import AttributeValue, Item, decode_item, decode_value, encode_value, item_size
 from .conditions import Compare, Condition, KeyCondition, Plus, Update, eq, exists, not_exists
 from .config import DynamoDBConfig
-from .errors import ConflictError, CorruptItemError, ItemNotFoundError, RetryableError, ValidationError
+from .errors import ConflictError, CorruptItemError, ItemNotFoundError, RetryableError, ValidationError, aws_provenance
 from .gateway import TRANSACT_BYTES, DynamoDBClient, TableGateway, create_table_gateway
 from .keys import build_model_key, decode_page_token, encode_page_token
 from .model import RegistryModel, extract_model_metadata, localize_naive_datetimes
@@ -303,7 +303,8 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
                 operation="create",
                 table=self.gateway.table_name,
                 key=entity.key(),
-            ) from None
+                **aws_provenance(exc),
+            ) from exc.__cause__
         return entity
 
     def _locked_update(
@@ -357,11 +358,11 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
                     return self._replayed(current or {}, update, int(version))
                 if current is None:
                     if not (allow_create and expected_version is None):
-                        raise self._explain_conflict(exc, item_id, expected_version, operation) from None
+                        raise self._explain_conflict(exc, item_id, expected_version, operation) from exc.__cause__
                     state = "new"
                     continue
                 if expected_version is not None and current.get("version") != expected_version:
-                    raise self._explain_conflict(exc, item_id, expected_version, operation) from None
+                    raise self._explain_conflict(exc, item_id, expected_version, operation) from exc.__cause__
                 state = "existing" if WRITE_TOKENS in current else "no map"
                 continue  # created, or given a map, since our request: write again
             self._trim(key, item)
@@ -409,6 +410,7 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
             "operation": operation,
             "table": self.gateway.table_name,
             "key": {self.id_field: item_id},
+            **aws_provenance(exc),
         }
         if exc.current is None:
             if expected == 0:
@@ -519,7 +521,7 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
                     # delete of the very version we read; an item there now was created since
                     return entity
                 if expected_version is not None:
-                    raise self._explain_conflict(exc, item_id, expected_version, "delete") from None
+                    raise self._explain_conflict(exc, item_id, expected_version, "delete") from exc.__cause__
                 continue  # written since our read: read again
             return self._entity(old) if old else entity
         raise ConflictError(
