@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .registry.lineage_names import (
     asset_alias_name,
+    table_field,
     table_is_active,
     table_lineage_name,
     table_role,
@@ -54,10 +55,6 @@ def asset_for_table(table: Any) -> Asset:
     return asset_cls(table_lineage_name(table).uri)
 
 
-def _field(table: Any, name: str) -> Any:
-    return table.get(name) if isinstance(table, Mapping) else getattr(table, name, None)
-
-
 def target_tables(pipeline_id: str, tables: Iterable[Any], *, role: str = "target") -> list[Any]:
     """The active tables of ``pipeline_id`` with ``role`` among ``tables`` (a table's missing
     ``pipeline_id`` counts as ``pipeline_id``, as in a seed file's nested ``tables``)."""
@@ -65,7 +62,7 @@ def target_tables(pipeline_id: str, tables: Iterable[Any], *, role: str = "targe
     return [
         t
         for t in tables
-        if str(_field(t, "pipeline_id") or pipeline_id) == pipeline_id
+        if str(table_field(t, "pipeline_id") or pipeline_id) == pipeline_id
         and table_is_active(t)
         and table_role(t) == wanted
     ]
@@ -136,7 +133,7 @@ def asset_event_extra(run: Any, table: Any) -> dict[str, Any]:
     end_time = getattr(run, "end_time", None)
     return {
         "pipeline_id": str(run.pipeline_id),
-        "table_id": str(_field(table, "table_id")),
+        "table_id": str(table_field(table, "table_id")),
         "run_id": str(run.run_id),
         "try_number": int(run.try_number),
         "end_time": format_utc(end_time) if end_time is not None else None,

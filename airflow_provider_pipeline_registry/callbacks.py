@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from .hooks.mixins import PipelineRegistryHookMixin
+from .hooks.pipeline_registry import DEFAULT_CONN_ID
 from .registry.errors import redact
 from .registry.text_limits import truncate_text
 from .run_context import derive_context_run_id, is_dag_level, task_group_id_of
@@ -218,7 +219,7 @@ class CallbackOptions(TypedDict, total=False):
 
 def _record_run_end(status: str, pipeline_id: str, options: CallbackOptions) -> Callback:
     settings: dict[str, Any] = {
-        "aws_conn_id": "aws_default",
+        "aws_conn_id": DEFAULT_CONN_ID,
         "run_id": None,
         "task_group_id": None,
         "region_name": None,
@@ -269,7 +270,7 @@ class _ResolvePipelineSecrets(PipelineRegistryHookMixin):
     def __init__(self, *, pipeline_id: str, **options: Any) -> None:
         self.pipeline_id = pipeline_id
         self.init_hook_args(
-            aws_conn_id=options.get("aws_conn_id", "aws_default"),
+            aws_conn_id=options.get("aws_conn_id", DEFAULT_CONN_ID),
             region_name=options.get("region_name"),
             table_prefix=options.get("table_prefix"),
             user_timezone=options.get("user_timezone"),

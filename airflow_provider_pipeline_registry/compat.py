@@ -35,6 +35,8 @@ def _airflow_version() -> tuple[int, ...]:
 #: Airflow 3.2+ reads the connection form from the provider info (``conn-fields``); older
 #: versions call the hook's ``get_connection_form_widgets()`` / ``get_ui_field_behaviour()``
 AIRFLOW_V_3_2_PLUS = _airflow_version() >= (3, 2)
+#: Airflow 3.1+: plugins may add FastAPI apps and navigation entries to the api-server (the UI)
+AIRFLOW_V_3_1_PLUS = _airflow_version() >= (3, 1)
 #: Airflow 3: assets and asset aliases with run-time events (the registry's asset events need them)
 AIRFLOW_V_3_PLUS = _airflow_version() >= (3,)
 

@@ -89,9 +89,9 @@ class SparkUILink(BaseOperatorLink):
         try:
             hook = getattr(operator, "hook", None)
             if hook is None or not hasattr(hook, "runs"):
-                from .hooks.pipeline_registry import PipelineRegistryHook
+                from .hooks.pipeline_registry import DEFAULT_CONN_ID, PipelineRegistryHook
 
-                hook = PipelineRegistryHook(aws_conn_id=getattr(operator, "aws_conn_id", "aws_default"))
+                hook = PipelineRegistryHook(aws_conn_id=getattr(operator, "aws_conn_id", DEFAULT_CONN_ID))
             found = hook.runs.get_attributes(run_id, pipeline_id, ["spark_ui_url"], consistent=True)
         except Exception as exc:  # a link must never fail the task
             log.info("no Spark UI link for run %s: %s", run_id, type(exc).__name__)

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from .registry.lineage_names import table_is_active, table_lineage_name, table_role
+from .registry.lineage_names import table_field, table_is_active, table_lineage_name, table_role
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def _openlineage_available() -> bool:
 def row_counts(tables: Iterable[Any], metrics: dict[str, Any] | None) -> dict[str, int]:
     """Rows written per target table id, from a run's ``metrics`` (see the module doc)."""
     metrics = dict(metrics or {})
-    targets = [str(_field(t, "table_id")) for t in tables if table_role(t) == "target" and table_is_active(t)]
+    targets = [str(table_field(t, "table_id")) for t in tables if table_role(t) == "target" and table_is_active(t)]
     counts: dict[str, int] = {}
     for table_id in targets:
         value = metrics.get(f"{RECORDS_WRITTEN}.{table_id}")
@@ -56,10 +56,6 @@ def row_counts(tables: Iterable[Any], metrics: dict[str, Any] | None) -> dict[st
         if value is not None:
             counts[table_id] = int(value)
     return counts
-
-
-def _field(table: Any, name: str) -> Any:
-    return table.get(name) if isinstance(table, dict) else getattr(table, name, None)
 
 
 #: key of the registry's custom run facet. The spec (spec/OpenLineage.md, "Custom Facet Naming"):
@@ -152,7 +148,7 @@ def operator_lineage(
         name = table_lineage_name(table)
         if table_role(table) == "target":
             facets: dict[str, Any] = {}
-            count = counts.get(str(_field(table, "table_id")))
+            count = counts.get(str(table_field(table, "table_id")))
             if count is not None:
                 facets["outputStatistics"] = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
                     rowCount=count

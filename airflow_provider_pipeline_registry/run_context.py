@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from .registry.run_env import ATTEMPT_ID_ENV, TASK_ID_ENV, TRY_NUMBER_ENV, derive_run_id
+from .xcom_keys import DEFAULT_LOAD_TASK_ID, DEFAULT_START_TASK_ID, XCOM_ATTEMPT_ID, XCOM_RUN_LOGGER_ENV
 
 #: task states that count as "this task did its job" when deciding a run's status
 OK_STATES = frozenset({"success", "skipped"})
@@ -105,7 +106,7 @@ def _states_from_dag_run(dag_run: Any, wanted: Collection[str]) -> dict[str, str
 def spark_task_env(
     context: Mapping[str, Any] | None = None,
     *,
-    start_task_id: str | None = "start_run",
+    start_task_id: str | None = DEFAULT_START_TASK_ID,
 ) -> dict[str, str]:
     """The Spark task's OWN identity for its driver's ``PipelineRunLogger.from_env()``.
 
@@ -127,31 +128,33 @@ def spark_task_env(
     if context is None:
         env = {TRY_NUMBER_ENV: "{{ ti.try_number }}", TASK_ID_ENV: "{{ ti.task_id }}"}
         if start_task_id:
-            env[ATTEMPT_ID_ENV] = "{{ ti.xcom_pull(task_ids=" + repr(start_task_id) + ", key='attempt_id') }}"
+            env[ATTEMPT_ID_ENV] = f"{{{{ ti.xcom_pull(task_ids={start_task_id!r}, key={XCOM_ATTEMPT_ID!r}) }}}}"
         return env
     ti = context["ti"]
     env = {TRY_NUMBER_ENV: str(int(ti.try_number or 1)), TASK_ID_ENV: str(ti.task_id)}
     if start_task_id:
-        attempt = ti.xcom_pull(task_ids=start_task_id, key="attempt_id")
+        attempt = ti.xcom_pull(task_ids=start_task_id, key=XCOM_ATTEMPT_ID)
         if attempt:
             env[ATTEMPT_ID_ENV] = str(attempt)
     return env
 
 
-def spark_env_template(*, load_task_id: str = "load_config", start_task_id: str | None = "start_run") -> str:
+def spark_env_template(
+    *, load_task_id: str = DEFAULT_LOAD_TASK_ID, start_task_id: str | None = DEFAULT_START_TASK_ID
+) -> str:
     """One Jinja expression for a Spark task's ``env_vars``: the Load task's XCom ``run_logger_env``
     plus the Spark task's own identity (what :func:`spark_task_env` carries).
 
     It renders to a dict under ``render_template_as_native_obj=True`` (the DAG's setting)::
 
-        SparkSubmitOperator(..., env_vars=spark_env_template(load_task_id="load_config"))
+        SparkSubmitOperator(..., env_vars=spark_env_template(load_task_id="sales.load_config"))  # in a group
     """
     attempt = (
-        f", {ATTEMPT_ID_ENV}=(ti.xcom_pull(task_ids={start_task_id!r}, key='attempt_id') or '')"
+        f", {ATTEMPT_ID_ENV}=(ti.xcom_pull(task_ids={start_task_id!r}, key={XCOM_ATTEMPT_ID!r}) or '')"
         if start_task_id
         else ""
     )
     return (
-        f"{{{{ dict(ti.xcom_pull(task_ids={load_task_id!r}, key='run_logger_env'), "
+        f"{{{{ dict(ti.xcom_pull(task_ids={load_task_id!r}, key={XCOM_RUN_LOGGER_ENV!r}), "
         f"{TRY_NUMBER_ENV}=(ti.try_number | string), {TASK_ID_ENV}=ti.task_id{attempt}) }}}}"
     )

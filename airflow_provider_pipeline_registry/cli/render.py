@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 
 from ..registry.redaction import redact_mapping, redact_model
-from ..registry.timezones import format_for_display
+from ..registry.timezones import format_duration, format_for_display
 
 if TYPE_CHECKING:
     # rich loads on first rendering, so that `--help` stays as cheap as typer alone
@@ -293,18 +293,8 @@ def runs_table(runs: Sequence[PipelineRunLogView], tz: tzinfo) -> FitTable:
     )
 
 
-def duration_text(seconds: float | None) -> str:
-    """``2h03m04s``, ``3m05s``, ``4.2s``; ``-`` for None."""
-    if seconds is None:
-        return "-"
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m{secs:02d}s"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{seconds:.1f}s"
+#: ``2h03m04s``, ``3m05s``, ``4.2s``; ``-`` for None (the core's one duration format, as the UI's)
+duration_text = format_duration
 
 
 def run_detail(run: PipelineRunLogView, tz: tzinfo) -> Table:

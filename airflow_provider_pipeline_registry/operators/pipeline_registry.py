@@ -29,12 +29,13 @@ from ..compat import (
     register_sensitive_var_conn_names,
 )
 from ..hooks.mixins import PipelineRegistryHookMixin, pop_registry_settings, registry_template_fields
+from ..hooks.pipeline_registry import DEFAULT_CONN_ID
 from ..links import registry_links
 from ..openlineage import PipelineRegistryLineageMixin
 from ..registry.errors import ConflictError, ItemNotFoundError, RegistryError, ValidationError
 from ..registry.json_values import to_json_value
 from ..registry.redaction import redact_args, redact_mapping, redact_text, secret_values
-from ..registry.run_env import run_logger_env
+from ..registry.run_env import DEFAULT_LEASE_SECONDS, run_logger_env
 from ..registry.run_logs.status import END_STATUSES  # the statuses an end can record (no boto3 import)
 from ..registry.timezones import format_for_display, utc_now
 from ..run_context import (
@@ -46,21 +47,20 @@ from ..run_context import (
     task_group_id_of,
     watched_task_states,
 )
+from ..xcom_keys import (  # the XCom keys' home; re-exported here, where they were declared before
+    XCOM_APPLICATION,
+    XCOM_APPLICATION_ARGS,
+    XCOM_ATTEMPT_ID,
+    XCOM_RUN_ID,
+    XCOM_RUN_LOGGER_ENV,
+    XCOM_SPARK_CONF,
+)
 
 if TYPE_CHECKING:
     from datetime import tzinfo
 
     from ..compat import Context
     from ..registry.run_logs import PipelineRunLog
-
-#: XCom keys pushed by LoadPipelineConfigOperator (besides the return value)
-XCOM_SPARK_CONF = "spark_conf"
-XCOM_APPLICATION = "application"
-XCOM_APPLICATION_ARGS = "application_args"
-XCOM_RUN_LOGGER_ENV = "run_logger_env"
-XCOM_RUN_ID = "run_id"
-#: XCom key pushed by StartPipelineRunOperator: the attempt it opened (for the Spark task's env)
-XCOM_ATTEMPT_ID = "attempt_id"
 
 
 class PipelineRegistryBaseOperator(PipelineRegistryHookMixin, BaseOperator):
@@ -89,7 +89,7 @@ class PipelineRegistryBaseOperator(PipelineRegistryHookMixin, BaseOperator):
         self,
         *,
         pipeline_id: str,
-        aws_conn_id: str | None = "aws_default",
+        aws_conn_id: str | None = DEFAULT_CONN_ID,
         region_name: str | None = None,
         table_prefix: str | None = None,
         user_timezone: str | None = None,
@@ -334,7 +334,7 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
         fail_on_pipeline_failure: bool = True,
         driver_end_timeout: float = 120.0,
         driver_poll_interval: float = 2.0,
-        lease_seconds: float = 300.0,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("trigger_rule", "all_done")

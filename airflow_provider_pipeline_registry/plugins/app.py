@@ -36,12 +36,13 @@ from .chart import duration_chart_svg
 from .security import requires_registry_read
 from .service import (
     DEFAULT_LIMIT,
-    STALE_AFTER_SECONDS,
+    MAX_LIMIT,
     PipelineFilter,
     RegistryService,
     heartbeat_age_seconds,
     parse_statuses,
     run_json,
+    shown_stale,
     view_json,
 )
 
@@ -102,7 +103,7 @@ def get_service(request: Request) -> RegistryService:
 
 
 Service = Annotated[RegistryService, Depends(get_service)]
-Limit = Annotated[int, Query(ge=1, le=500)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
@@ -261,7 +262,7 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
         status: str | None = None,
         since: str | None = None,
         until: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = RUNS_PAGE_SIZE,
+        limit: Limit = RUNS_PAGE_SIZE,
         page_token: str | None = None,
     ) -> HTMLResponse:
         try:
@@ -302,7 +303,7 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
             "run.html",
             r=run,
             heartbeat_age=age,
-            stale=age is not None and age > STALE_AFTER_SECONDS,
+            stale=shown_stale(age),
             display_timezone=run.display_timezone,
         )
 

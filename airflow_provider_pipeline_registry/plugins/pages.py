@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from ..registry.run_logs import PipelineRunLogView
 from ..registry.text_limits import truncate_text
-from ..registry.timezones import format_utc
+from ..registry.timezones import format_duration, format_utc
 from .chart import STATUS_COLOURS
 
 
@@ -28,19 +28,6 @@ def _time(value: datetime | None) -> Markup:
     shown = value.strftime("%Y-%m-%d %H:%M:%S %Z")
     utc = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return Markup('<time datetime="{0}" data-utc="{0}" title="{1}">{2}</time>').format(format_utc(value), utc, shown)
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{seconds:.1f}s"
 
 
 def _status(value: Any) -> Markup:
@@ -109,7 +96,7 @@ def _environment() -> Environment:
     )
     env.globals.update(
         time=_time,
-        duration=_duration,
+        duration=format_duration,
         status=_status,
         metrics=_metrics,
         pretty=_pretty,

@@ -14,20 +14,9 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
+from ..compat import AIRFLOW_V_3_1_PLUS
 from ..links import REGISTRY_LINKS
 from . import settings
-
-
-def _airflow_3_1_plus() -> bool:
-    try:
-        from airflow import __version__
-    except ImportError:  # pragma: no cover
-        return False
-    parts = __version__.split(".")
-    try:
-        return (int(parts[0]), int(parts[1])) >= (3, 1)
-    except (ValueError, IndexError):  # pragma: no cover
-        return False
 
 
 def running_in_api_server(argv: list[str] | None = None) -> bool:
@@ -53,7 +42,7 @@ def external_view_entry() -> dict[str, Any]:
     }
 
 
-UI_ACTIVE = _airflow_3_1_plus() and settings.ui_enabled() and running_in_api_server()
+UI_ACTIVE = AIRFLOW_V_3_1_PLUS and settings.ui_enabled() and running_in_api_server()
 
 
 class PipelineRegistryPlugin(AirflowPlugin):

@@ -23,6 +23,7 @@ from ..registry.facade import Registry
 from ..registry.json_values import to_json_value
 from ..registry.pipeline_config import PipelineConfigView
 from ..registry.redaction import redact_mapping, redact_model
+from ..registry.run_env import DEFAULT_LEASE_SECONDS
 from ..registry.run_logs import PipelineRunLogView, RunStatus
 from ..registry.table_config import TableConfigView
 from ..registry.timezones import localize, resolve_user_timezone, timezone_name, to_utc, utc_now
@@ -31,8 +32,10 @@ MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 #: core pages read at most for one filtered page of pipelines (bounds one request's work)
 MAX_CORE_PAGES = 20
-#: a RUNNING run whose heartbeat (or start) is older than this is shown as stale
-STALE_AFTER_SECONDS = 600.0
+#: a RUNNING run whose heartbeat (or start) is older than this is shown as stale: the default lease,
+#: after which a driver may take the attempt over (a longer threshold would show as alive a run
+#: that a driver may already have taken over)
+STALE_AFTER_SECONDS = DEFAULT_LEASE_SECONDS
 
 
 V = TypeVar("V", PipelineConfigView, TableConfigView, PipelineRunLogView)
@@ -267,5 +270,11 @@ def run_json(run: PipelineRunLogView, now: datetime | None = None) -> dict[str, 
     data = view_json(run)
     age = heartbeat_age_seconds(run, now)
     data["heartbeat_age_seconds"] = age
-    data["stale"] = age is not None and age > STALE_AFTER_SECONDS
+    data["stale"] = shown_stale(age)
     return data
+
+
+def shown_stale(heartbeat_age: float | None) -> bool:
+    """Whether a run whose heartbeat is ``heartbeat_age`` seconds old is shown as stale: its lease
+    expired (:data:`STALE_AFTER_SECONDS`, the default lease), so a driver may take it over."""
+    return heartbeat_age is not None and heartbeat_age > STALE_AFTER_SECONDS

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
+from ..hooks.pipeline_registry import DEFAULT_CONN_ID
+
 SECTION = "pipeline_registry"
 #: where the FastAPI app is mounted in the api-server
 URL_PREFIX = "/pipeline-registry"
 #: the route of the navigation entry inside Airflow's UI (``/plugin/<route>``)
 UI_ROUTE = "pipeline_registry"
-DEFAULT_CONN_ID = "aws_default"
 
 
 def _conf_get(key: str, fallback: str) -> str:

@@ -27,7 +27,7 @@ from .attributes import AttributeValue, Item, decode_item, encode_value
 from .conditional_batch import ConditionalBatch, history_of_raw
 from .conditions import Compare, Condition, KeyCondition, Plus, Update, eq, exists, not_exists
 from .config import DynamoDBConfig
-from .errors import ConflictError, CorruptItemError, ItemNotFoundError, ValidationError
+from .errors import ConflictError, CorruptItemError, ItemNotFoundError, ValidationError, aws_provenance
 from .gateway import DynamoDBClient, TableGateway, create_table_gateway
 from .keys import build_model_key, decode_page_token, encode_page_token
 from .model import RegistryModel, extract_model_metadata, localize_naive_datetimes
@@ -292,7 +292,8 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
                 operation="create",
                 table=self.gateway.table_name,
                 key=entity.key(),
-            ) from None
+                **aws_provenance(exc),
+            ) from exc.__cause__
         return entity
 
     def _locked_update(
@@ -346,11 +347,11 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
                     return self._replayed(current or {}, update, int(version))
                 if current is None:
                     if not (allow_create and expected_version is None):
-                        raise self._explain_conflict(exc, item_id, expected_version, operation) from None
+                        raise self._explain_conflict(exc, item_id, expected_version, operation) from exc.__cause__
                     state = "new"
                     continue
                 if expected_version is not None and current.get("version") != expected_version:
-                    raise self._explain_conflict(exc, item_id, expected_version, operation) from None
+                    raise self._explain_conflict(exc, item_id, expected_version, operation) from exc.__cause__
                 state = "existing" if WRITE_TOKENS in current else "no map"
                 continue  # created, or given a map, since our request: write again
             self._trim(key, item)
@@ -398,6 +399,7 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
             "operation": operation,
             "table": self.gateway.table_name,
             "key": {self.id_field: item_id},
+            **aws_provenance(exc),
         }
         if exc.current is None:
             if expected == 0:
@@ -508,7 +510,7 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
                     # delete of the very version we read; an item there now was created since
                     return entity
                 if expected_version is not None:
-                    raise self._explain_conflict(exc, item_id, expected_version, "delete") from None
+                    raise self._explain_conflict(exc, item_id, expected_version, "delete") from exc.__cause__
                 continue  # written since our read: read again
             return self._entity(old) if old else entity
         raise ConflictError(

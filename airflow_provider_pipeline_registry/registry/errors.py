@@ -22,7 +22,18 @@ def redact(text: str) -> str:
 
 
 class RegistryError(Exception):
-    """Base class of every error raised by the registry."""
+    """Base class of every error raised by the registry.
+
+    An error mapped from a DynamoDB answer keeps what AWS support asks for: ``aws_error_code``
+    (``ConditionalCheckFailedException``, ``AccessDeniedException``...) and ``aws_request_id``
+    (the answer's ``x-amzn-RequestId``), None for errors that no DynamoDB answer caused; and the
+    botocore ``ClientError`` as ``__cause__`` (its text redacted: no credentials).
+    """
+
+    #: the error code DynamoDB answered with; None when no DynamoDB answer caused the error
+    aws_error_code: str | None = None
+    #: the request id of that answer (``ResponseMetadata.RequestId``), for AWS support
+    aws_request_id: str | None = None
 
     def __init__(
         self,
@@ -31,11 +42,15 @@ class RegistryError(Exception):
         operation: str | None = None,
         table: str | None = None,
         key: Mapping[str, Any] | None = None,
+        aws_error_code: str | None = None,
+        aws_request_id: str | None = None,
     ) -> None:
         self.message = redact(message)
         self.operation = operation
         self.table = table
         self.key = dict(key) if key else None
+        self.aws_error_code = aws_error_code
+        self.aws_request_id = aws_request_id
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -47,6 +62,12 @@ class RegistryError(Exception):
         if self.key:
             context.append("key=" + ", ".join(f"{k}={v!r}" for k, v in self.key.items()))
         return f"{self.message} [{'; '.join(context)}]" if context else self.message
+
+
+def aws_provenance(exc: RegistryError) -> dict[str, str | None]:
+    """``exc``'s AWS error code and request id, as keyword arguments for the RegistryError that
+    re-explains it (raise that one ``from exc.__cause__`` to keep botocore's error as the cause)."""
+    return {"aws_error_code": exc.aws_error_code, "aws_request_id": exc.aws_request_id}
 
 
 class ValidationError(RegistryError, ValueError):

@@ -61,7 +61,9 @@ from .errors import (
     RetryableError,
     TableNotFoundError,
     ValidationError,
+    aws_provenance,
     describe_foreign_answer,
+    redact,
 )
 from .model import ModelMetadata, RegistryModel, extract_model_metadata
 
@@ -399,6 +401,13 @@ class BatchWriteResult:
     failed: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _redacted(exc: ClientError) -> ClientError:
+    """``exc`` with its text redacted, to chain as a RegistryError's ``__cause__``: a traceback
+    shows it, and DynamoDB's message is not ours to trust (the same redaction as the message)."""
+    exc.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in exc.args)
+    return exc
+
+
 class TableGateway:
     """Every DynamoDB call on one table goes through an instance of this class."""
 
@@ -439,7 +448,7 @@ class TableGateway:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in unmapped:
                 raise
-            raise self._map_client_error(exc, operation, key) from None
+            raise self._map_client_error(exc, operation, key) from _redacted(exc)
         except _ForeignAnswer as answer:
             endpoint = self.config.endpoint_url or str(getattr(self.client.meta, "endpoint_url", "the AWS endpoint"))
             raise EndpointNotDynamoDBError(
@@ -493,6 +502,8 @@ class TableGateway:
             "operation": operation,
             "table": self.table_name,
             "key": self._plain_key(key),
+            "aws_error_code": error.get("Code"),
+            "aws_request_id": metadata.get("RequestId"),
         }
         if code == "ConditionalCheckFailedException":
             old = exc.response.get("Item")
@@ -547,7 +558,8 @@ class TableGateway:
                 operation=operation,
                 table=self.table_name,
                 key=self._plain_key(key),
-            ) from None
+                **aws_provenance(exc),
+            ) from exc.__cause__
 
     # -- single items --------------------------------------------------------------------------
     def get_item(

@@ -170,7 +170,9 @@ def lineage_name(location: str | None, *, table_id: str) -> LineageName:
     return LineageName(uri=f"{namespace}{path}", namespace=namespace, name=name)
 
 
-def _field(table: Any, name: str) -> Any:
+def table_field(table: Any, name: str) -> Any:
+    """Field ``name`` of a table given as a config, a view or a mapping (None when absent): the
+    one reader of the three shapes, shared by the lineage names, the assets and OpenLineage."""
     if isinstance(table, Mapping):
         return table.get(name)
     return getattr(table, name, None)
@@ -184,22 +186,22 @@ def _text(value: Any) -> str | None:
 
 def table_lineage_name(table: Any) -> LineageName:
     """:func:`lineage_name` of a table config (a model, a view, or a mapping such as a seed entry)."""
-    table_id = _text(_field(table, "table_id"))
+    table_id = _text(table_field(table, "table_id"))
     if not table_id:
         from .errors import ValidationError
 
         raise ValidationError("a table needs a table_id to be named for lineage", field="table_id")
-    return lineage_name(_text(_field(table, "location")), table_id=table_id)
+    return lineage_name(_text(table_field(table, "location")), table_id=table_id)
 
 
 def table_role(table: Any) -> str:
     """The table's role (``source`` or ``target``; ``source`` when not given, as the model's default)."""
-    return (_text(_field(table, "role")) or "source").lower()
+    return (_text(table_field(table, "role")) or "source").lower()
 
 
 def table_is_active(table: Any) -> bool:
     """The table's active flag (True when not given, as the model's default)."""
-    value = _field(table, "is_active")
+    value = table_field(table, "is_active")
     if isinstance(value, str):
         return value.strip().lower() not in ("false", "0", "no")
     return True if value is None else bool(value)

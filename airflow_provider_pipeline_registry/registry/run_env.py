@@ -23,6 +23,9 @@ TASK_ID_ENV = "PIPELINE_REGISTRY_TASK_ID"
 ATTEMPT_ID_ENV = "PIPELINE_REGISTRY_ATTEMPT_ID"
 #: seconds without a heartbeat after which another driver may take a RUNNING attempt over
 LEASE_SECONDS_ENV = "PIPELINE_REGISTRY_LEASE_SECONDS"
+#: the one home of the default lease: a RUNNING attempt without a heartbeat for this long may be
+#: taken over (the run logger's and ``start_run``'s default; the UI shows such a run as stale)
+DEFAULT_LEASE_SECONDS = 300.0
 #: exported by Airflow's task runner into the environment a spark-submit inherits (client mode only)
 AIRFLOW_TRY_NUMBER_ENV = "AIRFLOW_CTX_TRY_NUMBER"
 AIRFLOW_TASK_ID_ENV = "AIRFLOW_CTX_TASK_ID"

@@ -47,6 +47,7 @@ from .errors import (
 )
 from .run_env import (
     ATTEMPT_ID_ENV,
+    DEFAULT_LEASE_SECONDS,
     HEARTBEAT_SECONDS_ENV,
     LEASE_SECONDS_ENV,
     PIPELINE_ID_ENV,
@@ -84,8 +85,6 @@ CANCEL_EXIT_SECONDS = 15.0
 #: own exit (0.3 s on an idle machine, 2 s under two busy processes per core); the logger stops
 #: waiting for DynamoDB this long before the bound
 _EXIT_RESERVE_SECONDS = 5.0
-#: default lease: a RUNNING attempt without a heartbeat for this long may be taken over
-DEFAULT_LEASE_SECONDS = 300.0
 _HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 #: how often a main thread waiting for a helper thread re-reads the exit deadline
 _WAIT_SLICE_SECONDS = 0.05

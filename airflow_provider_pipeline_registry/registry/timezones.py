@@ -165,3 +165,17 @@ def format_for_display(value: datetime | None, tz: str | tzinfo | None = None) -
     if utc_value.date() != local.date():
         utc_text = utc_value.strftime("%Y-%m-%d %H:%M:%S UTC")
     return f"{local_text} ({utc_text})"
+
+
+def format_duration(seconds: float | None) -> str:
+    """A duration as the CLI and the UI show it: ``2h03m04s``, ``3m05s``, ``4.2s``; ``-`` for None."""
+    if seconds is None:
+        return "-"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{seconds:.1f}s"

@@ -35,6 +35,7 @@ from ..compat import (
     PokeReturnValue,
 )
 from ..hooks.mixins import PipelineRegistryHookMixin, pop_registry_settings, registry_template_fields
+from ..hooks.pipeline_registry import DEFAULT_CONN_ID
 from ..links import registry_links
 from ..registry import errors as registry_errors
 from ..registry.errors import (
@@ -192,7 +193,7 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
         stale_after: timedelta | float | None = None,
         allow_unknown_pipeline: bool = False,
         deferrable: bool | None = None,
-        aws_conn_id: str | None = "aws_default",
+        aws_conn_id: str | None = DEFAULT_CONN_ID,
         region_name: str | None = None,
         table_prefix: str | None = None,
         environment: str | None = None,

@@ -335,3 +335,31 @@ def test_no_credentials_in_any_answer(client: TestClient) -> None:
         text = client.get(path).text
         assert "testing" not in text  # the dummy AWS keys of the test session
         assert "aws_secret_access_key" not in text.lower()
+
+
+# -- the stale threshold is the lease -------------------------------------------------------------
+def test_a_run_past_its_lease_is_shown_stale() -> None:
+    """The UI calls a RUNNING run stale once its lease expired, i.e. once a driver may take it
+    over; before the lease expires it is shown alive. One home: the core's default lease."""
+    from datetime import UTC, datetime, timedelta
+
+    from airflow_provider_pipeline_registry.plugins.service import run_json
+    from airflow_provider_pipeline_registry.registry.run_logs import PipelineRunLogView
+    from airflow_provider_pipeline_registry.registry.run_logs.lifecycle import DEFAULT_LEASE
+
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+    def shown(heartbeat_age: timedelta) -> dict[str, Any]:
+        run = PipelineRunLogView(
+            run_id="r",
+            pipeline_id="p",
+            status="RUNNING",
+            start_time=now - timedelta(hours=1),
+            heartbeat_at=now - heartbeat_age,
+        )
+        return run_json(run, now)
+
+    taken_over = shown(DEFAULT_LEASE + timedelta(seconds=1))  # a driver may take this attempt over
+    assert taken_over["heartbeat_age_seconds"] == DEFAULT_LEASE.total_seconds() + 1
+    assert taken_over["stale"] is True
+    assert shown(DEFAULT_LEASE - timedelta(seconds=1))["stale"] is False

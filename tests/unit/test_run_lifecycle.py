@@ -606,3 +606,22 @@ def test_every_cell_of_the_readme_lifecycle_table_is_a_row_here() -> None:
     covered = {r.readme for r in START_ROWS} | {r.readme for r in FENCE_ROWS}
     assert len(documented) == 13
     assert documented <= covered, documented - covered
+
+
+def test_the_default_lease_has_one_home() -> None:
+    """The lifecycle's default lease, the run logger's and the UI's stale threshold are one value."""
+    from airflow_provider_pipeline_registry.registry import run_env, run_logger
+    from airflow_provider_pipeline_registry.registry.run_logs import lifecycle
+
+    assert timedelta(seconds=run_env.DEFAULT_LEASE_SECONDS) == lifecycle.DEFAULT_LEASE
+    assert run_logger.DEFAULT_LEASE_SECONDS is run_env.DEFAULT_LEASE_SECONDS
+    package = Path(run_env.__file__).parents[1]
+    homes = {
+        f"{path.relative_to(package)}:{number}": match.group("value")
+        for path in sorted(package.rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if (
+            match := re.search(r"lease\w*\s*(:\s*\w+\s*)?=\s*(?P<value>300(\.0)?\b|timedelta\(minutes=5\))", line, re.I)
+        )
+    }
+    assert list(homes) == ["registry/run_env.py:28"], homes

@@ -30,7 +30,7 @@ from ..conditional_batch import ConditionalBatch, history_of_raw
 from ..conditions import Compare, Condition, Update, eq, exists, not_exists
 from ..config import DynamoDBConfig
 from ..config_store import BatchUpsertReport, validate_dto
-from ..errors import ConflictError, ItemNotFoundError, RegistryError, RetryableError, ValidationError
+from ..errors import ConflictError, ItemNotFoundError, RegistryError, RetryableError, ValidationError, aws_provenance
 from ..gateway import DynamoDBClient, TableGateway, create_table_gateway
 from ..keys import build_model_key
 from ..model import extract_model_metadata
@@ -319,7 +319,7 @@ class PipelineRunLogsWriteApi:
                 log.debug("%s of %s: %s", operation, run_id, decision.reason)
                 return seen
             stored = current if current is not None or seen is None else _plain(seen)
-            raise _refusal(decision, stored, context) from None
+            raise _refusal(decision, stored, {**context, **aws_provenance(exc)}) from exc.__cause__
         return self._stored(item, operation, run_id, pipeline_id)
 
     # -- end -----------------------------------------------------------------------------------

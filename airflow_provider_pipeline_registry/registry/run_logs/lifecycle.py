@@ -35,13 +35,14 @@ from ..errors import (
     RegistryError,
 )
 from ..model import extract_model_metadata
+from ..run_env import DEFAULT_LEASE_SECONDS
 from ..timezones import format_for_display
 from ..write_tokens import CREATE_TOKEN, attempt_applied, with_attempt_token
 from .models import LEASE_EXPIRED, MAX_ATTEMPT_HISTORY, SUPERSEDED, PipelineRunLog, RunFinish, RunStart
 from .status import RunStatus
 
 #: how long a RUNNING attempt without a heartbeat keeps its lease (the run logger's default)
-DEFAULT_LEASE = timedelta(minutes=5)
+DEFAULT_LEASE = timedelta(seconds=DEFAULT_LEASE_SECONDS)
 
 _START_RESETS = ("end_time", "error_type", "error_message")
 _SPARK_FIELDS = ("spark_application_id", "spark_application_name", "spark_ui_url")
