@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ReadTimeoutError
 from reliability_faults import FaultInjector
-from reliability_helpers import registry_on
+from reliability_helpers import Domain, registry_on
 
 from airflow_provider_pipeline_registry.registry import ConflictError, Registry, RunStatus, ValidationError
 from airflow_provider_pipeline_registry.registry.write_tokens import KEEP, TRIM_ABOVE
@@ -99,22 +99,6 @@ def lose(writers: tuple[Registry, Registry]) -> Iterator[Callable[..., LostAppli
     yield factory
     for injector in made:
         injector.remove()
-
-
-class Domain:
-    def __init__(self, registry: Registry, kind: str) -> None:
-        self.kind = kind
-        self.read = registry.pipelines if kind == "pipelines" else registry.tables
-        self.write = registry.pipelines_write if kind == "pipelines" else registry.tables_write
-        self.id_field = "pipeline_id" if kind == "pipelines" else "table_id"
-
-    def dto(self, item_id: str, **changes: Any) -> dict[str, Any]:
-        if self.kind == "pipelines":
-            return {"pipeline_id": item_id, "name": "Sales", **changes}
-        return {"table_id": item_id, "pipeline_id": "sales", "table_name": "orders", **changes}
-
-    def stored(self, item_id: str) -> Any:
-        return self.read.find_entity(item_id, consistent=True)
 
 
 # write -> (the item exists before, at version 1: bool; our write; the other writer's write)

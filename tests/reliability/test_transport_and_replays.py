@@ -23,7 +23,7 @@ from typing import Any
 import pydantic
 import pytest
 from reliability_faults import FaultInjector
-from reliability_helpers import registry_on
+from reliability_helpers import Domain, registry_on
 
 from airflow_provider_pipeline_registry.registry import (
     ConflictError,
@@ -79,23 +79,6 @@ def new_id(prefix: str) -> str:
 
 
 # -- config writes ----------------------------------------------------------------------------
-class Domain:
-    def __init__(self, registry: Registry, kind: str) -> None:
-        self.kind = kind
-        self.read = registry.pipelines if kind == "pipelines" else registry.tables
-        self.write = registry.pipelines_write if kind == "pipelines" else registry.tables_write
-        self.id_field = "pipeline_id" if kind == "pipelines" else "table_id"
-
-    def dto(self, item_id: str, **changes: Any) -> dict[str, Any]:
-        if self.kind == "pipelines":
-            return {"pipeline_id": item_id, "name": "Sales", **changes}
-        return {"table_id": item_id, "pipeline_id": "sales", "table_name": "orders", **changes}
-
-    def stored_version(self, item_id: str) -> int | None:
-        entity = self.read.find_entity(item_id, consistent=True)
-        return None if entity is None else entity.version  # type: ignore[attr-defined]
-
-
 Write = Callable[[Any, dict[str, Any], str], tuple[Any, int | None]]
 #: write -> (needs an existing item, call(api, dto, id) -> (result, the version stored afterwards;
 #: None: deleted))
