@@ -11,7 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from .registry.run_env import ATTEMPT_ID_ENV, TASK_ID_ENV, TRY_NUMBER_ENV, derive_run_id
-from .xcom_keys import DEFAULT_LOAD_TASK_ID, DEFAULT_START_TASK_ID, XCOM_ATTEMPT_ID, XCOM_RUN_LOGGER_ENV
+from .xcom_keys import (
+    DEFAULT_LOAD_TASK_ID,
+    DEFAULT_START_TASK_ID,
+    XCOM_ATTEMPT_ID,
+    XCOM_RUN_LOGGER_ENV,
+    XCOM_WATERMARKS,
+)
 
 #: task states that count as "this task did its job" when deciding a run's status
 OK_STATES = frozenset({"success", "skipped"})
@@ -157,4 +163,18 @@ def spark_env_template(
     return (
         f"{{{{ dict(ti.xcom_pull(task_ids={load_task_id!r}, key={XCOM_RUN_LOGGER_ENV!r}), "
         f"{TRY_NUMBER_ENV}=(ti.try_number | string), {TASK_ID_ENV}=ti.task_id{attempt}) }}}}"
+    )
+
+
+def watermark_template(table_id: str, *, load_task_id: str = DEFAULT_LOAD_TASK_ID) -> str:
+    """A Jinja expression rendering to ``table_id``'s committed watermark as the Load task read it
+    (its XCom ``watermarks``), or to an empty string before the table's first committed run.
+
+    For a job's arguments, keep it inside a longer string (under
+    ``render_template_as_native_obj=True`` a lone ``"42"`` would render to the integer 42)::
+
+        SparkSubmitOperator(..., application_args=[f"--since={watermark_template('sales.raw')}"])
+    """
+    return (
+        f"{{{{ (ti.xcom_pull(task_ids={load_task_id!r}, key={XCOM_WATERMARKS!r}) or {{}}).get({table_id!r}) or '' }}}}"
     )

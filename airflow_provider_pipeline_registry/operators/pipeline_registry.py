@@ -54,6 +54,7 @@ from ..xcom_keys import (  # the XCom keys' home; re-exported here, where they w
     XCOM_RUN_ID,
     XCOM_RUN_LOGGER_ENV,
     XCOM_SPARK_CONF,
+    XCOM_WATERMARKS,
 )
 
 if TYPE_CHECKING:
@@ -130,10 +131,13 @@ class PipelineRegistryBaseOperator(PipelineRegistryHookMixin, BaseOperator):
 class LoadPipelineConfigOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseOperator):
     """Load a pipeline's config and its active table configs and push them to XCom as JSON.
 
-    Return value: ``{"pipeline": {...}, "tables": [...], "run_id": ...}`` (datetimes as UTC ISO
-    strings). Extra XCom keys for a ``SparkSubmitOperator``: ``spark_conf`` (dict),
-    ``application`` (str), ``application_args`` (list), ``run_logger_env`` (dict of environment
-    variables for ``PipelineRunLogger.from_env()``, never credentials) and ``run_id``.
+    Return value: ``{"pipeline": {...}, "tables": [...], "run_id": ..., "watermarks": {...}}``
+    (datetimes as UTC ISO strings). Extra XCom keys for a ``SparkSubmitOperator``: ``spark_conf``
+    (dict), ``application`` (str), ``application_args`` (list), ``run_logger_env`` (dict of
+    environment variables for ``PipelineRunLogger.from_env()``, never credentials), ``run_id`` and
+    ``watermarks``: ``{table_id: committed watermark or None}`` of the active source tables (also
+    in ``run_logger_env`` as ``PIPELINE_REGISTRY_WATERMARKS``; ``run_context.watermark_template``
+    puts one in a job's arguments).
 
     Secrets never reach XCom nor the task log: every value the registry's redaction hides
     (sensitive key names, Airflow's plus ``[core] sensitive_var_conn_names``; URL userinfo;
@@ -202,12 +206,14 @@ class LoadPipelineConfigOperator(PipelineRegistryLineageMixin, PipelineRegistryB
         spark_conf = redact_mapping(dict(pipeline.spark_conf))
         application = redact_text(pipeline.spark_application or "")
         application_args = redact_args(pipeline.spark_args)
+        watermarks = source_watermarks(tables)
         env = run_logger_env(
             config,
             pipeline_id=self.pipeline_id,
             run_id=run_id,
             try_number=int(self.try_number) if self.try_number not in (None, "") else None,
             heartbeat_seconds=self.heartbeat_seconds,
+            watermarks=watermarks,
         )
         ti = context["ti"]
         ti.xcom_push(key=XCOM_SPARK_CONF, value=spark_conf)
@@ -215,6 +221,7 @@ class LoadPipelineConfigOperator(PipelineRegistryLineageMixin, PipelineRegistryB
         ti.xcom_push(key=XCOM_APPLICATION_ARGS, value=application_args)
         ti.xcom_push(key=XCOM_RUN_LOGGER_ENV, value=env)
         ti.xcom_push(key=XCOM_RUN_ID, value=run_id)
+        ti.xcom_push(key=XCOM_WATERMARKS, value=watermarks)
 
         self.log.info(
             "Loaded pipeline %r (version %d, owner %s, updated %s) with %d active table(s): %s",
@@ -234,7 +241,9 @@ class LoadPipelineConfigOperator(PipelineRegistryLineageMixin, PipelineRegistryB
             len(spark_conf),
             json.dumps(application_args),
         )
-        return {"pipeline": pipeline_json, "tables": tables_json, "run_id": run_id}
+        if watermarks:
+            self.log.info("Committed watermarks of the source tables: %s", json.dumps(watermarks, sort_keys=True))
+        return {"pipeline": pipeline_json, "tables": tables_json, "run_id": run_id, "watermarks": watermarks}
 
 
 class StartPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseOperator):
@@ -528,6 +537,11 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
                 + (f": {redact_text(error_message)}" if error_message else "")
                 + " (set fail_on_pipeline_failure=False to keep this task green)"
             )
+
+
+def source_watermarks(tables: Sequence[Any]) -> dict[str, str | None]:
+    """``{table_id: committed watermark or None}`` of the source tables among ``tables``."""
+    return {t.table_id: t.watermark_value for t in tables if getattr(t.role, "value", t.role) == "source"}
 
 
 def _parse_status(value: str) -> str:
