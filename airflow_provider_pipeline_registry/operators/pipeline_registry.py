@@ -328,9 +328,16 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
     :param driver_end_timeout: seconds to wait for a live driver's own end (0: do not wait).
     :param driver_poll_interval: seconds between two reads while waiting.
     :param lease_seconds: a claimed attempt whose heartbeat is older than this is not waited for.
+    :param watermarks: ``{table_id: new high bound}`` committed with a SUCCESS end, for DAGs whose job
+        does not record its run (no run logger) (templated: a dict of templates, or one template
+        rendering to a dict or its JSON; a value rendered empty advances nothing). Each is committed
+        only if the table's watermark is still the one the run read at its start; never with
+        FAILED or CANCELLED (see the README, "Incremental loads").
     """
 
-    template_fields: Sequence[str] = registry_template_fields("pipeline_id", "run_id", "status", "error_message")
+    template_fields: Sequence[str] = registry_template_fields(
+        "pipeline_id", "run_id", "status", "error_message", "watermarks"
+    )
 
     def __init__(
         self,
@@ -344,6 +351,7 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
         driver_end_timeout: float = 120.0,
         driver_poll_interval: float = 2.0,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        watermarks: dict[str, Any] | str | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
@@ -365,6 +373,7 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
         self.driver_end_timeout = driver_end_timeout
         self.driver_poll_interval = driver_poll_interval
         self.lease_seconds = lease_seconds
+        self.watermarks = watermarks
 
     def _watched(self) -> list[str]:
         if self.watched_task_ids is not None:
@@ -471,6 +480,7 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
                     "attempt_id": current.attempt_id,
                     "error_type": error_type if status != "SUCCESS" else None,
                     "error_message": error_message if status != "SUCCESS" else None,
+                    "watermarks": _parse_watermarks(self.watermarks) if status == "SUCCESS" else {},
                 }
             )
         except ItemNotFoundError as exc:
@@ -542,6 +552,24 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
 def source_watermarks(tables: Sequence[Any]) -> dict[str, str | None]:
     """``{table_id: committed watermark or None}`` of the source tables among ``tables``."""
     return {t.table_id: t.watermark_value for t in tables if getattr(t.role, "value", t.role) == "source"}
+
+
+def _parse_watermarks(value: Any) -> dict[str, Any]:
+    """The rendered ``watermarks`` argument as ``{table_id: value}`` (empty values dropped)."""
+    if value is None or (isinstance(value, str) and value.strip() in ("", "None")):
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValidationError(
+                f"watermarks must render to a dict of table id to value, got {redact_text(value)!r}", field="watermarks"
+            ) from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ValidationError(
+            f"watermarks must render to a dict of table id to value, got {type(value).__name__}", field="watermarks"
+        )
+    return {k: v for k, v in value.items() if v is not None and str(v).strip() not in ("", "None")}
 
 
 def _parse_status(value: str) -> str:

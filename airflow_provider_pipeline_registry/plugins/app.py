@@ -309,14 +309,13 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
     def run_page(svc: Service, pipeline_id: str, run_id: str) -> HTMLResponse:
         try:
             run = svc.get_run(pipeline_id, run_id)
-            watermark_moves = svc.run_watermarks(run)
         except RegistryError as exc:
             return page_error(exc)
         age = heartbeat_age_seconds(run)
         return html(
             "run.html",
             r=run,
-            watermark_moves=watermark_moves,
+            watermark_moves=svc.run_watermarks(run),
             heartbeat_age=age,
             stale=shown_stale(age),
             display_timezone=run.display_timezone,

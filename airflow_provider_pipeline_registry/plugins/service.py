@@ -317,16 +317,11 @@ class RegistryService:
             states = list(pool.map(read.watermark, wanted))
         return {table_id: redact_model(s).value for table_id, s in zip(wanted, states, strict=True)}
 
-    def run_watermarks(self, run: PipelineRunLogView) -> list[tuple[str, str | None, str | None]]:
-        """``(table_id, from, to)`` of each table whose watermark ``run`` committed, by table id."""
-        moves = []
-        for table_id in sorted(getattr(run, "watermarks", None) or {}):
-            moves.extend(
-                (table_id, e.from_value, e.to_value)
-                for e in self.registry.tables.watermark_history(table_id)
-                if e.run_id == run.run_id and str(e.kind) == "commit"
-            )
-        return moves
+    @staticmethod
+    def run_watermarks(run: PipelineRunLogView) -> list[tuple[str, str | None, str | None]]:
+        """``(table_id, from, to)`` of each table whose watermark ``run``'s SUCCESS committed, by table id."""
+        commits = run.watermark_commits or {}
+        return [(table_id, commits[table_id].get("from"), commits[table_id].get("to")) for table_id in sorted(commits)]
 
 
 def heartbeat_age_seconds(run: PipelineRunLogView, now: datetime | None = None) -> float | None:

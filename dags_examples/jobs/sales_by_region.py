@@ -23,6 +23,7 @@ from pyspark.sql import functions as F
 
 from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry, TableRole
 from airflow_provider_pipeline_registry.registry.run_logger import PipelineRunLogger
+from airflow_provider_pipeline_registry.registry.watermarks import high_watermark
 
 #: the target's partition column naming the batch: the source's low bound it was read after (-1: all)
 BATCH_COLUMN = "after_order_id"
@@ -48,8 +49,7 @@ def main(argv: list[str]) -> None:
         if low is not None:
             sales = sales.where(F.col(column) > F.lit(int(low)))
         sales = sales.cache()
-        stats = sales.agg(F.count("*").alias("rows"), F.max(column).alias("high")).first()
-        run.records_read(stats["rows"])
+        run.records_read(sales.count())
         batch = int(low) if low is not None else -1  # the partition of this batch: rows after ``batch``
         by_region = (
             sales.where(F.col("amount") >= args.min_amount)
@@ -63,8 +63,9 @@ def main(argv: list[str]) -> None:
         written = spark.read.format(target.format.value).load(target.location).where(F.col(BATCH_COLUMN) == batch)
         run.records_written(written.count())
         run.add_metric("regions", written.select("region").distinct().count())
-        if stats["high"] is not None:  # staged; committed with the run's SUCCESS only
-            run.advance_watermark(source.table_id, str(stats["high"]))
+        high = high_watermark(sales, column, source.watermark_type, table_id=source.table_id)  # max(order_id)
+        if high is not None:  # staged on the run; committed with its SUCCESS end only
+            run.advance_watermark(source.table_id, high)
         spark.stop()
 
 
