@@ -6,7 +6,7 @@ neither boto3 nor Airflow.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -178,3 +178,18 @@ def watermark_template(table_id: str, *, load_task_id: str = DEFAULT_LOAD_TASK_I
     return (
         f"{{{{ (ti.xcom_pull(task_ids={load_task_id!r}, key={XCOM_WATERMARKS!r}) or {{}}).get({table_id!r}) or '' }}}}"
     )
+
+
+def source_watermarks(registry: Any, pipeline_id: str, run_id: str, tables: Sequence[Any]) -> dict[str, str | None]:
+    """``{table_id: low bound}`` of the source tables among ``tables`` for run ``run_id``: what the
+    run read when it started if it did and has not succeeded (a retry or clear reads the same
+    values), else each table's committed watermark (``registry.tables.watermark``)."""
+    sources = [t.table_id for t in tables if str(getattr(t.role, "value", t.role)) == "source"]
+    if not sources:
+        return {}
+    run = registry.runs.find_entity(run_id, pipeline_id, consistent=True)
+    read = (run.watermarks or {}) if run is not None and str(run.status.value) != "SUCCESS" else {}
+    return {
+        table_id: read[table_id].get("from") if table_id in read else registry.tables.watermark(table_id).value
+        for table_id in sources
+    }

@@ -41,7 +41,6 @@ CELL_MIN_WIDTH = 16
 
 
 M = TypeVar("M", bound="BaseModel")
-W = TypeVar("W")
 
 
 def shown(model: M) -> M:
@@ -370,11 +369,6 @@ def table_status_table(statuses: Mapping[str, str | None], created: Mapping[str,
 
 
 # -- watermarks ------------------------------------------------------------------------------------
-def newest_first(entries: Iterable[W]) -> list[W]:
-    """Watermark history entries, newest first (the core lists them oldest first)."""
-    return sorted(entries, key=lambda e: e.at, reverse=True)
-
-
 def watermark_json(table: TableConfigView, state: Any, tz: tzinfo) -> dict[str, Any]:
     """What ``tables watermark --json`` says of the table and its committed watermark (``state``:
     the core's ``WatermarkState``), secrets masked; times ISO-8601 in ``tz``."""

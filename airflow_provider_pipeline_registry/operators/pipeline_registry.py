@@ -44,6 +44,7 @@ from ..run_context import (
     OK_STATES,
     airflow_identity,
     derive_context_run_id,
+    source_watermarks,
     task_group_id_of,
     watched_task_states,
 )
@@ -206,7 +207,7 @@ class LoadPipelineConfigOperator(PipelineRegistryLineageMixin, PipelineRegistryB
         spark_conf = redact_mapping(dict(pipeline.spark_conf))
         application = redact_text(pipeline.spark_application or "")
         application_args = redact_args(pipeline.spark_args)
-        watermarks = source_watermarks(tables)
+        watermarks = source_watermarks(registry, self.pipeline_id, run_id, tables)
         env = run_logger_env(
             config,
             pipeline_id=self.pipeline_id,
@@ -547,11 +548,6 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
                 + (f": {redact_text(error_message)}" if error_message else "")
                 + " (set fail_on_pipeline_failure=False to keep this task green)"
             )
-
-
-def source_watermarks(tables: Sequence[Any]) -> dict[str, str | None]:
-    """``{table_id: committed watermark or None}`` of the source tables among ``tables``."""
-    return {t.table_id: t.watermark_value for t in tables if getattr(t.role, "value", t.role) == "source"}
 
 
 def _parse_watermarks(value: Any) -> dict[str, Any]:

@@ -303,7 +303,7 @@ class RegistryService:
         read = self.registry.tables
         table = shown(read.get_by_id(table_id, consistent=True, tz=zone))
         state = redact_model(read.watermark(table_id))
-        history = sorted(read.watermark_history(table_id), key=lambda e: e.at, reverse=True)[:limit]
+        history = read.watermark_history(table_id, limit=limit, newest_first=True)
         return TableWatermark(table, state, [_in_zone(e, zone) for e in history], timezone_name(zone))
 
     def committed_watermarks(self, tables: Sequence[TableConfigView]) -> dict[str, str | None]:

@@ -7,7 +7,7 @@ driver needs only boto3 and pydantic besides pyspark.
 
 Incremental: it reads only the sales newer than the source table's committed watermark
 (``run.watermark``, None on the first run: everything) and stages the highest ``order_id`` it read
-(``run.advance_watermark``); the registry commits it with the run's SUCCESS, never otherwise, so a
+(``run.advance_watermark_from``, one aggregate); the registry commits it with the run's SUCCESS, never otherwise, so a
 failed run is read again by the next one. The batch is written to its own partitions, keyed by the
 low bound it read (dynamic partition overwrite): a retry of the run rewrites them instead of adding
 a copy, so the target holds each sale exactly once.
@@ -23,7 +23,6 @@ from pyspark.sql import functions as F
 
 from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry, TableRole
 from airflow_provider_pipeline_registry.registry.run_logger import PipelineRunLogger
-from airflow_provider_pipeline_registry.registry.watermarks import high_watermark
 
 #: the target's partition column naming the batch: the source's low bound it was read after (-1: all)
 BATCH_COLUMN = "after_order_id"
@@ -43,7 +42,7 @@ def main(argv: list[str]) -> None:
         spark = SparkSession.builder.appName(f"{run.pipeline_id}:{run.run_id}").getOrCreate()
         run.attach_spark(spark)
 
-        column = source.watermark_column or "order_id"
+        column = source.watermark_column or "order_id"  # the seed declares it (integer)
         low = run.watermark(source.table_id)  # the committed low bound, the same for the whole run
         sales = spark.read.format(source.format.value).options(**source.options).load(source.location)
         if low is not None:
@@ -63,9 +62,8 @@ def main(argv: list[str]) -> None:
         written = spark.read.format(target.format.value).load(target.location).where(F.col(BATCH_COLUMN) == batch)
         run.records_written(written.count())
         run.add_metric("regions", written.select("region").distinct().count())
-        high = high_watermark(sales, column, source.watermark_type, table_id=source.table_id)  # max(order_id)
-        if high is not None:  # staged on the run; committed with its SUCCESS end only
-            run.advance_watermark(source.table_id, high)
+        # the high bound, max(order_id) of what was read: staged on the run, committed with its SUCCESS only
+        run.advance_watermark_from(source.table_id, sales)
         spark.stop()
 
 

@@ -13,7 +13,6 @@ from ..exit_codes import ExitCode
 from ..render import (
     echo_json,
     history_json,
-    newest_first,
     rewind_text,
     table_status_table,
     watermark_detail,
@@ -75,7 +74,7 @@ def watermark(
     tables = state.registry.tables
     table = tables.get_by_id(table_id, consistent=True, tz=state.tz)
     committed = tables.watermark(table_id)
-    history = newest_first(tables.watermark_history(table_id))[:limit]
+    history = tables.watermark_history(table_id, limit=limit, newest_first=True)
     if as_json:
         echo_json(
             {**watermark_json(table, committed, state.tz), "history": [history_json(e, state.tz) for e in history]}
