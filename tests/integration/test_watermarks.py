@@ -53,12 +53,17 @@ def test_three_runs_success_failure_and_retry_of_the_failed_run(registry: Regist
         run.advance_watermark("orders", 10)
     assert registry.tables.watermark("orders").value == "10"
 
-    with pytest.raises(RuntimeError), _logger(registry, "r2", try_number=1) as run:
-        assert run.watermark("orders") == "10"
-        assert run.advance_watermark("orders", "25") == "25"
-        raise RuntimeError("the job failed after staging")
+    def failing_job() -> None:
+        with _logger(registry, "r2", try_number=1) as run:
+            assert run.watermark("orders") == "10"
+            assert run.advance_watermark("orders", "25") == "25"
+            raise RuntimeError("the job failed after staging")
+
+    with pytest.raises(RuntimeError):
+        failing_job()
     failed = registry.runs_write.current("r2", "p")
-    assert failed is not None and failed.status is RunStatus.FAILED
+    assert failed is not None
+    assert failed.status is RunStatus.FAILED
     assert failed.watermark_staged == {"orders": "25"}  # staged, visible, not committed
     assert registry.tables.watermark("orders").value == "10"
 
@@ -73,7 +78,8 @@ def test_three_runs_success_failure_and_retry_of_the_failed_run(registry: Regist
         ("r2", "10", "25", "commit"),
     ]
     done = registry.runs_write.current("r2", "p")
-    assert done is not None and done.status is RunStatus.SUCCESS
+    assert done is not None
+    assert done.status is RunStatus.SUCCESS
     assert done.watermark_commits == {"orders": {"from": "10", "to": "25", "seq": 2}}
 
 
@@ -81,19 +87,24 @@ def test_two_overlapping_runs_exactly_one_commits_the_other_is_refused_and_recor
     _pipeline(registry, "p", {"orders": "integer", "customers": "timestamp"})
     first, second = _logger(registry, "a"), _logger(registry, "b")
     with first, second:
-        assert first.watermark("orders") is None and second.watermark("orders") is None
+        assert first.watermark("orders") is None
+        assert second.watermark("orders") is None
         first.advance_watermark("orders", 5)
         second.advance_watermark("orders", 7)
         second.advance_watermark("customers", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
     # the second exits first (with-statement order): it commits; the first one is refused
-    assert second.status is RunStatus.SUCCESS and second.watermark_conflict is None
+    assert second.status is RunStatus.SUCCESS
+    assert second.watermark_conflict is None
     conflict = first.watermark_conflict
     assert isinstance(conflict, WatermarkConflictError)
-    assert conflict.table_id == "orders" and conflict.moved_by_run_id == "b"
+    assert conflict.table_id == "orders"
+    assert conflict.moved_by_run_id == "b"
     assert (conflict.read_value, conflict.current_value) == (None, "7")
     refused = registry.runs_write.current("a", "p")
-    assert refused is not None and refused.status is RunStatus.FAILED
-    assert refused.error_type == "WatermarkConflictError" and "'b'" in (refused.error_message or "")
+    assert refused is not None
+    assert refused.status is RunStatus.FAILED
+    assert refused.error_type == "WatermarkConflictError"
+    assert "'b'" in (refused.error_message or "")
     assert registry.tables.watermark("orders").value == "7"
     assert registry.tables.watermark("customers").value == "2026-01-02T03:04:05.000000Z"
     assert [e.run_id for e in registry.tables.watermark_history("orders")] == ["b"]
@@ -116,9 +127,8 @@ def test_the_end_operator_path_commits_values_given_with_the_end(registry: Regis
             "watermarks": {"orders": "42"},
         }
     )
-    assert ended.status is RunStatus.SUCCESS and ended.watermark_commits == {
-        "orders": {"from": None, "to": "42", "seq": 1}
-    }
+    assert ended.status is RunStatus.SUCCESS
+    assert ended.watermark_commits == {"orders": {"from": None, "to": "42", "seq": 1}}
     # the same end again (a re-delivered callback) is a no-op: one history entry
     again = registry.runs_write.finish(
         {
@@ -168,7 +178,9 @@ def test_a_zombie_end_and_a_superseded_stage_change_nothing(registry: Registry) 
             }
         )
     current = registry.runs_write.current("r", "p")
-    assert current is not None and current.status is RunStatus.RUNNING and current.attempt_id == new.attempt_id
+    assert current is not None
+    assert current.status is RunStatus.RUNNING
+    assert current.attempt_id == new.attempt_id
     assert current.watermark_staged is None
     assert registry.tables.watermark("orders").value is None
     assert registry.tables.watermark_history("orders") == []
@@ -200,8 +212,8 @@ def test_backwards_advance_is_refused_and_types_round_trip_and_order(registry: R
     assert registry.tables.watermark("n").value == "10"
     assert registry.tables.watermark("ts").value == "2026-03-29T03:30:00.000001Z"
     assert registry.tables.watermark("s").value == "b"  # the refused "a" was never staged
+    started = registry.runs_write.start({"run_id": "r3", "pipeline_id": "p"})
     with pytest.raises(WatermarkBackwardsError):  # the end operator's values are checked the same way
-        started = registry.runs_write.start({"run_id": "r3", "pipeline_id": "p"})
         registry.runs_write.finish(
             {
                 "run_id": "r3",
@@ -267,18 +279,21 @@ def test_a_rewind_while_a_run_is_in_flight_refuses_that_runs_commit(registry: Re
         registry.tables_write.rewind_watermark("orders", value=10, reason="replay", actor="ops")
     conflict = run.watermark_conflict
     assert isinstance(conflict, WatermarkConflictError)
-    assert conflict.moved_by_run_id is None and conflict.rewound_by == "ops"
+    assert conflict.moved_by_run_id is None
+    assert conflict.rewound_by == "ops"
     refused = registry.runs_write.current("r2", "p")
-    assert refused is not None and refused.status is RunStatus.FAILED
+    assert refused is not None
+    assert refused.status is RunStatus.FAILED
     assert registry.tables.watermark("orders").value == "10"
 
 
 def test_a_run_of_a_pipeline_without_tables_reads_nothing(registry: Registry) -> None:
-    with _logger(registry, "r", pipeline_id="empty") as run:
-        with pytest.raises(ValidationError, match="none"):
-            run.watermark("orders")
+    with _logger(registry, "r", pipeline_id="empty") as run, pytest.raises(ValidationError, match="none"):
+        run.watermark("orders")
     stored = registry.runs_write.current("r", "empty")
-    assert stored is not None and stored.status is RunStatus.SUCCESS and stored.watermarks is None
+    assert stored is not None
+    assert stored.status is RunStatus.SUCCESS
+    assert stored.watermarks is None
 
 
 def test_a_conflict_error_is_a_conflict_error() -> None:
