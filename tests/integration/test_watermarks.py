@@ -22,7 +22,7 @@ from airflow_provider_pipeline_registry.registry import (
 )
 from airflow_provider_pipeline_registry.registry.run_logger import PipelineRunLogger
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.needs("transactions")]
 
 
 def _pipeline(registry: Registry, pipeline_id: str, tables: dict[str, str], **table_fields: Any) -> None:
