@@ -22,8 +22,10 @@ from .timezones import USER_TIMEZONE_ENV, get_timezone
 
 Environment = Literal["dev", "staging", "prod"]
 RetryMode = Literal["standard", "adaptive"]
-LogicalTable = Literal["pipeline_config", "table_config", "pipeline_run_logs"]
-LOGICAL_TABLES: tuple[LogicalTable, ...] = ("pipeline_config", "table_config", "pipeline_run_logs")
+LogicalTable = Literal["pipeline_config", "table_config", "pipeline_run_logs", "table_watermarks"]
+LOGICAL_TABLES: tuple[LogicalTable, ...] = ("pipeline_config", "table_config", "pipeline_run_logs", "table_watermarks")
+#: the watermark table's name is the table-config table's plus this suffix (no setting of its own)
+WATERMARKS_SUFFIX = "_watermarks"
 
 _TABLE_NAME = re.compile(TABLE_NAME_PATTERN)
 _URL = re.compile(r"^https?://[^\s/:]+(:\d{1,5})?(/.*)?$")
@@ -126,6 +128,7 @@ class DynamoDBConfig(BaseModel):
             "pipeline_config": self.pipeline_config_table,
             "table_config": self.table_config_table,
             "pipeline_run_logs": self.run_logs_table,
+            "table_watermarks": self.table_config_table + WATERMARKS_SUFFIX,
         }[logical]
         return f"{self.effective_prefix}{base}"
 

@@ -20,6 +20,7 @@ def test_status_of_missing_tables_exits_not_found(cli: Cli) -> None:
         f"{cli.prefix}pipeline_config": None,
         f"{cli.prefix}table_config": None,
         f"{cli.prefix}pipeline_run_logs": None,
+        f"{cli.prefix}table_config_watermarks": None,
     }
 
 
@@ -27,7 +28,9 @@ def test_create_then_status(cli: Cli) -> None:
     created = cli("tables", "create", "--json")
     assert created.exit_code == 0, created.output
     report = json.loads(created.stdout)
-    assert set(report) == {f"{cli.prefix}{t}" for t in ("pipeline_config", "table_config", "pipeline_run_logs")}
+    assert set(report) == {
+        f"{cli.prefix}{t}" for t in ("pipeline_config", "table_config", "pipeline_run_logs", "table_config_watermarks")
+    }
     assert all(v == {"status": "ACTIVE", "created": True} for v in report.values())
 
     again = cli("tables", "create", "--json")  # idempotent
@@ -37,4 +40,4 @@ def test_create_then_status(cli: Cli) -> None:
     human = cli("tables", "status")
     assert human.exit_code == 0, human.output
     assert f"{cli.prefix}pipeline_run_logs" in human.stdout
-    assert human.stdout.count("ACTIVE") == 3
+    assert human.stdout.count("ACTIVE") == 4

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..fields import Identifier, Name, StringMap, Text
 from ..model import GlobalSecondaryIndex, RegistryModel
 from ..views import ViewModel
+from ..watermarks.values import WatermarkType
 
 PIPELINE_TABLES_INDEX = "pipeline_tables_index"
 
@@ -47,7 +48,10 @@ class _TableFields(BaseModel):
     format: TableFormat = TableFormat.PARQUET
     load_type: LoadType = LoadType.FULL
     watermark_column: str | None = Field(default=None, max_length=255)
+    #: the starting low bound, before the first committed watermark (see ``watermark_type``)
     watermark_value: str | None = Field(default=None, max_length=1024)
+    #: how the watermark is typed and ordered: timestamp, integer or string (the default)
+    watermark_type: WatermarkType = WatermarkType.STRING
     partition_columns: list[str] = Field(default_factory=list, max_length=100)
     primary_keys: list[str] = Field(default_factory=list, max_length=100)
     options: StringMap = Field(default_factory=dict)
