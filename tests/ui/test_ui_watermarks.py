@@ -59,7 +59,9 @@ def test_api_gives_the_committed_value_and_the_history_newest_first(client: Test
 def test_api_unknown_table_is_404(client: TestClient) -> None:
     response = client.get("/api/v1/watermark", params={"table_id": "nope"})
     assert response.status_code == 404
-    assert response.json()["detail"]["error"] == "not_found"
+    detail = response.json()["detail"]
+    assert detail["error"] == "not_found"
+    assert "'nope'" in detail["message"]  # the registry's error, naming the table (not a missing route)
 
 
 def test_table_page_shows_the_value_and_the_history(client: TestClient) -> None:
