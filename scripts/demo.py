@@ -265,11 +265,10 @@ def render_watermark(hook: Any, table_id: str) -> str:
     (``pipeline-registry tables watermark`` shows the whole history)."""
     registry = hook.registry
     table = registry.tables.get_by_id(table_id, consistent=True)
-    lines = [f"\nwatermark of {table_id} ({table.watermark_column}): {table.watermark_value}"]
+    committed = registry.tables.watermark(table_id).value
+    lines = [f"\nwatermark of {table_id} ({table.watermark_column}): {committed}"]
     for entry in registry.tables.watermark_history(table_id):
-        lines.append(
-            f"  {entry.kind} {entry.from_value or 'none'} -> {entry.to_value or 'none'}: {entry.run_id or '-'}"
-        )
+        lines.append(f"  {entry.kind} {entry.from_value or 'none'} -> {entry.to_value or 'none'}")
     return "\n".join(lines)
 
 

@@ -97,7 +97,9 @@ def test_demo_runs_both_dags_end_to_end(tmp_path: Path) -> None:
     # the first run read every sale, the second only the new ones (the watermark committed by the first)
     assert '{"records_read": 2000, "records_written": 4, "regions": 4}' in summary
     assert '{"records_read": 500, "records_written": 4, "regions": 4}' in summary
-    assert "watermark of sales_daily.raw_sales (order_id): 2499\n  commit none -> 1999\n  commit 1999 -> 2499" in summary
+    assert (
+        "watermark of sales_daily.raw_sales (order_id): 2499\n  commit none -> 1999\n  commit 1999 -> 2499" in summary
+    )
     assert re.search(r"spark app +local-\d+", summary)
     lines = summary.splitlines()
     assert len(lines) < 40
