@@ -63,7 +63,7 @@ from .lifecycle import (
     needs_watermarks,
     running_fence,
 )
-from .models import PipelineRunLog, PipelineRunLogUpsert, RunFinish, RunStart, RunStatus
+from .models import PipelineRunLog, PipelineRunLogUpsert, RunFinish, RunStart, RunStatus, _WatermarkFields
 
 log = logging.getLogger(__name__)
 
@@ -504,11 +504,13 @@ class PipelineRunLogsWriteApi:
                     )
                 if not outcome.applied:
                     codes = [code for code, _ in outcome.reasons]
-                    if not codes or codes[0] != "None" or "TransactionConflict" in codes:
+                    if not codes or codes[0] == "ConditionalCheckFailed" or "TransactionConflict" in codes:
                         continue  # the run changed (or a concurrent transaction): read and decide again
-                    failed = next(i for i, code in enumerate(codes) if code not in ("None", ""))
-                    table_id = actions[failed].key["table_id"]["S"]
-                    raise self._refuse_commit(end, seen, table_id, outcome.reasons[failed][1], context)
+                    moved = [i for i, code in enumerate(codes) if i > 0 and code == "ConditionalCheckFailed"]
+                    if codes[0] != "None" or not moved:
+                        raise RegistryError(f"the end's transaction was cancelled: {', '.join(codes)}", **context)
+                    table_id = actions[moved[0]].key["table_id"]["S"]
+                    raise self._refuse_commit(end, seen, table_id, outcome.reasons[moved[0]][1], context)
             stored = seen.model_copy(
                 update={
                     "status": end.status,
@@ -721,7 +723,8 @@ class PipelineRunLogsWriteApi:
         put = dict(item)
         written_at = _raw_string(item, "updated_at")
         put[WRITE_TOKENS] = encode_value(carried(history_of_raw(raw), token, written_at), WRITE_TOKENS)
-        known = set(PipelineRunLog.model_fields)
+        # what the run read, staged and committed of its watermarks is no import's to replace
+        known = set(PipelineRunLog.model_fields) - set(_WatermarkFields.model_fields)
         for name, value in (raw or {}).items():
             if name not in known:
                 put.setdefault(name, value)
