@@ -107,6 +107,9 @@ def test_two_overlapping_runs_exactly_one_commits_the_other_is_refused_and_recor
     assert "'b'" in (refused.error_message or "")
     assert registry.tables.watermark("orders").value == "7"
     assert registry.tables.watermark("customers").value == "2026-01-02T03:04:05.000000Z"
+    states = registry.tables.pipeline_watermarks("p")
+    assert {t: s.value for t, s in states.items()} == {"customers": "2026-01-02T03:04:05.000000Z", "orders": "7"}
+    assert states["orders"].run_id == "b"
     assert [e.run_id for e in registry.tables.watermark_history("orders")] == ["b"]
 
 

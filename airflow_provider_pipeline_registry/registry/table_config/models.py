@@ -67,11 +67,13 @@ class TableConfigUpsert(_TableFields):
     @model_validator(mode="after")
     def _starting_watermark_has_its_type(self) -> TableConfigUpsert:
         """A starting ``watermark_value`` must be a value of ``watermark_type`` (a run reads it)."""
-        if self.watermark_value:
+        values = self.__dict__  # an update validates one field at a time, on a partial instance
+        if values.get("watermark_value"):
             from ..errors import ValidationError as RegistryValidationError
 
+            kind = values.get("watermark_type") or WatermarkType.STRING
             try:
-                normalize_watermark(self.watermark_value, self.watermark_type, table_id=self.table_id)
+                normalize_watermark(values["watermark_value"], kind, table_id=values.get("table_id") or "?")
             except RegistryValidationError as exc:
                 raise ValueError(f"watermark_value: {exc.message}") from None
         return self

@@ -83,8 +83,8 @@ class WatermarkStore:
         table = self._table(table_id)
         return _state_of(table, self._state_record(table_id))
 
-    def snapshot(self, pipeline_id: str) -> dict[str, dict[str, Any]]:
-        """``{table_id: read entry}`` of each active table of ``pipeline_id``: what a starting run reads.
+    def pipeline_states(self, pipeline_id: str) -> dict[str, tuple[TableConfig, WatermarkState]]:
+        """Each active table of ``pipeline_id`` with its committed watermark.
 
         The tables come from the pipeline index (eventually consistent, like any GSI); their
         states from one consistent BatchGetItem per 100 tables."""
@@ -101,11 +101,14 @@ class WatermarkStore:
             return {}
         raws = self.gateway.batch_get([self.key(t.table_id) for t in tables], consistent=True)
         states = {r.table_id: r for r in WatermarkRecord.from_dynamodb_items(raws, table=self.gateway.table_name)}
-        snapshot: dict[str, dict[str, Any]] = {}
-        for table in tables:
-            state = _state_of(table, states.get(table.table_id))
-            snapshot[table.table_id] = read_entry(state.value, state.seq, state.watermark_type, table.watermark_column)
-        return snapshot
+        return {t.table_id: (t, _state_of(t, states.get(t.table_id))) for t in sorted(tables, key=lambda t: t.table_id)}
+
+    def snapshot(self, pipeline_id: str) -> dict[str, dict[str, Any]]:
+        """``{table_id: read entry}`` of each active table of ``pipeline_id``: what a starting run reads."""
+        return {
+            table_id: read_entry(state.value, state.seq, state.watermark_type, table.watermark_column)
+            for table_id, (table, state) in self.pipeline_states(pipeline_id).items()
+        }
 
     def history(self, table_id: str, *, limit: int | None = None, newest_first: bool = False) -> list[WatermarkEntry]:
         """Every commit and rewind of ``table_id`` (oldest first unless ``newest_first``)."""
