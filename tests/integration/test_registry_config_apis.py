@@ -408,7 +408,7 @@ def test_create_tables_is_idempotent(registry: Registry) -> None:
     assert registry.pipelines.get_by_id("kept").pipeline_id == "kept"
     status = registry.tables_status()
     assert sorted(status) == sorted(
-        registry.config.table_name(t)  # type: ignore[arg-type]
+        registry.config.table_name(t)
         for t in ("pipeline_config", "table_config", "pipeline_run_logs", "table_watermarks")
     )
     assert set(status.values()) == {"ACTIVE"}
