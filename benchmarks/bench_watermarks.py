@@ -1,10 +1,12 @@
 """The SUCCESS end with 1 and 5 watermark commits against the plain end (issue #23).
 
-Each timed call is ``runs_write.finish(SUCCESS)`` of a fresh RUNNING run (started untimed) of a
-pipeline with 5 incremental tables: *plain end* (nothing to commit: one conditional
-``UpdateItem``), *end + 1 watermark* and *end + 5 watermarks* (one consistent ``GetItem`` of the
-run, then one ``TransactWriteItems``: the run's end plus, per table, the state update and a
-history put). Variants interleaved in a rotating order. Every request of the section asks for
+Each timed call is the SUCCESS end of a fresh RUNNING run (started untimed) of a pipeline with 5
+incremental tables: *plain end* (``finish``, nothing to commit: one conditional ``UpdateItem``),
+*end + 1 watermark* and *end + 5 watermarks* (the run logger's path, ``commit_end`` with the
+snapshot its join returned: one ``TransactWriteItems`` of the run's end plus, per table, the
+state update and a history put) and *end operator + 1 watermark* (``finish`` with
+``watermarks=``: one consistent ``GetItem`` of the run first, then the same transaction).
+Variants interleaved in a rotating order. Every request of the section asks for
 ``ReturnConsumedCapacity=TOTAL`` (a botocore ``before-parameter-build`` hook) and an ``after-call``
 hook adds up the capacity units of the timed call. Target: at most 2.5x the plain end's latency.
 """
@@ -23,7 +25,13 @@ from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
 
 TARGET = 2.5
 TABLES = 5
-VARIANTS = {"plain end": 0, "end + 1 watermark": 1, "end + 5 watermarks": 5}
+#: variant -> (watermarks committed, through the run logger's path: commit_end with its snapshot)
+VARIANTS = {
+    "plain end": (0, False),
+    "end + 1 watermark": (1, True),
+    "end + 5 watermarks": (5, True),
+    "end operator + 1 watermark": (1, False),
+}
 
 
 @dataclass
@@ -79,12 +87,16 @@ def run(config: DynamoDBConfig, *, quick: bool = False) -> WatermarkResult:
             "pipeline_id": "wm",
             "status": "SUCCESS",
             "attempt_id": started.attempt_id,
-            "watermarks": {f"wm_t{i}": value for i in range(VARIANTS[name])},
+            "watermarks": {f"wm_t{i}": value for i in range(VARIANTS[name][0])},
         }
+        read = started.watermarks or {}
         meter.units, meter.operations, meter.on = 0.0, [], True
         clock: Callable[[], float] = __import__("time").perf_counter
         begin = clock()
-        registry.runs_write.finish(end)
+        if VARIANTS[name][1]:
+            registry.runs_write.commit_end(end, read=read)
+        else:
+            registry.runs_write.finish(end)
         took = clock() - begin
         meter.on = False
         return took, meter.units, list(meter.operations)

@@ -792,7 +792,10 @@ class PipelineRunLogger:
             try:
                 if spark and self.heartbeats_sent == 0:
                     self._heartbeat()  # the Spark identity travels only with heartbeats
-                stored = self._api.finish(end)
+                if end.watermarks:  # what the join read is the run's snapshot: no read before the commit
+                    stored = self._api.commit_end(end, read=self._watermark_reads)
+                else:
+                    stored = self._api.finish(end)
             except AttemptSupersededError as exc:
                 self._note_superseded(exc)
                 log.warning("run %s: not recording %s over a newer attempt (%s)", self.run_id, outcome, exc.message)
@@ -826,13 +829,16 @@ class PipelineRunLogger:
             except Exception as exc:  # not found, access denied, missing table...
                 self._log_unrecorded(outcome, f"{type(exc).__name__}: {exc}")
                 return False
+            ended_at = end.end_time if stored is None else stored.end_time
+            started = self._started_at if stored is None else stored.start_time
+            took = (ended_at - started).total_seconds() if ended_at is not None and started is not None else None
             log.info(
                 "run %s of pipeline %s: %s at %s%s",
                 self.run_id,
                 self.pipeline_id,
-                stored.status.value,
-                self._when(stored.end_time),
-                f" after {stored.duration_seconds:.1f}s" if stored.duration_seconds is not None else "",
+                status.value if stored is None else stored.status.value,
+                self._when(ended_at),
+                f" after {took:.1f}s" if took is not None else "",
             )
             return True
 
