@@ -44,6 +44,7 @@ from .errors import (
     RegistryError,
     RetryableError,
     ValidationError,
+    WatermarkBackwardsError,
     WatermarkConflictError,
 )
 from .run_env import (
@@ -404,15 +405,13 @@ class PipelineRunLogger:
         transaction; a FAILED or CANCELLED end commits nothing. An advance below :meth:`watermark`
         is :class:`WatermarkBackwardsError`. The value is also kept in memory and sent with the
         end, so a stage write lost to a DynamoDB fault is still committed by the end."""
-        from .watermarks.values import is_backwards, normalize_watermark
+        from airflow_provider_pipeline_registry.registry.watermarks.values import is_backwards, normalize_watermark
 
         read = self._read_of(table_id)
         kind = read.get("type") or "string"
         text = normalize_watermark(value, kind, table_id=table_id)
         low = read.get("from")
         if is_backwards(low, text, kind):
-            from .errors import WatermarkBackwardsError
-
             raise WatermarkBackwardsError(
                 f"watermark of table {table_id!r} cannot go back from {low!r} to {text!r} ({kind}); "
                 "only rewind_watermark moves it back",
@@ -437,7 +436,7 @@ class PipelineRunLogger:
     def advance_watermark_from(self, table_id: str, df: Any, column: str | None = None) -> str | None:
         """Stage the high bound of ``df`` (``max`` of ``column``, default the table's
         ``watermark_column``) in one aggregate; None (nothing staged) when ``df`` has no rows."""
-        from .watermarks.spark import high_watermark
+        from airflow_provider_pipeline_registry.registry.watermarks.spark import high_watermark
 
         read = self._read_of(table_id)
         name = column or read.get("column")
