@@ -11,13 +11,14 @@
 from __future__ import annotations
 
 import getpass
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from ..conditions import Condition, KeyCondition, Update, eq, not_exists
 from ..config import DynamoDBConfig
-from ..errors import ConflictError, ItemNotFoundError, ValidationError
+from ..errors import ConflictError, ItemNotFoundError, TableNotFoundError, ValidationError
 from ..gateway import DynamoDBClient, TableGateway, create_table_gateway
 from ..keys import build_model_key
 from ..table_config.models import TableConfig
@@ -36,6 +37,8 @@ from .models import (
     history_entry,
 )
 from .values import WatermarkType, normalize_watermark
+
+log = logging.getLogger(__name__)
 
 #: the most tables one SUCCESS end commits (two actions each, plus the run, in one transaction)
 MAX_COMMITTED_TABLES = 49
@@ -99,7 +102,17 @@ class WatermarkStore:
         ]
         if not tables:
             return {}
-        raws = self.gateway.batch_get([self.key(t.table_id) for t in tables], consistent=True)
+        try:
+            raws = self.gateway.batch_get([self.key(t.table_id) for t in tables], consistent=True)
+        except TableNotFoundError:
+            # a deployment upgraded without create_tables: nothing was ever committed, so every
+            # table reads its starting value; committing will name the missing table
+            log.warning(
+                "table %s does not exist: watermarks read as never committed; create it with create_tables "
+                "(`pipeline-registry tables create`)",
+                self.gateway.table_name,
+            )
+            raws = []
         states = {r.table_id: r for r in WatermarkRecord.from_dynamodb_items(raws, table=self.gateway.table_name)}
         return {t.table_id: (t, _state_of(t, states.get(t.table_id))) for t in sorted(tables, key=lambda t: t.table_id)}
 
