@@ -1,10 +1,12 @@
 """The SUCCESS end with 1 and 5 watermark commits against the plain end (issue #23).
 
-Each timed call is ``runs_write.finish(SUCCESS)`` of a fresh RUNNING run (started untimed) of a
-pipeline with 5 incremental tables: *plain end* (nothing to commit: one conditional
-``UpdateItem``), *end + 1 watermark* and *end + 5 watermarks* (one consistent ``GetItem`` of the
-run, then one ``TransactWriteItems``: the run's end plus, per table, the state update and a
-history put). Variants interleaved in a rotating order. Every request of the section asks for
+Each timed call is the SUCCESS end of a fresh RUNNING run (started untimed) of a pipeline with 5
+incremental tables: *plain end* (``finish``, nothing to commit: one conditional ``UpdateItem``),
+*end + 1 watermark* and *end + 5 watermarks* (the run logger's path, ``commit_end`` with the
+snapshot its join returned: one ``TransactWriteItems`` of the run's end plus, per table, the
+state update and a history put) and *end operator + 1 watermark* (``finish`` with
+``watermarks=``: one consistent ``GetItem`` of the run first, then the same transaction).
+Variants interleaved in a rotating order. Every request of the section asks for
 ``ReturnConsumedCapacity=TOTAL`` (a botocore ``before-parameter-build`` hook) and an ``after-call``
 hook adds up the capacity units of the timed call. Target: at most 2.5x the plain end's latency.
 """
@@ -17,13 +19,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from timing import Sample
+from timing import Sample, interleave
 
 from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
 
 TARGET = 2.5
 TABLES = 5
-VARIANTS = {"plain end": 0, "end + 1 watermark": 1, "end + 5 watermarks": 5}
+#: variant -> (watermarks committed, through the run logger's path: commit_end with its snapshot)
+VARIANTS = {
+    "plain end": (0, False),
+    "end + 1 watermark": (1, True),
+    "end + 5 watermarks": (5, True),
+    "end operator + 1 watermark": (1, False),
+}
 
 
 @dataclass
@@ -31,6 +39,53 @@ class WatermarkResult:
     samples: dict[str, Sample] = field(default_factory=dict)
     capacity: dict[str, float] = field(default_factory=dict)
     calls: dict[str, list[str]] = field(default_factory=dict)
+    #: the emulator's floor: raw boto3 calls of the same shapes on scratch items, same rounds
+    raw: dict[str, Sample] = field(default_factory=dict)
+
+
+def _raw_variants(registry: Registry) -> dict[str, Callable[[], object]]:
+    """A plain ``UpdateItem`` and ``TransactWriteItems`` of 3 and 11 actions (the run plus 1 or 5
+    tables' state update and history put), unconditional, on scratch items of the same tables."""
+    client = registry.client
+    runs = registry.runs_write.gateway.table_name
+    marks = registry.runs_write.watermarks.gateway.table_name
+    run_key = {"run_id": {"S": "raw"}, "pipeline_id": {"S": "wm"}}
+    client.put_item(TableName=runs, Item={**run_key, "n": {"N": "0"}})
+    counter = itertools.count()
+
+    def run_update() -> dict[str, Any]:
+        return {
+            "TableName": runs,
+            "Key": run_key,
+            "UpdateExpression": "SET n = :n",
+            "ExpressionAttributeValues": {":n": {"N": str(next(counter))}},
+        }
+
+    def transaction(tables: int) -> None:
+        n = str(next(counter))
+        actions: list[dict[str, Any]] = [{"Update": run_update()}]
+        for i in range(tables):
+            state = {"table_id": {"S": f"raw{i}"}, "entry": {"S": "state"}}
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": marks,
+                        "Key": state,
+                        "UpdateExpression": "SET seq = :n",
+                        "ExpressionAttributeValues": {":n": {"N": n}},
+                    }
+                }
+            )
+            actions.append(
+                {"Put": {"TableName": marks, "Item": {"table_id": {"S": f"raw{i}"}, "entry": {"S": f"h{n}"}}}}
+            )
+        client.transact_write_items(TransactItems=actions)
+
+    return {
+        "raw boto3 UpdateItem": lambda: client.update_item(**run_update()),
+        "raw boto3 TransactWriteItems (3 actions)": lambda: transaction(1),
+        "raw boto3 TransactWriteItems (11 actions)": lambda: transaction(5),
+    }
 
 
 class _Meter:
@@ -79,12 +134,16 @@ def run(config: DynamoDBConfig, *, quick: bool = False) -> WatermarkResult:
             "pipeline_id": "wm",
             "status": "SUCCESS",
             "attempt_id": started.attempt_id,
-            "watermarks": {f"wm_t{i}": value for i in range(VARIANTS[name])},
+            "watermarks": {f"wm_t{i}": value for i in range(VARIANTS[name][0])},
         }
+        read = started.watermarks or {}
         meter.units, meter.operations, meter.on = 0.0, [], True
         clock: Callable[[], float] = __import__("time").perf_counter
         begin = clock()
-        registry.runs_write.finish(end)
+        if VARIANTS[name][1]:
+            registry.runs_write.commit_end(end, read=read)
+        else:
+            registry.runs_write.finish(end)
         took = clock() - begin
         meter.on = False
         return took, meter.units, list(meter.operations)
@@ -102,6 +161,7 @@ def run(config: DynamoDBConfig, *, quick: bool = False) -> WatermarkResult:
             units[name].append(consumed)
             result.calls[name] = operations
     result.capacity = {name: statistics.median(values) for name, values in units.items()}
+    result.raw = interleave(_raw_variants(registry), rounds=rounds, warmup=warmup)
     return result
 
 
@@ -123,5 +183,16 @@ def report(result: WatermarkResult) -> Any:
             f"{result.capacity[name]:g}",
             " + ".join(result.calls.get(name, [])),
             verdict,
+        )
+    floor = result.raw["raw boto3 UpdateItem"].median
+    for name, sample in result.raw.items():
+        table.add_row(
+            name,
+            f"{sample.median * 1000:.2f}",
+            f"{sample.p90 * 1000:.2f}",
+            f"{sample.median / floor:.2f}x (raw)",
+            "",
+            "",
+            "",
         )
     return table

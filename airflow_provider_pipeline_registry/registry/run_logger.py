@@ -44,6 +44,7 @@ from .errors import (
     RegistryError,
     RetryableError,
     ValidationError,
+    WatermarkBackwardsError,
     WatermarkConflictError,
 )
 from .run_env import (
@@ -404,15 +405,13 @@ class PipelineRunLogger:
         transaction; a FAILED or CANCELLED end commits nothing. An advance below :meth:`watermark`
         is :class:`WatermarkBackwardsError`. The value is also kept in memory and sent with the
         end, so a stage write lost to a DynamoDB fault is still committed by the end."""
-        from .watermarks.values import is_backwards, normalize_watermark
+        from airflow_provider_pipeline_registry.registry.watermarks.values import is_backwards, normalize_watermark
 
         read = self._read_of(table_id)
         kind = read.get("type") or "string"
         text = normalize_watermark(value, kind, table_id=table_id)
         low = read.get("from")
         if is_backwards(low, text, kind):
-            from .errors import WatermarkBackwardsError
-
             raise WatermarkBackwardsError(
                 f"watermark of table {table_id!r} cannot go back from {low!r} to {text!r} ({kind}); "
                 "only rewind_watermark moves it back",
@@ -437,7 +436,7 @@ class PipelineRunLogger:
     def advance_watermark_from(self, table_id: str, df: Any, column: str | None = None) -> str | None:
         """Stage the high bound of ``df`` (``max`` of ``column``, default the table's
         ``watermark_column``) in one aggregate; None (nothing staged) when ``df`` has no rows."""
-        from .watermarks.spark import high_watermark
+        from airflow_provider_pipeline_registry.registry.watermarks.spark import high_watermark
 
         read = self._read_of(table_id)
         name = column or read.get("column")
@@ -792,7 +791,10 @@ class PipelineRunLogger:
             try:
                 if spark and self.heartbeats_sent == 0:
                     self._heartbeat()  # the Spark identity travels only with heartbeats
-                stored = self._api.finish(end)
+                if end.watermarks:  # what the join read is the run's snapshot: no read before the commit
+                    stored = self._api.commit_end(end, read=self._watermark_reads)
+                else:
+                    stored = self._api.finish(end)
             except AttemptSupersededError as exc:
                 self._note_superseded(exc)
                 log.warning("run %s: not recording %s over a newer attempt (%s)", self.run_id, outcome, exc.message)
@@ -826,13 +828,16 @@ class PipelineRunLogger:
             except Exception as exc:  # not found, access denied, missing table...
                 self._log_unrecorded(outcome, f"{type(exc).__name__}: {exc}")
                 return False
+            ended_at = end.end_time if stored is None else stored.end_time
+            started = self._started_at if stored is None else stored.start_time
+            took = (ended_at - started).total_seconds() if ended_at is not None and started is not None else None
             log.info(
                 "run %s of pipeline %s: %s at %s%s",
                 self.run_id,
                 self.pipeline_id,
-                stored.status.value,
-                self._when(stored.end_time),
-                f" after {stored.duration_seconds:.1f}s" if stored.duration_seconds is not None else "",
+                status.value if stored is None else stored.status.value,
+                self._when(ended_at),
+                f" after {took:.1f}s" if took is not None else "",
             )
             return True
 

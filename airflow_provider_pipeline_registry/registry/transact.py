@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from .attributes import Item, check_item_size, decode_item
 from .conditions import Condition, Update
-from .errors import ValidationError
+from .errors import TableNotFoundError, ValidationError
 from .gateway import _TRANSACT_CODES, TRANSACT_LIMIT, TableGateway, _Expressions
 
 
@@ -80,6 +80,15 @@ def transact_write(actions: Sequence[TransactAction], *, token: str) -> Transact
             TransactItems=wire,
             ClientRequestToken=token,
         )
+    except TableNotFoundError as exc:
+        names = sorted({action.gateway.table_name for action in actions})
+        raise TableNotFoundError(
+            f"a table of the transaction does not exist (one of {', '.join(names)}): create them with "
+            "create_tables(config) or `pipeline-registry tables create`",
+            operation="transact_write_items",
+            aws_error_code=exc.aws_error_code,
+            aws_request_id=exc.aws_request_id,
+        ) from exc.__cause__
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "UnknownOperationException":
             return TransactOutcome(applied=False, reasons=[], supported=False)

@@ -16,6 +16,7 @@ from airflow_provider_pipeline_registry.registry import (
     ConflictError,
     Registry,
     RunStatus,
+    TableNotFoundError,
     ValidationError,
     WatermarkBackwardsError,
     WatermarkConflictError,
@@ -107,6 +108,9 @@ def test_two_overlapping_runs_exactly_one_commits_the_other_is_refused_and_recor
     assert "'b'" in (refused.error_message or "")
     assert registry.tables.watermark("orders").value == "7"
     assert registry.tables.watermark("customers").value == "2026-01-02T03:04:05.000000Z"
+    states = registry.tables.pipeline_watermarks("p")
+    assert {t: s.value for t, s in states.items()} == {"customers": "2026-01-02T03:04:05.000000Z", "orders": "7"}
+    assert states["orders"].run_id == "b"
     assert [e.run_id for e in registry.tables.watermark_history("orders")] == ["b"]
 
 
@@ -298,3 +302,27 @@ def test_a_run_of_a_pipeline_without_tables_reads_nothing(registry: Registry) ->
 
 def test_a_conflict_error_is_a_conflict_error() -> None:
     assert issubclass(WatermarkConflictError, ConflictError)
+
+
+def test_without_the_watermark_table_runs_start_and_a_commit_names_the_missing_table(registry: Registry) -> None:
+    """A deployment upgraded without create_tables: starts read every table as never committed;
+    only a commit fails, naming the table to create."""
+    _pipeline(registry, "p", {"orders": "integer"})
+    missing = registry.config.table_name("table_watermarks")
+    registry.client.delete_table(TableName=missing)
+    registry.client.get_waiter("table_not_exists").wait(TableName=missing, WaiterConfig={"Delay": 1})
+    started = registry.runs_write.start({"run_id": "r", "pipeline_id": "p"})
+    assert started.watermark_read("orders") is None
+    with pytest.raises(TableNotFoundError, match=missing):
+        registry.runs_write.finish(
+            {
+                "run_id": "r",
+                "pipeline_id": "p",
+                "status": "SUCCESS",
+                "attempt_id": started.attempt_id,
+                "watermarks": {"orders": 1},
+            }
+        )
+    stored = registry.runs_write.current("r", "p")
+    assert stored is not None
+    assert stored.status is RunStatus.RUNNING  # not recorded SUCCESS without its watermark

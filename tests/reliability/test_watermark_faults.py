@@ -143,3 +143,26 @@ def test_a_driver_killed_after_staging_commits_nothing_and_the_takeover_reads_th
         ("r0", None, "10"),
         ("r", "10", "12"),
     ]
+
+
+def test_a_lost_response_to_the_run_loggers_end_commits_once(make_registry: RegistryFactory) -> None:
+    """The logger's end is one transaction without a read first (``commit_end``): its lost answer
+    still reports SUCCESS once and leaves one history entry."""
+    registry = make_registry()
+    _incremental(registry)
+    faults = FaultInjector(
+        registry.client, rate=1.0, seed=1, kinds=("lost_response",), operations=["TransactWriteItems"], max_faults=1
+    )
+    try:
+        with PipelineRunLogger(pipeline_id="p", run_id="r", registry=registry, handle_sigterm=False) as run:
+            run.advance_watermark("orders", 5)
+    finally:
+        faults.remove()
+    assert faults.faults["lost_response"] == 1
+    assert run.status is RunStatus.SUCCESS
+    assert run.watermark_conflict is None
+    stored = registry.runs_write.current("r", "p")
+    assert stored is not None
+    assert (stored.status, stored.error_type) == (RunStatus.SUCCESS, None)
+    assert stored.watermark_commits == {"orders": {"from": None, "to": "5", "seq": 1}}
+    assert [(e.run_id, e.to_value) for e in registry.tables.watermark_history("orders")] == [("r", "5")]

@@ -63,7 +63,7 @@ from .lifecycle import (
     needs_watermarks,
     running_fence,
 )
-from .models import PipelineRunLog, PipelineRunLogUpsert, RunFinish, RunStart, RunStatus
+from .models import PipelineRunLog, PipelineRunLogUpsert, RunFinish, RunStart, RunStatus, _WatermarkFields
 
 log = logging.getLogger(__name__)
 
@@ -420,7 +420,7 @@ class PipelineRunLogsWriteApi:
             ):
                 decision = decide_refused_heartbeat(seen, replace(beat, at=_NEVER))
                 raise _refusal(decision, _plain(seen) if seen else None, context)
-            text = _advance(seen, table_id, value)
+            text = _advance(seen.run_id, seen.watermarks, table_id, value)
             staged = {**(seen.watermark_staged or {}), table_id: text}
             update = Update(
                 set={"watermark_staged": staged, "watermark_pending": True, "updated_at": utc_now()},
@@ -433,6 +433,52 @@ class PipelineRunLogsWriteApi:
                 continue  # a heartbeat (or anything) wrote since the read: decide again
             return text
         raise ConflictError(f"run {run_id!r} kept changing while staging a watermark", **context)
+
+    def commit_end(
+        self, data: RunFinish | Mapping[str, Any], *, read: Mapping[str, Mapping[str, Any]]
+    ) -> PipelineRunLog | None:
+        """The SUCCESS end of attempt ``data.attempt_id`` with its watermarks, for a caller that holds
+        the run's snapshot ``read`` (``run.watermarks`` as its join returned it: the run logger).
+
+        One ``TransactWriteItems`` and no read first: a run's snapshot changes only with a new
+        attempt, so the end's attempt fence also proves ``read`` is the stored one. Returns None
+        when that transaction applied; anything else (a refused condition, a lost answer that
+        the implementation does not recognise) goes through :meth:`finish`'s reading path, which
+        explains it and returns the stored run or raises (WatermarkConflictError...).
+        """
+        end = validate_dto(RunFinish, data, self.config.tzinfo)
+        if end.status is not RunStatus.SUCCESS or end.attempt_id is None or not end.watermarks:
+            return self.finish(end)
+        moves: dict[str, str] = {}
+        for table_id, value in sorted(end.watermarks.items()):
+            text = _advance(end.run_id, read, table_id, value)
+            if text != read[table_id].get("from"):
+                moves[table_id] = text
+        if not moves or len(moves) > MAX_COMMITTED_TABLES:
+            return self._commit(end)
+        now = utc_now()
+        commits = {
+            t: {"from": read[t].get("from"), "to": v, "seq": int(read[t].get("seq") or 0) + 1} for t, v in moves.items()
+        }
+        update = Update(
+            set={"status": end.status, "end_time": end.end_time, "updated_at": now, "watermark_commits": commits},
+            set_nested={("metrics", k): v for k, v in end.metrics.items()},
+            remove=("is_running", "watermark_pending", "watermark_staged"),
+            key_strings=self._key_strings,
+        )
+        key = self._key(end.run_id, end.pipeline_id)
+        fence = end_fence(end) & exists("metrics") & exists("watermarks")
+        token = new_write_token()
+        actions = [TransactAction(self.gateway, key, update=update, condition=fence)]
+        for table_id, value in moves.items():
+            actions += self.watermarks.commit_actions(
+                end.run_id, end.pipeline_id, table_id, read[table_id], value, now, token
+            )
+        if transact_write(actions, token=token).applied:
+            for table_id, commit in commits.items():
+                log.info("run %s: watermark of %s %r -> %r", end.run_id, table_id, commit["from"], commit["to"])
+            return None
+        return self._commit(end)
 
     def _commit(self, end: RunFinish) -> PipelineRunLog:
         """The SUCCESS end and every staged watermark in ONE ``TransactWriteItems``.
@@ -457,7 +503,7 @@ class PipelineRunLogsWriteApi:
                 raise _refusal(decision, _plain(seen) if seen else None, context)
             advances = dict(seen.watermark_staged or {})
             for table_id, value in end.watermarks.items():
-                advances[table_id] = _advance(seen, table_id, value)
+                advances[table_id] = _advance(seen.run_id, seen.watermarks, table_id, value)
             read = seen.watermarks or {}
             moves = {t: v for t, v in sorted(advances.items()) if v != read[t].get("from")}
             if len(moves) > MAX_COMMITTED_TABLES:
@@ -504,11 +550,13 @@ class PipelineRunLogsWriteApi:
                     )
                 if not outcome.applied:
                     codes = [code for code, _ in outcome.reasons]
-                    if not codes or codes[0] != "None" or "TransactionConflict" in codes:
+                    if not codes or codes[0] == "ConditionalCheckFailed" or "TransactionConflict" in codes:
                         continue  # the run changed (or a concurrent transaction): read and decide again
-                    failed = next(i for i, code in enumerate(codes) if code not in ("None", ""))
-                    table_id = actions[failed].key["table_id"]["S"]
-                    raise self._refuse_commit(end, seen, table_id, outcome.reasons[failed][1], context)
+                    moved = [i for i, code in enumerate(codes) if i > 0 and code == "ConditionalCheckFailed"]
+                    if codes[0] != "None" or not moved:
+                        raise RegistryError(f"the end's transaction was cancelled: {', '.join(codes)}", **context)
+                    table_id = actions[moved[0]].key["table_id"]["S"]
+                    raise self._refuse_commit(end, seen, table_id, outcome.reasons[moved[0]][1], context)
             stored = seen.model_copy(
                 update={
                     "status": end.status,
@@ -721,7 +769,8 @@ class PipelineRunLogsWriteApi:
         put = dict(item)
         written_at = _raw_string(item, "updated_at")
         put[WRITE_TOKENS] = encode_value(carried(history_of_raw(raw), token, written_at), WRITE_TOKENS)
-        known = set(PipelineRunLog.model_fields)
+        # what the run read, staged and committed of its watermarks is no import's to replace
+        known = set(PipelineRunLog.model_fields) - set(_WatermarkFields.model_fields)
         for name, value in (raw or {}).items():
             if name not in known:
                 put.setdefault(name, value)
@@ -761,14 +810,14 @@ def _same_write(run: PipelineRunLog) -> Condition:
     return eq("updated_at", run.updated_at) if run.updated_at is not None else not_exists("updated_at")
 
 
-def _advance(run: PipelineRunLog, table_id: str, value: Any) -> str:
-    """``value`` as the canonical new high bound of ``table_id`` for ``run``: the run must have read
-    the table, and the value must not be below what it read."""
-    read = (run.watermarks or {}).get(table_id)
+def _advance(run_id: str, snapshot: Mapping[str, Mapping[str, Any]] | None, table_id: str, value: Any) -> str:
+    """``value`` as the canonical new high bound of ``table_id`` for run ``run_id`` whose snapshot is
+    ``snapshot``: the run must have read the table, and the value must not be below what it read."""
+    read = (snapshot or {}).get(table_id)
     if read is None:
-        known = ", ".join(sorted(run.watermarks or {})) or "none"
+        known = ", ".join(sorted(snapshot or {})) or "none"
         raise ValidationError(
-            f"run {run.run_id!r} did not read a watermark of table {table_id!r} (the pipeline's active tables "
+            f"run {run_id!r} did not read a watermark of table {table_id!r} (the pipeline's active tables "
             f"when it started: {known})",
             field=f"watermarks.{table_id}",
         )

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..fields import Identifier, Name, StringMap, Text
 from ..model import GlobalSecondaryIndex, RegistryModel
 from ..views import ViewModel
-from ..watermarks.values import WatermarkType
+from ..watermarks.values import WatermarkType, normalize_watermark
 
 PIPELINE_TABLES_INDEX = "pipeline_tables_index"
 
@@ -63,6 +63,20 @@ class TableConfigUpsert(_TableFields):
     """Input for creating or replacing a table config. Unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="after")
+    def _starting_watermark_has_its_type(self) -> TableConfigUpsert:
+        """A starting ``watermark_value`` must be a value of ``watermark_type`` (a run reads it)."""
+        values = self.__dict__  # an update validates one field at a time, on a partial instance
+        if values.get("watermark_value"):
+            from ..errors import ValidationError as RegistryValidationError
+
+            kind = values.get("watermark_type") or WatermarkType.STRING
+            try:
+                normalize_watermark(values["watermark_value"], kind, table_id=values.get("table_id") or "?")
+            except RegistryValidationError as exc:
+                raise ValueError(f"watermark_value: {exc.message}") from None
+        return self
 
 
 class TableConfig(RegistryModel, _TableFields):

@@ -67,6 +67,12 @@ class TableConfigReadApi(ConfigReadApi[TableConfig, TableConfigView]):
         what moved it last (a run, or a rewind). ItemNotFoundError for a table without config."""
         return self._watermarks.state(table_id)
 
+    def pipeline_watermarks(self, pipeline_id: str) -> dict[str, WatermarkState]:
+        """``{table_id: committed watermark}`` of each active table of ``pipeline_id``: what a run
+        starting now would read (e.g. for a DAG without the run logger; a started run's own
+        snapshot is its ``watermarks``)."""
+        return {t: state for t, (_, state) in self._watermarks.pipeline_states(pipeline_id).items()}
+
     def watermark_history(
         self, table_id: str, *, limit: int | None = None, newest_first: bool = False
     ) -> list[WatermarkEntry]:

@@ -11,13 +11,14 @@
 from __future__ import annotations
 
 import getpass
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from ..conditions import Condition, KeyCondition, Update, eq, not_exists
 from ..config import DynamoDBConfig
-from ..errors import ConflictError, ItemNotFoundError, ValidationError
+from ..errors import ConflictError, ItemNotFoundError, TableNotFoundError, ValidationError
 from ..gateway import DynamoDBClient, TableGateway, create_table_gateway
 from ..keys import build_model_key
 from ..table_config.models import TableConfig
@@ -36,6 +37,8 @@ from .models import (
     history_entry,
 )
 from .values import WatermarkType, normalize_watermark
+
+log = logging.getLogger(__name__)
 
 #: the most tables one SUCCESS end commits (two actions each, plus the run, in one transaction)
 MAX_COMMITTED_TABLES = 49
@@ -83,8 +86,8 @@ class WatermarkStore:
         table = self._table(table_id)
         return _state_of(table, self._state_record(table_id))
 
-    def snapshot(self, pipeline_id: str) -> dict[str, dict[str, Any]]:
-        """``{table_id: read entry}`` of each active table of ``pipeline_id``: what a starting run reads.
+    def pipeline_states(self, pipeline_id: str) -> dict[str, tuple[TableConfig, WatermarkState]]:
+        """Each active table of ``pipeline_id`` with its committed watermark.
 
         The tables come from the pipeline index (eventually consistent, like any GSI); their
         states from one consistent BatchGetItem per 100 tables."""
@@ -99,13 +102,26 @@ class WatermarkStore:
         ]
         if not tables:
             return {}
-        raws = self.gateway.batch_get([self.key(t.table_id) for t in tables], consistent=True)
+        try:
+            raws = self.gateway.batch_get([self.key(t.table_id) for t in tables], consistent=True)
+        except TableNotFoundError:
+            # a deployment upgraded without create_tables: nothing was ever committed, so every
+            # table reads its starting value; committing will name the missing table
+            log.warning(
+                "table %s does not exist: watermarks read as never committed; create it with create_tables "
+                "(`pipeline-registry tables create`)",
+                self.gateway.table_name,
+            )
+            raws = []
         states = {r.table_id: r for r in WatermarkRecord.from_dynamodb_items(raws, table=self.gateway.table_name)}
-        snapshot: dict[str, dict[str, Any]] = {}
-        for table in tables:
-            state = _state_of(table, states.get(table.table_id))
-            snapshot[table.table_id] = read_entry(state.value, state.seq, state.watermark_type, table.watermark_column)
-        return snapshot
+        return {t.table_id: (t, _state_of(t, states.get(t.table_id))) for t in sorted(tables, key=lambda t: t.table_id)}
+
+    def snapshot(self, pipeline_id: str) -> dict[str, dict[str, Any]]:
+        """``{table_id: read entry}`` of each active table of ``pipeline_id``: what a starting run reads."""
+        return {
+            table_id: read_entry(state.value, state.seq, state.watermark_type, table.watermark_column)
+            for table_id, (table, state) in self.pipeline_states(pipeline_id).items()
+        }
 
     def history(self, table_id: str, *, limit: int | None = None, newest_first: bool = False) -> list[WatermarkEntry]:
         """Every commit and rewind of ``table_id`` (oldest first unless ``newest_first``)."""
