@@ -183,13 +183,19 @@ def watermark_template(table_id: str, *, load_task_id: str = DEFAULT_LOAD_TASK_I
 def source_watermarks(registry: Any, pipeline_id: str, run_id: str, tables: Sequence[Any]) -> dict[str, str | None]:
     """``{table_id: low bound}`` of the source tables among ``tables`` for run ``run_id``: what the
     run read when it started if it did and has not succeeded (a retry or clear reads the same
-    values), else each table's committed watermark (``registry.tables.watermark``)."""
+    values), else each table's committed watermark (one index query and one batch read)."""
     sources = [t.table_id for t in tables if str(getattr(t.role, "value", t.role)) == "source"]
     if not sources:
         return {}
     run = registry.runs.find_entity(run_id, pipeline_id, consistent=True)
     read = (run.watermarks or {}) if run is not None and str(run.status.value) != "SUCCESS" else {}
-    return {
-        table_id: read[table_id].get("from") if table_id in read else registry.tables.watermark(table_id).value
-        for table_id in sources
-    }
+    committed = registry.tables.pipeline_watermarks(pipeline_id) if any(t not in read for t in sources) else {}
+    found: dict[str, str | None] = {}
+    for table_id in sources:
+        if table_id in read:
+            found[table_id] = read[table_id].get("from")
+        elif table_id in committed:
+            found[table_id] = committed[table_id].value
+        else:  # not in the pipeline's index yet (eventually consistent): read it directly
+            found[table_id] = registry.tables.watermark(table_id).value
+    return found

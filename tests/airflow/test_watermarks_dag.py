@@ -90,3 +90,29 @@ def test_the_load_exposes_the_committed_watermark_and_the_end_commits_the_new_on
     _, load, _ = run_once(dags, high=30)
     assert load["watermarks"] == {source: "25"}
     assert registry.tables.watermark(source).value == "30"
+
+
+@pytest.mark.parametrize(
+    ("given", "parsed"),
+    [
+        (None, {}),
+        ("", {}),
+        ("None", {}),  # a template rendered from a missing XCom without native rendering
+        ({"a": "5", "b": "", "c": None, "d": "None"}, {"a": "5"}),
+        ('{"a": 7}', {"a": 7}),
+    ],
+)
+def test_end_operator_watermarks_as_rendered(given: Any, parsed: dict[str, Any]) -> None:
+    from airflow_provider_pipeline_registry.operators.pipeline_registry import _parse_watermarks
+
+    assert _parse_watermarks(given) == parsed
+
+
+@pytest.mark.parametrize("given", ["not json", "[1, 2]", ["a"], {1: "x"}])
+def test_end_operator_refuses_watermarks_that_are_not_a_dict(given: Any) -> None:
+    from airflow_provider_pipeline_registry.operators.pipeline_registry import _parse_watermarks
+    from airflow_provider_pipeline_registry.registry.errors import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        _parse_watermarks(given)
+    assert caught.value.field == "watermarks"
