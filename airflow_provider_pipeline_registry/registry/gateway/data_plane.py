@@ -43,7 +43,10 @@ class TransactResult:
 
 
 class TableGateway(BatchOperations):
-    """Every DynamoDB call on one table goes through an instance of this class."""
+    """Every DynamoDB call on one table goes through an instance of this class.
+
+    Its single call site and error mapping are :class:`~.calls.TableCallSite`'s, its batch reads
+    and writes :class:`~.batches.BatchOperations`'; the item operations and queries are here."""
 
     def __repr__(self) -> str:
         return f"TableGateway(table={self.table_name!r})"
