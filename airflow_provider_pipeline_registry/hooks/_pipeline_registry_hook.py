@@ -13,11 +13,11 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from ..compat import AIRFLOW_V_3_2_PLUS
 from ..registry.config import DynamoDBConfig
 from ..registry.errors import AccessDeniedError, ConfigurationError, RegistryError, redact
 from ..registry.facade import Registry
 from ..registry.settings import SETTINGS_BY_HOOK_ARG, RegistrySettingArgs, hook_args_of, settings_from_hook_args
+from ..utils.compat import AIRFLOW_V_3_2_PLUS
 from .pipeline_registry import CONN_TYPE, DEFAULT_CONN_ID, registry_settings_from_extras
 
 if TYPE_CHECKING:

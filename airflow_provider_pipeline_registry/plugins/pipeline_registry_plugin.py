@@ -14,8 +14,8 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
-from ..compat import AIRFLOW_V_3_1_PLUS
 from ..links import REGISTRY_LINKS
+from ..utils.compat import AIRFLOW_V_3_1_PLUS
 from . import settings
 
 
