@@ -130,16 +130,14 @@ def test_a_failed_task_links_to_the_run_it_persisted_and_one_that_knew_no_run_ha
 
     states = {ti.task_id: _state(ti) for ti in dr.get_task_instances()}
     assert states == {"start": "success", "spark": "success", "end": "failed", "load_missing": "failed"}
-    # the end task recorded FAILED and then failed: its links show the run (and its Spark UI),
-    # which is where one goes to see why
     run_id = derive_run_id(dr.dag_id, dr.run_id)
-    persisted = {"pipeline_id": dags.PIPELINE_ID, "run_id": run_id, "spark_ui_url": dags.SPARK_UI_URL}
-    assert _xcoms(dr, "end")[XCOM_RUN_LINK] == persisted
     # load_missing failed before it knew a run: it persisted nothing, and its links never asked
     # for the XCom (Airflow 3 logs "[error] XCom not found" for such a read)
     assert XCOM_RUN_LINK not in _xcoms(dr, "load_missing")
     assert [line for line in (out + err).splitlines() if "XCom" in line and "found" in line] == []
 
+    # the end task recorded FAILED and then failed: its links show the run (and its Spark UI),
+    # which is where one goes to see why
     _registry_out_of_reach(monkeypatch, dags.CONN_ID)
     end_links = _links(dr, dags.failed_dag, "end")
     assert _run_page(end_links[RegistryRunLink.name]) == (
@@ -148,6 +146,8 @@ def test_a_failed_task_links_to_the_run_it_persisted_and_one_that_knew_no_run_ha
     )
     assert end_links[SparkUILink.name] == dags.SPARK_UI_URL
     assert _links(dr, dags.failed_dag, "load_missing") == {RegistryRunLink.name: "", SparkUILink.name: ""}
+    persisted = {"pipeline_id": dags.PIPELINE_ID, "run_id": run_id, "spark_ui_url": dags.SPARK_UI_URL}
+    assert _xcoms(dr, "end")[XCOM_RUN_LINK] == persisted
 
 
 def test_only_an_http_address_is_ever_a_spark_ui_link() -> None:
