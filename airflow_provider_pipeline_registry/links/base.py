@@ -18,6 +18,7 @@ An empty link is what Airflow shows as "no link". Cheap to import: nothing here 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -25,6 +26,8 @@ from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
 
 from ..utils.compat import AIRFLOW_V_3_PLUS
 from ..xcom_keys import XCOM_RUN_LINK
+
+log = logging.getLogger(__name__)
 
 #: attribute of an operator instance naming the link keys it persisted in this process
 _PERSISTED_ATTR = "_pipeline_registry_links_persisted"
@@ -53,10 +56,14 @@ class RegistryBaseLink(BaseOperatorLink):
     @classmethod
     def persist(cls, context: Any, operator: Any, **values: Any) -> None:
         """Store ``values`` for the links of ``operator`` (XCom :attr:`key`); nothing when the task
-        pushes no XCom (``do_xcom_push=False``)."""
+        pushes no XCom (``do_xcom_push=False``). Never raises: a link is not worth failing a task."""
         if getattr(operator, "do_xcom_push", True) is False:
             return
-        context["ti"].xcom_push(key=cls.key, value=dict(values))
+        try:
+            context["ti"].xcom_push(key=cls.key, value=dict(values))
+        except Exception as exc:  # as amazon's ``return_on_error``: a link never fails the task
+            log.warning("pipeline-registry: the task's extra links were not persisted (%s)", type(exc).__name__)
+            return
         persisted = set(getattr(operator, _PERSISTED_ATTR, ()) or ())
         persisted.add(cls.key)
         setattr(operator, _PERSISTED_ATTR, frozenset(persisted))

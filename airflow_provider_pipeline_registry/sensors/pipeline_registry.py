@@ -314,7 +314,7 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
     def _persist_links(self, context: Context, outcome: Outcome) -> None:
         """When the wait ends on a run: persist it for the task's extra links (with the Spark UI
         address the run recorded, one projected read), before the task succeeds or fails."""
-        if outcome.kind is OutcomeKind.WAITING or outcome.snapshot is None:
+        if outcome.kind is OutcomeKind.WAITING or outcome.snapshot is None or not self.do_xcom_push:
             return
         run_id, pipeline_id = outcome.snapshot.run_id, outcome.snapshot.pipeline_id
         try:
