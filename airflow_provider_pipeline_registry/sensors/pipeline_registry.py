@@ -25,18 +25,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from ..compat import (
-    AirflowException,
-    AirflowFailException,
-    AirflowSensorTimeout,
-    AirflowSkipException,
-    BaseSensorOperator,
-    Context,
-    PokeReturnValue,
-)
 from ..hooks.mixins import PipelineRegistryHookMixin, pop_registry_settings, registry_template_fields
 from ..hooks.pipeline_registry import DEFAULT_CONN_ID
-from ..links import registry_links
+from ..links import persist_run_links, registry_links
 from ..registry import errors as registry_errors
 from ..registry.errors import (
     AccessDeniedError,
@@ -59,6 +50,15 @@ from ..registry.run_logs.verdict import (
     validate_states,
 )
 from ..registry.timezones import format_for_display, localize, to_utc, utc_now
+from ..utils.compat import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    BaseSensorOperator,
+    Context,
+    PokeReturnValue,
+)
 from .timeout_budget import first_poke_at, remaining_seconds
 
 if TYPE_CHECKING:
@@ -311,9 +311,25 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
             )
         self._pipeline_known = True
 
+    def _persist_links(self, context: Context, outcome: Outcome) -> None:
+        """When the wait ends on a run: persist it for the task's extra links (with the Spark UI
+        address the run recorded, one projected read), before the task succeeds or fails."""
+        if outcome.kind is OutcomeKind.WAITING or outcome.snapshot is None or not self.do_xcom_push:
+            return
+        run_id, pipeline_id = outcome.snapshot.run_id, outcome.snapshot.pipeline_id
+        try:
+            found = self.hook.registry.runs.get_attributes(run_id, pipeline_id, ["spark_ui_url"], consistent=True)
+        except RegistryError as exc:  # the links are never worth failing the task for
+            self.log.info("run %s: no Spark UI address for the links (%s)", run_id, type(exc).__name__)
+            found = None
+        persist_run_links(
+            context, self, pipeline_id=pipeline_id, run_id=run_id, spark_ui_url=(found or {}).get("spark_ui_url")
+        )
+
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One look at the run; logs its state and times in the user's timezone."""
         outcome = self._check()
+        self._persist_links(context, outcome)
         if outcome.kind is OutcomeKind.WAITING and outcome.snapshot is None:
             self._require_known_pipeline()
         self.log.info("%s", outcome.message)
@@ -454,6 +470,7 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
         except ValueError:
             raise AirflowException(f"unexpected trigger event {event!r}") from None
         outcome = Outcome(kind, message, RunSnapshot.from_dict(event["run"]) if event.get("run") else None)
+        self._persist_links(context, outcome)
         self.log.info("%s", outcome.message)
         answer = self._conclude(outcome)
         if isinstance(answer, PokeReturnValue):

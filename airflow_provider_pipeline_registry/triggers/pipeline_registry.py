@@ -25,7 +25,6 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..compat import BaseTrigger, TriggerEvent
 from ..registry.errors import ValidationError
 from ..registry.run_logs.verdict import (
     FATAL_READ_ERRORS,
@@ -41,6 +40,7 @@ from ..registry.run_logs.verdict import (
 )
 from ..registry.settings import SETTINGS_BY_HOOK_ARG
 from ..registry.timezones import format_for_display, format_utc, parse_utc, utc_now
+from ..utils.compat import BaseTrigger, TriggerEvent
 
 if TYPE_CHECKING:
     from ..hooks.pipeline_registry import PipelineRegistryHook
