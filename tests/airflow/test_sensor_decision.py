@@ -136,8 +136,11 @@ def test_stale_after_coercion() -> None:
     assert coerce_stale_after(90) == timedelta(seconds=90)
     with pytest.raises(ValidationError, match="positive"):
         coerce_stale_after(timedelta(0))
-    with pytest.raises(ValidationError, match="timedelta"):
-        coerce_stale_after("5m")  # type: ignore[arg-type]
+    assert coerce_stale_after("5m") == timedelta(minutes=5)  # the one duration grammar (time_inputs)
+    with pytest.raises(ValidationError, match="stale_after: 'soon' is not a duration"):
+        coerce_stale_after("soon")
+    with pytest.raises(ValidationError, match="stale_after: True is not a duration"):
+        coerce_stale_after(True)
 
 
 def test_snapshot_round_trips_through_its_event_form() -> None:

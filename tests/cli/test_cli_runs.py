@@ -100,6 +100,8 @@ def test_relative_times_and_a_token_that_keeps_its_window(cli: Cli, registry: Re
     assert registry.runs_write.batch_upsert(runs).ok
 
     assert ids(cli.json("runs", "list", "-p", "rel", "--since", "2h")) == ["r-1h"]
+    # the core's one time grammar (registry/time_inputs.py): compound ages and "now"
+    assert ids(cli.json("runs", "list", "-p", "rel", "--since", "1h30m", "--until", "now")) == ["r-1h"]
     first = cli.json("runs", "list", "-p", "rel", "--since", "4d", "--until", "2h", "--limit", "1")
     assert ids(first) == ["r-5h"]
     second = cli.json("runs", "list", "-p", "rel", "--limit", "1", "--page-token", first["next_page_token"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from ui_seed import BIG, BIG_RUNS, SEEDED_SECRETS, big_run
 from airflow_provider_pipeline_registry.plugins.app import create_app
 from airflow_provider_pipeline_registry.plugins.settings import URL_PREFIX
 from airflow_provider_pipeline_registry.registry import Registry
+from airflow_provider_pipeline_registry.registry.timezones import parse_utc, utc_now
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
@@ -152,6 +154,15 @@ def test_bad_inputs_are_400_naming_the_field(client: TestClient) -> None:
     assert client.get("/api/v1/pipelines?active=maybe").json()["detail"]["field"] == "active"
     assert client.get(f"/api/v1/runs?pipeline_id={BIG}&status=DONE").json()["detail"]["field"] == "status"
     assert client.get(f"/api/v1/runs?pipeline_id={BIG}&since=yesterday").json()["detail"]["field"] == "since"
+    assert "since: 'yesterday' is not a time" in client.get(f"/api/v1/runs?pipeline_id={BIG}&since=yesterday").text
+
+
+def test_runs_window_reads_the_one_time_grammar_and_returns_it_resolved(client: TestClient) -> None:
+    """``since=2h`` (registry/time_inputs.py) is resolved once and returned as UTC text for the next page."""
+    body = client.get("/api/v1/runs", params={"pipeline_id": BIG, "since": "1w", "until": "now"}).json()
+    since, until = parse_utc(body["since"]), parse_utc(body["until"])
+    assert until - since == timedelta(weeks=1)
+    assert abs((utc_now() - until).total_seconds()) < 60  # documented bound: one request's duration
     assert client.get("/api/v1/pipelines?limit=0").status_code == 422  # FastAPI's own bounds check
 
 
