@@ -8,11 +8,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+from pathlib import Path
 from typing import get_args, get_type_hints
 
 import boto3
 import pytest
-from conftest import REPO_ROOT
 
 from airflow_provider_pipeline_registry import registry as registry_package
 from airflow_provider_pipeline_registry.registry import Registry
@@ -22,7 +22,7 @@ from airflow_provider_pipeline_registry.registry.schema import registry_models
 from airflow_provider_pipeline_registry.registry.settings import SETTINGS_BY_NAME, RegistrySettingArgs
 from airflow_provider_pipeline_registry.registry.tables import LOGICAL_TABLES, TABLES, LogicalTable
 
-README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 IDS = [t.logical for t in TABLES]
 
 
@@ -76,7 +76,8 @@ def test_the_setup_path_creates_every_declared_table(dynamodb_endpoint: str, uni
     expected = {config.table_name(t.logical) for t in TABLES}
     assert created == dict.fromkeys(expected, True)
     client = boto3.client("dynamodb", endpoint_url=dynamodb_endpoint, region_name=config.region)
-    listed = {name for name in client.list_tables(Limit=100)["TableNames"] if name.startswith(unique_prefix)}
+    pages = client.get_paginator("list_tables").paginate()  # the session's DynamoDB holds many tables
+    listed = {name for page in pages for name in page["TableNames"] if name.startswith(unique_prefix)}
     assert listed == expected
     assert registry.tables_status() == dict.fromkeys(expected, "ACTIVE")
 
