@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, registry_connection, set_connection
+from airflow_connections import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, registry_connection, set_connection
 
 from airflow_provider_pipeline_registry.callbacks import record_run_failure, record_run_success
 from airflow_provider_pipeline_registry.compat import AirflowException, AirflowSkipException

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Cli
+from cli_harness import Cli
 from typer.testing import CliRunner
 
 from airflow_provider_pipeline_registry.cli.app import app
