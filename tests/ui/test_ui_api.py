@@ -374,3 +374,15 @@ def test_a_run_past_its_lease_is_shown_stale() -> None:
     assert taken_over["heartbeat_age_seconds"] == DEFAULT_LEASE.total_seconds() + 1
     assert taken_over["stale"] is True
     assert shown(DEFAULT_LEASE - timedelta(seconds=1))["stale"] is False
+
+
+def test_the_pipeline_page_keeps_a_relative_window_resolved_on_its_next_page(client: TestClient) -> None:
+    """``since=100000h`` (the one time grammar) is resolved once: the "Older runs" link carries the
+    resolved UTC bound, so that paging does not move the window."""
+    page = client.get("/ui/pipeline", params={"pipeline_id": BIG, "since": "100000h", "limit": 5}).text
+    link = re.search(r'id="next-page" href="([^"]+)"', page)
+    assert link is not None, page[-2000:]
+    since = re.search(r"since=([^&]+)", link.group(1).replace("&amp;", "&"))
+    assert since is not None
+    resolved = parse_utc(since.group(1).replace("%3A", ":"))
+    assert abs((utc_now() - timedelta(hours=100000) - resolved).total_seconds()) < 60  # one request's duration
