@@ -18,14 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .errors import ConfigurationError
 from .settings import SETTINGS, SETTINGS_BY_NAME, TABLE_NAME_PATTERN
+from .tables import LOGICAL_TABLES as LOGICAL_TABLES  # re-exported: the names' old home
+from .tables import TABLE_SETTINGS, TABLES_BY_LOGICAL
+from .tables import LogicalTable as LogicalTable
 from .timezones import USER_TIMEZONE_ENV, get_timezone
 
 Environment = Literal["dev", "staging", "prod"]
 RetryMode = Literal["standard", "adaptive"]
-LogicalTable = Literal["pipeline_config", "table_config", "pipeline_run_logs", "table_watermarks"]
-LOGICAL_TABLES: tuple[LogicalTable, ...] = ("pipeline_config", "table_config", "pipeline_run_logs", "table_watermarks")
-#: the watermark table's name is the table-config table's plus this suffix (no setting of its own)
-WATERMARKS_SUFFIX = "_watermarks"
 
 _TABLE_NAME = re.compile(TABLE_NAME_PATTERN)
 _URL = re.compile(r"^https?://[^\s/:]+(:\d{1,5})?(/.*)?$")
@@ -52,6 +51,7 @@ class DynamoDBConfig(BaseModel):
     pipeline_config_table: str = _declared("pipeline_config_table")
     table_config_table: str = _declared("table_config_table")
     run_logs_table: str = _declared("run_logs_table")
+    watermarks_table: str = _declared("watermarks_table")
     user_timezone: str = _declared("user_timezone")
     max_attempts: int = _declared("max_attempts")
     base_backoff_seconds: float = _declared("base_backoff_seconds")
@@ -80,7 +80,7 @@ class DynamoDBConfig(BaseModel):
             raise ValueError(exc.message) from None
         return value.strip()
 
-    @field_validator("table_prefix", "pipeline_config_table", "table_config_table", "run_logs_table")
+    @field_validator("table_prefix", *TABLE_SETTINGS)
     @classmethod
     def _check_table_name(cls, value: str) -> str:
         if not _TABLE_NAME.match(value):
@@ -124,12 +124,7 @@ class DynamoDBConfig(BaseModel):
 
     def table_name(self, logical: LogicalTable) -> str:
         """The physical DynamoDB table name of a logical table."""
-        base = {
-            "pipeline_config": self.pipeline_config_table,
-            "table_config": self.table_config_table,
-            "pipeline_run_logs": self.run_logs_table,
-            "table_watermarks": self.table_config_table + WATERMARKS_SUFFIX,
-        }[logical]
+        base: str = getattr(self, TABLES_BY_LOGICAL[logical].setting)
         return f"{self.effective_prefix}{base}"
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .config import LOGICAL_TABLES, DynamoDBConfig, LogicalTable
+from .config import DynamoDBConfig
 from .errors import ValidationError
 from .gateway import (
     DynamoDBClient,
@@ -16,23 +16,14 @@ from .gateway import (
     wait_until_active,
 )
 from .model import RegistryModel, extract_model_metadata
+from .tables import LOGICAL_TABLES, TABLES, LogicalTable
 
 log = logging.getLogger(__name__)
 
 
 def registry_models() -> dict[LogicalTable, type[RegistryModel]]:
-    """The model of each logical table."""
-    from .pipeline_config.models import PipelineConfig
-    from .run_logs.models import PipelineRunLog
-    from .table_config.models import TableConfig
-    from .watermarks.models import WatermarkRecord
-
-    return {
-        "pipeline_config": PipelineConfig,
-        "table_config": TableConfig,
-        "pipeline_run_logs": PipelineRunLog,
-        "table_watermarks": WatermarkRecord,
-    }
+    """The model of each logical table (of :data:`.tables.TABLES`)."""
+    return {t.logical: t.model() for t in TABLES}
 
 
 def model_for_table(table: str) -> type[RegistryModel]:
@@ -77,7 +68,7 @@ def table_definition(model: type[RegistryModel], config: DynamoDBConfig) -> dict
 def create_tables(
     config: DynamoDBConfig, client: DynamoDBClient | None = None, *, timeout: float = 300.0
 ) -> dict[str, bool]:
-    """Create the registry's tables (and their GSIs) if they do not exist; TTL on the run logs'
+    """Create the registry's tables (:data:`.tables.TABLES`, and their GSIs) if they do not exist; TTL on the run logs'
     ``expire_at`` only when ``run_log_retention_days`` is configured.
 
     Idempotent: an existing table is left alone. Waits until every table is ACTIVE. Returns

@@ -14,6 +14,7 @@ import pytest
 from airflow_provider_pipeline_registry.registry import (
     AttemptSupersededError,
     ConflictError,
+    ItemNotFoundError,
     Registry,
     RunStatus,
     TableNotFoundError,
@@ -266,6 +267,10 @@ def test_rewind_before_a_run_then_the_next_run_reprocesses_from_its_low_bound(re
         ("rewind", "31", "10"),
         ("rewind", "10", "3"),
     ]
+    newest = registry.tables.watermark_history("orders", limit=2, newest_first=True)
+    assert [(e.seq, e.to_value) for e in newest] == [(7, "3"), (6, "10")]
+    with pytest.raises(ItemNotFoundError):
+        registry.tables_write.rewind_watermark("orders", to_run_id="never", reason="typo")
     with pytest.raises(ValidationError):
         registry.tables_write.rewind_watermark("orders", to_run_id="r1", value=1, reason="both")
     with pytest.raises(ValidationError):

@@ -41,11 +41,10 @@ from ..errors import (
     WatermarkConflictError,
     aws_provenance,
 )
-from ..gateway import DynamoDBClient, TableGateway, create_table_gateway
+from ..gateway import DynamoDBClient, TableGateway, TransactAction, create_table_gateway, transact_write
 from ..keys import build_model_key
 from ..model import extract_model_metadata
 from ..timezones import utc_now
-from ..transact import TransactAction, transact_write
 from ..watermarks.store import MAX_COMMITTED_TABLES, WatermarkStore
 from ..watermarks.values import is_backwards, normalize_watermark
 from ..write_tokens import CREATE_TOKEN, WRITE_TOKENS, carried, new_create_token, new_write_token, same_creation

@@ -19,12 +19,11 @@ from typing import Any
 from ..conditions import Condition, KeyCondition, Update, eq, not_exists
 from ..config import DynamoDBConfig
 from ..errors import ConflictError, ItemNotFoundError, TableNotFoundError, ValidationError
-from ..gateway import DynamoDBClient, TableGateway, create_table_gateway
+from ..gateway import DynamoDBClient, TableGateway, TransactAction, create_table_gateway, transact_write
 from ..keys import build_model_key
 from ..table_config.models import TableConfig
 from ..text_limits import truncate_text
 from ..timezones import utc_now
-from ..transact import TransactAction, transact_write
 from ..write_tokens import new_write_token
 from .models import (
     HISTORY_PREFIX,

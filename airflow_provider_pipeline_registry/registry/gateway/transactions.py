@@ -1,8 +1,8 @@
 """One ``TransactWriteItems`` over several registry tables (a run's end with its watermarks).
 
-The call itself is made by :meth:`.gateway.TableGateway.call` (the one call site: error mapping,
-botocore retries) with expressions compiled by the gateway's expression builder, so no user
-string is ever spliced into an expression. ``ClientRequestToken`` makes a transaction that
+The call itself is made by the first action's :meth:`TableGateway.call` (the one call site: error
+mapping, botocore retries) with expressions compiled by :mod:`.expressions`, so no user string is
+ever spliced into an expression. ``ClientRequestToken`` makes a transaction that
 botocore re-sends after a lost response idempotent on DynamoDB (for 10 minutes); callers still
 recognise their own applied write on the stored items, for implementations that ignore the token.
 """
@@ -15,10 +15,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .attributes import Item, check_item_size, decode_item
-from .conditions import Condition, Update
-from .errors import TableNotFoundError, ValidationError
-from .gateway import _TRANSACT_CODES, TRANSACT_LIMIT, TableGateway, _Expressions
+from ..attributes import Item, check_item_size, decode_item
+from ..conditions import Condition, Update
+from ..errors import TableNotFoundError, ValidationError
+from .data_plane import _TRANSACT_CODES, TRANSACT_LIMIT, TableGateway
+from .expressions import _Expressions
 
 
 @dataclass(frozen=True)
