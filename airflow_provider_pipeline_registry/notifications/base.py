@@ -25,6 +25,10 @@ from ..registry.errors import redact
 log = logging.getLogger(__name__)
 
 
+def _is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
 class PipelineRegistryBaseNotifier(PipelineRegistryHookMixin, BaseNotifier):
     """Base of the registry notifiers: connection arguments, and a new hook per notification.
 
@@ -66,6 +70,19 @@ class PipelineRegistryBaseNotifier(PipelineRegistryHookMixin, BaseNotifier):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(pipeline_id={self.pipeline_id!r}, aws_conn_id={self.aws_conn_id!r})"
+
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        """Render the template fields that hold a template (plain values are left alone).
+
+        A DAG-level callback's context may carry a ``SerializedDAG`` (Airflow 3, e.g. under
+        ``dag.test()``), which has no Jinja environment: the fields are then rendered without it.
+        """
+        if not any(_is_template(getattr(self, name, None)) for name in self.template_fields):
+            return
+        dag = context.get("dag")
+        if dag is not None and not hasattr(dag, "get_template_env"):
+            context = {key: value for key, value in context.items() if key != "dag"}
+        super().render_template_fields(context, jinja_env)
 
     def describe_failure(self, exc: BaseException, context: Any) -> str:
         """The log line of a notification that failed (subclasses name what they could not do)."""

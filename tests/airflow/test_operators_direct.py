@@ -532,3 +532,11 @@ def test_notifiers_are_base_notifiers_with_templated_connection_arguments(regist
     assert (notifier.pipeline_id, notifier.aws_conn_id) == (PIPELINE, registry_conn_id)
     assert ctx["run_id"] == DAG_RUN_ID
     assert reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True).status is RunStatus.SUCCESS
+
+    # a DAG-level callback's context may hold a SerializedDAG, which has no Jinja environment (Airflow 3)
+    dag_level = derive_run_id(DAG_ID, "dag-level-run")
+    reg.runs_write.start({"run_id": dag_level, "pipeline_id": PIPELINE})
+    serialized_dag = SimpleNamespace(dag_id=DAG_ID)
+    notifier = PipelineRunSuccessNotifier(pipeline_id="{{ params.pipeline }}", aws_conn_id=registry_conn_id)
+    notifier({"dag": serialized_dag, "run_id": "dag-level-run", "reason": "success", "params": {"pipeline": PIPELINE}})
+    assert reg.runs.find_entity(dag_level, PIPELINE, consistent=True).status is RunStatus.SUCCESS
