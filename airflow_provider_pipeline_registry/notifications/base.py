@@ -75,13 +75,14 @@ class PipelineRegistryBaseNotifier(PipelineRegistryHookMixin, BaseNotifier):
         """Render the template fields that hold a template (plain values are left alone).
 
         A DAG-level callback's context may carry a ``SerializedDAG`` (Airflow 3, e.g. under
-        ``dag.test()``), which has no Jinja environment: the fields are then rendered without it.
+        ``dag.test()``), which has no Jinja environment: the fields are then rendered without it
+        (a plain sandboxed environment), as they are for a context without a DAG.
         """
         if not any(_is_template(getattr(self, name, None)) for name in self.template_fields):
             return
         dag = context.get("dag")
-        if dag is not None and not hasattr(dag, "get_template_env"):
-            context = {key: value for key, value in context.items() if key != "dag"}
+        if dag is None or not hasattr(dag, "get_template_env"):
+            context = {**context, "dag": None}  # Airflow 2.11 reads context["dag"]: present, and None
         super().render_template_fields(context, jinja_env)
 
     def describe_failure(self, exc: BaseException, context: Any) -> str:
