@@ -44,6 +44,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [{"integration-name": INTEGRATION, "python-modules": [f"{_BASE}.operators.pipeline_registry"]}],
         "sensors": [{"integration-name": INTEGRATION, "python-modules": [f"{_BASE}.sensors.pipeline_registry"]}],
         "triggers": [{"integration-name": INTEGRATION, "python-modules": [f"{_BASE}.triggers.pipeline_registry"]}],
+        "notifications": [
+            f"{_BASE}.notifications.pipeline_registry.PipelineRunSuccessNotifier",
+            f"{_BASE}.notifications.pipeline_registry.PipelineRunFailureNotifier",
+        ],
         # the UI plugin (Airflow 3.1+; also an ``airflow.plugins`` entry point) and the operators' links
         "plugins": [
             {

@@ -123,3 +123,15 @@ def test_airflow_providers_hooks_shows_the_hook_and_keeps_the_aws_type() -> None
     assert ours["conn_id_attribute_name"] == "aws_conn_id"
     # the aws connection type still belongs to the amazon provider
     assert hooks["aws"]["package_name"] == "apache-airflow-providers-amazon"
+
+
+def test_the_notifiers_listed_in_the_provider_info_are_base_notifiers() -> None:
+    from airflow.providers.common.compat.notifier import BaseNotifier
+
+    from airflow_provider_pipeline_registry.get_provider_info import get_provider_info
+
+    names = get_provider_info()["notifications"]
+    assert [n.rsplit(".", 1)[1] for n in names] == ["PipelineRunSuccessNotifier", "PipelineRunFailureNotifier"]
+    for name in names:
+        module, cls = name.rsplit(".", 1)
+        assert issubclass(getattr(importlib.import_module(module), cls), BaseNotifier), name
