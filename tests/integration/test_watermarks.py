@@ -331,3 +331,29 @@ def test_without_the_watermark_table_runs_start_and_a_commit_names_the_missing_t
     stored = registry.runs_write.current("r", "p")
     assert stored is not None
     assert stored.status is RunStatus.RUNNING  # not recorded SUCCESS without its watermark
+
+
+def test_the_end_of_run_policy_commits_values_and_raises_a_watermark_conflict(registry: Registry) -> None:
+    """``end_run`` (the end operator's and notifiers' policy) passes the values with a SUCCESS end,
+    and a watermark conflict is raised, not reported as "the run changed while ending it"."""
+    from airflow_provider_pipeline_registry.registry.run_logs.ending import EndOutcome, RunEnd, end_run
+
+    _pipeline(registry, "p", {"orders": "integer"})
+    registry.runs_write.start({"run_id": "a", "pipeline_id": "p"})
+    registry.runs_write.start({"run_id": "b", "pipeline_id": "p"})
+    done = end_run(
+        registry.runs_write,
+        RunEnd(run_id="a", pipeline_id="p", status="SUCCESS", driver_end_timeout=0, watermarks={"orders": 4}),
+    )
+    assert done.outcome is EndOutcome.RECORDED
+    assert registry.tables.watermark("orders").value == "4"
+    with pytest.raises(WatermarkConflictError) as caught:
+        end_run(
+            registry.runs_write,
+            RunEnd(run_id="b", pipeline_id="p", status="SUCCESS", driver_end_timeout=0, watermarks={"orders": 6}),
+        )
+    assert caught.value.moved_by_run_id == "a"
+    refused = registry.runs_write.current("b", "p")
+    assert refused is not None
+    assert (refused.status, refused.error_type) == (RunStatus.FAILED, "WatermarkConflictError")
+    assert registry.tables.watermark("orders").value == "4"

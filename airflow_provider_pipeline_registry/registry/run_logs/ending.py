@@ -34,7 +34,7 @@ from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import ConflictError, ItemNotFoundError, ValidationError
+from ..errors import ConflictError, ItemNotFoundError, ValidationError, WatermarkConflictError
 from ..run_env import DEFAULT_LEASE_SECONDS
 from ..timezones import format_for_display, utc_now
 from .status import RunStatus
@@ -132,7 +132,8 @@ class RunEnd:
     lease_seconds: float = DEFAULT_LEASE_SECONDS
     #: the timezone of the times in the log lines
     display_tz: str | tzinfo | None = None
-    #: ``{table_id: new high bound}`` committed with a SUCCESS end (ignored by FAILED/CANCELLED)
+    #: ``{table_id: new high bound}`` committed with a SUCCESS end (ignored otherwise; see the
+    #: README, "Incremental loads")
     watermarks: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -204,6 +205,8 @@ def end_run(
 ) -> EndResult:
     """End ``end.run_id`` from Airflow with ``end.status``, by the policy of :func:`decide_end`.
 
+    A SUCCESS end commits ``end.watermarks`` with it (one transaction); ``WatermarkConflictError``
+    when one moved since the run read it (the run is then recorded FAILED with that error).
     Raises ``ItemNotFoundError`` for a run never started (or gone), and the ``ConflictError`` of a
     fenced end refused because a newer attempt runs; any other registry error as the read or write
     raised it.
@@ -264,6 +267,8 @@ def end_run(
                 watermarks={} if failed else dict(end.watermarks),
             )
         )
+    except WatermarkConflictError:
+        raise  # a watermark moved since the run read it: the run is recorded FAILED, the end refused
     except ConflictError as exc:  # ended, or replaced by a newer attempt, since it was read
         latest = writes.current(end.run_id, end.pipeline_id)
         if latest is None:
