@@ -49,6 +49,9 @@ class RegistryTable:
         return model
 
 
+#: how long creating the tables waits for them to become ACTIVE, by default (seconds)
+TABLE_WAIT_SECONDS = 300.0
+
 TABLES: tuple[RegistryTable, ...] = (
     RegistryTable(
         logical="pipeline_config",

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ..fields import Identifier, Name, StringMap, Text
 from ..model import GlobalSecondaryIndex, RegistryModel
 from ..views import ViewModel
-from ..watermarks.values import WatermarkType, normalize_watermark
+from ..watermarks.values import MAX_WATERMARK_CHARS, WatermarkType, normalize_watermark
 
 PIPELINE_TABLES_INDEX = "pipeline_tables_index"
 
@@ -49,7 +49,7 @@ class _TableFields(BaseModel):
     load_type: LoadType = LoadType.FULL
     watermark_column: str | None = Field(default=None, max_length=255)
     #: the starting low bound, before the first committed watermark (see ``watermark_type``)
-    watermark_value: str | None = Field(default=None, max_length=1024)
+    watermark_value: str | None = Field(default=None, max_length=MAX_WATERMARK_CHARS)
     #: how the watermark is typed and ordered: timestamp, integer or string (the default)
     watermark_type: WatermarkType = WatermarkType.STRING
     partition_columns: list[str] = Field(default_factory=list, max_length=100)
