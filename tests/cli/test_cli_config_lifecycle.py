@@ -326,6 +326,36 @@ def test_an_edit_after_the_prune_read_is_reported_not_overwritten(
     assert ids(registry)[1] == {"a.t0": 1, "a.t1": 1, "b.t0": 1}
 
 
+def test_an_edit_between_a_reviewed_diff_and_the_prune_refuses_the_import(
+    cli: Cli, registry: Registry, write_file: WriteFile, initial: str, tmp_path: Path
+) -> None:
+    only_a = write_file("only_a.yaml", {"pipelines": [pipeline("a", ["a.t0", "a.t1"], owner="changed")]})
+    reviewed = tmp_path / "reviewed.json"
+    diff = cli("config", "diff", only_a, "--json")
+    assert diff.exit_code == ExitCode.DIFFERENCES, diff.output
+    reviewed.write_text(diff.stdout, encoding="utf-8")
+
+    registry.pipelines_write.update("b", {"description": "edited by hand after the review"})
+    registry.pipelines_write.upsert({"pipeline_id": "new", "name": "created by hand after the review"})
+    before = ids(registry)
+    refused = cli("config", "import", "--prune", "--reviewed-diff", str(reviewed), only_a)
+    assert refused.exit_code == ExitCode.CONFLICT, refused.output
+    assert "the registry changed since the reviewed diff" in refused.stderr
+    assert "pipeline 'b' is at version 2, reviewed at version 1" in refused.stderr
+    assert "pipeline 'new' (version 1) is not in it" in refused.stderr
+    assert ids(registry) == before  # nothing written, a's change included
+
+    again = tmp_path / "again.json"
+    again.write_text(cli("config", "diff", only_a, "--json").stdout, encoding="utf-8")
+    applied = cli("config", "import", "--prune", "--reviewed-diff", str(again), only_a)
+    assert applied.exit_code == 0, applied.output
+    assert ids(registry) == ({"a": 2}, {"a.t0": 1, "a.t1": 1})
+
+    not_a_diff = cli("config", "import", "--prune", "--reviewed-diff", only_a, only_a)
+    assert not_a_diff.exit_code == ExitCode.VALIDATION, not_a_diff.output
+    assert "not the output of `config diff --json`" in not_a_diff.stderr
+
+
 # -- pipelines delete / tables delete --------------------------------------------------------------
 def test_pipelines_delete_asks_deletes_its_tables_and_keeps_its_runs(
     cli: Cli, registry: Registry, initial: str

@@ -181,6 +181,16 @@ def import_config(
         ),
     ] = False,
     prune_scope: PruneScopeOption = None,
+    reviewed_diff: Annotated[
+        Path | None,
+        typer.Option(
+            "--reviewed-diff",
+            help="With --prune: the `config diff --json` output the removals were reviewed with; a removal "
+            "it does not list, or lists at another version, refuses the import (exit 4, nothing written).",
+            show_default=False,
+            metavar="FILE",
+        ),
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="With --prune: delete a pipeline even if it has a RUNNING run.")
     ] = False,
@@ -202,8 +212,9 @@ def import_config(
     state = get_state(ctx)
     if prune and partial:
         raise typer.BadParameter("--prune needs every item valid: it cannot be combined with --partial")
-    if not prune and (prune_scope or force):
-        raise typer.BadParameter("--prune-scope and --force apply to --prune only")
+    if not prune and (prune_scope or force or reviewed_diff):
+        raise typer.BadParameter("--prune-scope, --reviewed-diff and --force apply to --prune only")
+    reviewed = _reviewed_removals(reviewed_diff) if reviewed_diff else None
     scope = _scope(prune_scope)
     try:
         plan = build_plan(files, state.tz)
@@ -212,6 +223,8 @@ def import_config(
         raise typer.Exit(ExitCode.USAGE) from None
     _check_moves(state, plan, allow_move=allow_move, dry_run=dry_run)
     diff = _prune_plan(state, plan, scope, force=force, dry_run=dry_run) if prune and plan.ok else None
+    if diff is not None and reviewed is not None and plan.ok:
+        _check_reviewed(diff, reviewed)
     pipelines, tables, skipped = _select(plan, partial)
     write = not dry_run and (plan.ok or partial)
     if plan.problems and not as_json:
@@ -307,6 +320,50 @@ def _only_removals(diff: ConfigDiff) -> ConfigDiff:
     return replace(
         diff, pipelines=KindDiff(removed=diff.pipelines.removed), tables=KindDiff(removed=diff.tables.removed)
     )
+
+
+def _reviewed_removals(path: Path) -> dict[tuple[str, str], int]:
+    """``(kind, id) -> version`` of the removals a saved ``config diff --json`` lists."""
+    import json
+
+    from ..config_files import UnreadableFileError, read_text
+
+    try:
+        text = read_text(path)
+    except UnreadableFileError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--reviewed-diff") from None
+    try:
+        document = json.loads(text)
+        return {
+            (kind, str(entry["id"])): int(entry["version"])
+            for kind, plural in (("pipeline", "pipelines"), ("table", "tables"))
+            for entry in document[plural]["remove"]
+        }
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValidationError(
+            f"{path}: not the output of `config diff --json` ({type(exc).__name__}: {exc})", field="reviewed_diff"
+        ) from None
+
+
+def _check_reviewed(diff: ConfigDiff, reviewed: dict[tuple[str, str], int]) -> None:
+    """Refuse (ConflictError, before anything is written) removals the reviewed diff did not show
+    as they are now: not listed, or listed at another version (edited since the review)."""
+    from ...registry.errors import ConflictError
+
+    problems = []
+    for removal in [*diff.pipelines.removed, *diff.tables.removed]:
+        seen = reviewed.get((removal.kind, removal.item_id))
+        if seen is None:
+            problems.append(f"{removal.kind} {removal.item_id!r} (version {removal.version}) is not in it")
+        elif seen != removal.version:
+            problems.append(
+                f"{removal.kind} {removal.item_id!r} is at version {removal.version}, reviewed at version {seen}"
+            )
+    if problems:
+        raise ConflictError(
+            "the registry changed since the reviewed diff: " + "; ".join(problems) + " (run `config diff` again)",
+            operation="prune",
+        )
 
 
 def _prune_plan(state: CliState, plan: ImportPlan, scope: PruneScope, *, force: bool, dry_run: bool) -> ConfigDiff:
