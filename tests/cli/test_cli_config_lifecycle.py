@@ -169,6 +169,18 @@ def test_prune_refuses_a_declared_table_whose_pipeline_it_would_remove(
     assert ids(registry) == ({"a": 1, "b": 1}, {"a.t0": 1, "a.t1": 1, "b.t0": 1})
 
 
+def test_prune_options_are_usage_errors_where_they_do_not_apply(cli: Cli, registry: Registry, initial: str) -> None:
+    for args, message in (
+        (("--prune", "--partial"), "cannot be combined with --partial"),
+        (("--force",), "apply to --prune only"),
+        (("--prune-scope", "owner=x"), "apply to --prune only"),
+    ):
+        result = cli("config", "import", *args, initial)
+        assert result.exit_code == ExitCode.USAGE, result.output
+        assert message in result.output
+    assert ids(registry) == ({"a": 1, "b": 1}, {"a.t0": 1, "a.t1": 1, "b.t0": 1})
+
+
 # -- README quickstart, then the seed ---------------------------------------------------------------
 def _readme_blocks() -> Any:
     name = "readme_blocks_for_cli_tests"
