@@ -194,8 +194,13 @@ def _readme_blocks() -> Any:
     return module.parse_blocks(REPO / "README.md")
 
 
-def _block(blocks: list[Any], language: str, *markers: str) -> str:
-    found = [b.code for b in blocks if b.language == language and all(m in b.code for m in markers)]
+def _block(blocks: list[Any], section: str, language: str, *markers: str) -> str:
+    """The one block of ``language`` in the ``## `` section starting with ``section`` holding every marker."""
+    found = [
+        b.code
+        for b in blocks
+        if b.section.startswith(section) and b.language == language and all(m in b.code for m in markers)
+    ]
     assert len(found) == 1, f"README: expected one {language} block with {markers}, found {len(found)}"
     return str(found[0])
 
@@ -205,7 +210,9 @@ def test_readme_quickstarts_then_the_seed_with_prune_leave_exactly_the_seed(
 ) -> None:
     blocks = _readme_blocks()
     # the core quickstart (README "The registry core" > "Quickstart"), on this test's tables
-    core = _block(blocks, "python", "registry.create_tables()", 'RUN_ID = "sales_daily/quickstart"')
+    core = _block(
+        blocks, "The registry core", "python", "registry.create_tables()", 'RUN_ID = "sales_daily/quickstart"'
+    )
     assert 'endpoint_url="http://localhost:8000"' in core
     assert 'environment="dev",' in core
     core = core.replace('endpoint_url="http://localhost:8000"', f"endpoint_url={dynamodb_endpoint!r}")
@@ -214,7 +221,7 @@ def test_readme_quickstarts_then_the_seed_with_prune_leave_exactly_the_seed(
     # the CLI quick start (README "Command-line tool" > "Quick start"), every command, from a checkout-like cwd
     (tmp_path / "examples").symlink_to(REPO / "examples")
     monkeypatch.chdir(tmp_path)
-    shell = _block(blocks, "bash", "uv run pipeline-registry tables create")
+    shell = _block(blocks, "Command-line tool", "bash", "uv run pipeline-registry tables create")
     commands = [shlex.split(line, comments=True) for line in shell.splitlines()]
     commands = [c[3:] for c in commands if c[:3] == ["uv", "run", "pipeline-registry"]]
     assert ["config", "import", "examples/pipelines/*.yaml"] in commands
