@@ -21,24 +21,24 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..assets import emit_end_asset_events, end_operator_outlets
-from ..compat import (
-    AirflowException,
-    AirflowSkipException,
-    BaseOperator,
-    mask_secret,
-    register_sensitive_var_conn_names,
-)
 from ..hooks.mixins import PipelineRegistryHookMixin, pop_registry_settings, registry_template_fields
 from ..hooks.pipeline_registry import DEFAULT_CONN_ID
-from ..links import registry_links
-from ..openlineage import PipelineRegistryLineageMixin
+from ..lineage import PipelineRegistryLineageMixin
+from ..links import persist_run_links, registry_links
 from ..registry.errors import ConflictError, ItemNotFoundError, RegistryError, ValidationError
 from ..registry.json_values import to_json_value
 from ..registry.redaction import redact_args, redact_mapping, redact_text, secret_values
 from ..registry.run_env import DEFAULT_LEASE_SECONDS, run_logger_env
 from ..registry.run_logs.status import END_STATUSES  # the statuses an end can record (no boto3 import)
 from ..registry.timezones import format_for_display, utc_now
-from ..run_context import (
+from ..utils.compat import (
+    AirflowException,
+    AirflowSkipException,
+    BaseOperator,
+    mask_secret,
+    register_sensitive_var_conn_names,
+)
+from ..utils.run_context import (
     FAILED_STATES,
     IGNORED_STATES,
     OK_STATES,
@@ -59,8 +59,8 @@ from ..xcom_keys import (  # the XCom keys' home; re-exported here, where they w
 if TYPE_CHECKING:
     from datetime import tzinfo
 
-    from ..compat import Context
     from ..registry.run_logs import PipelineRunLog
+    from ..utils.compat import Context
 
 
 class PipelineRegistryBaseOperator(PipelineRegistryHookMixin, BaseOperator):
@@ -192,6 +192,7 @@ class LoadPipelineConfigOperator(PipelineRegistryLineageMixin, PipelineRegistryB
             raise AirflowException(f"{message} and skip_if_inactive=False")
         tables = list(registry.tables.iter_by_pipeline(self.pipeline_id, active_only=True))
         run_id = self.resolve_run_id(context, self.run_id)
+        persist_run_links(context, self, pipeline_id=self.pipeline_id, run_id=run_id)
         pipeline_json = to_json_value(pipeline.model_dump())
         tables_json = [to_json_value(t.model_dump(exclude={"display_timezone"})) for t in tables]
         register_sensitive_var_conn_names()
@@ -259,6 +260,7 @@ class StartPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBas
     def execute(self, context: Context) -> str:
         run_id = self.resolve_run_id(context, self.run_id)
         identity = airflow_identity(context)
+        persist_run_links(context, self, pipeline_id=self.pipeline_id, run_id=run_id)
         start_time = utc_now()
         try:
             run = self.hook.registry.runs_write.start(
@@ -449,6 +451,7 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
                 + ": is a StartPipelineRunOperator upstream, in the same task group (or given the same run_id)?"
             )
         current = self._wait_for_driver(run_id, current)
+        persist_run_links(context, self, pipeline_id=self.pipeline_id, run_id=run_id, spark_ui_url=current.spark_ui_url)
         if current.status.value != "RUNNING":
             return self._report_ended(context, run_id, current, status, explicit)
         end_time = utc_now()

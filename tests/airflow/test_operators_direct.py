@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, registry_connection, set_connection
+from airflow_connections import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, registry_connection, set_connection
 
 from airflow_provider_pipeline_registry.callbacks import record_run_failure, record_run_success
 from airflow_provider_pipeline_registry.compat import AirflowException, AirflowSkipException
@@ -96,17 +96,6 @@ def end_with_states(conn_id: str, states: dict[str, str | None], **kwargs: Any) 
         for task_id in ("a", "b", "c"):
             StartPipelineRunOperator(task_id=task_id, pipeline_id=PIPELINE)
     return op.execute(context(FakeTI("end", states=states)))  # type: ignore[arg-type]
-
-
-def test_modules_do_not_import_boto3_or_pyspark() -> None:
-    code = (
-        "import sys\n"
-        "import airflow_provider_pipeline_registry.operators.pipeline_registry\n"
-        "import airflow_provider_pipeline_registry.callbacks\n"
-        "print(sorted(m for m in ('boto3', 'botocore', 'pyspark') if m in sys.modules))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip().splitlines()[-1] == "[]"
 
 
 def test_to_json_value_makes_plain_json() -> None:

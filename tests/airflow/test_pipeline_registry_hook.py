@@ -78,22 +78,6 @@ def closed_endpoint() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-# -- import cost -------------------------------------------------------------------------------------
-def test_importing_the_hook_module_does_not_import_boto3() -> None:
-    code = (
-        "import sys\n"
-        "import airflow_provider_pipeline_registry.hooks.pipeline_registry as m\n"
-        "from airflow_provider_pipeline_registry.hooks.pipeline_registry import CONN_TYPE, REGISTRY_EXTRAS\n"
-        "before = sorted(n for n in ('boto3', 'botocore') if n in sys.modules)\n"
-        "m.PipelineRegistryHook\n"  # control: the class itself does load boto3 (through AwsBaseHook)
-        "after = sorted(n for n in ('boto3', 'botocore') if n in sys.modules)\n"
-        "print(before, after)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().splitlines()[-1] == "[] ['boto3', 'botocore']"
-
-
 # -- settings ----------------------------------------------------------------------------------------
 def test_registry_settings_from_extras_skip_blanks_and_read_form_keys() -> None:
     extras = {

@@ -19,7 +19,7 @@ from typing import Any
 
 import botocore.handlers
 import pytest
-from conftest import Cli, WriteFile
+from cli_harness import Cli, WriteFile
 
 from airflow_provider_pipeline_registry.cli.exit_codes import ExitCode
 from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
