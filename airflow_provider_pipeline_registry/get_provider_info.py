@@ -40,6 +40,7 @@ def get_provider_info() -> dict[str, Any]:
         "operators": modules(identity.OPERATOR_MODULE),
         "sensors": modules(identity.SENSOR_MODULE),
         "triggers": modules(identity.TRIGGER_MODULE),
+        "notifications": list(identity.NOTIFIERS),
         # the UI plugin (Airflow 3.1+; also an ``airflow.plugins`` entry point) and the operators' links
         "plugins": [{"name": identity.PLUGIN_NAME, "plugin-class": identity.PLUGIN_CLASS}],
         "extra-links": list(identity.EXTRA_LINKS),

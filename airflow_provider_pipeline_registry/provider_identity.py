@@ -39,6 +39,12 @@ HOOK_CLASS_NAME: Final = f"{HOOK_MODULE}.PipelineRegistryHook"
 OPERATOR_MODULE: Final = f"{PACKAGE}.operators.pipeline_registry"
 SENSOR_MODULE: Final = f"{PACKAGE}.sensors.pipeline_registry"
 TRIGGER_MODULE: Final = f"{PACKAGE}.triggers.pipeline_registry"
+NOTIFIER_MODULE: Final = f"{PACKAGE}.notifications.pipeline_registry"
+#: the notifier classes listed in the provider info
+NOTIFIERS: Final = (
+    f"{NOTIFIER_MODULE}.PipelineRunSuccessNotifier",
+    f"{NOTIFIER_MODULE}.PipelineRunFailureNotifier",
+)
 
 #: the extra links of the operators and sensor, where their classes live (``links/``)
 EXTRA_LINKS: Final = (
@@ -93,6 +99,8 @@ __all__ = [
     "INTEGRATION",
     "INTEGRATION_DOC_URL",
     "INTEGRATION_TAGS",
+    "NOTIFIERS",
+    "NOTIFIER_MODULE",
     "OPERATOR_MODULE",
     "PACKAGE",
     "PACKAGE_NAME",

@@ -25,9 +25,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from ..hooks.mixins import PipelineRegistryHookMixin, pop_registry_settings, registry_template_fields
-from ..hooks.pipeline_registry import DEFAULT_CONN_ID
-from ..links import persist_run_links, registry_links
+from ..hooks.mixins import registry_template_fields
+from ..links import persist_run_links
 from ..registry import errors as registry_errors
 from ..registry.errors import (
     AccessDeniedError,
@@ -56,10 +55,10 @@ from ..utils.compat import (
     AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
-    BaseSensorOperator,
     Context,
     PokeReturnValue,
 )
+from .base import PipelineRegistryBaseSensor
 from .timeout_budget import first_poke_at, remaining_seconds
 
 if TYPE_CHECKING:
@@ -137,7 +136,7 @@ def _for_trigger(value: datetime | str | None, resolved: datetime | None) -> dat
     return value.strip() if isinstance(value, str) and is_relative_time(value) else resolved
 
 
-class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
+class PipelineRunStateSensor(PipelineRegistryBaseSensor):
     """Wait until a pipeline run (or the latest run of a pipeline in a window) reaches a target state.
 
     :param pipeline_id: the pipeline of the run (templated).
@@ -160,18 +159,12 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
     :param deferrable: wait in the triggerer (:class:`PipelineRunStateTrigger`), holding no worker slot,
         after one look in the worker (a run that already ended needs no trigger). None (default): Airflow's
         ``[operators] default_deferrable`` (False unless configured).
-    :param aws_conn_id: the ``aws`` connection of the registry (registry settings in its extras; templated).
-    :param region_name: overrides the connection's region (templated).
-    :param table_prefix: overrides the table prefix (templated).
-    :param environment: overrides the environment (dev, staging, prod).
-    :param run_logs_table: overrides the run-logs table's base name.
-    :param user_timezone: the timezone of the log lines (IANA name).
-    :param verify: TLS verification for boto3 (bool or CA bundle path); None: the connection's.
-    :param botocore_config: botocore ``Config`` arguments; None: the connection's.
-
-    Any other registry setting (``max_attempts``, ``read_timeout``... see
-    :data:`~airflow_provider_pipeline_registry.registry.settings.SETTINGS`) is accepted by its hook
-    argument name too.
+    :param aws_conn_id: the ``aws`` connection of the registry (registry settings in its extras;
+        templated). ``region_name``, ``table_prefix`` (templated), ``user_timezone``, ``verify``,
+        ``botocore_config`` and any other registry setting by its hook argument name
+        (``environment``, ``run_logs_table``, ``max_attempts``... see
+        :data:`~airflow_provider_pipeline_registry.registry.settings.SETTINGS`): as every registry
+        task (:class:`~.base.PipelineRegistryBaseSensor`).
 
     ``timeout``, ``soft_fail``, ``poke_interval``, ``exponential_backoff``, ``max_wait``,
     ``silent_fail``, ``never_fail`` and ``mode`` are those of every Airflow sensor; ``soft_fail``
@@ -179,7 +172,6 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
     """
 
     template_fields: Sequence[str] = registry_template_fields("pipeline_id", "run_id", "since", "until")
-    operator_extra_links = registry_links()
     ui_color = "#d8e8f4"
 
     def __init__(
@@ -194,24 +186,14 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
         stale_after: timedelta | float | str | None = None,
         allow_unknown_pipeline: bool = False,
         deferrable: bool | None = None,
-        aws_conn_id: str | None = DEFAULT_CONN_ID,
-        region_name: str | None = None,
-        table_prefix: str | None = None,
-        environment: str | None = None,
-        run_logs_table: str | None = None,
-        user_timezone: str | None = None,
-        verify: bool | str | None = None,
-        botocore_config: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        registry_settings = pop_registry_settings(kwargs)
-        super().__init__(**kwargs)
+        super().__init__(pipeline_id=pipeline_id, **kwargs)
         #: the configured timeout; ``self.timeout`` is what is left of it for the current try
         self.timeout_budget = self.timeout
         target, failed = validate_states(target_states, failed_states)
         if run_id is not None and (since is not None or until is not None):
             raise ValidationError("since/until select the latest run; they cannot be used with run_id", field="since")
-        self.pipeline_id = pipeline_id
         self.run_id = run_id
         self.since = since
         self.until = until
@@ -222,16 +204,6 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
         #: the pipeline is known to be in the registry (checked once per execution, when no run is found)
         self._pipeline_known = self.allow_unknown_pipeline
         self.deferrable = _default_deferrable() if deferrable is None else bool(deferrable)
-        registry_settings.update(environment=environment, run_logs_table=run_logs_table)
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-        self.table_prefix = table_prefix
-        self.init_hook_settings(
-            user_timezone=user_timezone,
-            verify=verify,
-            botocore_config=botocore_config,
-            registry_settings={k: v for k, v in registry_settings.items() if v is not None},
-        )
 
     # -- the shared decision -------------------------------------------------------------------
     def _window(self, tz: tzinfo) -> tuple[datetime | None, datetime | None]:

@@ -194,3 +194,13 @@ def test_the_provider_identity_is_written_once() -> None:
     ]
     assert files_with(r"[\"']\d+\.\d+\.\d+[\"']") == []  # the version: pyproject.toml only
     assert files_with(r"[\"']airflow-provider-pipeline-registry[\"']") == ["provider_identity.py"]
+def test_the_notifiers_listed_in_the_provider_info_are_base_notifiers() -> None:
+    from airflow.providers.common.compat.notifier import BaseNotifier
+
+    from airflow_provider_pipeline_registry.get_provider_info import get_provider_info
+
+    names = get_provider_info()["notifications"]
+    assert [n.rsplit(".", 1)[1] for n in names] == ["PipelineRunSuccessNotifier", "PipelineRunFailureNotifier"]
+    for name in names:
+        module, cls = name.rsplit(".", 1)
+        assert issubclass(getattr(importlib.import_module(module), cls), BaseNotifier), name
