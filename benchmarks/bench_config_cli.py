@@ -148,8 +148,10 @@ def _fresh(registry: Registry, serial: int) -> Registry:
 
 
 def _drop(target: Registry) -> None:
-    for logical in ("pipeline_config", "table_config", "pipeline_run_logs"):
-        target.client.delete_table(TableName=target.config.table_name(logical))
+    from airflow_provider_pipeline_registry.registry.tables import TABLES
+
+    for table in TABLES:
+        target.client.delete_table(TableName=target.config.table_name(table.logical))
 
 
 def run(registry: Registry, *, quick: bool) -> ConfigCliResult:

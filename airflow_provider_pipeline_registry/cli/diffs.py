@@ -1,5 +1,7 @@
-"""Showing a :class:`~..registry.config_sync.ConfigDiff` (``config diff``, ``config import --prune``)
-and the removals of ``config import --prune`` / ``pipelines delete`` / ``tables delete``.
+"""Showing a config diff and removals: ``config diff``, ``config import --prune``, ``pipelines
+delete``, ``tables delete``.
+
+The diff is the core's ``config_sync.ConfigDiff``.
 
 Values are already redacted by the core (``config_sync.field_changes``); here they are only laid
 out: one line per item (``+`` add, ``~`` change, ``-`` remove), one indented line per changed field.
