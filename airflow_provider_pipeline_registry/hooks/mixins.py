@@ -11,7 +11,7 @@ from collections.abc import Mapping, MutableMapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ..registry.errors import ValidationError
+from ..registry.errors import RegistryValidationError
 from ..registry.settings import SETTINGS_BY_HOOK_ARG
 
 if TYPE_CHECKING:
@@ -93,10 +93,12 @@ class PipelineRegistryHookMixin:
         settings = dict(registry_settings or {})
         for name in settings:
             if name in _OWN_ARGS:
-                raise ValidationError(f"pass {name!r} as its own argument, not in registry_settings", field=name)
+                raise RegistryValidationError(
+                    f"pass {name!r} as its own argument, not in registry_settings", field=name
+                )
             if name not in SETTINGS_BY_HOOK_ARG:
                 known = ", ".join(sorted(set(SETTINGS_BY_HOOK_ARG) - _OWN_ARGS))
-                raise ValidationError(f"{name!r} is not a registry setting (known: {known})", field=name)
+                raise RegistryValidationError(f"{name!r} is not a registry setting (known: {known})", field=name)
         self.user_timezone = user_timezone
         self.verify = verify
         self.botocore_config = dict(botocore_config) if botocore_config is not None else None

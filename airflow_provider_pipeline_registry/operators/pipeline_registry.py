@@ -32,7 +32,7 @@ from ..hooks.mixins import PipelineRegistryHookMixin, pop_registry_settings, reg
 from ..hooks.pipeline_registry import DEFAULT_CONN_ID
 from ..links import registry_links
 from ..openlineage import PipelineRegistryLineageMixin
-from ..registry.errors import ConflictError, ItemNotFoundError, RegistryError, ValidationError
+from ..registry.errors import ConflictError, ItemNotFoundError, RegistryError, RegistryValidationError
 from ..registry.json_values import to_json_value
 from ..registry.redaction import redact_args, redact_mapping, redact_text, secret_values
 from ..registry.run_env import DEFAULT_LEASE_SECONDS, run_logger_env
@@ -347,7 +347,7 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
             ("lease_seconds", lease_seconds),
         ):
             if value < 0 or (name != "driver_end_timeout" and value == 0):
-                raise ValidationError(f"{name} must be a positive number of seconds, got {value!r}", field=name)
+                raise RegistryValidationError(f"{name} must be a positive number of seconds, got {value!r}", field=name)
         self.run_id = run_id
         self.status = status
         self.error_message = error_message
@@ -361,7 +361,7 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
         if self.watched_task_ids is not None:
             unknown = [t for t in self.watched_task_ids if not self.dag.has_task(t)]
             if unknown:
-                raise ValidationError(
+                raise RegistryValidationError(
                     f"watched_task_ids: no such task(s) in DAG {self.dag_id!r}: {unknown}", field="watched_task_ids"
                 )
             return list(self.watched_task_ids)
@@ -533,5 +533,5 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
 def _parse_status(value: str) -> str:
     status = value.strip().upper()
     if status not in END_STATUSES:
-        raise ValidationError(f"status must be SUCCESS, FAILED or CANCELLED, got {value!r}", field="status")
+        raise RegistryValidationError(f"status must be SUCCESS, FAILED or CANCELLED, got {value!r}", field="status")
     return status

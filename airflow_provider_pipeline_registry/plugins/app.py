@@ -28,7 +28,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..registry.errors import ItemNotFoundError, RegistryError, ValidationError, redact
+from ..registry.errors import ItemNotFoundError, RegistryError, RegistryValidationError, redact
 from ..registry.facade import Registry
 from ..registry.run_logs import RunStatus
 from . import pages, settings
@@ -74,7 +74,7 @@ def _error(status_code: int, error: str, message: str, **extra: Any) -> HTTPExce
 def _registry_errors(exc: RegistryError) -> HTTPException:
     if isinstance(exc, ItemNotFoundError):
         return _error(404, "not_found", exc.message, key=exc.key)
-    if isinstance(exc, ValidationError):
+    if isinstance(exc, RegistryValidationError):
         return _error(400, "validation_error", exc.message, field=exc.field)
     return _error(503, "registry_unavailable", f"{type(exc).__name__}: {exc.message}")
 
@@ -87,7 +87,7 @@ def _bool(value: str | None, field: str) -> bool | None:
         return True
     if lowered in {"false", "0", "no"}:
         return False
-    raise ValidationError(f"{field} must be true or false, got {value!r}", field=field)
+    raise RegistryValidationError(f"{field} must be true or false, got {value!r}", field=field)
 
 
 def get_service(request: Request) -> RegistryService:

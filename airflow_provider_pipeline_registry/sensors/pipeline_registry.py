@@ -41,9 +41,9 @@ from ..registry import errors as registry_errors
 from ..registry.errors import (
     AccessDeniedError,
     RegistryError,
+    RegistryValidationError,
     TableNotFoundError,
     UnknownPipelineError,
-    ValidationError,
 )
 from ..registry.run_logs.verdict import (
     DEFAULT_FAILED_STATES,
@@ -132,9 +132,9 @@ def _window_bound(value: datetime | str | None, field: str, tz: tzinfo) -> datet
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ValidationError(f"{field}: {value!r} is not an ISO-8601 datetime", field=field) from None
+            raise RegistryValidationError(f"{field}: {value!r} is not an ISO-8601 datetime", field=field) from None
     if not isinstance(value, datetime):
-        raise ValidationError(f"{field} must be a datetime or ISO-8601 text, got {value!r}", field=field)
+        raise RegistryValidationError(f"{field} must be a datetime or ISO-8601 text, got {value!r}", field=field)
     return to_utc(localize(value, tz, field=field), field=field)
 
 
@@ -209,7 +209,9 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
         self.timeout_budget = self.timeout
         target, failed = validate_states(target_states, failed_states)
         if run_id is not None and (since is not None or until is not None):
-            raise ValidationError("since/until select the latest run; they cannot be used with run_id", field="since")
+            raise RegistryValidationError(
+                "since/until select the latest run; they cannot be used with run_id", field="since"
+            )
         self.pipeline_id = pipeline_id
         self.run_id = run_id
         self.since = since

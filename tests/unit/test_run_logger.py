@@ -399,7 +399,7 @@ def test_a_zombie_try_1_logger_never_writes_into_try_2(config: DynamoDBConfig, r
         registry=registry,
         try_number=1,
         task_id="spark",
-        attempt_id=opened.attempt_id,
+        opened_attempt_id=opened.attempt_id,
         heartbeat_interval=0.05,
         spark=FakeSession(),
         handle_sigterm=False,
@@ -412,7 +412,7 @@ def test_a_zombie_try_1_logger_never_writes_into_try_2(config: DynamoDBConfig, r
         registry=Registry(config),
         try_number=2,  # Airflow retried the Spark task while try 1's driver still runs
         task_id="spark",
-        attempt_id=opened.attempt_id,
+        opened_attempt_id=opened.attempt_id,
         heartbeat_interval=3600,
         handle_sigterm=False,
     ) as try2:

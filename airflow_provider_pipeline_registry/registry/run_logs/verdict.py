@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AccessDeniedError, ConfigurationError, RegistryError, TableNotFoundError, ValidationError
+from ..errors import AccessDeniedError, ConfigurationError, RegistryError, RegistryValidationError, TableNotFoundError
 from ..timezones import format_for_display, format_utc, parse_utc
 from .status import RUN_STATES, RunStatus
 
@@ -42,7 +42,7 @@ RUN_STATE_ATTRIBUTES: tuple[str, ...] = (
 FATAL_READ_ERRORS: tuple[type[RegistryError], ...] = (
     AccessDeniedError,
     TableNotFoundError,
-    ValidationError,
+    RegistryValidationError,
     ConfigurationError,
 )
 
@@ -186,7 +186,7 @@ def describe_target(
 
 def normalize_states(states: Iterable[RunStatus | str] | RunStatus | str, *, field: str) -> frozenset[str]:
     """Parse run states (``"success"``, ``"SUCCESS"`` or ``RunStatus.SUCCESS``) to their canonical text;
-    ValidationError naming ``field`` for anything else."""
+    RegistryValidationError naming ``field`` for anything else."""
     if isinstance(states, str):
         states = [states]
     result: set[str] = set()
@@ -194,7 +194,7 @@ def normalize_states(states: Iterable[RunStatus | str] | RunStatus | str, *, fie
         text = str(state).strip().upper() if isinstance(state, str) else ""
         if text not in RUN_STATES:
             allowed = ", ".join(RUN_STATES)
-            raise ValidationError(f"{field}: unknown run state {state!r} (allowed: {allowed})", field=field)
+            raise RegistryValidationError(f"{field}: unknown run state {state!r} (allowed: {allowed})", field=field)
         result.add(text)
     return frozenset(result)
 
@@ -207,11 +207,11 @@ def validate_states(
     target = normalize_states(target_states, field="target_states")
     failed = normalize_states(failed_states, field="failed_states")
     if not target:
-        raise ValidationError("target_states must name at least one run state", field="target_states")
+        raise RegistryValidationError("target_states must name at least one run state", field="target_states")
     overlap = target & failed
     if overlap:
         names = ", ".join(sorted(overlap))
-        raise ValidationError(
+        raise RegistryValidationError(
             f"target_states and failed_states must be disjoint; both contain {names}", field="failed_states"
         )
     return target, failed
@@ -222,10 +222,12 @@ def coerce_stale_after(value: timedelta | float | None) -> timedelta | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
-        raise ValidationError(f"stale_after must be a timedelta, seconds or None, got {value!r}", field="stale_after")
+        raise RegistryValidationError(
+            f"stale_after must be a timedelta, seconds or None, got {value!r}", field="stale_after"
+        )
     delta = value if isinstance(value, timedelta) else timedelta(seconds=value)
     if delta <= timedelta(0):
-        raise ValidationError(f"stale_after must be positive, got {delta}", field="stale_after")
+        raise RegistryValidationError(f"stale_after must be positive, got {delta}", field="stale_after")
     return delta
 
 
