@@ -23,7 +23,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
 
-from .plugins.settings import run_page_path
+from .plugins.options import run_page_path
 
 log = logging.getLogger(__name__)
 

@@ -102,3 +102,14 @@ def test_config_keyword_is_a_deprecated_alias_of_settings() -> None:
 def test_a_registry_gives_the_logger_its_settings() -> None:
     registry = Registry(SETTINGS)
     assert _logger(registry=registry).settings is SETTINGS
+
+
+# -- plugins.options (was plugins.settings: Airflow configuration options, not registry settings) --
+def test_the_plugins_airflow_options_are_importable_from_their_former_module() -> None:
+    from airflow_provider_pipeline_registry.plugins import options
+    from airflow_provider_pipeline_registry.plugins import settings as former
+
+    for name in former.__all__:
+        assert getattr(former, name) is getattr(options, name), name
+    assert set(former.__all__) >= {"SECTION", "URL_PREFIX", "UI_ROUTE", "aws_conn_id", "ui_enabled", "run_page_path"}
+    assert options.SECTION == "pipeline_registry"

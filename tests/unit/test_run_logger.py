@@ -358,7 +358,7 @@ def test_from_env_round_trips_run_logger_env(config: DynamoDBConfig, registry: R
     env["AIRFLOW_CTX_DAG_ID"] = "my_dag"
     run = PipelineRunLogger.from_env(env, end_retry_seconds=1)
     assert (run.pipeline_id, run.run_id, run.try_number, run.heartbeat_interval) == ("p1", run_id, 3, 0.5)
-    assert run.config == config
+    assert run.settings == config
     assert run.end_retry_seconds == 1
     with run:
         pass
