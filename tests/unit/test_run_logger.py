@@ -447,7 +447,7 @@ def test_a_late_try_1_driver_refuses_before_the_job_runs(
         "pipeline_id": "p1",
         "run_id": run_id,
         "task_id": "spark",
-        "attempt_id": opened.attempt_id,
+        "opened_attempt_id": opened.attempt_id,
     }
     with PipelineRunLogger(registry=registry, try_number=2, heartbeat_interval=3600, **common) as try2:
         try2.add_metric("rows", 5)
