@@ -1,5 +1,6 @@
-"""The plugin's options, from Airflow's configuration section ``[pipeline_registry]`` (Airflow
-configuration options, not registry settings: see the README's "Names").
+"""The plugin's options, from Airflow's configuration section ``[pipeline_registry]``.
+
+Airflow configuration options, not registry settings (see the README's "Names").
 
 * ``aws_conn_id`` (default ``aws_default``): the connection the UI and the API read the registry with.
 * ``ui_enabled`` (default ``True``): ``False`` removes the pages, the API and the navigation entry.
