@@ -13,7 +13,8 @@ _EXPORTS: dict[str, str] = {
     # configuration and errors
     "DynamoDBConfig": "config",
     "RegistryError": "errors",
-    "ValidationError": "errors",
+    "RegistryValidationError": "errors",
+    "ValidationError": "errors",  # alias of RegistryValidationError (its former name)
     "CorruptItemError": "errors",
     "ConfigurationError": "errors",
     "ItemNotFoundError": "errors",
@@ -116,6 +117,7 @@ if TYPE_CHECKING:
         PipelineRunningError,
         RegistryConnectionError,
         RegistryError,
+        RegistryValidationError,
         RetryableError,
         TableAttachedError,
         TableNotFoundError,
