@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from .errors import ConflictError, ItemNotFoundError, PipelineRunningError, ValidationError
+from .errors import ConflictError, ItemNotFoundError, PipelineRunningError, RegistryValidationError
 from .redaction import redact_value
 
 if TYPE_CHECKING:
@@ -128,14 +128,16 @@ class PruneScope:
 
     @classmethod
     def parse(cls, selectors: Iterable[str]) -> PruneScope:
-        """From ``owner=NAME`` / ``tag=TAG`` strings; anything else is a ValidationError."""
+        """From ``owner=NAME`` / ``tag=TAG`` strings; anything else is a RegistryValidationError."""
         owners: set[str] = set()
         tags: set[str] = set()
         for selector in selectors:
             name, sep, value = selector.partition("=")
             name, value = name.strip().lower(), value.strip()
             if not sep or not value or name not in ("owner", "tag"):
-                raise ValidationError(f"prune scope {selector!r}: expected owner=NAME or tag=TAG", field="prune_scope")
+                raise RegistryValidationError(
+                    f"prune scope {selector!r}: expected owner=NAME or tag=TAG", field="prune_scope"
+                )
             (owners if name == "owner" else tags).add(value)
         return cls(frozenset(owners), frozenset(tags))
 

@@ -14,9 +14,9 @@ import typer
 from ...registry.errors import (
     AccessDeniedError,
     ItemNotFoundError,
+    RegistryValidationError,
     RetryableError,
     TableNotFoundError,
-    ValidationError,
 )
 from ..context import CliState, get_state
 from ..diffs import diff_json, diff_lines, report_json, report_lines, summary_line
@@ -308,7 +308,7 @@ def _scope(selectors: list[str] | None) -> PruneScope:
 
     try:
         return PruneScope.parse(selectors or [])
-    except ValidationError as exc:
+    except RegistryValidationError as exc:
         raise typer.BadParameter(exc.message, param_hint="--prune-scope") from None
 
 
@@ -340,7 +340,7 @@ def _reviewed_removals(path: Path) -> dict[tuple[str, str], int]:
             for entry in document[plural]["remove"]
         }
     except (ValueError, KeyError, TypeError) as exc:
-        raise ValidationError(
+        raise RegistryValidationError(
             f"{path}: not the output of `config diff --json` ({type(exc).__name__}: {exc})", field="reviewed_diff"
         ) from None
 
