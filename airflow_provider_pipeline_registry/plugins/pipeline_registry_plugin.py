@@ -18,7 +18,7 @@ from airflow.plugins_manager import AirflowPlugin
 from ..links import REGISTRY_LINKS
 from ..provider_identity import PLUGIN_NAME
 from ..utils.compat import AIRFLOW_V_3_1_PLUS
-from . import settings
+from . import options
 
 
 def running_in_api_server(argv: list[str] | None = None) -> bool:
@@ -28,10 +28,10 @@ def running_in_api_server(argv: list[str] | None = None) -> bool:
 
 
 def fastapi_app_entry() -> dict[str, Any]:
-    """The ``fastapi_apps`` entry: the app mounted at :data:`settings.URL_PREFIX`."""
+    """The ``fastapi_apps`` entry: the app mounted at :data:`options.URL_PREFIX`."""
     from .app import create_app
 
-    return {"app": create_app(), "url_prefix": settings.URL_PREFIX, "name": "Pipeline Registry"}
+    return {"app": create_app(), "url_prefix": options.URL_PREFIX, "name": "Pipeline Registry"}
 
 
 #: the label in Airflow's navigation and on the dag run / task instance tabs: short enough for
@@ -60,9 +60,9 @@ def external_view_entry() -> dict[str, Any]:
     """The navigation entry: the pages, shown inside Airflow's UI at ``/plugin/pipeline_registry``."""
     return {
         "name": VIEW_NAME,
-        "href": f"{settings.base_path()}{settings.URL_PREFIX}/ui/",
+        "href": f"{options.base_path()}{options.URL_PREFIX}/ui/",
         "destination": "nav",
-        "url_route": settings.UI_ROUTE,
+        "url_route": options.UI_ROUTE,
         "icon": ICON_LIGHT,
         "icon_dark_mode": ICON_DARK,
     }
@@ -76,13 +76,13 @@ def airflow_views_entries() -> list[dict[str, Any]]:
     React version, and they work on every Airflow 3.1+ (React apps are experimental there).
     Airflow fills ``{DAG_ID}``, ``{RUN_ID}``, ``{TASK_ID}`` and ``{MAP_INDEX}`` (URL-encoded).
     """
-    base = f"{settings.base_path()}{settings.URL_PREFIX}/ui/airflow"
+    base = f"{options.base_path()}{options.URL_PREFIX}/ui/airflow"
     return [
         {
             "name": VIEW_NAME,
             "href": f"{base}?dag_id={{DAG_ID}}&dag_run_id={{RUN_ID}}",
             "destination": "dag_run",
-            "url_route": f"{settings.UI_ROUTE}_dag_run",
+            "url_route": f"{options.UI_ROUTE}_dag_run",
             "icon": ICON_LIGHT,
             "icon_dark_mode": ICON_DARK,
         },
@@ -90,14 +90,14 @@ def airflow_views_entries() -> list[dict[str, Any]]:
             "name": VIEW_NAME,
             "href": f"{base}?dag_id={{DAG_ID}}&dag_run_id={{RUN_ID}}&task_id={{TASK_ID}}&map_index={{MAP_INDEX}}",
             "destination": "task_instance",
-            "url_route": f"{settings.UI_ROUTE}_task_instance",
+            "url_route": f"{options.UI_ROUTE}_task_instance",
             "icon": ICON_LIGHT,
             "icon_dark_mode": ICON_DARK,
         },
     ]
 
 
-UI_ACTIVE = AIRFLOW_V_3_1_PLUS and settings.ui_enabled() and running_in_api_server()
+UI_ACTIVE = AIRFLOW_V_3_1_PLUS and options.ui_enabled() and running_in_api_server()
 
 
 class PipelineRegistryPlugin(AirflowPlugin):
