@@ -49,7 +49,7 @@ _DURATION = re.compile(
 )
 _CALENDAR_DURATION = re.compile(r"^P[^T]*[YM]")
 _PIPELINE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/+=-]*$")
-_AFTER = re.compile(r"^after\s*[:\s]\s*(?P<ids>.+)$", re.IGNORECASE)
+_AFTER = re.compile(r"^after(?:\s*:|\s)\s*(?P<ids>.*)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
