@@ -33,7 +33,7 @@ from rich.table import Table  # noqa: E402
 
 from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry  # noqa: E402
 
-SECTIONS = ("ops", "serialization", "batch", "config_batch", "dag", "history", "triggerer", "cli")
+SECTIONS = ("ops", "serialization", "batch", "config_batch", "dag", "dag_generated", "history", "triggerer", "cli")
 #: issue #15: single-item get/put/conditional update and a 100-item query page within 1.10x of raw boto3
 OPS_TARGET = 1.10
 #: issue #15: a run log's round trip (model -> item -> model) at most 1.0x boto3's TypeSerializer+TypeDeserializer
@@ -255,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
         import bench_dag_parse
 
         console.print(_dag_table(bench_dag_parse.run(quick=args.quick)))
+    if "dag_generated" in sections:
+        import bench_dag_parse
+
+        console.print(bench_dag_parse.report_generated(bench_dag_parse.run_generated(quick=args.quick)))
     if "cli" in sections:
         import bench_cli_start
 

@@ -46,7 +46,11 @@ def main(folder: str) -> None:
         schedule: Any = getattr(dag, "schedule", None)
         if schedule is None:
             schedule = getattr(dag, "schedule_interval", None)
-        if isinstance(schedule, list | tuple):
+        # asset (Airflow 3) or dataset (2.11) triggered: the URIs it waits for
+        condition = getattr(dag.timetable, "asset_condition", None) or getattr(dag.timetable, "dataset_condition", None)
+        if condition is not None:
+            schedule = sorted(a.uri for a in condition.objects)
+        elif isinstance(schedule, list | tuple):
             schedule = sorted(a.uri for a in schedule)
         elif hasattr(schedule, "objects"):
             schedule = sorted(a.uri for a in schedule.objects)
