@@ -40,7 +40,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Collection, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -175,6 +175,7 @@ def registry_dags(
     default_args: Mapping[str, Any] | None = None,
     refresh: timedelta | None = None,
     refresh_dag_id: str = SNAPSHOT_DAG_ID,
+    only_tags: Collection[str] | None = None,
     **group_options: Any,
 ) -> RegistryDags:
     """Put one DAG per pipeline of ``snapshot`` into ``module_globals`` (a DAG file's ``globals()``).
@@ -187,6 +188,8 @@ def registry_dags(
     :param spark_conn_id: the Spark connection of the Spark tasks.
     :param default_args: the DAGs' ``default_args`` under the pipeline's own.
     :param refresh: add the maintenance DAG that rewrites the snapshot on this schedule.
+    :param only_tags: make DAGs only of the pipelines carrying one of these tags (e.g. one DAG
+        file per team); the others are left to other files.
     :param group_options: more arguments of each :func:`~.task_group.PipelineRunTaskGroup`.
     """
     from airflow.providers.common.compat.sdk import DAG
@@ -217,8 +220,11 @@ def registry_dags(
     result.snapshot_written_at = document.get("written_at")
     entries = [e for e in document["pipelines"] if isinstance(e, Mapping) and e.get("pipeline_id")]
     targets_of = {str(e["pipeline_id"]): [str(u) for u in e.get("targets") or []] for e in entries}
+    wanted = set(only_tags or ())
     built: dict[str, tuple[str, dict[str, Any]]] = {}
     for entry in entries:
+        if wanted and not wanted.intersection(str(t) for t in entry.get("tags") or []):
+            continue
         pipeline_id = str(entry["pipeline_id"])
         dag_id = _dag_id(dag_id_prefix, pipeline_id)
         try:

@@ -48,7 +48,7 @@ def main(folder: str) -> None:
             schedule = getattr(dag, "schedule_interval", None)
         # asset (Airflow 3) or dataset (2.11) triggered: the URIs it waits for
         condition = getattr(dag.timetable, "asset_condition", None) or getattr(dag.timetable, "dataset_condition", None)
-        if condition is not None:
+        if getattr(condition, "objects", None) is not None:
             schedule = sorted(a.uri for a in condition.objects)
         elif isinstance(schedule, list | tuple):
             schedule = sorted(a.uri for a in schedule)
