@@ -280,8 +280,9 @@ def snapshot_refresh_dag(
             from ..hooks.pipeline_registry import PipelineRegistryHook
             from ..registry.dag_snapshot import build_snapshot, write_snapshot
 
-            settings = dict(options.pop("registry_settings", None) or {})
-            hook = PipelineRegistryHook(aws_conn_id=aws_conn_id, **options, **settings)
+            settings = dict(options.get("registry_settings") or {})
+            arguments = {k: v for k, v in options.items() if k != "registry_settings"}
+            hook = PipelineRegistryHook(aws_conn_id=aws_conn_id, **arguments, **settings)
             document = build_snapshot(hook.registry)
             changed = write_snapshot(target, document)
             log.info(
