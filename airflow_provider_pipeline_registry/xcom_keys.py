@@ -14,6 +14,8 @@ XCOM_RUN_LOGGER_ENV = "run_logger_env"
 XCOM_RUN_ID = "run_id"
 #: XCom key pushed by StartPipelineRunOperator: the attempt it opened (for the Spark task's env)
 XCOM_ATTEMPT_ID = "attempt_id"
+#: XCom key every registry task pushes at execute time for its extra links (:mod:`.links`)
+XCOM_RUN_LINK = "pipeline_registry_run_link"
 
 #: the task id the helpers of :mod:`.run_context` assume for LoadPipelineConfigOperator
 DEFAULT_LOAD_TASK_ID = "load_config"
@@ -27,6 +29,7 @@ __all__ = [
     "XCOM_APPLICATION_ARGS",
     "XCOM_ATTEMPT_ID",
     "XCOM_RUN_ID",
+    "XCOM_RUN_LINK",
     "XCOM_RUN_LOGGER_ENV",
     "XCOM_SPARK_CONF",
 ]

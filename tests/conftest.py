@@ -50,6 +50,9 @@ import pytest  # noqa: E402
 from backends import FEATURES, BackendError, selected_backend, start_backend, unavailable_features  # noqa: E402
 from dynamodb_local import DynamoDBLocal, DynamoDBLocalError  # noqa: E402
 from hypothesis import settings as hypothesis_settings  # noqa: E402
+from registry_fixtures import registry_on  # noqa: E402
+
+from airflow_provider_pipeline_registry.registry import Registry  # noqa: E402
 
 # --- hypothesis: reproducible property tests ----------------------------------------------
 # A failure prints ``@reproduce_failure(...)`` (print_blob) next to the falsifying example; a
@@ -257,3 +260,43 @@ def _one_copy_of_dag_test_task_logs() -> None:
 def unique_prefix() -> str:
     """A table-name prefix unique to this test, e.g. ``t1a2b3c4d5e_``."""
     return f"t{uuid.uuid4().hex[:10]}_"
+
+
+# --- the one registry fixture and the one Airflow metadata DB fixture of the suite -------------
+RegistryFactory = Callable[..., Registry]
+
+#: the backoff of the suite's registries: short, but long enough for an emulator's contention
+SUITE_BACKOFF: dict[str, Any] = {"base_backoff_seconds": 0.01, "max_backoff_seconds": 0.2}
+
+
+@pytest.fixture
+def make_registry(dynamodb_endpoint: str, unique_prefix: str) -> RegistryFactory:
+    """``make_registry(create=True, **config_overrides)``: a Registry (own client) on this test's
+    tables (prefix :func:`unique_prefix`, created on first use).
+
+    Several calls in one test share the tables but may differ in timezone, retries or retention.
+    Fixtures that share tables across a module call ``registry_fixtures.registry_on`` themselves.
+    """
+
+    def factory(*, create: bool = True, **overrides: Any) -> Registry:
+        return registry_on(dynamodb_endpoint, unique_prefix, create=create, **{**SUITE_BACKOFF, **overrides})
+
+    return factory
+
+
+@pytest.fixture
+def registry(make_registry: RegistryFactory) -> Registry:
+    """A Registry on DynamoDB Local with freshly created tables (user timezone UTC); the CLI's
+    ``cli`` fixture and the Airflow ``registry_conn_id`` use the same prefix, so they see its items."""
+    return make_registry()
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """A migrated Airflow metadata DB (the SQLite file set up at the top of this file), once per
+    session: for ``dag.test()``, the UI's auth manager and the secrets tests."""
+    from airflow.utils.db import resetdb
+    from airflow_versions import root_logging_kept
+
+    with root_logging_kept():
+        resetdb()

@@ -153,7 +153,7 @@ def _broken_dag(dag_id: str, message: str, fileloc: str | None) -> Any:
     """A DAG the DagBag refuses with ``message`` (its ``validate()`` raises): the file's import error."""
     from airflow.providers.common.compat.sdk import DAG
 
-    from ..compat import AirflowException
+    from ..utils.compat import AirflowException
 
     class _PipelineDagImportError(DAG):
         def validate(self) -> None:
@@ -280,9 +280,7 @@ def snapshot_refresh_dag(
             from ..hooks.pipeline_registry import PipelineRegistryHook
             from ..registry.dag_snapshot import build_snapshot, write_snapshot
 
-            settings = dict(options.get("registry_settings") or {})
-            arguments = {k: v for k, v in options.items() if k != "registry_settings"}
-            hook = PipelineRegistryHook(aws_conn_id=aws_conn_id, **arguments, **settings)
+            hook = PipelineRegistryHook(aws_conn_id=aws_conn_id, **options)
             document = build_snapshot(hook.registry)
             changed = write_snapshot(target, document)
             log.info(

@@ -31,7 +31,7 @@ from ..hooks.pipeline_registry import DEFAULT_CONN_ID
 from ..registry.json_values import to_json_value
 from ..registry.redaction import redact_args, redact_mapping, secret_values
 from ..registry.run_env import PARAMETERS_ENV
-from ..run_context import spark_task_env
+from ..utils.run_context import spark_task_env
 from ..xcom_keys import XCOM_APPLICATION_ARGS, XCOM_ATTEMPT_ID, XCOM_RUN_ID, XCOM_RUN_LOGGER_ENV, XCOM_SPARK_CONF
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,8 @@ class PrepareSparkTask(PipelineRegistryHookMixin):
     :param render: render the job's arguments with the task's context.
     :param record: record the rendered arguments on the run.
     :param pass_parameters: hand the rendered parameters to the driver (``PIPELINE_REGISTRY_PARAMETERS``).
+    :param aws_conn_id: the registry connection; any other hook argument (``region_name``,
+        ``table_prefix``...) or registry setting (``max_attempts``...) by its hook argument name.
     """
 
     def __init__(
@@ -72,7 +74,8 @@ class PrepareSparkTask(PipelineRegistryHookMixin):
         render: bool = True,
         record: bool = True,
         pass_parameters: bool = True,
-        **options: Any,
+        aws_conn_id: str | None = DEFAULT_CONN_ID,
+        **hook_args: Any,
     ) -> None:
         self.pipeline_id = pipeline_id
         self.load_task_id = load_task_id
@@ -81,16 +84,9 @@ class PrepareSparkTask(PipelineRegistryHookMixin):
         self.render = render
         self.record = record
         self.pass_parameters = pass_parameters
-        self.options = dict(options)
-        self.init_hook_args(
-            aws_conn_id=options.get("aws_conn_id", DEFAULT_CONN_ID),
-            region_name=options.get("region_name"),
-            table_prefix=options.get("table_prefix"),
-            user_timezone=options.get("user_timezone"),
-            verify=options.get("verify"),
-            botocore_config=options.get("botocore_config"),
-            registry_settings=options.get("registry_settings"),
-        )
+        #: the connection arguments and registry settings, for resolve_pipeline_secrets too
+        self.hook_args = {"aws_conn_id": aws_conn_id, **hook_args}
+        self.init_hook_args(aws_conn_id=aws_conn_id, **hook_args)
         self.__name__ = "prepare_spark_task"
 
     def __repr__(self) -> str:
@@ -98,14 +94,14 @@ class PrepareSparkTask(PipelineRegistryHookMixin):
 
     # -- the steps -------------------------------------------------------------------------------
     def __call__(self, context: Mapping[str, Any]) -> None:
-        from ..callbacks import resolve_pipeline_secrets
-        from ..compat import AirflowException, mask_secret, register_sensitive_var_conn_names
+        from ..operators.secrets import resolve_pipeline_secrets
+        from ..utils.compat import AirflowException, mask_secret, register_sensitive_var_conn_names
 
         ti = context["ti"]
         task = getattr(ti, "task", None) or context["task"]
         if self.fill:
             self._fill(task, ti, context)
-        resolve_pipeline_secrets(pipeline_id=self.pipeline_id, **self.options)(context)
+        resolve_pipeline_secrets(pipeline_id=self.pipeline_id, **self.hook_args)(context)
 
         pipeline = self.build_hook().registry.pipelines.find_entity(self.pipeline_id, consistent=True)
         if pipeline is None:
@@ -167,7 +163,7 @@ class PrepareSparkTask(PipelineRegistryHookMixin):
     def _render(self, task: Any, value: Any, context: Mapping[str, Any], where: str) -> Any:
         if not _is_template(value):
             return value
-        from ..compat import AirflowException
+        from ..utils.compat import AirflowException
 
         try:
             rendered = task.render_template(value, context)
@@ -184,7 +180,7 @@ class PrepareSparkTask(PipelineRegistryHookMixin):
             return [self._render_tree(task, v, context, f"{where}[{i}]") for i, v in enumerate(value)]
         if not _is_template(value):
             return value
-        from ..compat import AirflowException
+        from ..utils.compat import AirflowException
 
         try:
             return to_json_value(task.render_template(value, context))

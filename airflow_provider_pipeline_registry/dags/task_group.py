@@ -14,7 +14,7 @@ builds, in a task group named after the pipeline (``sales_daily``):
   registry's, whose driver gets the run logger's environment plus this task's own identity (try
   number, task id, the attempt), whose secrets are resolved in its own process and whose
   arguments are rendered with its Airflow context (``spark_task.PrepareSparkTask``), with
-  ``record_run_failure`` as its failure callback;
+  ``PipelineRunFailureNotifier`` (what ``record_run_failure`` returns) as its failure callback;
 * ``end_run`` (``EndPipelineRunOperator``, ``trigger_rule="all_done"``): SUCCESS or FAILED from
   the tasks before it, and the asset events of the pipeline's target tables on SUCCESS.
 
@@ -48,8 +48,6 @@ if TYPE_CHECKING:
 SPARK_TASK_ID = "run_spark_job"
 END_TASK_ID = "end_run"
 DEFAULT_SPARK_CONN_ID = "spark_default"
-#: the registry connection arguments every task of the group (and the Spark task's hooks) takes
-REGISTRY_OPTIONS = ("region_name", "table_prefix", "user_timezone", "verify", "botocore_config", "registry_settings")
 
 
 def group_id_for(pipeline_id: str) -> str:
@@ -140,8 +138,9 @@ def PipelineRunTaskGroup(  # a task group, called like one
     :param load_kwargs: more arguments of ``LoadPipelineConfigOperator``.
     :param start_kwargs: more arguments of ``StartPipelineRunOperator``.
     :param end_kwargs: more arguments of ``EndPipelineRunOperator``.
-    :param registry_options: ``region_name``, ``table_prefix``, ``user_timezone``, ``verify``,
-        ``botocore_config``, ``registry_settings``: given to every task and hook of the group.
+    :param registry_options: the other connection arguments (``region_name``, ``table_prefix``,
+        ``user_timezone``, ``verify``, ``botocore_config``) and registry settings by their hook
+        argument names (``max_attempts``...): given to every task, callback and hook of the group.
     :param render_arguments: render ``spark_args``, ``spark_conf`` values and ``parameters``.
     :param record_arguments: record the rendered arguments on the run (``arguments``).
     :param record_failures: ``record_run_failure`` as the Spark task's failure callback.
@@ -149,7 +148,7 @@ def PipelineRunTaskGroup(  # a task group, called like one
     """
     from airflow.providers.common.compat.sdk import TaskGroup
 
-    from ..callbacks import record_run_failure
+    from ..notifications import PipelineRunFailureNotifier
     from ..operators.pipeline_registry import (
         EndPipelineRunOperator,
         LoadPipelineConfigOperator,
@@ -157,11 +156,7 @@ def PipelineRunTaskGroup(  # a task group, called like one
     )
 
     options = dict(registry_options or {})
-    unknown = sorted(set(options) - set(REGISTRY_OPTIONS))
-    if unknown:
-        raise TypeError(f"registry_options: unknown option(s) {unknown}; known: {', '.join(REGISTRY_OPTIONS)}")
-    operator_options = {k: v for k, v in options.items() if k != "registry_settings"}
-    operator_options.update(options.get("registry_settings") or {})
+    operator_options = options
     gid = group_id or group_id_for(pipeline_id)
     group_kwargs.setdefault("tooltip", f"pipeline-registry run of {pipeline_id}")
     group = TaskGroup(group_id=gid, **group_kwargs)
@@ -200,7 +195,9 @@ def PipelineRunTaskGroup(  # a task group, called like one
                 **options,
             ),
             on_failure_callback=(
-                record_run_failure(pipeline_id=pipeline_id, aws_conn_id=aws_conn_id, task_group_id=gid, **options)
+                PipelineRunFailureNotifier(
+                    pipeline_id=pipeline_id, aws_conn_id=aws_conn_id, task_group_id=gid, **options
+                )
                 if record_failures
                 else None
             ),

@@ -1,4 +1,4 @@
-"""The connection form for Airflow < 3.2, derived from the provider info (one declaration).
+"""The connection form for Airflow < 3.2, derived from the provider's identity (one declaration).
 
 Airflow 3.2+ builds the ``pipeline_registry`` connection form from the provider info's
 ``connection-types[].conn-fields`` and ``ui-field-behaviour``. Airflow 2.11 (and 3.0/3.1) ignore
@@ -15,15 +15,12 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..get_provider_info import get_provider_info
-from .pipeline_registry import CONN_TYPE
+from ..provider_identity import UI_FIELD_BEHAVIOUR, conn_fields
 
 
 def _connection_type() -> Mapping[str, Any]:
-    for entry in get_provider_info()["connection-types"]:
-        if entry["connection-type"] == CONN_TYPE:
-            return entry  # type: ignore[no-any-return]
-    raise LookupError(f"provider info declares no connection type {CONN_TYPE!r}")  # pragma: no cover
+    """The connection type's form, as the provider info declares it (``conn-fields``, ``ui-field-behaviour``)."""
+    return {"conn-fields": conn_fields(), "ui-field-behaviour": UI_FIELD_BEHAVIOUR}
 
 
 def _types(schema: Mapping[str, Any]) -> set[str]:

@@ -13,11 +13,12 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from ..compat import AIRFLOW_V_3_2_PLUS
+from ..provider_identity import CONN_NAME_ATTR, HOOK_NAME
 from ..registry.config import DynamoDBConfig
 from ..registry.errors import AccessDeniedError, ConfigurationError, RegistryError, redact
 from ..registry.facade import Registry
 from ..registry.settings import SETTINGS_BY_HOOK_ARG, RegistrySettingArgs, hook_args_of, settings_from_hook_args
+from ..utils.compat import AIRFLOW_V_3_2_PLUS
 from .pipeline_registry import CONN_TYPE, DEFAULT_CONN_ID, registry_settings_from_extras
 
 if TYPE_CHECKING:
@@ -80,10 +81,10 @@ class PipelineRegistryHook(AwsBaseHook):
         (overrides the connection's), ``table_prefix``, ``max_attempts``; None: not given.
     """
 
-    conn_name_attr = "aws_conn_id"
+    conn_name_attr = CONN_NAME_ATTR
     default_conn_name = DEFAULT_CONN_ID
     conn_type = CONN_TYPE
-    hook_name = "Pipeline Registry (DynamoDB)"
+    hook_name = HOOK_NAME
 
     if not AIRFLOW_V_3_2_PLUS:  # pragma: no cover - Airflow 3.2+ reads the form from the provider info
         # Airflow 2.11 to 3.1 build the connection form from these (3.2+ would warn they are deprecated)

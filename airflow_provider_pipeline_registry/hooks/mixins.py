@@ -1,8 +1,10 @@
-"""The hook arguments shared by the operators, the sensor and the callbacks.
+"""The hook arguments shared by the operators, the sensor and the notifiers (callbacks).
 
 As the amazon provider's ``AwsBaseHookMixin``: the connection arguments are stored once, the same
-way, and the hook is built from them on first use. Cheap to import (no boto3): the hook class is
-imported only when the hook is built.
+way, and the hook is built from them on first use. The arguments themselves are declared once per
+kind of task, by ``operators/base.py``, ``sensors/base.py`` and ``notifications/base.py`` (as
+amazon's ``AwsBaseOperator`` and ``AwsBaseSensor``); a concrete operator declares only its own.
+Cheap to import (no boto3): the hook class is imported only when the hook is built.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ if TYPE_CHECKING:
 HOOK_TEMPLATE_FIELDS: tuple[str, ...] = ("aws_conn_id", "region_name", "table_prefix")
 
 #: the hook arguments stored as attributes of their own (the other settings go to ``registry_settings``)
-_OWN_ARGS = frozenset({"region_name", "table_prefix", "user_timezone"})
+_OWN_ARGS_ORDER = ("region_name", "table_prefix", "user_timezone")
+_OWN_ARGS = frozenset(_OWN_ARGS_ORDER)
 
 
 def registry_template_fields(*fields: str) -> tuple[str, ...]:
@@ -35,8 +38,29 @@ def pop_registry_settings(kwargs: MutableMapping[str, Any]) -> dict[str, Any]:
     return {name: kwargs.pop(name) for name in list(kwargs) if name in SETTINGS_BY_HOOK_ARG and name not in _OWN_ARGS}
 
 
+#: the connection arguments every registry operator, sensor and notifier takes (the hook's own names);
+#: any other registry setting is taken by its hook argument name too (``max_attempts=3``...)
+HOOK_ARGS: tuple[str, ...] = ("aws_conn_id", *_OWN_ARGS_ORDER, "verify", "botocore_config")
+
+
+def check_registry_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` (by hook argument name) as a dict; a name that is not a registry setting, or one
+    that has an argument of its own (``region_name``...), is a :class:`ValidationError` naming it."""
+    for name in settings:
+        if name in _OWN_ARGS:
+            raise ValidationError(f"{name!r} is an argument of its own, given twice", field=name)
+        if name not in SETTINGS_BY_HOOK_ARG:
+            known = ", ".join(sorted(set(SETTINGS_BY_HOOK_ARG) - _OWN_ARGS))
+            raise ValidationError(f"{name!r} is not a registry setting (known: {known})", field=name)
+    return {name: value for name, value in settings.items() if value is not None}
+
+
 class PipelineRegistryHookMixin:
-    """Hook arguments and the cached ``hook`` of a registry operator, sensor or callback.
+    """Hook arguments and the cached ``hook`` of a registry operator, sensor or notifier.
+
+    The arguments, declared by :class:`~..operators.base.PipelineRegistryBaseOperator`,
+    :class:`~..sensors.base.PipelineRegistryBaseSensor` and
+    :class:`~..notifications.base.PipelineRegistryBaseNotifier` (one spelling, the hook's own):
 
     :ivar aws_conn_id: the ``aws`` (or ``pipeline_registry``) connection; registry settings in its extras.
     :ivar region_name: overrides the connection's region.
@@ -44,7 +68,8 @@ class PipelineRegistryHookMixin:
     :ivar user_timezone: IANA zone of the times in the task log.
     :ivar verify: TLS verification for boto3 (bool or CA bundle path); None: the connection's.
     :ivar botocore_config: botocore ``Config`` options; None: the connection's.
-    :ivar registry_settings: any other declared registry setting, by hook argument name.
+    :ivar registry_settings: any other declared registry setting given, by hook argument name
+        (``max_attempts=3``, ``run_logs_table="runs"``...: keyword arguments, as the hook takes them).
     """
 
     aws_conn_id: str | None
@@ -64,22 +89,18 @@ class PipelineRegistryHookMixin:
         user_timezone: str | None = None,
         verify: bool | str | None = None,
         botocore_config: Mapping[str, Any] | None = None,
-        registry_settings: Mapping[str, Any] | None = None,
+        **settings: Any,
     ) -> None:
-        """Store every hook argument (for the callbacks, which Airflow does not template).
+        """Store every hook argument, for a holder that is not a task (``resolve_pipeline_secrets``).
 
-        Operators and sensors assign the templated ones (:data:`HOOK_TEMPLATE_FIELDS`) in their own
-        ``__init__``, as Airflow's operator rule requires, and call :meth:`init_hook_settings`.
+        Operators, sensors and notifiers declare the arguments in their base class's ``__init__``
+        and assign the templated ones there (:data:`HOOK_TEMPLATE_FIELDS`), as Airflow's operator
+        rule requires; they call :meth:`init_hook_settings` for the rest.
         """
         self.aws_conn_id = aws_conn_id
         self.region_name = region_name
         self.table_prefix = table_prefix
-        self.init_hook_settings(
-            user_timezone=user_timezone,
-            verify=verify,
-            botocore_config=botocore_config,
-            registry_settings=registry_settings,
-        )
+        self.init_hook_settings(user_timezone=user_timezone, verify=verify, botocore_config=botocore_config, **settings)
 
     def init_hook_settings(
         self,
@@ -87,20 +108,17 @@ class PipelineRegistryHookMixin:
         user_timezone: str | None = None,
         verify: bool | str | None = None,
         botocore_config: Mapping[str, Any] | None = None,
-        registry_settings: Mapping[str, Any] | None = None,
+        **settings: Any,
     ) -> None:
-        """Store the hook arguments that are not template fields; unknown settings are refused."""
-        settings = dict(registry_settings or {})
-        for name in settings:
-            if name in _OWN_ARGS:
-                raise ValidationError(f"pass {name!r} as its own argument, not in registry_settings", field=name)
-            if name not in SETTINGS_BY_HOOK_ARG:
-                known = ", ".join(sorted(set(SETTINGS_BY_HOOK_ARG) - _OWN_ARGS))
-                raise ValidationError(f"{name!r} is not a registry setting (known: {known})", field=name)
+        """Store the hook arguments that are not template fields; unknown settings are refused.
+
+        The templated ones (:data:`HOOK_TEMPLATE_FIELDS`) are assigned by the base classes' own
+        ``__init__``, as Airflow's operator rule requires (never through this helper).
+        """
         self.user_timezone = user_timezone
         self.verify = verify
         self.botocore_config = dict(botocore_config) if botocore_config is not None else None
-        self.registry_settings = settings
+        self.registry_settings = check_registry_settings(settings)
 
     @property
     def hook_parameters(self) -> dict[str, Any]:

@@ -16,10 +16,9 @@ import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..provider_identity import CONN_TYPE  # the connection type the hook is registered under
 from ..registry.settings import REGISTRY_EXTRA_SETTINGS, settings_from_extras
 
-#: the connection type under which the hook is registered (its own connection form in the UI)
-CONN_TYPE = "pipeline_registry"
 #: the default connection: the same ``aws_default`` every amazon hook uses
 DEFAULT_CONN_ID = "aws_default"
 

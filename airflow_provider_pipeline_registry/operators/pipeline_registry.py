@@ -15,36 +15,34 @@ Importing this module imports neither boto3 nor pyspark: the hook is built on fi
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..assets import emit_end_asset_events, end_operator_outlets
-from ..compat import (
-    AirflowException,
-    AirflowSkipException,
-    BaseOperator,
-    mask_secret,
-    register_sensitive_var_conn_names,
-)
-from ..hooks.mixins import PipelineRegistryHookMixin, pop_registry_settings, registry_template_fields
-from ..hooks.pipeline_registry import DEFAULT_CONN_ID
-from ..links import registry_links
-from ..openlineage import PipelineRegistryLineageMixin
+from ..hooks.mixins import registry_template_fields
+from ..lineage import PipelineRegistryLineageMixin
+from ..links import persist_run_links
 from ..registry.errors import ConflictError, ItemNotFoundError, RegistryError, ValidationError
 from ..registry.json_values import to_json_value
 from ..registry.redaction import redact_args, redact_mapping, redact_text, secret_values
 from ..registry.run_env import DEFAULT_LEASE_SECONDS, run_logger_env
-from ..registry.run_logs.status import END_STATUSES  # the statuses an end can record (no boto3 import)
-from ..registry.timezones import format_for_display, utc_now
-from ..run_context import (
+from ..registry.run_logs.ending import (  # the one policy of an end from Airflow (no boto3 import)
+    DEFAULT_DRIVER_END_TIMEOUT,
+    DEFAULT_DRIVER_POLL_INTERVAL,
+    check_end_timing,
+)
+from ..registry.timezones import utc_now
+from ..utils.compat import (
+    AirflowException,
+    AirflowSkipException,
+    mask_secret,
+    register_sensitive_var_conn_names,
+)
+from ..utils.run_context import (
     FAILED_STATES,
     IGNORED_STATES,
     OK_STATES,
     airflow_identity,
-    derive_context_run_id,
-    task_group_id_of,
     watched_task_states,
 )
 from ..xcom_keys import (  # the XCom keys' home; re-exported here, where they were declared before
@@ -55,76 +53,11 @@ from ..xcom_keys import (  # the XCom keys' home; re-exported here, where they w
     XCOM_RUN_LOGGER_ENV,
     XCOM_SPARK_CONF,
 )
+from .base import PipelineRegistryBaseOperator  # declared in operators/base.py; importable here too
 
 if TYPE_CHECKING:
-    from datetime import tzinfo
-
-    from ..compat import Context
     from ..registry.run_logs import PipelineRunLog
-
-
-class PipelineRegistryBaseOperator(PipelineRegistryHookMixin, BaseOperator):
-    """Base of the registry operators: connection arguments and the hook, built on first use.
-
-    :param pipeline_id: the pipeline (templated).
-    :param aws_conn_id: the ``aws`` connection whose extras carry the registry settings (templated).
-    :param region_name: overrides the connection's region (templated).
-    :param table_prefix: overrides the connection's table prefix, e.g. ``dev_`` (templated).
-    :param user_timezone: IANA zone for the task log (default: connection extra ``user_timezone``,
-        then ``DYNAMODB_USER_TIMEZONE``, then UTC). Storage is always UTC.
-    :param verify: TLS verification for boto3 (bool or CA bundle path); None: the connection's.
-    :param botocore_config: botocore ``Config`` options; None: the connection's.
-
-    Any other registry setting (``environment``, ``run_logs_table``, ``max_attempts``... see
-    :data:`~airflow_provider_pipeline_registry.registry.settings.SETTINGS`) is accepted by its
-    hook argument name and overrides the connection's.
-    """
-
-    template_fields: Sequence[str] = registry_template_fields("pipeline_id")
-    operator_extra_links = registry_links()
-
-    ui_color = "#f0e4ff"
-
-    def __init__(
-        self,
-        *,
-        pipeline_id: str,
-        aws_conn_id: str | None = DEFAULT_CONN_ID,
-        region_name: str | None = None,
-        table_prefix: str | None = None,
-        user_timezone: str | None = None,
-        verify: bool | str | None = None,
-        botocore_config: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        registry_settings = pop_registry_settings(kwargs)
-        super().__init__(**kwargs)
-        # template fields: assigned as given, here (Airflow's operator rule); rendered before execute
-        self.pipeline_id = pipeline_id
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-        self.table_prefix = table_prefix
-        self.init_hook_settings(
-            user_timezone=user_timezone,
-            verify=verify,
-            botocore_config=botocore_config,
-            registry_settings=registry_settings,
-        )
-
-    @property
-    def display_timezone(self) -> tzinfo:
-        """The timezone log lines are shown in."""
-        return self.hook.user_timezone
-
-    def show(self, value: datetime | None) -> str:
-        """``value`` in the user's timezone with UTC beside it, for the task log."""
-        return format_for_display(value, self.display_timezone)
-
-    def resolve_run_id(self, context: Context, explicit: str | None) -> str:
-        """``explicit`` if given, else the run id derived from the dag run and this task's group."""
-        if explicit:
-            return explicit
-        return derive_context_run_id(context, task_group_id=task_group_id_of(self))
+    from ..utils.compat import Context
 
 
 class LoadPipelineConfigOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseOperator):
@@ -192,6 +125,7 @@ class LoadPipelineConfigOperator(PipelineRegistryLineageMixin, PipelineRegistryB
             raise AirflowException(f"{message} and skip_if_inactive=False")
         tables = list(registry.tables.iter_by_pipeline(self.pipeline_id, active_only=True))
         run_id = self.resolve_run_id(context, self.run_id)
+        persist_run_links(context, self, pipeline_id=self.pipeline_id, run_id=run_id)
         pipeline_json = to_json_value(pipeline.model_dump())
         tables_json = [to_json_value(t.model_dump(exclude={"display_timezone"})) for t in tables]
         register_sensitive_var_conn_names()
@@ -259,6 +193,7 @@ class StartPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBas
     def execute(self, context: Context) -> str:
         run_id = self.resolve_run_id(context, self.run_id)
         identity = airflow_identity(context)
+        persist_run_links(context, self, pipeline_id=self.pipeline_id, run_id=run_id)
         start_time = utc_now()
         try:
             run = self.hook.registry.runs_write.start(
@@ -332,8 +267,8 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
         error_message: str | None = None,
         watched_task_ids: Sequence[str] | None = None,
         fail_on_pipeline_failure: bool = True,
-        driver_end_timeout: float = 120.0,
-        driver_poll_interval: float = 2.0,
+        driver_end_timeout: float = DEFAULT_DRIVER_END_TIMEOUT,
+        driver_poll_interval: float = DEFAULT_DRIVER_POLL_INTERVAL,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         **kwargs: Any,
     ) -> None:
@@ -341,13 +276,11 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
         kwargs["outlets"] = end_operator_outlets(pipeline_id, kwargs.get("outlets"))  # asset events: assets.py
         super().__init__(pipeline_id=pipeline_id, **kwargs)
         # ``status`` is a template field: checked in execute, once rendered (Airflow's operator rule)
-        for name, value in (
-            ("driver_end_timeout", driver_end_timeout),
-            ("driver_poll_interval", driver_poll_interval),
-            ("lease_seconds", lease_seconds),
-        ):
-            if value < 0 or (name != "driver_end_timeout" and value == 0):
-                raise ValidationError(f"{name} must be a positive number of seconds, got {value!r}", field=name)
+        check_end_timing(
+            driver_end_timeout=driver_end_timeout,
+            driver_poll_interval=driver_poll_interval,
+            lease_seconds=lease_seconds,
+        )
         self.run_id = run_id
         self.status = status
         self.error_message = error_message
@@ -395,85 +328,43 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
             parts.append(f"not finished: {', '.join(unfinished)}")
         return "FAILED", "; ".join(parts)
 
-    def _wait_for_driver(self, run_id: str, run: PipelineRunLog) -> PipelineRunLog:
-        """While ``run`` is RUNNING in a driver-claimed attempt with a live heartbeat, wait (bounded)
-        for the driver's own end; return the run as last read."""
-        lease = timedelta(seconds=self.lease_seconds)
-        if run.status.value != "RUNNING" or not run.attempt_claimed or run.is_stale(lease):
-            return run
-        if self.driver_end_timeout <= 0:
-            return run
-        self.log.info(
-            "Run %s is RUNNING in attempt %s of task %s (try %d), last heartbeat %s: waiting up to %ss for the "
-            "driver to record its own end",
-            run_id,
-            run.attempt_id,
-            run.task_id,
-            run.try_number,
-            self.show(run.heartbeat_at),
-            self.driver_end_timeout,
-        )
-        writes = self.hook.registry.runs_write
-        deadline = time.monotonic() + self.driver_end_timeout
-        current: PipelineRunLog | None = run
-        while time.monotonic() < deadline:
-            time.sleep(min(self.driver_poll_interval, max(0.0, deadline - time.monotonic())))
-            current = writes.current(run_id, self.pipeline_id)
-            if current is None:
-                return run
-            if current.status.value != "RUNNING" or current.attempt_id != run.attempt_id or current.is_stale(lease):
-                return current
-        self.log.warning(
-            "Run %s: the driver of attempt %s did not record its end within %ss",
-            run_id,
-            run.attempt_id,
-            self.driver_end_timeout,
-        )
-        return current or run
-
     def execute(self, context: Context) -> dict[str, str]:
+        from ..registry.run_logs.ending import EndOutcome, RunEnd, end_run, parse_end_status
+
         run_id = self.resolve_run_id(context, self.run_id)
         explicit = bool(self.status)
         if self.status:
-            status, error_type, error_message = _parse_status(self.status), None, self.error_message
+            status, error_type, error_message = parse_end_status(self.status), None, self.error_message
         else:
-            status, error_message = self._status_from_tasks(context)
-            error_type = "TaskFailed" if error_message else None
-        writes = self.hook.registry.runs_write
-        current = writes.current(run_id, self.pipeline_id)
-        if current is None:
+            verdict, error_message = self._status_from_tasks(context)
+            status, error_type = parse_end_status(verdict), "TaskFailed" if error_message else None
+        end = RunEnd(
+            run_id=run_id,
+            pipeline_id=self.pipeline_id,
+            status=status,
+            error_type=error_type,
+            error_message=error_message,
+            driver_end_timeout=self.driver_end_timeout,
+            driver_poll_interval=self.driver_poll_interval,
+            lease_seconds=self.lease_seconds,
+            display_tz=self.display_timezone,
+        )
+        try:  # the one policy of an end from Airflow, shared with the end notifiers (registry core)
+            result = end_run(self.hook.registry.runs_write, end, logger=self.log)
+        except ItemNotFoundError as exc:
             raise AirflowException(
-                f"run {run_id!r} of pipeline {self.pipeline_id!r} was never started, so {status} cannot be "
-                "recorded"
+                f"{exc.message}"
                 + (f" ({error_message})" if error_message else "")
                 + ": is a StartPipelineRunOperator upstream, in the same task group (or given the same run_id)?"
-            )
-        current = self._wait_for_driver(run_id, current)
-        if current.status.value != "RUNNING":
-            return self._report_ended(context, run_id, current, status, explicit)
-        end_time = utc_now()
-        try:
-            run = writes.finish(
-                {
-                    "run_id": run_id,
-                    "pipeline_id": self.pipeline_id,
-                    "status": status,
-                    "end_time": end_time,
-                    "attempt_id": current.attempt_id,
-                    "error_type": error_type if status != "SUCCESS" else None,
-                    "error_message": error_message if status != "SUCCESS" else None,
-                }
-            )
-        except ItemNotFoundError as exc:
-            raise AirflowException(f"run {run_id!r} of pipeline {self.pipeline_id!r} disappeared: {exc}") from exc
-        except ConflictError as exc:  # ended (or replaced by a newer attempt) since it was read
-            self.log.warning("Run %s of pipeline %r changed while ending it: %s", run_id, self.pipeline_id, exc.message)
-            latest = writes.current(run_id, self.pipeline_id)
-            if latest is None or latest.status.value == "RUNNING":
-                raise AirflowException(
-                    f"run {run_id!r} of pipeline {self.pipeline_id!r}: {status} not recorded ({exc.message})"
-                ) from exc
-            return self._report_ended(context, run_id, latest, status, explicit)
+            ) from exc
+        except ConflictError as exc:  # a newer attempt runs
+            raise AirflowException(
+                f"run {run_id!r} of pipeline {self.pipeline_id!r}: {status.value} not recorded ({exc.message})"
+            ) from exc
+        run = result.run
+        persist_run_links(context, self, pipeline_id=self.pipeline_id, run_id=run_id, spark_ui_url=run.spark_ui_url)
+        if result.outcome is not EndOutcome.RECORDED:
+            return self._report_ended(context, run_id, run, status.value, explicit)
         self.log.info(
             "Run %s of pipeline %r ended %s at %s after %ss (started %s)%s",
             run_id,
@@ -485,7 +376,10 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
             f": {error_message}" if error_message and run.status.value != "SUCCESS" else "",
         )
         self._fail_if_needed(
-            run_id, run.status.value, run.error_message or error_message, explicit_status=status if explicit else None
+            run_id,
+            run.status.value,
+            run.error_message or error_message,
+            explicit_status=status.value if explicit else None,
         )
         emit_end_asset_events(self, context, run)  # SUCCESS only: one event per active target table
         return {"run_id": run_id, "status": run.status.value}
@@ -528,10 +422,3 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
                 + (f": {redact_text(error_message)}" if error_message else "")
                 + " (set fail_on_pipeline_failure=False to keep this task green)"
             )
-
-
-def _parse_status(value: str) -> str:
-    status = value.strip().upper()
-    if status not in END_STATUSES:
-        raise ValidationError(f"status must be SUCCESS, FAILED or CANCELLED, got {value!r}", field="status")
-    return status

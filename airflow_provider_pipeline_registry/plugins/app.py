@@ -186,7 +186,8 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
         limit: Limit = DEFAULT_LIMIT,
         page_token: str | None = None,
     ) -> dict[str, Any]:
-        """Runs of a pipeline newest first; ``status`` repeatable or comma-separated; ISO-8601 bounds."""
+        """Runs of a pipeline newest first; ``status`` repeatable or comma-separated; bounds in the one
+        time grammar (:mod:`...registry.time_inputs`), returned resolved as ``since``/``until``."""
         try:
             page = svc.list_runs(
                 pipeline_id,
@@ -202,6 +203,8 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
             "runs": [run_json(r) for r in page.runs],
             "next_page_token": page.next_page_token,
             "display_timezone": page.display_timezone,
+            "since": page.since,
+            "until": page.until,
         }
 
     @api.get("/run")
@@ -286,7 +289,9 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
             until=until,
             page_token=page_token,
             first_url=pages.query_url("pipeline", **params),
-            next_url=pages.query_url("pipeline", **params, page_token=runs.next_page_token)
+            next_url=pages.query_url(
+                "pipeline", **{**params, "since": runs.since, "until": runs.until}, page_token=runs.next_page_token
+            )
             if runs.next_page_token
             else None,
             display_timezone=detail.display_timezone,

@@ -14,8 +14,9 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
-from ..compat import AIRFLOW_V_3_1_PLUS
 from ..links import REGISTRY_LINKS
+from ..provider_identity import PLUGIN_NAME
+from ..utils.compat import AIRFLOW_V_3_1_PLUS
 from . import settings
 
 
@@ -48,7 +49,7 @@ UI_ACTIVE = AIRFLOW_V_3_1_PLUS and settings.ui_enabled() and running_in_api_serv
 class PipelineRegistryPlugin(AirflowPlugin):
     """Pipelines, tables and run history in Airflow's UI, plus the operators' extra links."""
 
-    name = "pipeline_registry"
+    name = PLUGIN_NAME
     operator_extra_links = [link() for link in REGISTRY_LINKS]
     if UI_ACTIVE:
         fastapi_apps = [fastapi_app_entry()]

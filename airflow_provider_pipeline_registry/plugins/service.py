@@ -26,7 +26,8 @@ from ..registry.redaction import redact_mapping, redact_model
 from ..registry.run_env import DEFAULT_LEASE_SECONDS
 from ..registry.run_logs import PipelineRunLogView, RunStatus
 from ..registry.table_config import TableConfigView
-from ..registry.timezones import localize, resolve_user_timezone, timezone_name, to_utc, utc_now
+from ..registry.time_inputs import time_input
+from ..registry.timezones import format_utc, resolve_user_timezone, timezone_name, utc_now
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
@@ -57,19 +58,6 @@ def check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}", field="limit")
     return limit
-
-
-def parse_time(value: str | None, field_name: str, tz: tzinfo) -> datetime | None:
-    """An ISO-8601 bound as aware UTC; a naive value is read in the display timezone."""
-    if value is None or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError(
-            f"{field_name}: {value!r} is not an ISO-8601 datetime (e.g. 2026-11-25T02:00:00Z)", field=field_name
-        ) from None
-    return to_utc(localize(parsed, tz, field=field_name), field=field_name)
 
 
 def parse_statuses(values: Sequence[str]) -> list[RunStatus]:
@@ -127,6 +115,9 @@ class RunsPage:
     runs: list[PipelineRunLogView]
     next_page_token: str | None
     display_timezone: str
+    #: the window as resolved for this page (UTC storage text), so that the next page keeps it
+    since: str | None = None
+    until: str | None = None
 
 
 @dataclass
@@ -241,16 +232,25 @@ class RegistryService:
         check_limit(limit)
         self.require_pipeline(pipeline_id)
         zone = self.zone(tz)
+        now = utc_now()
+        since_at = time_input(since, field="since", tz=zone, now=now)
+        until_at = time_input(until, field="until", tz=zone, now=now)
         page = self.registry.runs.list_by_pipeline(
             pipeline_id,
-            since=parse_time(since, "since", zone),
-            until=parse_time(until, "until", zone),
+            since=since_at,
+            until=until_at,
             statuses=list(statuses) or None,
             limit=limit,
             page_token=page_token,
             tz=zone,
         )
-        return RunsPage([shown(r) for r in page.items], page.next_page_token, timezone_name(zone))
+        return RunsPage(
+            [shown(r) for r in page.items],
+            page.next_page_token,
+            timezone_name(zone),
+            format_utc(since_at) if since_at is not None else None,
+            format_utc(until_at) if until_at is not None else None,
+        )
 
     def get_run(self, pipeline_id: str, run_id: str, *, tz: str | None = None) -> PipelineRunLogView:
         """One run (strongly consistent read); ItemNotFoundError when it does not exist."""

@@ -9,15 +9,11 @@ As every Airflow option, each can be set by environment variable, e.g.
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 from ..hooks.pipeline_registry import DEFAULT_CONN_ID
+from ..utils.ui_paths import UI_ROUTE, URL_PREFIX, base_path, run_page_path
+from ..utils.ui_paths import conf_value as _conf_get_section
 
 SECTION = "pipeline_registry"
-#: where the FastAPI app is mounted in the api-server
-URL_PREFIX = "/pipeline-registry"
-#: the route of the navigation entry inside Airflow's UI (``/plugin/<route>``)
-UI_ROUTE = "pipeline_registry"
 
 
 def _conf_get(key: str, fallback: str) -> str:
@@ -51,25 +47,14 @@ def ui_enabled() -> bool:
     return _conf_get("ui_enabled", "True").strip().lower() not in {"false", "0", "no", "off"}
 
 
-def base_path() -> str:
-    """The path part of ``[api] base_url`` without its trailing slash ("" when served at the root)."""
-    base = _conf_get_section("api", "base_url", "/")
-    path = urlparse(base).path if base.startswith(("http://", "https://")) else base
-    return path.rstrip("/")
-
-
-def _conf_get_section(section: str, key: str, fallback: str) -> str:
-    try:
-        from airflow.configuration import conf
-    except ImportError:  # pragma: no cover
-        return fallback
-    value = conf.get(section, key, fallback=fallback)
-    return str(value) if value else fallback
-
-
-def run_page_path(pipeline_id: str, run_id: str) -> str:
-    """Path (no host) of a run's page inside Airflow's UI, under ``[api] base_url``."""
-    from urllib.parse import urlencode
-
-    query = urlencode({"pipeline_id": pipeline_id, "run_id": run_id})
-    return f"{base_path()}/plugin/{UI_ROUTE}{URL_PREFIX}/ui/run?{query}"
+__all__ = [
+    "SECTION",
+    "UI_ROUTE",
+    "URL_PREFIX",
+    "aws_conn_id",
+    "base_path",
+    "register_sensitive_names",
+    "run_page_path",
+    "sensitive_var_conn_names",
+    "ui_enabled",
+]

@@ -18,12 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .errors import ConfigurationError
 from .settings import SETTINGS, SETTINGS_BY_NAME, TABLE_NAME_PATTERN
+from .tables import LOGICAL_TABLES as LOGICAL_TABLES  # re-exported: the names' old home
+from .tables import TABLE_SETTINGS, TABLES_BY_LOGICAL
+from .tables import LogicalTable as LogicalTable
 from .timezones import USER_TIMEZONE_ENV, get_timezone
 
 Environment = Literal["dev", "staging", "prod"]
 RetryMode = Literal["standard", "adaptive"]
-LogicalTable = Literal["pipeline_config", "table_config", "pipeline_run_logs"]
-LOGICAL_TABLES: tuple[LogicalTable, ...] = ("pipeline_config", "table_config", "pipeline_run_logs")
 
 _TABLE_NAME = re.compile(TABLE_NAME_PATTERN)
 _URL = re.compile(r"^https?://[^\s/:]+(:\d{1,5})?(/.*)?$")
@@ -78,7 +79,7 @@ class DynamoDBConfig(BaseModel):
             raise ValueError(exc.message) from None
         return value.strip()
 
-    @field_validator("table_prefix", "pipeline_config_table", "table_config_table", "run_logs_table")
+    @field_validator("table_prefix", *TABLE_SETTINGS)
     @classmethod
     def _check_table_name(cls, value: str) -> str:
         if not _TABLE_NAME.match(value):
@@ -122,11 +123,7 @@ class DynamoDBConfig(BaseModel):
 
     def table_name(self, logical: LogicalTable) -> str:
         """The physical DynamoDB table name of a logical table."""
-        base = {
-            "pipeline_config": self.pipeline_config_table,
-            "table_config": self.table_config_table,
-            "pipeline_run_logs": self.run_logs_table,
-        }[logical]
+        base: str = getattr(self, TABLES_BY_LOGICAL[logical].setting)
         return f"{self.effective_prefix}{base}"
 
     @property

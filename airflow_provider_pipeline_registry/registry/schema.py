@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .config import LOGICAL_TABLES, DynamoDBConfig, LogicalTable
+from .config import DynamoDBConfig
 from .errors import ValidationError
 from .gateway import (
     DynamoDBClient,
@@ -16,21 +16,14 @@ from .gateway import (
     wait_until_active,
 )
 from .model import RegistryModel, extract_model_metadata
+from .tables import LOGICAL_TABLES, TABLES, LogicalTable
 
 log = logging.getLogger(__name__)
 
 
 def registry_models() -> dict[LogicalTable, type[RegistryModel]]:
-    """The model of each logical table."""
-    from .pipeline_config.models import PipelineConfig
-    from .run_logs.models import PipelineRunLog
-    from .table_config.models import TableConfig
-
-    return {
-        "pipeline_config": PipelineConfig,
-        "table_config": TableConfig,
-        "pipeline_run_logs": PipelineRunLog,
-    }
+    """The model of each logical table (of :data:`.tables.TABLES`)."""
+    return {t.logical: t.model() for t in TABLES}
 
 
 def model_for_table(table: str) -> type[RegistryModel]:
@@ -75,7 +68,7 @@ def table_definition(model: type[RegistryModel], config: DynamoDBConfig) -> dict
 def create_tables(
     config: DynamoDBConfig, client: DynamoDBClient | None = None, *, timeout: float = 300.0
 ) -> dict[str, bool]:
-    """Create the three tables (and their GSIs) if they do not exist; TTL on the run logs'
+    """Create the registry's tables (:data:`.tables.TABLES`, and their GSIs) if they do not exist; TTL on the run logs'
     ``expire_at`` only when ``run_log_retention_days`` is configured.
 
     Idempotent: an existing table is left alone. Waits until every table is ACTIVE. Returns
@@ -100,6 +93,6 @@ def create_tables(
 
 
 def tables_status(config: DynamoDBConfig, client: DynamoDBClient | None = None) -> dict[str, str | None]:
-    """``{table_name: status}`` for the three tables; None for a table that does not exist."""
+    """``{table_name: status}`` for the registry's tables; None for a table that does not exist."""
     client = client or create_dynamodb_client(config)
     return {config.table_name(t): describe_table_status(client, config.table_name(t), config) for t in LOGICAL_TABLES}

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
+from .tables import TABLES
+
 #: the value kinds a setting can have
 Kind = Literal["str", "int", "float"]
 #: who reads the setting's connection extra: this provider, or the amazon provider's connection wrapper
@@ -210,9 +212,7 @@ SETTINGS: tuple[Setting, ...] = (
         extra="user_timezone",
         hook_arg="user_timezone",
     ),
-    _table("pipeline_config_table", "Pipeline config table", "pipeline_config"),
-    _table("table_config_table", "Table config table", "table_config"),
-    _table("run_logs_table", "Run logs table", "pipeline_run_logs"),
+    *(_table(t.setting, t.label, t.logical) for t in TABLES),
     _timeout("connect_timeout", "Connect timeout (s)", "Seconds to wait for a TCP connection to DynamoDB.", 5.0, 300),
     _timeout("read_timeout", "Read timeout (s)", "Seconds to wait for a DynamoDB response.", 30.0, 900),
     Setting(

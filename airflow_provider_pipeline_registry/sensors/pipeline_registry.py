@@ -25,18 +25,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from ..compat import (
-    AirflowException,
-    AirflowFailException,
-    AirflowSensorTimeout,
-    AirflowSkipException,
-    BaseSensorOperator,
-    Context,
-    PokeReturnValue,
-)
-from ..hooks.mixins import PipelineRegistryHookMixin, pop_registry_settings, registry_template_fields
-from ..hooks.pipeline_registry import DEFAULT_CONN_ID
-from ..links import registry_links
+from ..hooks.mixins import registry_template_fields
+from ..links import persist_run_links
 from ..registry import errors as registry_errors
 from ..registry.errors import (
     AccessDeniedError,
@@ -58,7 +48,17 @@ from ..registry.run_logs.verdict import (
     read_run_state,
     validate_states,
 )
-from ..registry.timezones import format_for_display, localize, to_utc, utc_now
+from ..registry.time_inputs import is_relative_time, time_input
+from ..registry.timezones import format_for_display, utc_now
+from ..utils.compat import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    Context,
+    PokeReturnValue,
+)
+from .base import PipelineRegistryBaseSensor
 from .timeout_budget import first_poke_at, remaining_seconds
 
 if TYPE_CHECKING:
@@ -125,33 +125,33 @@ def _default_deferrable() -> bool:
 
 
 def _window_bound(value: datetime | str | None, field: str, tz: tzinfo) -> datetime | None:
-    """A window bound as aware UTC; text is ISO-8601, a naive value is read in the user's timezone."""
-    if value is None or value == "" or value == "None":
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ValidationError(f"{field}: {value!r} is not an ISO-8601 datetime", field=field) from None
-    if not isinstance(value, datetime):
-        raise ValidationError(f"{field} must be a datetime or ISO-8601 text, got {value!r}", field=field)
-    return to_utc(localize(value, tz, field=field), field=field)
+    """A window bound as aware UTC, in the one time grammar (:mod:`..registry.time_inputs`); a
+    relative one (``2h``, ``today``) counts back from this look. ``"None"`` is a rendered None."""
+    return time_input(None if value == "None" else value, field=field, tz=tz)
 
 
-class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
+def _for_trigger(value: datetime | str | None, resolved: datetime | None) -> datetime | str | None:
+    """What the trigger gets for a window bound: a relative one as its text (the trigger resolves it
+    at each poll, as the sensor does at each look), anything else as resolved."""
+    return value.strip() if isinstance(value, str) and is_relative_time(value) else resolved
+
+
+class PipelineRunStateSensor(PipelineRegistryBaseSensor):
     """Wait until a pipeline run (or the latest run of a pipeline in a window) reaches a target state.
 
     :param pipeline_id: the pipeline of the run (templated).
     :param run_id: the run (templated). None: the latest run of ``pipeline_id`` started within
         ``[since, until]``, found through the pipeline's GSI on every poke.
-    :param since: start of that window (templated; aware datetime or ISO-8601 text; a naive value is
-        read in the user's timezone). Latest-run mode only.
+    :param since: start of that window (templated), in the one time grammar of
+        :mod:`~airflow_provider_pipeline_registry.registry.time_inputs`: aware datetime or ISO-8601
+        text (a naive value or a date is read in the user's timezone), ``now``, ``today`` or an age
+        (``2h``, ``1d``; counted back from each look). Latest-run mode only.
     :param until: end of that window (templated).
     :param target_states: run states that end the wait successfully (default SUCCESS).
     :param failed_states: run states that fail the sensor at once (default FAILED, CANCELLED);
         must be disjoint from ``target_states``.
     :param stale_after: a RUNNING run whose heartbeat (or, without one, its start) is older than this
-        (timedelta or seconds) fails the sensor as stale; None (default) never judges staleness.
+        (timedelta, seconds, or text such as ``15m``) fails the sensor as stale; None (default) never judges staleness.
     :param allow_unknown_pipeline: wait even when ``pipeline_id`` is not in the registry (no config,
         no run recorded), e.g. a pipeline created later. False (default): while no run is found, the
         first look checks the id and fails at once with :class:`PipelineNotInRegistryError` (naming
@@ -159,18 +159,12 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
     :param deferrable: wait in the triggerer (:class:`PipelineRunStateTrigger`), holding no worker slot,
         after one look in the worker (a run that already ended needs no trigger). None (default): Airflow's
         ``[operators] default_deferrable`` (False unless configured).
-    :param aws_conn_id: the ``aws`` connection of the registry (registry settings in its extras; templated).
-    :param region_name: overrides the connection's region (templated).
-    :param table_prefix: overrides the table prefix (templated).
-    :param environment: overrides the environment (dev, staging, prod).
-    :param run_logs_table: overrides the run-logs table's base name.
-    :param user_timezone: the timezone of the log lines (IANA name).
-    :param verify: TLS verification for boto3 (bool or CA bundle path); None: the connection's.
-    :param botocore_config: botocore ``Config`` arguments; None: the connection's.
-
-    Any other registry setting (``max_attempts``, ``read_timeout``... see
-    :data:`~airflow_provider_pipeline_registry.registry.settings.SETTINGS`) is accepted by its hook
-    argument name too.
+    :param aws_conn_id: the ``aws`` connection of the registry (registry settings in its extras;
+        templated). ``region_name``, ``table_prefix`` (templated), ``user_timezone``, ``verify``,
+        ``botocore_config`` and any other registry setting by its hook argument name
+        (``environment``, ``run_logs_table``, ``max_attempts``... see
+        :data:`~airflow_provider_pipeline_registry.registry.settings.SETTINGS`): as every registry
+        task (:class:`~.base.PipelineRegistryBaseSensor`).
 
     ``timeout``, ``soft_fail``, ``poke_interval``, ``exponential_backoff``, ``max_wait``,
     ``silent_fail``, ``never_fail`` and ``mode`` are those of every Airflow sensor; ``soft_fail``
@@ -178,7 +172,6 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
     """
 
     template_fields: Sequence[str] = registry_template_fields("pipeline_id", "run_id", "since", "until")
-    operator_extra_links = registry_links()
     ui_color = "#d8e8f4"
 
     def __init__(
@@ -190,27 +183,17 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
         until: datetime | str | None = None,
         target_states: Iterable[RunStatus | str] = DEFAULT_TARGET_STATES,
         failed_states: Iterable[RunStatus | str] = DEFAULT_FAILED_STATES,
-        stale_after: timedelta | float | None = None,
+        stale_after: timedelta | float | str | None = None,
         allow_unknown_pipeline: bool = False,
         deferrable: bool | None = None,
-        aws_conn_id: str | None = DEFAULT_CONN_ID,
-        region_name: str | None = None,
-        table_prefix: str | None = None,
-        environment: str | None = None,
-        run_logs_table: str | None = None,
-        user_timezone: str | None = None,
-        verify: bool | str | None = None,
-        botocore_config: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        registry_settings = pop_registry_settings(kwargs)
-        super().__init__(**kwargs)
+        super().__init__(pipeline_id=pipeline_id, **kwargs)
         #: the configured timeout; ``self.timeout`` is what is left of it for the current try
         self.timeout_budget = self.timeout
         target, failed = validate_states(target_states, failed_states)
         if run_id is not None and (since is not None or until is not None):
             raise ValidationError("since/until select the latest run; they cannot be used with run_id", field="since")
-        self.pipeline_id = pipeline_id
         self.run_id = run_id
         self.since = since
         self.until = until
@@ -221,16 +204,6 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
         #: the pipeline is known to be in the registry (checked once per execution, when no run is found)
         self._pipeline_known = self.allow_unknown_pipeline
         self.deferrable = _default_deferrable() if deferrable is None else bool(deferrable)
-        registry_settings.update(environment=environment, run_logs_table=run_logs_table)
-        self.aws_conn_id = aws_conn_id
-        self.region_name = region_name
-        self.table_prefix = table_prefix
-        self.init_hook_settings(
-            user_timezone=user_timezone,
-            verify=verify,
-            botocore_config=botocore_config,
-            registry_settings={k: v for k, v in registry_settings.items() if v is not None},
-        )
 
     # -- the shared decision -------------------------------------------------------------------
     def _window(self, tz: tzinfo) -> tuple[datetime | None, datetime | None]:
@@ -311,9 +284,25 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
             )
         self._pipeline_known = True
 
+    def _persist_links(self, context: Context, outcome: Outcome) -> None:
+        """When the wait ends on a run: persist it for the task's extra links (with the Spark UI
+        address the run recorded, one projected read), before the task succeeds or fails."""
+        if outcome.kind is OutcomeKind.WAITING or outcome.snapshot is None or not self.do_xcom_push:
+            return
+        run_id, pipeline_id = outcome.snapshot.run_id, outcome.snapshot.pipeline_id
+        try:
+            found = self.hook.registry.runs.get_attributes(run_id, pipeline_id, ["spark_ui_url"], consistent=True)
+        except RegistryError as exc:  # the links are never worth failing the task for
+            self.log.info("run %s: no Spark UI address for the links (%s)", run_id, type(exc).__name__)
+            found = None
+        persist_run_links(
+            context, self, pipeline_id=pipeline_id, run_id=run_id, spark_ui_url=(found or {}).get("spark_ui_url")
+        )
+
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One look at the run; logs its state and times in the user's timezone."""
         outcome = self._check()
+        self._persist_links(context, outcome)
         if outcome.kind is OutcomeKind.WAITING and outcome.snapshot is None:
             self._require_known_pipeline()
         self.log.info("%s", outcome.message)
@@ -418,8 +407,8 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
         trigger = PipelineRunStateTrigger(
             pipeline_id=self.pipeline_id,
             run_id=run_id,
-            since=since,
-            until=until,
+            since=_for_trigger(self.since, since),
+            until=_for_trigger(self.until, until),
             target_states=self.target_states,
             failed_states=self.failed_states,
             stale_after_seconds=self.stale_after.total_seconds() if self.stale_after is not None else None,
@@ -454,6 +443,7 @@ class PipelineRunStateSensor(PipelineRegistryHookMixin, BaseSensorOperator):
         except ValueError:
             raise AirflowException(f"unexpected trigger event {event!r}") from None
         outcome = Outcome(kind, message, RunSnapshot.from_dict(event["run"]) if event.get("run") else None)
+        self._persist_links(context, outcome)
         self.log.info("%s", outcome.message)
         answer = self._conclude(outcome)
         if isinstance(answer, PokeReturnValue):

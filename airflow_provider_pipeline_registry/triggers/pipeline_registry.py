@@ -25,7 +25,6 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..compat import BaseTrigger, TriggerEvent
 from ..registry.errors import ValidationError
 from ..registry.run_logs.verdict import (
     FATAL_READ_ERRORS,
@@ -40,7 +39,9 @@ from ..registry.run_logs.verdict import (
     validate_states,
 )
 from ..registry.settings import SETTINGS_BY_HOOK_ARG
+from ..registry.time_inputs import TimeInputError, is_relative_time, time_input, time_input_text
 from ..registry.timezones import format_for_display, format_utc, parse_utc, utc_now
+from ..utils.compat import BaseTrigger, TriggerEvent
 
 if TYPE_CHECKING:
     from ..hooks.pipeline_registry import PipelineRegistryHook
@@ -188,9 +189,18 @@ def shared_hooks(loop: asyncio.AbstractEventLoop) -> SharedHooks:
 
 
 def _as_utc_text(value: datetime | str | None, field: str) -> str | None:
-    if value is None or value == "":
-        return None
-    return format_utc(parse_utc(value, field=field) if isinstance(value, str) else value, field=field)
+    """A window bound in the one time grammar (:mod:`..registry.time_inputs`), serializable: a
+    relative one (``2h``, ``today``) stays text and is resolved at each poll in the user's timezone;
+    an absolute one becomes UTC text (naive times are refused here: the triggerer knows no zone yet)."""
+    return time_input_text(value, field=field, tz=None)
+
+
+def _end_at_text(value: datetime | str | None) -> str | None:
+    """The timeout's moment as UTC text: an absolute, aware time (the sensor fixes it when it defers)."""
+    if is_relative_time(value):
+        raise TimeInputError("end_at", value, "must be an absolute time with an offset, not a relative one")
+    resolved = time_input(value, field="end_at", tz=None)
+    return None if resolved is None else format_utc(resolved)
 
 
 def next_poll_interval(
@@ -219,7 +229,9 @@ class PipelineRunStateTrigger(BaseTrigger):
 
     :param pipeline_id: the pipeline of the run.
     :param run_id: the run; None means "the latest run of the pipeline started in [since, until]".
-    :param since: start of that window (aware datetime or ISO-8601 text), latest-run mode only.
+    :param since: start of that window, latest-run mode only: an aware datetime or ISO-8601 text with
+        an offset, or a relative time of :mod:`..registry.time_inputs` (``2h``, ``today``), resolved
+        at each poll in the user's timezone.
     :param until: end of that window.
     :param target_states: run states that end the wait successfully.
     :param failed_states: run states that end it with a failure (disjoint from target_states).
@@ -261,7 +273,7 @@ class PipelineRunStateTrigger(BaseTrigger):
         self.failed_states = sorted(failed)
         stale = coerce_stale_after(stale_after_seconds)
         self.stale_after_seconds = stale.total_seconds() if stale is not None else None
-        self.end_at = _as_utc_text(end_at, "end_at")
+        self.end_at = _end_at_text(end_at)
         self.poke_interval = float(poke_interval)
         self.exponential_backoff = bool(exponential_backoff)
         self.max_wait_seconds = float(max_wait_seconds) if max_wait_seconds is not None else None
@@ -304,20 +316,24 @@ class PipelineRunStateTrigger(BaseTrigger):
     def _target(self) -> str:
         return self._target_text(self._get_hook())
 
+    def _window(self, hook: PipelineRegistryHook) -> tuple[datetime | None, datetime | None]:
+        """``(since, until)`` for this poll: relative bounds count back from now, in the user's timezone."""
+        tz, now = hook.user_timezone, utc_now()
+        return (
+            time_input(self.since, field="since", tz=tz, now=now),
+            time_input(self.until, field="until", tz=tz, now=now),
+        )
+
     def _target_text(self, hook: PipelineRegistryHook) -> str:
-        since = parse_utc(self.since) if self.since else None
-        until = parse_utc(self.until) if self.until else None
+        since, until = self._window(hook)
         return describe_target(self.run_id, self.pipeline_id, since, until, hook.user_timezone)
 
     def check_once(self) -> Outcome:
         """One synchronous look at the run (blocking: call it in a worker thread)."""
         hook = self._get_hook()
+        since, until = self._window(hook)
         snapshot = read_run_state(
-            hook.registry.runs,
-            pipeline_id=self.pipeline_id,
-            run_id=self.run_id,
-            since=parse_utc(self.since) if self.since else None,
-            until=parse_utc(self.until) if self.until else None,
+            hook.registry.runs, pipeline_id=self.pipeline_id, run_id=self.run_id, since=since, until=until
         )
         return self._decide(snapshot)
 

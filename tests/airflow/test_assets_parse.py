@@ -221,7 +221,7 @@ def test_registry_run_facet_key_schema_url_and_shipped_schema(
 def test_the_facet_schema_ships_in_the_package() -> None:
     from importlib.resources import files
 
-    shipped = files("airflow_provider_pipeline_registry").joinpath("facets/PipelineRegistryRunRunFacet.json")
+    shipped = files("airflow_provider_pipeline_registry").joinpath("lineage/facets/PipelineRegistryRunRunFacet.json")
     assert shipped.is_file()
     schema = json.loads(shipped.read_text(encoding="utf-8"))
     assert schema["properties"] == {"pipelineRegistry_run": {"$ref": "#/$defs/PipelineRegistryRunRunFacet"}}

@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import REGISTRY_CONN_ID  # tests/airflow/conftest.py
+from airflow_connections import REGISTRY_CONN_ID  # tests/airflow/conftest.py
 from dag_modules import load_dag_module
 from test_assets_dag import seed_lineage_pipeline
 from test_assets_parse import _facet_validator

@@ -26,7 +26,9 @@ from functools import cache
 import pytest
 
 from airflow_provider_pipeline_registry.compat import BaseOperator
+from airflow_provider_pipeline_registry.operators import base as operator_base
 from airflow_provider_pipeline_registry.operators import pipeline_registry as operators
+from airflow_provider_pipeline_registry.sensors import base as sensor_base
 from airflow_provider_pipeline_registry.sensors import pipeline_registry as sensors
 
 pytestmark = pytest.mark.airflow
@@ -36,7 +38,7 @@ PACKAGE = "airflow_provider_pipeline_registry"
 
 def provider_operators() -> list[type[BaseOperator]]:
     found: dict[str, type[BaseOperator]] = {}
-    for module in (operators, sensors):
+    for module in (operator_base, operators, sensor_base, sensors):
         for _, value in inspect.getmembers(module, inspect.isclass):
             if issubclass(value, BaseOperator) and value.__module__.startswith(PACKAGE):
                 found[value.__qualname__] = value
@@ -204,6 +206,7 @@ def test_every_operator_and_sensor_is_checked() -> None:
     names = {c.__qualname__ for c in OPERATORS}
     assert {
         "PipelineRegistryBaseOperator",
+        "PipelineRegistryBaseSensor",
         "LoadPipelineConfigOperator",
         "StartPipelineRunOperator",
         "EndPipelineRunOperator",
@@ -211,6 +214,24 @@ def test_every_operator_and_sensor_is_checked() -> None:
     } <= names
     for cls in OPERATORS:
         assert {"aws_conn_id", "region_name", "table_prefix"} <= set(cls.template_fields), cls
+        base = operator_base.PipelineRegistryBaseOperator
+        assert issubclass(cls, (base, sensor_base.PipelineRegistryBaseSensor)), cls
+
+
+@pytest.mark.parametrize("cls", OPERATORS, ids=lambda c: c.__qualname__)
+def test_the_connection_arguments_are_declared_once_in_the_base_classes(cls: type) -> None:
+    """Only the two base classes' ``__init__`` take the connection arguments; a concrete operator or
+    sensor declares its own arguments and passes the rest on (amazon's AwsBaseOperator shape)."""
+    connection_args = {"aws_conn_id", "region_name", "table_prefix", "user_timezone", "verify", "botocore_config"}
+    bases = {"PipelineRegistryBaseOperator", "PipelineRegistryBaseSensor"}
+    for klass in cls.__mro__:
+        node = init_node(klass)
+        if node is None:
+            continue
+        if klass.__qualname__ in bases:
+            assert connection_args <= params(node), klass
+        else:
+            assert not connection_args & params(node), f"{klass.__qualname__} declares {connection_args & params(node)}"
 
 
 @pytest.mark.parametrize("cls", OPERATORS, ids=lambda c: c.__qualname__)

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY  # tests/airflow/conftest.py
+from airflow_connections import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY  # tests/airflow/conftest.py
 from dag_modules import load_dag_module
 
 from airflow_provider_pipeline_registry.registry.run_env import derive_run_id

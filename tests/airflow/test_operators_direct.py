@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, registry_connection, set_connection
+from airflow_connections import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, registry_connection, set_connection
 
 from airflow_provider_pipeline_registry.callbacks import record_run_failure, record_run_success
 from airflow_provider_pipeline_registry.compat import AirflowException, AirflowSkipException
@@ -96,17 +96,6 @@ def end_with_states(conn_id: str, states: dict[str, str | None], **kwargs: Any) 
         for task_id in ("a", "b", "c"):
             StartPipelineRunOperator(task_id=task_id, pipeline_id=PIPELINE)
     return op.execute(context(FakeTI("end", states=states)))  # type: ignore[arg-type]
-
-
-def test_modules_do_not_import_boto3_or_pyspark() -> None:
-    code = (
-        "import sys\n"
-        "import airflow_provider_pipeline_registry.operators.pipeline_registry\n"
-        "import airflow_provider_pipeline_registry.callbacks\n"
-        "print(sorted(m for m in ('boto3', 'botocore', 'pyspark') if m in sys.modules))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip().splitlines()[-1] == "[]"
 
 
 def test_to_json_value_makes_plain_json() -> None:
@@ -459,3 +448,84 @@ def test_end_never_repeats_a_secret_of_the_runs_error(registry_conn_id: str, reg
         end_with_states(registry_conn_id, {"a": "failed", "b": "success", "c": "success"})
     assert "jdbc:postgresql://***@db/x" in str(info.value)
     assert "errPassw0rd-4410" not in str(info.value)
+
+
+# -- notifiers: the same end policy as EndPipelineRunOperator -----------------------------------------
+def claimed_by_a_live_driver(reg: Any, conn_id: str) -> str:
+    """Start the run, and let a driver (the Spark task's run logger) claim its attempt."""
+    from airflow_provider_pipeline_registry.registry.run_logs.models import RunStart
+
+    start(conn_id)
+    opened = reg.runs_write.current(RUN_ID, PIPELINE)
+    driver = RunStart(run_id=RUN_ID, pipeline_id=PIPELINE, task_id="spark", try_number=1, attempt_id="driver-1")
+    joined = reg.runs_write.join(driver, expected_attempt_id=opened.attempt_id)
+    assert joined.attempt_claimed
+    return str(joined.attempt_id)
+
+
+def test_the_failure_notifier_waits_for_a_live_driver_like_the_end_operator(
+    registry_conn_id: str, reg: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The old callback wrote FAILED at once over a run whose driver was alive; the notifier follows
+    the end operator's policy (registry.run_logs.ending): it waits (bounded) for the driver's own end,
+    then records FAILED fenced on the driver's attempt."""
+    from airflow_provider_pipeline_registry.notifications import PipelineRunFailureNotifier
+
+    caplog.set_level(logging.INFO)
+    attempt = claimed_by_a_live_driver(reg, registry_conn_id)
+    notifier = PipelineRunFailureNotifier(
+        pipeline_id=PIPELINE, aws_conn_id=registry_conn_id, driver_end_timeout=0.6, driver_poll_interval=0.2
+    )
+    notifier(context(FakeTI("spark"), exception=RuntimeError("executor lost")))
+    assert "waiting up to 0.6s for the driver to record its own end" in caplog.text
+    assert f"the driver of attempt {attempt} did not record its end within 0.6s" in caplog.text
+    run = reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True)
+    assert (run.status, run.attempt_id, run.error_type) == (RunStatus.FAILED, attempt, "RuntimeError")
+
+
+def test_the_end_operator_and_the_notifiers_agree_on_an_ended_run(
+    registry_conn_id: str, reg: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The driver recorded CANCELLED: neither the end operator nor a notifier writes over it."""
+    from airflow_provider_pipeline_registry.notifications import PipelineRunSuccessNotifier
+
+    caplog.set_level(logging.INFO)
+    attempt = claimed_by_a_live_driver(reg, registry_conn_id)
+    reg.runs_write.finish({"run_id": RUN_ID, "pipeline_id": PIPELINE, "status": "CANCELLED", "attempt_id": attempt})
+    ended = reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True)
+    PipelineRunSuccessNotifier(pipeline_id=PIPELINE, aws_conn_id=registry_conn_id)(context(FakeTI("spark")))
+    assert "already ended as CANCELLED; SUCCESS not recorded over it" in caplog.text
+    result = end_with_states(
+        registry_conn_id, {"a": "success", "b": "success", "c": "success"}, fail_on_pipeline_failure=False
+    )
+    assert result == {"run_id": RUN_ID, "status": "CANCELLED"}
+    after = reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True)
+    assert (after.status, after.end_time) == (RunStatus.CANCELLED, ended.end_time)
+
+
+def test_notifiers_are_base_notifiers_with_templated_connection_arguments(registry_conn_id: str, reg: Any) -> None:
+    """BaseNotifier (airflow.sdk on Airflow 3, airflow.notifications on 2.11) renders pipeline_id and
+    the connection arguments against the callback's context, and leaves the context's run_id (the
+    dag run id the pipeline run id is derived from) alone."""
+    from airflow.providers.common.compat.notifier import BaseNotifier
+
+    from airflow_provider_pipeline_registry.callbacks import record_run_success
+    from airflow_provider_pipeline_registry.notifications import PipelineRunSuccessNotifier
+
+    start(registry_conn_id)
+    notifier = PipelineRunSuccessNotifier(pipeline_id="{{ params.pipeline }}", aws_conn_id="{{ params.conn }}")
+    assert isinstance(notifier, BaseNotifier)
+    assert isinstance(record_run_success(pipeline_id=PIPELINE), PipelineRunSuccessNotifier)
+    ctx = context(FakeTI("spark"), params={"pipeline": PIPELINE, "conn": registry_conn_id})
+    notifier(ctx)
+    assert (notifier.pipeline_id, notifier.aws_conn_id) == (PIPELINE, registry_conn_id)
+    assert ctx["run_id"] == DAG_RUN_ID
+    assert reg.runs.find_entity(RUN_ID, PIPELINE, consistent=True).status is RunStatus.SUCCESS
+
+    # a DAG-level callback's context may hold a SerializedDAG, which has no Jinja environment (Airflow 3)
+    dag_level = derive_run_id(DAG_ID, "dag-level-run")
+    reg.runs_write.start({"run_id": dag_level, "pipeline_id": PIPELINE})
+    serialized_dag = SimpleNamespace(dag_id=DAG_ID)
+    notifier = PipelineRunSuccessNotifier(pipeline_id="{{ params.pipeline }}", aws_conn_id=registry_conn_id)
+    notifier({"dag": serialized_dag, "run_id": "dag-level-run", "reason": "success", "params": {"pipeline": PIPELINE}})
+    assert reg.runs.find_entity(dag_level, PIPELINE, consistent=True).status is RunStatus.SUCCESS

@@ -78,22 +78,6 @@ def closed_endpoint() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-# -- import cost -------------------------------------------------------------------------------------
-def test_importing_the_hook_module_does_not_import_boto3() -> None:
-    code = (
-        "import sys\n"
-        "import airflow_provider_pipeline_registry.hooks.pipeline_registry as m\n"
-        "from airflow_provider_pipeline_registry.hooks.pipeline_registry import CONN_TYPE, REGISTRY_EXTRAS\n"
-        "before = sorted(n for n in ('boto3', 'botocore') if n in sys.modules)\n"
-        "m.PipelineRegistryHook\n"  # control: the class itself does load boto3 (through AwsBaseHook)
-        "after = sorted(n for n in ('boto3', 'botocore') if n in sys.modules)\n"
-        "print(before, after)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().splitlines()[-1] == "[] ['boto3', 'botocore']"
-
-
 # -- settings ----------------------------------------------------------------------------------------
 def test_registry_settings_from_extras_skip_blanks_and_read_form_keys() -> None:
     extras = {
@@ -464,13 +448,16 @@ def _sensor(**args: Any) -> Any:
 def _callback(**args: Any) -> Any:
     from airflow_provider_pipeline_registry.callbacks import record_run_failure
 
-    own, other = _own_and_other(dict(args))
-    keep = {k: v for k, v in other.items() if k in ("aws_conn_id", "verify", "botocore_config")}
-    settings = {k: v for k, v in other.items() if k not in keep}
-    return record_run_failure(pipeline_id="orders", **own, **keep, registry_settings=settings)
+    return record_run_failure(pipeline_id="orders", **args)
 
 
-HOOK_OWNERS = [_load_operator, _end_operator, _sensor, _callback]
+def _notifier(**args: Any) -> Any:
+    from airflow_provider_pipeline_registry.notifications import PipelineRunSuccessNotifier
+
+    return PipelineRunSuccessNotifier(pipeline_id="orders", **args)
+
+
+HOOK_OWNERS = [_load_operator, _end_operator, _sensor, _callback, _notifier]
 
 
 @pytest.mark.parametrize("make", HOOK_OWNERS, ids=lambda f: f.__name__.strip("_"))
@@ -518,15 +505,40 @@ def test_the_sensor_defers_by_default_when_operators_default_deferrable_says_so(
 
 @pytest.mark.parametrize("make", HOOK_OWNERS, ids=lambda f: f.__name__.strip("_"))
 def test_a_misspelt_setting_is_refused_where_it_is_given(make: Any) -> None:
-    from airflow_provider_pipeline_registry.callbacks import record_run_failure
 
-    if make is _callback:
+    if make in (_callback, _notifier):  # refused when the DAG is parsed, naming the setting
         with pytest.raises(ValidationError, match="'max_attemps' is not a registry setting"):
-            record_run_failure(pipeline_id="orders", registry_settings={"max_attemps": 3})
-        with pytest.raises(ValidationError, match="pass 'table_prefix' as its own argument"):
-            record_run_failure(pipeline_id="orders", registry_settings={"table_prefix": "x_"})
+            make(max_attemps=3)
     else:  # Airflow refuses an unknown operator argument itself (TypeError; Airflow 2: AirflowException)
         from airflow_provider_pipeline_registry.compat import AirflowException
 
         with pytest.raises((TypeError, AirflowException), match="max_attemps"):
             make(max_attemps=3)
+
+
+def test_the_old_registry_settings_spelling_of_the_callbacks_still_works_and_warns() -> None:
+    """One spelling (keyword arguments named as the hook's); ``registry_settings={...}`` of the old
+    callback names is a deprecated alias of it."""
+    from airflow.exceptions import AirflowProviderDeprecationWarning
+
+    from airflow_provider_pipeline_registry.callbacks import (
+        record_run_failure,
+        record_run_success,
+        resolve_pipeline_secrets,
+    )
+
+    for factory in (record_run_failure, record_run_success, resolve_pipeline_secrets):
+        with pytest.warns(AirflowProviderDeprecationWarning, match=r"max_attempts=3"):
+            old = factory(pipeline_id="orders", table_prefix="x_", registry_settings={"max_attempts": 3})
+        new = factory(pipeline_id="orders", table_prefix="x_", max_attempts=3)
+        assert old.hook_parameters == new.hook_parameters
+        assert new.hook_parameters["max_attempts"] == 3
+    with pytest.warns(AirflowProviderDeprecationWarning), pytest.raises(ValidationError, match="'max_attemps'"):
+        record_run_failure(pipeline_id="orders", registry_settings={"max_attemps": 3})
+    with (
+        pytest.warns(AirflowProviderDeprecationWarning),
+        pytest.raises(ValidationError, match="pass 'table_prefix' as its own argument"),
+    ):
+        record_run_failure(pipeline_id="orders", registry_settings={"table_prefix": "x_"})
+    with pytest.warns(AirflowProviderDeprecationWarning), pytest.raises(ValidationError, match="given twice"):
+        record_run_failure(pipeline_id="orders", max_attempts=2, registry_settings={"max_attempts": 3})

@@ -123,3 +123,84 @@ def test_airflow_providers_hooks_shows_the_hook_and_keeps_the_aws_type() -> None
     assert ours["conn_id_attribute_name"] == "aws_conn_id"
     # the aws connection type still belongs to the amazon provider
     assert hooks["aws"]["package_name"] == "apache-airflow-providers-amazon"
+
+
+def test_provider_info_agrees_with_the_hook_the_links_the_version_and_pyproject() -> None:
+    """get_provider_info() is derived from the identity, and the identity names what really is there."""
+    import tomllib
+
+    from airflow_provider_pipeline_registry import provider_identity as identity
+    from airflow_provider_pipeline_registry.hooks.pipeline_registry import DEFAULT_CONN_ID, PipelineRegistryHook
+    from airflow_provider_pipeline_registry.links import REGISTRY_LINKS
+    from airflow_provider_pipeline_registry.operators.pipeline_registry import PipelineRegistryBaseOperator
+    from airflow_provider_pipeline_registry.plugins.pipeline_registry_plugin import PipelineRegistryPlugin
+    from airflow_provider_pipeline_registry.sensors.pipeline_registry import PipelineRunStateSensor
+
+    info = get_provider_info()
+    # the hook class the info names is the hook, with the same connection type, name and attribute
+    (conn_type,) = info["connection-types"]
+    assert (
+        conn_type["hook-class-name"]
+        == f"{PipelineRegistryHook.__module__.rpartition('.')[0]}.pipeline_registry.{PipelineRegistryHook.__name__}"
+    )
+    assert (conn_type["connection-type"], conn_type["hook-name"]) == (
+        PipelineRegistryHook.conn_type,
+        PipelineRegistryHook.hook_name,
+    )
+    assert PipelineRegistryHook.conn_name_attr == identity.CONN_NAME_ATTR
+    assert PipelineRegistryHook.default_conn_name == DEFAULT_CONN_ID
+    # the extra links: the classes of the links package, by the module they live in (Airflow 2.11
+    # finds a serialized link by its class's module path), the ones the operators, sensor and plugin carry
+    assert info["extra-links"] == [f"{link.__module__}.{link.__qualname__}" for link in REGISTRY_LINKS]
+    for carrier in (PipelineRegistryBaseOperator, PipelineRunStateSensor, PipelineRegistryPlugin):
+        assert [type(link) for link in carrier.operator_extra_links] == list(REGISTRY_LINKS), carrier
+    # the version is the installed distribution's, which pyproject.toml declares
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    project = pyproject["project"]
+    assert info["versions"] == [importlib.metadata.version(DIST_NAME)] == [project["version"]]
+    assert info["package-name"] == canonicalize_name(project["name"])
+    import airflow_provider_pipeline_registry
+
+    assert airflow_provider_pipeline_registry.__version__ == project["version"]
+    # pyproject's entry points name the provider info function and the plugin the info names
+    entry_points = project["entry-points"]
+    assert entry_points["apache_airflow_provider"] == {"provider_info": identity.PROVIDER_INFO_ENTRY_POINT}
+    (plugin,) = info["plugins"]
+    module, _, name = plugin["plugin-class"].rpartition(".")
+    assert entry_points["airflow.plugins"] == {plugin["name"]: f"{module}:{name}"}
+    assert importlib.import_module(module).__dict__[name] is PipelineRegistryPlugin
+    assert PipelineRegistryPlugin.name == plugin["name"]
+
+
+def test_the_provider_identity_is_written_once() -> None:
+    """The hook name, the connection type and the version are literals in one module of the package."""
+    import re
+
+    import airflow_provider_pipeline_registry
+
+    package = Path(airflow_provider_pipeline_registry.__file__).parent
+
+    def files_with(pattern: str) -> list[str]:
+        return sorted(
+            str(path.relative_to(package))
+            for path in package.rglob("*.py")
+            if re.search(pattern, path.read_text(encoding="utf-8"))
+        )
+
+    assert files_with(r"[\"']Pipeline Registry \(DynamoDB\)[\"']") == ["provider_identity.py"]
+    # the connection type and the plugin's name (the UI route and config section are other names)
+    assert files_with(r"\b(conn_type|CONN_TYPE|name|PLUGIN_NAME)\b(: \w+)? = [\"']pipeline_registry[\"']") == [
+        "provider_identity.py"
+    ]
+    assert files_with(r"[\"']\d+\.\d+\.\d+[\"']") == []  # the version: pyproject.toml only
+    assert files_with(r"[\"']airflow-provider-pipeline-registry[\"']") == ["provider_identity.py"]
+def test_the_notifiers_listed_in_the_provider_info_are_base_notifiers() -> None:
+    from airflow.providers.common.compat.notifier import BaseNotifier
+
+    from airflow_provider_pipeline_registry.get_provider_info import get_provider_info
+
+    names = get_provider_info()["notifications"]
+    assert [n.rsplit(".", 1)[1] for n in names] == ["PipelineRunSuccessNotifier", "PipelineRunFailureNotifier"]
+    for name in names:
+        module, cls = name.rsplit(".", 1)
+        assert issubclass(getattr(importlib.import_module(module), cls), BaseNotifier), name

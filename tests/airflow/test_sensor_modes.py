@@ -284,6 +284,20 @@ def test_latest_run_in_a_window(mode: str, dags: ModuleType, registry: Any) -> N
     assert xcom["run_id"] == "today"
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_relative_window_and_text_stale_after(mode: str, dags: ModuleType, registry: Any) -> None:
+    """The sensor reads the one time grammar (registry/time_inputs.py) in every mode: an age as the
+    window (counted back from each look) and ``stale_after`` as text."""
+    now = utc_now()
+    start(registry, run_id="yesterday", start_time=now - timedelta(days=1))
+    finish(registry, "SUCCESS", run_id="yesterday")
+    start(registry, run_id="today", start_time=now - timedelta(minutes=5))
+    finish(registry, "FAILED", run_id="today")
+    state, xcom = run_sensor(dags, mode, {"pipeline_id": PIPELINE}, run_id=None, until="1h", stale_after="15m")
+    assert state == "success"
+    assert xcom["run_id"] == "yesterday"
+
+
 def test_module_level_deferrable_dag_completes(dags: ModuleType, registry: Any) -> None:
     start(registry)
     finish(registry, "SUCCESS", metrics={"rows_written": 7})

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_pipeline_registry.registry.run_logs import PipelineRunLogsReadApi
+from airflow_provider_pipeline_registry.registry.time_inputs import TimeInputError
 from airflow_provider_pipeline_registry.registry.timezones import utc_now
 from airflow_provider_pipeline_registry.triggers.pipeline_registry import CLASSPATH, PipelineRunStateTrigger
 
@@ -143,6 +144,28 @@ def test_latest_run_mode_resolves_through_the_index(
     event = first_event(make_trigger(run_id=None, until=began - timedelta(days=1)))
     assert event["status"] == "failed"
     assert event["run"]["run_id"] == "old"
+
+
+def test_relative_window_stays_relative_through_serialization_and_is_resolved_at_each_poll(
+    registry_hook: Any, make_trigger: Callable[..., PipelineRunStateTrigger]
+) -> None:
+    """The trigger reads the one time grammar (registry/time_inputs.py): ``since="2h"`` is kept as
+    text in its kwargs and counted back from each poll; a naive time is refused (no zone known)."""
+    began = utc_now()
+    start(registry_hook, run_id="old", start_time=began - timedelta(days=2))
+    registry_hook.registry.runs_write.finish({"run_id": "old", "pipeline_id": PIPELINE, "status": "FAILED"})
+    start(registry_hook, run_id="recent", start_time=began - timedelta(hours=1))
+    registry_hook.registry.runs_write.finish({"run_id": "recent", "pipeline_id": PIPELINE, "status": "SUCCESS"})
+    trigger = make_trigger(run_id=None, since=" 2H ", until="now")
+    assert (trigger.serialize()[1]["since"], trigger.serialize()[1]["until"]) == ("2h", "now")
+    event = first_event(trigger)
+    assert (event["status"], event["run"]["run_id"]) == ("success", "recent")
+    event = first_event(make_trigger(run_id=None, until="1d"))  # started at least a day ago
+    assert (event["status"], event["run"]["run_id"]) == ("failed", "old")
+    with pytest.raises(TimeInputError, match="since: '2026-03-08T01:00' has no timezone here"):
+        make_trigger(run_id=None, since="2026-03-08T01:00")
+    with pytest.raises(TimeInputError, match="end_at: '1h' must be an absolute time"):
+        make_trigger(end_at="1h")
 
 
 def test_missing_table_is_a_fatal_error_at_once(

@@ -1,58 +1,20 @@
-"""Helpers for the CLI tests: invoke ``pipeline-registry`` through typer's CliRunner against
-DynamoDB Local, each test on its own table prefix."""
+"""Fixtures of the CLI tests (the harness is in cli_harness.py; the registry on the same prefix as
+``cli`` is the suite's ``registry`` fixture, tests/conftest.py)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
-
-from airflow_provider_pipeline_registry.cli.app import app
-from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
-
-WriteFile = Callable[[str, Any], str]
-
-
-@dataclass
-class Cli:
-    """Runs ``pipeline-registry <global options> <args>`` in-process."""
-
-    endpoint: str
-    prefix: str
-    runner: CliRunner
-
-    def __call__(
-        self, *args: str, env: dict[str, str] | None = None, tz: str | None = None, width: int = 250
-    ) -> Result:
-        """``width``: the terminal's columns (COLUMNS); wide by default, so that ids do not wrap."""
-        base = ["--endpoint-url", self.endpoint, "--table-prefix", self.prefix]
-        if tz is not None:
-            base += ["--tz", tz]
-        return self.runner.invoke(app, [*base, *args], env={"COLUMNS": str(width), **(env or {})})
-
-    def json(self, *args: str, tz: str | None = None) -> Any:
-        """Run a read command with ``--json``; assert exit 0 and parse stdout."""
-        result = self(*args, "--json", tz=tz)
-        assert result.exit_code == 0, result.output
-        return json.loads(result.stdout)
+from cli_harness import Cli, WriteFile
+from typer.testing import CliRunner
 
 
 @pytest.fixture
 def cli(dynamodb_endpoint: str, unique_prefix: str) -> Cli:
     """The CLI on a fresh prefix (no tables yet)."""
     return Cli(dynamodb_endpoint, unique_prefix, CliRunner())
-
-
-@pytest.fixture
-def registry(dynamodb_endpoint: str, unique_prefix: str) -> Registry:
-    """A registry on the same prefix as ``cli``, with its tables created."""
-    reg = Registry(DynamoDBConfig(endpoint_url=dynamodb_endpoint, table_prefix=unique_prefix))
-    reg.create_tables()
-    return reg
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Cli, WriteFile
+from cli_harness import Cli, WriteFile
 from test_cli_config_import import pipeline
 
 from airflow_provider_pipeline_registry.cli.exit_codes import ExitCode

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import Cli
+from cli_harness import Cli
+from registry_fixtures import new_prefix, registry_on
 from typer.testing import CliRunner
 
 from airflow_provider_pipeline_registry.cli.commands import runs as runs_module
 from airflow_provider_pipeline_registry.cli.exit_codes import ExitCode
-from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
+from airflow_provider_pipeline_registry.registry import Registry
 
 pytestmark = pytest.mark.integration
 
@@ -26,9 +26,8 @@ BASE = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
 def history(dynamodb_endpoint: str) -> Cli:
     """A CLI on tables shared by this module's read-only tests: 25 finished runs of ``etl``, one
     an hour from BASE (every third one FAILED), and one run of ``other``."""
-    prefix = f"t{uuid.uuid4().hex[:10]}_"
-    registry = Registry(DynamoDBConfig(endpoint_url=dynamodb_endpoint, table_prefix=prefix))
-    registry.create_tables()
+    prefix = new_prefix()
+    registry = registry_on(dynamodb_endpoint, prefix)
     runs = [
         {
             "run_id": f"etl-{i:02d}",
@@ -100,6 +99,8 @@ def test_relative_times_and_a_token_that_keeps_its_window(cli: Cli, registry: Re
     assert registry.runs_write.batch_upsert(runs).ok
 
     assert ids(cli.json("runs", "list", "-p", "rel", "--since", "2h")) == ["r-1h"]
+    # the core's one time grammar (registry/time_inputs.py): compound ages and "now"
+    assert ids(cli.json("runs", "list", "-p", "rel", "--since", "1h30m", "--until", "now")) == ["r-1h"]
     first = cli.json("runs", "list", "-p", "rel", "--since", "4d", "--until", "2h", "--limit", "1")
     assert ids(first) == ["r-5h"]
     second = cli.json("runs", "list", "-p", "rel", "--limit", "1", "--page-token", first["next_page_token"])
@@ -313,9 +314,8 @@ def test_status_choices_are_the_run_statuses() -> None:
 
 
 def test_show_lists_the_previous_attempts(dynamodb_endpoint: str) -> None:
-    prefix = f"t{uuid.uuid4().hex[:10]}_"
-    registry = Registry(DynamoDBConfig(endpoint_url=dynamodb_endpoint, table_prefix=prefix))
-    registry.create_tables()
+    prefix = new_prefix()
+    registry = registry_on(dynamodb_endpoint, prefix)
     first = registry.runs_write.start({"run_id": "r", "pipeline_id": "etl", "task_id": "start", "start_time": BASE})
     registry.runs_write.heartbeat("r", "etl", spark={"spark_application_id": "application_1_0001"})
     registry.runs_write.finish(

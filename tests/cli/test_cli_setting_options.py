@@ -9,7 +9,7 @@ import json
 import typer.core
 import typer.main
 import typer.testing
-from conftest import Cli
+from cli_harness import Cli
 
 from airflow_provider_pipeline_registry.cli.app import app
 from airflow_provider_pipeline_registry.registry.settings import SETTINGS

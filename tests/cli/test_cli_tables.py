@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Cli
+from cli_harness import Cli
 
 from airflow_provider_pipeline_registry.cli.exit_codes import ExitCode
+from airflow_provider_pipeline_registry.registry.tables import LOGICAL_TABLES
 
 pytestmark = pytest.mark.integration
 
@@ -16,18 +17,14 @@ def test_status_of_missing_tables_exits_not_found(cli: Cli) -> None:
     result = cli("tables", "status", "--json")
     assert result.exit_code == ExitCode.NOT_FOUND
     statuses = json.loads(result.stdout)
-    assert statuses == {
-        f"{cli.prefix}pipeline_config": None,
-        f"{cli.prefix}table_config": None,
-        f"{cli.prefix}pipeline_run_logs": None,
-    }
+    assert statuses == {f"{cli.prefix}{t}": None for t in LOGICAL_TABLES}  # the one declaration
 
 
 def test_create_then_status(cli: Cli) -> None:
     created = cli("tables", "create", "--json")
     assert created.exit_code == 0, created.output
     report = json.loads(created.stdout)
-    assert set(report) == {f"{cli.prefix}{t}" for t in ("pipeline_config", "table_config", "pipeline_run_logs")}
+    assert set(report) == {f"{cli.prefix}{t}" for t in LOGICAL_TABLES}
     assert all(v == {"status": "ACTIVE", "created": True} for v in report.values())
 
     again = cli("tables", "create", "--json")  # idempotent
@@ -37,4 +34,4 @@ def test_create_then_status(cli: Cli) -> None:
     human = cli("tables", "status")
     assert human.exit_code == 0, human.output
     assert f"{cli.prefix}pipeline_run_logs" in human.stdout
-    assert human.stdout.count("ACTIVE") == 3
+    assert human.stdout.count("ACTIVE") == len(LOGICAL_TABLES)

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 from dynamodb_local import DynamoDBLocal
-
-from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
+from registry_fixtures import registry_on
 
 pytestmark = pytest.mark.integration
 
@@ -84,8 +83,7 @@ def test_watch_in_a_terminal_through_a_dynamodb_outage(
     dynamodb_local_factory: Callable[..., DynamoDBLocal], tmp_path: Path
 ) -> None:
     server = dynamodb_local_factory(db_path=tmp_path / "db")
-    registry = Registry(DynamoDBConfig(endpoint_url=server.url, table_prefix="watch_"))
-    registry.create_tables()
+    registry = registry_on(server.url, "watch_")
     registry.pipelines_write.create({"pipeline_id": "nightly", "name": "Nightly"})  # a known pipeline
     env = {
         **os.environ,

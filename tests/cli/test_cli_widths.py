@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import Cli
+from cli_harness import Cli
 from rich.console import Console
 
 from airflow_provider_pipeline_registry.cli.render import FitTable

@@ -8,6 +8,7 @@ honouring ``DYNAMODB_USER_TIMEZONE``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -129,11 +130,10 @@ def test_dynamodb_config_honours_the_user_timezone_variable(monkeypatch: pytest.
 
 
 def test_views_of_a_default_config_show_the_variables_timezone(
-    dynamodb_endpoint: str, unique_prefix: str, monkeypatch: pytest.MonkeyPatch
+    make_registry: Callable[..., Registry], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DYNAMODB_USER_TIMEZONE", "America/New_York")
-    registry = Registry(DynamoDBConfig(endpoint_url=dynamodb_endpoint, region="us-east-1", table_prefix=unique_prefix))
-    registry.create_tables()
+    registry = make_registry()  # no user_timezone given: the variable's
     _start(registry, "r1", "p1")
     view = registry.runs.get_by_id("r1", consistent=True)
     assert view.start_time.utcoffset() is not None

@@ -179,7 +179,8 @@ def test_wheel_ships_runtime_code_and_its_data_only(dist: Path) -> None:
     the DynamoDB Local launcher (test and demo tooling, tests/dynamodb_local.py) is not in it."""
     with zipfile.ZipFile(wheel(dist)) as archive:
         names = archive.namelist()
-        schema = json.loads(archive.read("airflow_provider_pipeline_registry/facets/PipelineRegistryRunRunFacet.json"))
+        facet = "airflow_provider_pipeline_registry/lineage/facets/PipelineRegistryRunRunFacet.json"
+        schema = json.loads(archive.read(facet))
     assert "PipelineRegistryRunRunFacet" in schema["$defs"]
     assert not [n for n in names if "dynamodb_local" in n or n.startswith("airflow_provider_pipeline_registry/testing")]
 

@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
+from registry_fixtures import FAST_RETRIES as FAST_RETRIES
+from registry_fixtures import registry_on as registry_on
 
-#: retries as fast as possible: the tests inject far more faults than production ever sees
-FAST_RETRIES: dict[str, Any] = {"base_backoff_seconds": 0.001, "max_backoff_seconds": 0.01}
-
-
-def registry_on(endpoint: str, prefix: str, *, create: bool = True, **overrides: Any) -> Registry:
-    """A Registry with its own client on ``endpoint``; tables created unless ``create=False``."""
-    settings: dict[str, Any] = {"endpoint_url": endpoint, "region": "us-east-1", "table_prefix": prefix}
-    settings.update(FAST_RETRIES)
-    settings.update(overrides)
-    registry = Registry(DynamoDBConfig(**settings))
-    if create:
-        registry.create_tables()
-    return registry
+from airflow_provider_pipeline_registry.registry import Registry
 
 
 def scan_all(registry: Registry, logical: str) -> list[dict[str, Any]]:

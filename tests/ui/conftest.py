@@ -13,14 +13,6 @@ from airflow_provider_pipeline_registry.registry import Registry
 
 
 @pytest.fixture(scope="session")
-def ui_airflow_db() -> None:
-    """A migrated metadata DB (the auth manager checks revoked tokens in it)."""
-    from airflow.utils.db import resetdb
-
-    resetdb()
-
-
-@pytest.fixture(scope="session")
 def seeded_prefix() -> str:
     return f"ui{uuid.uuid4().hex[:8]}_"
 
@@ -36,7 +28,7 @@ def seeded_registry(dynamodb_endpoint: str, seeded_prefix: str) -> Iterator[Regi
 
 
 @pytest.fixture(scope="session")
-def auth_manager(ui_airflow_db: None) -> Any:
+def auth_manager(airflow_db: None) -> Any:
     """Airflow's configured auth manager (the simple auth manager), initialised like the api-server does."""
     from airflow.api_fastapi.app import init_auth_manager
 

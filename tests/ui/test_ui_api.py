@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from ui_seed import BIG, BIG_RUNS, SEEDED_SECRETS, big_run
 from airflow_provider_pipeline_registry.plugins.app import create_app
 from airflow_provider_pipeline_registry.plugins.settings import URL_PREFIX
 from airflow_provider_pipeline_registry.registry import Registry
+from airflow_provider_pipeline_registry.registry.timezones import parse_utc, utc_now
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
@@ -152,6 +154,15 @@ def test_bad_inputs_are_400_naming_the_field(client: TestClient) -> None:
     assert client.get("/api/v1/pipelines?active=maybe").json()["detail"]["field"] == "active"
     assert client.get(f"/api/v1/runs?pipeline_id={BIG}&status=DONE").json()["detail"]["field"] == "status"
     assert client.get(f"/api/v1/runs?pipeline_id={BIG}&since=yesterday").json()["detail"]["field"] == "since"
+    assert "since: 'yesterday' is not a time" in client.get(f"/api/v1/runs?pipeline_id={BIG}&since=yesterday").text
+
+
+def test_runs_window_reads_the_one_time_grammar_and_returns_it_resolved(client: TestClient) -> None:
+    """``since=2h`` (registry/time_inputs.py) is resolved once and returned as UTC text for the next page."""
+    body = client.get("/api/v1/runs", params={"pipeline_id": BIG, "since": "1w", "until": "now"}).json()
+    since, until = parse_utc(body["since"]), parse_utc(body["until"])
+    assert until - since == timedelta(weeks=1)
+    assert abs((utc_now() - until).total_seconds()) < 60  # documented bound: one request's duration
     assert client.get("/api/v1/pipelines?limit=0").status_code == 422  # FastAPI's own bounds check
 
 
@@ -363,3 +374,15 @@ def test_a_run_past_its_lease_is_shown_stale() -> None:
     assert taken_over["heartbeat_age_seconds"] == DEFAULT_LEASE.total_seconds() + 1
     assert taken_over["stale"] is True
     assert shown(DEFAULT_LEASE - timedelta(seconds=1))["stale"] is False
+
+
+def test_the_pipeline_page_keeps_a_relative_window_resolved_on_its_next_page(client: TestClient) -> None:
+    """``since=100000h`` (the one time grammar) is resolved once: the "Older runs" link carries the
+    resolved UTC bound, so that paging does not move the window."""
+    page = client.get("/ui/pipeline", params={"pipeline_id": BIG, "since": "100000h", "limit": 5}).text
+    link = re.search(r'id="next-page" href="([^"]+)"', page)
+    assert link is not None, page[-2000:]
+    since = re.search(r"since=([^&]+)", link.group(1).replace("&amp;", "&"))
+    assert since is not None
+    resolved = parse_utc(since.group(1).replace("%3A", ":"))
+    assert abs((utc_now() - timedelta(hours=100000) - resolved).total_seconds()) < 60  # one request's duration

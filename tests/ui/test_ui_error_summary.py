@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,18 +13,19 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from spark_traceback import FIRST_LINE, LAST_LINE, spark_traceback
 from ui_auth import token_for
-from ui_seed import registry_for
 
 from airflow_provider_pipeline_registry.plugins.app import create_app
 from airflow_provider_pipeline_registry.plugins.pages import ERROR_SUMMARY_BYTES
 from airflow_provider_pipeline_registry.plugins.settings import URL_PREFIX
+from airflow_provider_pipeline_registry.registry import Registry
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
 
-def test_the_runs_table_keeps_the_end_of_a_long_error_on_one_line(dynamodb_endpoint: str, auth_manager: Any) -> None:
-    registry = registry_for(dynamodb_endpoint, f"ues{uuid.uuid4().hex[:8]}_")
-    registry.create_tables()
+def test_the_runs_table_keeps_the_end_of_a_long_error_on_one_line(
+    make_registry: Callable[..., Registry], auth_manager: Any
+) -> None:
+    registry = make_registry(user_timezone="Europe/Paris")
     registry.pipelines_write.create({"pipeline_id": "p", "name": "P"})
     registry.runs_write.start({"run_id": "r1", "pipeline_id": "p"})
     registry.runs_write.finish(

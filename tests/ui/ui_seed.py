@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
+from registry_fixtures import registry_on
+
+from airflow_provider_pipeline_registry.registry import Registry
 
 #: the pipeline with many runs (paged); its newest run is a FAILED one
 BIG = "sales_daily"
@@ -41,10 +43,8 @@ JDBC_URL = f"jdbc:postgresql://etl:{JDBC_USERINFO_PASSWORD}@db.example:5432/sale
 
 
 def registry_for(endpoint_url: str, table_prefix: str, user_timezone: str = "Europe/Paris") -> Registry:
-    config = DynamoDBConfig(
-        endpoint_url=endpoint_url, region="us-east-1", table_prefix=table_prefix, user_timezone=user_timezone
-    )
-    return Registry(config)
+    """The seeded registry (tables created by :func:`seed`), built by the suite's one builder."""
+    return registry_on(endpoint_url, table_prefix, create=False, user_timezone=user_timezone)
 
 
 def big_run(i: int) -> dict[str, Any]:

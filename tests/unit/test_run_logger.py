@@ -25,6 +25,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
+from registry_fixtures import new_prefix, registry_on
 
 from airflow_provider_pipeline_registry.registry import (
     AttemptConflictError,
@@ -52,16 +53,15 @@ LOGGER_NAME = "airflow_provider_pipeline_registry.registry.run_logger"
 
 @pytest.fixture(scope="module")
 def config(dynamodb_endpoint: str) -> DynamoDBConfig:
-    cfg = DynamoDBConfig(
-        endpoint_url=dynamodb_endpoint,
-        table_prefix=f"rl{uuid.uuid4().hex[:8]}_",
+    """The config of the module's tables (created once, by the suite's one builder)."""
+    return registry_on(
+        dynamodb_endpoint,
+        new_prefix("rl"),
         user_timezone="America/New_York",
         base_backoff_seconds=0.01,
         max_backoff_seconds=0.05,
         max_attempts=2,
-    )
-    Registry(cfg).create_tables()
-    return cfg
+    ).config
 
 
 @pytest.fixture

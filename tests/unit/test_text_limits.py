@@ -10,9 +10,10 @@ import re
 import uuid
 
 import pytest
+from registry_fixtures import new_prefix, registry_on
 from spark_traceback import FIRST_LINE, LAST_LINE, spark_traceback
 
-from airflow_provider_pipeline_registry.registry import DynamoDBConfig, PipelineRunLogger, Registry
+from airflow_provider_pipeline_registry.registry import PipelineRunLogger, Registry
 from airflow_provider_pipeline_registry.registry.text_limits import MAX_ERROR_BYTES, truncate_text
 
 MARKER = re.compile(r"\n\.\.\. \[(\d+) bytes omitted\] \.\.\.\n")
@@ -73,10 +74,7 @@ def test_one_line_summary_is_the_same_cut_on_one_line() -> None:
 
 @pytest.fixture(scope="module")
 def registry(dynamodb_endpoint: str) -> Registry:
-    config = DynamoDBConfig(endpoint_url=dynamodb_endpoint, table_prefix=f"tl{uuid.uuid4().hex[:8]}_")
-    reg = Registry(config)
-    reg.create_tables()
-    return reg
+    return registry_on(dynamodb_endpoint, new_prefix("tl"))  # tables shared by the module
 
 
 class AnalysisException(Exception):

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ...registry.errors import ValidationError
+from ...registry.time_inputs import time_input
 from ...registry.timezones import utc_now
 from ..context import CliState, get_state
 from ..exit_codes import ExitCode
 from ..render import attempts_table, echo_json, run_detail, runs_table, to_jsonable
-from ..times import parse_time
 from .options import JsonOption, PipelineOption
 
 if TYPE_CHECKING:
@@ -102,8 +102,8 @@ def list_runs(
         inner_token, since_at, until_at = decode_cli_token(page_token)
     else:
         now = utc_now()
-        since_at = parse_time(since, state.tz, field="since", now=now) if since else None
-        until_at = parse_time(until, state.tz, field="until", now=now) if until else None
+        since_at = time_input(since, field="since", tz=state.tz, now=now)
+        until_at = time_input(until, field="until", tz=state.tz, now=now)
     from ...registry.run_logs.models import RunStatus
 
     page = state.registry.runs.list_by_pipeline(

@@ -8,6 +8,7 @@ Names are loaded on first use, so that importing ``run_logs.status`` or ``run_lo
 * ``lifecycle``: the run lifecycle's decisions (start, join, claim, supersede, take over, end),
   pure functions; ``commands`` makes the conditional writes they name;
 * ``verdict``: the verdict of whoever waits on a run (the sensor and its trigger), pure;
+* ``ending``: the one policy by which Airflow ends a run (the end operator and the notifiers);
 * ``queries``: the reads.
 """
 

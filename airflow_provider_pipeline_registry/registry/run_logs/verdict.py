@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AccessDeniedError, ConfigurationError, RegistryError, TableNotFoundError, ValidationError
+from ..time_inputs import TimeInputError, duration_input
 from ..timezones import format_for_display, format_utc, parse_utc
 from .status import RUN_STATES, RunStatus
 
@@ -217,15 +218,12 @@ def validate_states(
     return target, failed
 
 
-def coerce_stale_after(value: timedelta | float | None) -> timedelta | None:
-    """``stale_after`` as a positive timedelta (seconds accepted), or None (staleness not checked)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
-        raise ValidationError(f"stale_after must be a timedelta, seconds or None, got {value!r}", field="stale_after")
-    delta = value if isinstance(value, timedelta) else timedelta(seconds=value)
-    if delta <= timedelta(0):
-        raise ValidationError(f"stale_after must be positive, got {delta}", field="stale_after")
+def coerce_stale_after(value: timedelta | float | str | None) -> timedelta | None:
+    """``stale_after`` as a positive timedelta (a duration of :mod:`..time_inputs`: timedelta,
+    seconds or ``15m``-style text), or None (staleness not checked)."""
+    delta = duration_input(value, field="stale_after")
+    if delta is not None and delta <= timedelta(0):
+        raise TimeInputError("stale_after", value, "must be positive")
     return delta
 
 

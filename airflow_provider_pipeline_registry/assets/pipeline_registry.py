@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .registry.lineage_names import (
+from ..registry.lineage_names import (
     asset_alias_name,
     table_field,
     table_is_active,
@@ -126,7 +126,7 @@ def asset_event_extra(run: Any, table: Any) -> dict[str, Any]:
     ``{"pipeline_id", "table_id", "run_id", "try_number", "end_time" (UTC ISO, storage format),
     "records_written" (the run's metric, None when it has none)}``.
     """
-    from .registry.timezones import format_utc
+    from ..registry.timezones import format_utc
 
     metrics = dict(getattr(run, "metrics", None) or {})
     written = metrics.get("records_written")
@@ -181,7 +181,7 @@ def end_operator_outlets(pipeline_id: str, outlets: Any) -> list[Any]:
     and such an end operator emits no asset events. Neither does one on Airflow 2, whose dataset
     aliases cannot take the run-time events (its scheduler fails to store them).
     """
-    from .compat import AIRFLOW_V_3_PLUS
+    from ..utils.compat import AIRFLOW_V_3_PLUS
 
     merged = [] if outlets is None else list(outlets) if isinstance(outlets, list | tuple) else [outlets]
     if "{{" in pipeline_id or not AIRFLOW_V_3_PLUS:

@@ -1,43 +1,23 @@
-"""``PipelineRunLogger``: a Spark driver records its own run (RUNNING, heartbeats, metrics, end).
-
-Runs where only boto3 and pydantic are installed besides pyspark: it never imports Airflow or
-pyspark (the Spark session is duck-typed). Typical use inside a job launched by
-``SparkSubmitOperator(env_vars={**<XCom run_logger_env>, **spark_task_env()})``::
-
-    with PipelineRunLogger.from_env() as run:
-        run.attach_spark(spark)
-        df = spark.read.parquet(src)
-        run.records_read(df.count())
-
-Guarantees: a DynamoDB fault never turns a successful job into a failed one nor hides the job's
-own exception (the end write is retried, then logged). The logger joins a run only as its own
-attempt (see ``PipelineRunLogsWriteApi.join``) and every write it makes is fenced on that
-attempt, so a zombie driver never changes a newer attempt. SIGTERM/SIGINT end the run CANCELLED
-and the process exits within :data:`CANCEL_EXIT_SECONDS` of the signal, whatever DynamoDB does:
-the signal handler only records the request (plain assignments: no I/O, no lock, never nested);
-the main thread raises :class:`PipelineRunCancelled` at once, or when it leaves the few sections
-that hold the metrics lock, and ``__exit__`` waits for the end write (made by a helper thread)
-until that deadline at most.
-"""
+"""``PipelineRunLogger``, the context manager a Spark driver records its own run with: it joins
+the run as its own attempt on enter, sends heartbeats (metrics and Spark identity) from a daemon
+thread, and writes the end on exit (retried, then logged: never the job's outcome replaced)."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
-import select
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-from .config import DynamoDBConfig
-from .errors import (
+from ..config import DynamoDBConfig
+from ..errors import (
     AttemptSupersededError,
     ConflictError,
     ItemNotFoundError,
@@ -45,82 +25,27 @@ from .errors import (
     RetryableError,
     ValidationError,
 )
-from .run_env import (
-    ATTEMPT_ID_ENV,
-    DEFAULT_LEASE_SECONDS,
-    HEARTBEAT_SECONDS_ENV,
-    LEASE_SECONDS_ENV,
-    PIPELINE_ID_ENV,
-    RUN_ID_ENV,
-    env_value,
-    read_task_id,
-    read_try_number,
+from ..run_env import DEFAULT_LEASE_SECONDS
+from ..text_limits import truncate_text
+from ..timezones import format_for_display, utc_now
+from .cancellation import (
+    _EXIT_RESERVE_SECONDS,
+    CANCEL_EXIT_SECONDS,
+    PipelineRunCancelled,
+    SignalCancellation,
+    _ExitDeadlinePassed,
 )
-from .text_limits import truncate_text
-from .timezones import format_for_display, utc_now
+from .environment import logger_arguments
+from .outcome import run_outcome
+from .spark import _SPARK_SUBMIT_MARKER_ENV, spark_identity
 
 if TYPE_CHECKING:
-    from .facade import Registry
-    from .run_logs import PipelineRunLog, PipelineRunLogsWriteApi, RunStatus
+    from ..facade import Registry
+    from ..run_logs import PipelineRunLog, PipelineRunLogsWriteApi, RunStatus
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.rpartition(".")[0])  # the package's logger (its name as before the split)
 
-#: optional: total seconds the end write is retried for (default 60)
-END_RETRY_SECONDS_ENV = "PIPELINE_REGISTRY_END_RETRY_SECONDS"
-#: set by spark-submit's PythonRunner in the driver's environment: the parent is the spark-submit JVM
-_SPARK_SUBMIT_MARKER_ENV = "PYSPARK_GATEWAY_PORT"
-_AIRFLOW_IDENTITY_ENV = {
-    "dag_id": "AIRFLOW_CTX_DAG_ID",
-    "dag_run_id": "AIRFLOW_CTX_DAG_RUN_ID",
-}
 _MAX_METRIC_NAME = 255
-#: ``error_type`` is a class name on one line, at most 255 (the run item's field limit)
-_MAX_ERROR_TYPE = 255
-SIGTERM_EXIT_CODE = 128 + signal.SIGTERM
-#: the one bound of the exit after SIGTERM/SIGINT (or the death of the spark-submit parent): the
-#: process leaves the ``with`` (end write, thread joins and the previous handler's call included)
-#: at most this many seconds after the signal, whatever DynamoDB does (stalled, throttling)
-CANCEL_EXIT_SECONDS = 15.0
-#: of that bound, kept for what follows the ``with``: the previous handler and the interpreter's
-#: own exit (0.3 s on an idle machine, 2 s under two busy processes per core); the logger stops
-#: waiting for DynamoDB this long before the bound
-_EXIT_RESERVE_SECONDS = 5.0
-_HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-#: how often a main thread waiting for a helper thread re-reads the exit deadline
-_WAIT_SLICE_SECONDS = 0.05
-_HandlerType = Callable[[int, FrameType | None], Any] | int | None
-_R = TypeVar("_R")
-
-
-class PipelineRunCancelled(SystemExit):
-    """Raised in the job's main thread when SIGTERM/SIGINT (or the death of the spark-submit
-    parent) cancels the run. A ``SystemExit`` (exit code 128 + signal), so ``except Exception``
-    in the job does not swallow it; the logger records CANCELLED when it leaves the ``with``."""
-
-    def __init__(self, signum: int, reason: str) -> None:
-        super().__init__(128 + signum)
-        self.signum = signum
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return self.reason
-
-
-def _exception_message(exc: BaseException) -> str:
-    """``str(exc)``, or a stand-in when ``str()`` itself fails: a ``Py4JJavaError`` asks the JVM for
-    its message, and a driver whose spark-submit JVM is gone gets ``ConnectionRefusedError`` there."""
-    try:
-        return str(exc)
-    except Exception as failure:
-        errmsg = getattr(exc, "errmsg", None)  # py4j keeps the Python side of the message here
-        summary = errmsg.strip() if isinstance(errmsg, str) and errmsg.strip() else type(exc).__name__
-        return f"{summary} (the full message is unavailable: {type(failure).__name__})"
-
-
-def _exception_type(exc: BaseException) -> str:
-    cls = type(exc)
-    name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-    return truncate_text(name, _MAX_ERROR_TYPE, one_line=True)
 
 
 def _check_metric(name: str, value: int | float) -> None:
@@ -132,53 +57,7 @@ def _check_metric(name: str, value: int | float) -> None:
         raise ValidationError(f"metric {name!r} must be finite, got {value!r}", field=name)
 
 
-class _ExitDeadlinePassed(Exception):
-    """A helper thread's DynamoDB call outlived the exit deadline set by a signal."""
-
-
-def spark_identity(spark: Any) -> dict[str, str | None]:
-    """Application id, name and UI URL of a Spark session (duck-typed; pyspark is never imported).
-
-    Under Spark Connect, where ``sparkContext`` raises, falls back to the session's conf
-    (``spark.app.id``, ``spark.app.name``) and its session id.
-    """
-    identity: dict[str, str | None] = {
-        "spark_application_id": None,
-        "spark_application_name": None,
-        "spark_ui_url": None,
-    }
-    try:
-        context = spark.sparkContext
-        identity["spark_application_id"] = _text(context.applicationId)
-        identity["spark_application_name"] = _text(context.appName)
-        identity["spark_ui_url"] = _text(context.uiWebUrl)
-        return identity
-    except Exception as exc:  # Spark Connect: JVM attributes are not supported
-        log.info("spark.sparkContext is unavailable (%s): recording what the session offers", type(exc).__name__)
-    identity["spark_application_id"] = _conf(spark, "spark.app.id")
-    identity["spark_application_name"] = _conf(spark, "spark.app.name")
-    if identity["spark_application_id"] is None:
-        session_id = _text(getattr(spark, "session_id", None))
-        if session_id:
-            identity["spark_application_id"] = f"spark-connect-session:{session_id}"
-    return identity
-
-
-def _conf(spark: Any, key: str) -> str | None:
-    try:
-        return _text(spark.conf.get(key, None))
-    except Exception:
-        return None
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-class PipelineRunLogger:
+class PipelineRunLogger(SignalCancellation):
     """Record one pipeline run from inside the Spark driver; use as a context manager.
 
     :param pipeline_id: the pipeline's id.
@@ -230,7 +109,7 @@ class PipelineRunLogger:
                 field="lease_seconds",
             )
         if registry is None:
-            from .facade import Registry
+            from ..facade import Registry
 
             registry = Registry(config or DynamoDBConfig.from_env())
         self.registry = registry
@@ -261,19 +140,7 @@ class PipelineRunLogger:
         self._phase = "new"  # new -> running -> ending -> ended
         self._ended_status: RunStatus | None = None
         self._superseded = False
-        # signal state: written by the handler with plain assignments (no lock, no I/O)
-        self._previous_handlers: dict[int, _HandlerType] = {}
-        self._in_handler = False  # the handler's re-entrancy guard
-        self._critical = 0  # > 0 while the main thread holds the metrics lock: a signal waits
-        self._exit_deadline: float | None = None  # time.monotonic() of the latest exit, set by a signal
-        self._cancel_signum: int | None = None
-        self._cancel_reason: str | None = None
-        self._cancel_raised = False
-        self._late_signum: int | None = None
-        self._wake_r = -1
-        self._wake_w = -1
-        self._main_ident = threading.main_thread().ident
-        self._parent_pid = os.getppid()
+        self._init_cancellation()  # the signal state (see cancellation.py)
         self._started_at: datetime | None = None
         self.heartbeats_sent = 0
 
@@ -290,47 +157,7 @@ class PipelineRunLogger:
         environment. The task identity (``PIPELINE_REGISTRY_TRY_NUMBER``/``_TASK_ID``, else
         Airflow's ``AIRFLOW_CTX_*``) is read from ``environ``, then from the process environment.
         """
-        env = os.environ if environ is None else environ
-        layers: list[Mapping[str, str]] = [env] if environ is None else [env, os.environ]
-
-        def first(reader: Callable[[Mapping[str, str]], Any]) -> Any:
-            for layer in layers:
-                value = reader(layer)
-                if value is not None:
-                    return value
-            return None
-
-        values: dict[str, Any] = {
-            "pipeline_id": env_value(env, PIPELINE_ID_ENV),
-            "run_id": env_value(env, RUN_ID_ENV),
-            "try_number": first(read_try_number),
-            "task_id": first(read_task_id),
-            "attempt_id": env_value(env, ATTEMPT_ID_ENV),
-        }
-        for name, var in _AIRFLOW_IDENTITY_ENV.items():
-            values[name] = first(lambda layer, var=var: env_value(layer, var))  # type: ignore[misc]
-        for key, var in (
-            ("heartbeat_interval", HEARTBEAT_SECONDS_ENV),
-            ("end_retry_seconds", END_RETRY_SECONDS_ENV),
-            ("lease_seconds", LEASE_SECONDS_ENV),
-        ):
-            raw = env_value(env, var)
-            if raw:
-                try:
-                    values[key] = float(raw)
-                except ValueError:
-                    raise ValidationError(f"{var} must be a number of seconds, got {raw!r}", field=var) from None
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        for required, var in (("pipeline_id", PIPELINE_ID_ENV), ("run_id", RUN_ID_ENV)):
-            if not values.get(required):
-                raise ValidationError(
-                    f"{var} is not set: pass {required}=... or launch the job with the run_logger_env "
-                    "variables (LoadPipelineConfigOperator XCom 'run_logger_env', or run_logger_env(...))",
-                    field=required,
-                )
-        if "config" not in values and "registry" not in values:
-            values["config"] = DynamoDBConfig.from_env(env)
-        return cls(**values)
+        return cls(**logger_arguments(environ, overrides))
 
     # -- metrics and Spark ---------------------------------------------------------------------
     @property
@@ -438,8 +265,8 @@ class PipelineRunLogger:
         if self._phase != "new":
             raise RuntimeError("a PipelineRunLogger can be entered only once")
         _ensure_visible_logging()
-        from .run_logs import RunStart
-        from .run_logs.models import new_attempt_id
+        from ..run_logs import RunStart
+        from ..run_logs.models import new_attempt_id
 
         self.attempt_id = new_attempt_id()
         start = RunStart(
@@ -516,7 +343,7 @@ class PipelineRunLogger:
         tb: TracebackType | None,
     ) -> None:
         # Never returns True: the job's own exception always propagates unchanged.
-        from .run_logs import RunStatus
+        from ..run_logs import RunStatus
 
         if self._phase in ("ending", "ended"):
             return
@@ -528,7 +355,7 @@ class PipelineRunLogger:
         self._wake()
         signum = self._cancel_signum
         try:
-            status, error_type, message = self._outcome(exc)
+            status, error_type, message = run_outcome(exc)
             budget = self.end_retry_seconds
             if signum is not None:
                 reason = self._cancel_reason or "cancelled"
@@ -563,44 +390,6 @@ class PipelineRunLogger:
             handler(chained, None)  # e.g. Airflow's handler (raises), or SIGINT's KeyboardInterrupt
         if exc is None:
             raise PipelineRunCancelled(chained, self._cancel_reason or "signal received while recording the end")
-
-    # -- bounded waits: the main thread never blocks past the exit deadline ---------------------
-    def _set_exit_deadline(self) -> None:
-        """Start the exit bound now (plain assignment; also called by the signal handler)."""
-        if self._exit_deadline is None:
-            self._exit_deadline = time.monotonic() + CANCEL_EXIT_SECONDS - _EXIT_RESERVE_SECONDS
-
-    def _wait_for(self, thread: threading.Thread, *, default_deadline: float | None = None) -> bool:
-        """Join ``thread`` until it ends (True) or the exit deadline passes (False).
-
-        The deadline is re-read every slice: a signal arriving during the wait bounds it. Without
-        a signal, ``default_deadline`` (None: none) applies."""
-        while thread.is_alive():
-            deadline = self._exit_deadline if self._exit_deadline is not None else default_deadline
-            remaining = _WAIT_SLICE_SECONDS if deadline is None else deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            thread.join(min(remaining, _WAIT_SLICE_SECONDS))
-        return True
-
-    def _call_bounded(self, name: str, call: Callable[[], _R]) -> _R:
-        """``call()`` made by a daemon thread, waited for until the exit deadline (then
-        :class:`_ExitDeadlinePassed`; the thread is abandoned and dies with the process)."""
-        box: dict[str, Any] = {}
-
-        def target() -> None:
-            try:
-                box["value"] = call()
-            except BaseException as error:
-                box["error"] = error
-
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        thread.start()
-        if not self._wait_for(thread):
-            raise _ExitDeadlinePassed(name)
-        if "error" in box:
-            raise box["error"]
-        return cast("_R", box["value"])
 
     def _write_end(self, status: RunStatus, error_type: str | None, message: str | None, *, budget: float) -> None:
         """The end write, made by a daemon thread (``_record_end``) and waited for until the exit
@@ -637,34 +426,6 @@ class PipelineRunLogger:
             if thread is not None and thread is not threading.current_thread():
                 self._wait_for(thread, default_deadline=time.monotonic() + timeout)
 
-    def _parent_gone(self, exc: BaseException) -> bool:
-        """Under spark-submit, a job that lost its JVM (killed spark-submit) was cancelled, not failed.
-
-        The gateway error can reach Python a while before the kernel re-parents the driver (the
-        JVM runs its shutdown hooks first), so wait for it when the error looks like a lost JVM.
-        """
-        if not self.watch_parent:
-            return False
-        deadline = time.monotonic() + (_PARENT_EXIT_WAIT_SECONDS if _looks_like_lost_jvm(exc) else 0.0)
-        while True:
-            if os.getppid() != self._parent_pid:
-                return True
-            if time.monotonic() >= min(deadline, self._exit_deadline or math.inf):
-                return False
-            time.sleep(0.05)
-
-    @staticmethod
-    def _outcome(exc: BaseException | None) -> tuple[RunStatus, str | None, str | None]:
-        from .run_logs import RunStatus
-
-        if exc is None or (isinstance(exc, SystemExit) and exc.code in (None, 0)):
-            return RunStatus.SUCCESS, None, None
-        if isinstance(exc, PipelineRunCancelled):
-            return RunStatus.CANCELLED, "Cancelled", exc.reason
-        if isinstance(exc, KeyboardInterrupt):
-            return RunStatus.CANCELLED, "KeyboardInterrupt", "interrupted"
-        return RunStatus.FAILED, _exception_type(exc), truncate_text(_exception_message(exc))
-
     def _claim_end(self, status: RunStatus) -> bool:
         """Claim the right to write the end (once per logger); the lock is held only for the flag."""
         with self._end_lock:
@@ -679,7 +440,7 @@ class PipelineRunLogger:
         a registry error: a failure is logged with the run id and the job's real outcome. Reentrant
         and thread-safe: the first caller writes, later ones return at once; no lock is held
         during the write."""
-        from .run_logs import RunFinish
+        from ..run_logs import RunFinish
 
         if not self._claim_end(status):
             return True
@@ -777,181 +538,6 @@ class PipelineRunLogger:
                 log.warning(
                     "run %s: heartbeat failed at %s, retrying next interval: %s", self.run_id, self._when(), exc
                 )
-
-    # -- watcher thread: the death of the parent process ----------------------------------------
-    def _watch_loop(self) -> None:
-        """Wakes on the self-pipe (written when the logger stops) or every tick. Never writes to
-        DynamoDB while the main thread may, and never signals the main thread while a
-        cancellation is pending: it routes the parent's death through ONE SIGTERM, handled like
-        a real one, then stops."""
-        tick = min(self.heartbeat_interval, 1.0) if self.watch_parent else 1.0
-        while not self._stop.is_set():
-            try:
-                ready, _, _ = select.select([self._wake_r], [], [], tick) if self._wake_r >= 0 else ([], [], [])
-                if ready:
-                    os.read(self._wake_r, 512)
-            except (OSError, ValueError):  # the pipe was closed: the logger is ending
-                return
-            if self._stop.is_set() or self._phase != "running":
-                return
-            if self.watch_parent and self._cancel_signum is None and os.getppid() != self._parent_pid:
-                log.warning(
-                    "run %s: the parent process (pid %d, e.g. spark-submit) is gone at %s: cancelling the run",
-                    self.run_id,
-                    self._parent_pid,
-                    self._when(),
-                )
-                if not self._handlers_installed:
-                    self._parent_died_without_handler()
-                    return
-                self._cancel_reason = f"parent process {self._parent_pid} exited"
-                self._set_exit_deadline()
-                if self._cancel_signum is None:  # no signal came meanwhile: deliver one, once
-                    signal.pthread_kill(cast(int, self._main_ident), signal.SIGTERM)
-                return
-
-    def _parent_died_without_handler(self) -> None:
-        """No signal handler to route through (handle_sigterm=False, or entered off the main
-        thread): write the end from here (reentrant, no lock across I/O, bounded by the exit
-        deadline), then SIGTERM ourselves."""
-        from .run_logs import RunStatus
-
-        self._set_exit_deadline()
-        self._write_end(
-            RunStatus.CANCELLED,
-            "Cancelled",
-            f"parent process {self._parent_pid} exited",
-            budget=min(self.end_retry_seconds, CANCEL_EXIT_SECONDS),
-        )
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    # -- signals -------------------------------------------------------------------------------
-    @property
-    def _handlers_installed(self) -> bool:
-        return bool(self._previous_handlers)
-
-    def _install_signal_handlers(self) -> None:
-        if not self.handle_sigterm or threading.current_thread() is not threading.main_thread():
-            return
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_w, False)
-        for signum in _HANDLED_SIGNALS:
-            previous = signal.getsignal(signum)
-            if previous == signal.SIG_IGN:
-                continue
-            self._previous_handlers[signum] = previous
-            signal.signal(signum, self._on_signal)
-
-    def _restore_signal_handlers(self) -> dict[int, _HandlerType]:
-        previous, self._previous_handlers = self._previous_handlers, {}
-        for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
-        return previous
-
-    def _close_wake_pipe(self) -> None:
-        for name in ("_wake_r", "_wake_w"):
-            fd = getattr(self, name)
-            if fd >= 0:
-                setattr(self, name, -1)
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-
-    def _wake(self) -> None:
-        """Wake the watcher thread (never called from the signal handler)."""
-        fd = self._wake_w
-        if fd >= 0:
-            with contextlib.suppress(OSError):  # full (a wake-up is pending anyway) or closed
-                os.write(fd, b"\0")
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        """The SIGTERM/SIGINT handler: plain assignments only (no I/O, no lock, no logging).
-
-        It starts the exit deadline, records the request and raises PipelineRunCancelled unless
-        the main thread holds the metrics lock (``_locked``, which raises it on release) or the
-        logger is starting or ending (``__enter__``/``__exit__`` act on it). A signal arriving
-        while the handler runs (a burst) finds the guard set and returns at once.
-        """
-        if self._in_handler:
-            return
-        self._in_handler = True
-        try:
-            self._set_exit_deadline()
-            if self._phase in ("ending", "ended"):
-                if self._late_signum is None:
-                    self._late_signum = signum  # the end is being written: let it finish, then exit
-                return
-            if self._cancel_signum is None:
-                self._cancel_reason = self._cancel_reason or f"{signal.Signals(signum).name} received"
-                self._cancel_signum = signum
-            if self._cancel_raised or self._phase != "running" or self._critical:
-                return
-            self._cancel_raised = True
-            raise PipelineRunCancelled(self._cancel_signum, self._cancel_reason or "cancelled")
-        finally:
-            self._in_handler = False
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """``with self._lock``, during which a signal in the main thread does not raise: the
-        pending cancellation is raised when the lock is released (never while it is held)."""
-        main = threading.get_ident() == self._main_ident
-        if main:
-            self._critical += 1
-        try:
-            with self._lock:
-                yield
-        finally:
-            if main:
-                self._critical -= 1
-                if not self._critical:
-                    self._raise_pending_cancel()
-
-    def _raise_pending_cancel(self) -> None:
-        """At a safe point of the main thread (no logger lock held): raise a pending cancellation."""
-        if (
-            self._cancel_signum is not None
-            and not self._cancel_raised
-            and self._phase == "running"
-            and threading.get_ident() == self._main_ident
-        ):
-            self._cancel_raised = True
-            raise PipelineRunCancelled(self._cancel_signum, self._cancel_reason or "cancelled")
-
-
-#: how long a driver that lost its JVM waits for the JVM to exit (its shutdown hooks run first)
-_PARENT_EXIT_WAIT_SECONDS = 15.0
-_LOST_JVM_MARKERS = (
-    "SparkContext was shut down",
-    "stopped SparkContext",
-    "SparkContext has been shutdown",
-    "Cannot call methods on a stopped SparkContext",
-    "py4j.Gateway",
-    "Answer from Java side is empty",
-    "Error while receiving",
-    "Error while sending",
-    "Connection refused",
-    "Broken pipe",
-)
-
-
-def _looks_like_lost_jvm(exc: BaseException) -> bool:
-    """An error that a dying spark-submit JVM gives the Python driver (py4j network errors, a
-    SparkContext stopped by the JVM's shutdown hook)."""
-    seen: BaseException | None = exc
-    for _ in range(10):
-        if seen is None:
-            return False
-        if isinstance(seen, ConnectionError | EOFError) or type(seen).__name__ in ("Py4JNetworkError", "Py4JError"):
-            return True
-        if type(seen).__module__.startswith(("py4j", "pyspark")):
-            try:
-                text = str(seen)  # a Py4JJavaError asks the JVM for its message
-            except Exception:  # ... and the JVM did not answer
-                return True
-            if any(marker in text for marker in _LOST_JVM_MARKERS):
-                return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def _ensure_visible_logging() -> None:

@@ -1,0 +1,82 @@
+"""The control plane: describe, create and wait for tables, and turn on TTL (the schema's
+idempotent table creation calls these), each call through the one call site and its mapping."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from ..config import DynamoDBConfig
+from ..errors import AccessDeniedError, RegistryError, RetryableError, TableNotFoundError, ValidationError
+from ..model import RegistryModel, extract_model_metadata
+from .calls import TableCallSite
+from .client import DynamoDBClient
+
+
+class _AdminModel(RegistryModel):
+    class Meta:
+        table = "pipeline_config"
+        partition_key = "name"
+
+    name: str = ""
+
+
+_ADMIN_METADATA = extract_model_metadata(_AdminModel)
+
+
+def describe_table_status(client: DynamoDBClient, table_name: str, config: DynamoDBConfig) -> str | None:
+    """The table's status (``ACTIVE``, ``CREATING``...) or None when it does not exist."""
+    gateway = TableCallSite(client, table_name, _ADMIN_METADATA, config)
+    try:
+        response = gateway.call("describe_table", TableName=table_name)
+    except TableNotFoundError:
+        return None
+    return str(response["Table"]["TableStatus"])
+
+
+def create_table(client: DynamoDBClient, definition: dict[str, Any], config: DynamoDBConfig) -> bool:
+    """Create a table from a CreateTable definition; False (and no change) if it already exists."""
+    name = definition["TableName"]
+    gateway = TableCallSite(client, name, _ADMIN_METADATA, config)
+    try:
+        gateway.call("create_table", **definition)
+    except RegistryError as exc:
+        if isinstance(exc, ValidationError | AccessDeniedError):
+            raise
+        if "ResourceInUseException" in exc.message or "already exists" in exc.message:
+            return False
+        raise
+    return True
+
+
+def enable_ttl(client: DynamoDBClient, table_name: str, attribute: str, config: DynamoDBConfig) -> None:
+    """Turn on DynamoDB TTL on ``attribute`` (idempotent)."""
+    gateway = TableCallSite(client, table_name, _ADMIN_METADATA, config)
+    current = gateway.call("describe_time_to_live", TableName=table_name)
+    status = current.get("TimeToLiveDescription", {}).get("TimeToLiveStatus")
+    if status in {"ENABLED", "ENABLING"}:
+        return
+    gateway.call(
+        "update_time_to_live",
+        TableName=table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute},
+    )
+
+
+def wait_until_active(
+    client: DynamoDBClient, table_names: Sequence[str], config: DynamoDBConfig, *, timeout: float = 300.0
+) -> None:
+    """Poll until every table (and its indexes) is ACTIVE, or raise RetryableError at ``timeout``."""
+    deadline = time.monotonic() + timeout
+    pending = list(table_names)
+    while pending:
+        gateway = TableCallSite(client, pending[0], _ADMIN_METADATA, config)
+        table = gateway.call("describe_table", TableName=pending[0])["Table"]
+        indexes_ready = all(i.get("IndexStatus") == "ACTIVE" for i in table.get("GlobalSecondaryIndexes", []))
+        if table["TableStatus"] == "ACTIVE" and indexes_ready:
+            pending.pop(0)
+            continue
+        if time.monotonic() > deadline:
+            raise RetryableError(f"table {pending[0]} is not ACTIVE after {timeout:.0f}s", table=pending[0])
+        time.sleep(1.0)
