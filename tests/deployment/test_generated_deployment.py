@@ -25,11 +25,12 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import SCENARIO_JOB, SPARK_CONF
 from deployment_harness import DeployedRegistry, Deployment
 
 from airflow_provider_pipeline_registry.registry.run_env import derive_run_id
 
+SCENARIO_JOB = Path(__file__).resolve().parent / "dags" / "jobs" / "scenario_job.py"
+SPARK_CONF = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "1", "spark.sql.session.timeZone": "UTC"}
 #: Airflow 3.3's default [dag_processor] min_file_process_interval: how often a DAG file is re-parsed
 REPARSE_SECONDS = 30.0
 #: the documented bound after a snapshot is written: one re-parse interval, plus the parse and the

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from airflow_provider_pipeline_registry.cli.app import app
-from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
+from airflow_provider_pipeline_registry.registry import Registry
 from airflow_provider_pipeline_registry.registry.errors import ValidationError
 
 pytestmark = [pytest.mark.airflow]
@@ -137,10 +137,9 @@ def test_no_snapshot_file_makes_no_dag_and_no_error(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_the_cli_snapshot_follows_the_registry_new_pipelines_appear_inactive_ones_disappear(
-    tmp_path: Path, dynamodb_endpoint: str, unique_prefix: str
+    tmp_path: Path, dynamodb_endpoint: str, registry: Registry
 ) -> None:
-    registry = Registry(DynamoDBConfig(endpoint_url=dynamodb_endpoint, table_prefix=unique_prefix))
-    registry.create_tables()
+    unique_prefix = str(registry.config.table_prefix)
     for pipeline_id, schedule in (("orders", "0 3 * * *"), ("billing", "after:orders"), ("paused", "@daily")):
         registry.pipelines_write.create(
             {
@@ -205,9 +204,7 @@ def test_the_cli_snapshot_follows_the_registry_new_pipelines_appear_inactive_one
 
 
 @pytest.mark.integration
-def test_schedule_and_dag_settings_are_checked_when_written(dynamodb_endpoint: str, unique_prefix: str) -> None:
-    registry = Registry(DynamoDBConfig(endpoint_url=dynamodb_endpoint, table_prefix=unique_prefix))
-    registry.create_tables()
+def test_schedule_and_dag_settings_are_checked_when_written(registry: Registry) -> None:
     with pytest.raises(ValidationError) as bad:
         registry.pipelines_write.create({"pipeline_id": "p", "name": "p", "schedule": "every day"})
     assert bad.value.field == "schedule"
