@@ -33,7 +33,18 @@ from rich.table import Table  # noqa: E402
 
 from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry  # noqa: E402
 
-SECTIONS = ("ops", "serialization", "batch", "config_batch", "dag", "dag_generated", "history", "triggerer", "cli")
+SECTIONS = (
+    "ops",
+    "serialization",
+    "batch",
+    "config_batch",
+    "dag",
+    "dag_generated",
+    "history",
+    "triggerer",
+    "cli",
+    "watermarks",
+)
 #: issue #15: single-item get/put/conditional update and a 100-item query page within 1.10x of raw boto3
 OPS_TARGET = 1.10
 #: issue #15: a run log's round trip (model -> item -> model) at most 1.0x boto3's TypeSerializer+TypeDeserializer
@@ -211,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{', QUICK mode' if args.quick else ''}; load average {os.getloadavg()[0]:.1f}"
     )
     started = time.perf_counter()
-    needs_dynamodb = {"ops", "serialization", "batch", "config_batch", "history", "triggerer"} & set(sections)
+    needs_dynamodb = {"ops", "serialization", "batch", "config_batch", "history", "triggerer", "watermarks"} & set(
+        sections
+    )
     with DynamoDBLocal() if needs_dynamodb else contextlib.nullcontext() as ddb:
         registry = models = None
         if ddb is not None:
@@ -247,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
             import bench_history
 
             console.print(bench_history.report(bench_history.run(config, quick=args.quick)))
+        if "watermarks" in sections:
+            import bench_watermarks
+
+            console.print(bench_watermarks.report(bench_watermarks.run(config, quick=args.quick)))
         if "triggerer" in sections:
             import bench_triggerer
 

@@ -36,6 +36,7 @@ FEATURES = {
     "return-values-on-condition-check-failure": "ALL_OLD returned with ConditionalCheckFailedException",
     "atomic-concurrent-updates": "UpdateItem atomic under concurrent writers to one item",
     "concurrent-transactions": "TransactWriteItems beside concurrent writes to the same table",
+    "transactions": "TransactWriteItems at all (a run's end with its watermarks, a rewind)",
     "airflow-3": "Airflow 3 only: assets and asset aliases at run time, UI plugins, task-SDK DAG files",
 }
 
@@ -45,7 +46,7 @@ MISSING: dict[str, frozenset[str]] = {
     # moto deep-copies the whole table for each transaction (to roll back): a write by another
     # thread meanwhile fails it with HTTP 500 "dictionary changed size during iteration"
     "moto-server": frozenset({"atomic-concurrent-updates", "concurrent-transactions"}),
-    "dynalite": frozenset({"ttl", "return-values-on-condition-check-failure"}),
+    "dynalite": frozenset({"ttl", "return-values-on-condition-check-failure", "transactions"}),
 }
 
 

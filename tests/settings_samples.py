@@ -17,6 +17,7 @@ NON_DEFAULTS: dict[str, Any] = {
     "pipeline_config_table": "pipelines",
     "table_config_table": "tables",
     "run_logs_table": "runs",
+    "watermarks_table": "marks",
     "connect_timeout": 2.5,
     "read_timeout": 11.0,
     "max_attempts": 3,

@@ -18,6 +18,7 @@ from ..registry.config import DynamoDBConfig
 from ..registry.errors import AccessDeniedError, ConfigurationError, RegistryError, redact
 from ..registry.facade import Registry
 from ..registry.settings import SETTINGS_BY_HOOK_ARG, RegistrySettingArgs, hook_args_of, settings_from_hook_args
+from ..registry.tables import TABLE_WAIT_SECONDS
 from ..utils.compat import AIRFLOW_V_3_2_PLUS
 from .pipeline_registry import CONN_TYPE, DEFAULT_CONN_ID, registry_settings_from_extras
 
@@ -324,7 +325,7 @@ class PipelineRegistryHook(AwsBaseHook):
             problems.append(f"tables not ACTIVE: {', '.join(inactive)}")
         return False, f"{'; '.join(problems)} {where}"
 
-    def create_tables(self, *, timeout: float = 300.0) -> dict[str, bool]:
+    def create_tables(self, *, timeout: float = TABLE_WAIT_SECONDS) -> dict[str, bool]:
         """Create the missing registry tables and wait until ACTIVE; ``{table_name: created}``."""
         created = self.registry.create_tables(timeout=timeout)
         for name, was_created in created.items():

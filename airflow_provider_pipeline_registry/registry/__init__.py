@@ -22,6 +22,8 @@ _EXPORTS: dict[str, str] = {
     "AttemptConflictError": "errors",
     "AttemptSupersededError": "errors",
     "RetryableError": "errors",
+    "WatermarkConflictError": "errors",
+    "WatermarkBackwardsError": "errors",
     "RegistryConnectionError": "errors",
     "AccessDeniedError": "errors",
     # model base and utilities
@@ -71,6 +73,13 @@ _EXPORTS: dict[str, str] = {
     "RunAttempt": "run_logs",
     "RunStatus": "run_logs",
     "TERMINAL_STATUSES": "run_logs",
+    # incremental loads
+    "WatermarkType": "watermarks",
+    "WatermarkState": "watermarks",
+    "WatermarkEntry": "watermarks",
+    "WatermarkMove": "watermarks",
+    "RewindPosition": "watermarks",
+    "high_watermark": "watermarks",
     # the run logger used inside Spark drivers
     "PipelineRunLogger": "run_logger",
 }
@@ -107,6 +116,8 @@ if TYPE_CHECKING:
         RetryableError,
         TableNotFoundError,
         ValidationError,
+        WatermarkBackwardsError,
+        WatermarkConflictError,
     )
     from .facade import Registry
     from .gateway import TableGateway, create_dynamodb_client, create_table_gateway
@@ -150,4 +161,12 @@ if TYPE_CHECKING:
         parse_utc,
         to_user_timezone,
         to_utc,
+    )
+    from .watermarks import (
+        RewindPosition,
+        WatermarkEntry,
+        WatermarkMove,
+        WatermarkState,
+        WatermarkType,
+        high_watermark,
     )

@@ -51,6 +51,7 @@ class DynamoDBConfig(BaseModel):
     pipeline_config_table: str = _declared("pipeline_config_table")
     table_config_table: str = _declared("table_config_table")
     run_logs_table: str = _declared("run_logs_table")
+    watermarks_table: str = _declared("watermarks_table")
     user_timezone: str = _declared("user_timezone")
     max_attempts: int = _declared("max_attempts")
     base_backoff_seconds: float = _declared("base_backoff_seconds")

@@ -195,6 +195,34 @@ class AttemptConflictError(ConflictError):
     attempt's newer try already ended it). Raised before the job's work starts."""
 
 
+class WatermarkConflictError(ConflictError):
+    """A SUCCESS end could not commit a table's watermark: since the run read its low bound,
+    another run (``moved_by_run_id``) or a rewind (``rewound_by``) moved it. Nothing was
+    committed; the run is recorded FAILED with this error (see the README, "Incremental loads")."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        table_id: str,
+        read_value: str | None = None,
+        current_value: str | None = None,
+        moved_by_run_id: str | None = None,
+        rewound_by: str | None = None,
+        **context: Any,
+    ) -> None:
+        self.table_id = table_id
+        self.read_value = read_value
+        self.current_value = current_value
+        self.moved_by_run_id = moved_by_run_id
+        self.rewound_by = rewound_by
+        super().__init__(message, **context)
+
+
+class WatermarkBackwardsError(ValidationError):
+    """An advance below the low bound the run read (only a rewind moves a watermark back)."""
+
+
 class RetryableError(RegistryError):
     """Throttling or a transient fault that outlived the configured retries."""
 

@@ -10,6 +10,7 @@ from .pipeline_config import PipelineConfigReadApi, PipelineConfigWriteApi
 from .run_logs import PipelineRunLogsReadApi, PipelineRunLogsWriteApi
 from .schema import create_tables, tables_status
 from .table_config import TableConfigReadApi, TableConfigWriteApi
+from .tables import TABLE_WAIT_SECONDS
 
 
 class Registry:
@@ -53,7 +54,7 @@ class Registry:
     def runs_write(self) -> PipelineRunLogsWriteApi:
         return PipelineRunLogsWriteApi(self.config, self.client)
 
-    def create_tables(self, *, timeout: float = 300.0) -> dict[str, bool]:
+    def create_tables(self, *, timeout: float = TABLE_WAIT_SECONDS) -> dict[str, bool]:
         """Create the three tables if missing (idempotent) and wait until they are active."""
         return create_tables(self.config, self.client, timeout=timeout)
 

@@ -16,7 +16,7 @@ from .gateway import (
     wait_until_active,
 )
 from .model import RegistryModel, extract_model_metadata
-from .tables import LOGICAL_TABLES, TABLES, LogicalTable
+from .tables import LOGICAL_TABLES, TABLE_WAIT_SECONDS, TABLES, LogicalTable
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def table_definition(model: type[RegistryModel], config: DynamoDBConfig) -> dict
 
 
 def create_tables(
-    config: DynamoDBConfig, client: DynamoDBClient | None = None, *, timeout: float = 300.0
+    config: DynamoDBConfig, client: DynamoDBClient | None = None, *, timeout: float = TABLE_WAIT_SECONDS
 ) -> dict[str, bool]:
     """Create the registry's tables (:data:`.tables.TABLES`, and their GSIs) if they do not exist; TTL on the run logs'
     ``expire_at`` only when ``run_log_retention_days`` is configured.

@@ -303,6 +303,7 @@ class RegistrySettingArgs(TypedDict, total=False):
     pipeline_config_table: str | None
     table_config_table: str | None
     run_logs_table: str | None
+    watermarks_table: str | None
     connect_timeout: float | None
     read_timeout: float | None
     max_attempts: int | None

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .model import RegistryModel
 
 #: the logical name of a table (a type for mypy; the test checks it lists :data:`TABLES`)
-LogicalTable = Literal["pipeline_config", "table_config", "pipeline_run_logs"]
+LogicalTable = Literal["pipeline_config", "table_config", "pipeline_run_logs", "table_watermarks"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,9 @@ class RegistryTable:
         return model
 
 
+#: how long creating the tables waits for them to become ACTIVE, by default (seconds)
+TABLE_WAIT_SECONDS = 300.0
+
 TABLES: tuple[RegistryTable, ...] = (
     RegistryTable(
         logical="pipeline_config",
@@ -70,6 +73,13 @@ TABLES: tuple[RegistryTable, ...] = (
         label="Run logs table",
         model_path="run_logs.models:PipelineRunLog",
         holds="one run of a pipeline: status, times, heartbeat, Airflow identity, Spark application id, metrics",
+    ),
+    RegistryTable(
+        logical="table_watermarks",
+        setting="watermarks_table",
+        label="Watermarks table",
+        model_path="watermarks.models:WatermarkRecord",
+        holds="one table's committed watermark (entry 'state') or one commit or rewind of it (entry 'history#<seq>')",
     ),
 )
 

@@ -232,6 +232,7 @@ def test_describe_registry(registry_hook: PipelineRegistryHook, dynamodb_endpoin
         "pipeline_config": f"{prefix}pipeline_config",
         "table_config": f"{prefix}table_config",
         "pipeline_run_logs": f"{prefix}pipeline_run_logs",
+        "table_watermarks": f"{prefix}table_watermarks",
     }
 
 

@@ -194,6 +194,8 @@ def test_the_provider_identity_is_written_once() -> None:
     ]
     assert files_with(r"[\"']\d+\.\d+\.\d+[\"']") == []  # the version: pyproject.toml only
     assert files_with(r"[\"']airflow-provider-pipeline-registry[\"']") == ["provider_identity.py"]
+
+
 def test_the_notifiers_listed_in_the_provider_info_are_base_notifiers() -> None:
     from airflow.providers.common.compat.notifier import BaseNotifier
 

@@ -56,7 +56,7 @@ def table_names(cli: Cli, *options: str, env: dict[str, str] | None = None) -> s
 def test_a_setting_option_reaches_the_registry_and_wins_over_its_variable(cli: Cli) -> None:
     p = cli.prefix
     names = table_names(cli, "--run-logs-table", "my_runs", "--pipeline-config-table", "my_pipelines")
-    assert names == {f"{p}my_runs", f"{p}my_pipelines", f"{p}table_config"}
+    assert names == {f"{p}my_runs", f"{p}my_pipelines", f"{p}table_config", f"{p}table_watermarks"}
     # the variable applies when the option is not given; the option wins over it
     env = {"DYNAMODB_RUN_LOGS_TABLE": "env_runs"}
     assert f"{p}env_runs" in table_names(cli, env=env)

@@ -408,8 +408,9 @@ def test_create_tables_is_idempotent(registry: Registry) -> None:
     assert registry.pipelines.get_by_id("kept").pipeline_id == "kept"
     status = registry.tables_status()
     assert sorted(status) == sorted(
-        registry.config.table_name(t) for t in ("pipeline_config", "table_config", "pipeline_run_logs")
-    )  # type: ignore[arg-type]
+        registry.config.table_name(t)
+        for t in ("pipeline_config", "table_config", "pipeline_run_logs", "table_watermarks")
+    )
     assert set(status.values()) == {"ACTIVE"}
     description = registry.client.describe_table(TableName=registry.config.table_name("pipeline_run_logs"))["Table"]
     assert {g["IndexName"] for g in description["GlobalSecondaryIndexes"]} == {

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from ...registry.tables import TABLE_WAIT_SECONDS
 from ..context import get_state
 from ..exit_codes import ExitCode
 from ..render import echo_json, table_status_table
@@ -17,7 +18,9 @@ tables_app = typer.Typer(help="Create the registry tables and show their status.
 @tables_app.command("create")
 def create(
     ctx: typer.Context,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the tables to become ACTIVE.")] = 300.0,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the tables to become ACTIVE.")
+    ] = TABLE_WAIT_SECONDS,
     as_json: JsonOption = False,
 ) -> None:
     """Create the three tables (with their indexes) if missing and wait until they are ACTIVE."""

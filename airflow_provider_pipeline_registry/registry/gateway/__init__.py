@@ -13,7 +13,8 @@ and maps what outlived those attempts; it retries only what botocore cannot see:
 
 One module per job: ``client`` (the client, its retry configuration and answer check),
 ``expressions`` (placeholders), ``calls`` (the single call site and the error mapping),
-``data_plane`` (items, transactions, queries: ``TableGateway``), ``batches`` (batch reads and
+``data_plane`` (items, transactions, queries: ``TableGateway``), ``transactions`` (one
+transaction over several tables: a run's end with its watermarks), ``batches`` (batch reads and
 writes) and ``control_plane`` (tables and TTL). Import from here: the names below are the API.
 """
 
@@ -31,6 +32,7 @@ from .client import (
 )
 from .control_plane import create_table, describe_table_status, enable_ttl, wait_until_active
 from .data_plane import TRANSACT_BYTES, TRANSACT_LIMIT, Page, TableGateway, TransactResult, create_table_gateway
+from .transactions import TransactAction, TransactOutcome, transact_write
 
 __all__ = [
     "ACCESS_CODES",
@@ -49,6 +51,8 @@ __all__ = [
     "Page",
     "TableCallSite",
     "TableGateway",
+    "TransactAction",
+    "TransactOutcome",
     "TransactResult",
     "botocore_config",
     "create_dynamodb_client",
@@ -56,5 +60,6 @@ __all__ = [
     "create_table_gateway",
     "describe_table_status",
     "enable_ttl",
+    "transact_write",
     "wait_until_active",
 ]

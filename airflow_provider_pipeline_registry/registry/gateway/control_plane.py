@@ -10,6 +10,7 @@ from typing import Any
 from ..config import DynamoDBConfig
 from ..errors import AccessDeniedError, RegistryError, RetryableError, TableNotFoundError, ValidationError
 from ..model import RegistryModel, extract_model_metadata
+from ..tables import TABLE_WAIT_SECONDS
 from .calls import TableCallSite
 from .client import DynamoDBClient
 
@@ -65,7 +66,7 @@ def enable_ttl(client: DynamoDBClient, table_name: str, attribute: str, config: 
 
 
 def wait_until_active(
-    client: DynamoDBClient, table_names: Sequence[str], config: DynamoDBConfig, *, timeout: float = 300.0
+    client: DynamoDBClient, table_names: Sequence[str], config: DynamoDBConfig, *, timeout: float = TABLE_WAIT_SECONDS
 ) -> None:
     """Poll until every table (and its indexes) is ACTIVE, or raise RetryableError at ``timeout``."""
     deadline = time.monotonic() + timeout

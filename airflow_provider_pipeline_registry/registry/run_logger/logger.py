@@ -24,6 +24,8 @@ from ..errors import (
     RegistryError,
     RetryableError,
     ValidationError,
+    WatermarkBackwardsError,
+    WatermarkConflictError,
 )
 from ..run_env import DEFAULT_LEASE_SECONDS
 from ..text_limits import truncate_text
@@ -143,6 +145,11 @@ class PipelineRunLogger(SignalCancellation):
         self._init_cancellation()  # the signal state (see cancellation.py)
         self._started_at: datetime | None = None
         self.heartbeats_sent = 0
+        #: what the run read of its tables' watermarks (set by the join), and what it staged since
+        self._watermark_reads: dict[str, dict[str, Any]] = {}
+        self._staged: dict[str, str] = {}
+        #: set when the SUCCESS end could not commit a watermark (the run is then recorded FAILED)
+        self.watermark_conflict: WatermarkConflictError | None = None
 
     def __repr__(self) -> str:
         return f"PipelineRunLogger(run_id={self.run_id!r}, pipeline_id={self.pipeline_id!r}, phase={self._phase!r})"
@@ -198,6 +205,80 @@ class PipelineRunLogger(SignalCancellation):
     def records_written(self, count: int) -> None:
         """Add ``count`` to the ``records_written`` metric."""
         self.increment("records_written", count)
+
+    # -- watermarks (see the README, "Incremental loads") --------------------------------------
+    def _read_of(self, table_id: str) -> dict[str, Any]:
+        if self._phase == "new":
+            raise RuntimeError("watermarks are read when the run starts: enter the logger first")
+        read = self._watermark_reads.get(table_id)
+        if read is None:
+            known = ", ".join(sorted(self._watermark_reads)) or "none"
+            raise ValidationError(
+                f"run {self.run_id!r} did not read a watermark of table {table_id!r} (the pipeline's active "
+                f"tables when it started: {known})",
+                field=f"watermarks.{table_id}",
+            )
+        return read
+
+    def watermark(self, table_id: str) -> str | None:
+        """The committed low bound of ``table_id`` this run reads from: the value committed when the
+        run started (None before the first commit), the same for every attempt of the run."""
+        value = self._read_of(table_id).get("from")
+        return None if value is None else str(value)
+
+    def advance_watermark(self, table_id: str, value: Any) -> str:
+        """Stage ``value`` as ``table_id``'s new high bound (typed by its ``watermark_type``; the
+        canonical text is returned). Committed only by this attempt's SUCCESS end, with it, in one
+        transaction; a FAILED or CANCELLED end commits nothing. An advance below :meth:`watermark`
+        is :class:`WatermarkBackwardsError`. The value is also kept in memory and sent with the
+        end, so a stage write lost to a DynamoDB fault is still committed by the end."""
+        from airflow_provider_pipeline_registry.registry.watermarks.values import is_backwards, normalize_watermark
+
+        read = self._read_of(table_id)
+        kind = read.get("type") or "string"
+        text = normalize_watermark(value, kind, table_id=table_id)
+        low = read.get("from")
+        if is_backwards(low, text, kind):
+            raise WatermarkBackwardsError(
+                f"watermark of table {table_id!r} cannot go back from {low!r} to {text!r} ({kind}); "
+                "only rewind_watermark moves it back",
+                field=f"watermarks.{table_id}",
+            )
+        with self._locked():
+            self._staged[table_id] = text
+        if self._superseded:
+            return text
+        try:
+            self._api.stage_watermark(self.run_id, self.pipeline_id, table_id, text, attempt_id=self.attempt_id)
+        except AttemptSupersededError as exc:
+            self._note_superseded(exc)
+        except (ValidationError, WatermarkConflictError):
+            raise
+        except RegistryError as exc:
+            log.warning(
+                "run %s: staging the watermark of %s failed (the end sends it again): %s", self.run_id, table_id, exc
+            )
+        return text
+
+    def advance_watermark_from(self, table_id: str, df: Any, column: str | None = None) -> str | None:
+        """Stage the high bound of ``df`` (``max`` of ``column``, default the table's
+        ``watermark_column``) in one aggregate; None (nothing staged) when ``df`` has no rows."""
+        from airflow_provider_pipeline_registry.registry.watermarks.spark import high_watermark
+
+        read = self._read_of(table_id)
+        name = column or read.get("column")
+        if not name:
+            raise ValidationError(
+                f"table {table_id!r} declares no watermark_column: pass column=...", field="watermark_column"
+            )
+        high = high_watermark(df, name, read.get("type") or "string", table_id=table_id)
+        return None if high is None else self.advance_watermark(table_id, high)
+
+    @property
+    def staged_watermarks(self) -> dict[str, str]:
+        """A copy of what this attempt staged (committed by its SUCCESS end)."""
+        with self._locked():
+            return dict(self._staged)
 
     def attach_spark(self, spark: Any) -> dict[str, str | None]:
         """Record the session's application id, name and UI URL (and flush them when running)."""
@@ -309,6 +390,7 @@ class PipelineRunLogger(SignalCancellation):
             raise
         self.try_number = stored.try_number
         self._started_at = stored.start_time
+        self._watermark_reads = dict(stored.watermarks or {})
         try:
             # from here a signal raises PipelineRunCancelled (outside the metrics lock): end the run
             self._phase = "running"
@@ -451,6 +533,7 @@ class PipelineRunLogger(SignalCancellation):
         with self._lock:
             metrics = dict(self._metrics)
             spark = dict(self._spark)
+            staged = dict(self._staged)
         end = RunFinish(
             run_id=self.run_id,
             pipeline_id=self.pipeline_id,
@@ -459,6 +542,7 @@ class PipelineRunLogger(SignalCancellation):
             metrics=metrics,
             error_type=error_type,
             error_message=message,
+            watermarks=staged if status.value == "SUCCESS" else {},
         )
         deadline = time.monotonic() + budget
         delay, attempt = 0.2, 0
@@ -468,10 +552,19 @@ class PipelineRunLogger(SignalCancellation):
             try:
                 if spark and self.heartbeats_sent == 0:
                     self._heartbeat()  # the Spark identity travels only with heartbeats
-                stored = self._api.finish(end)
+                if end.watermarks:  # what the join read is the run's snapshot: no read before the commit
+                    stored = self._api.commit_end(end, read=self._watermark_reads)
+                else:
+                    stored = self._api.finish(end)
             except AttemptSupersededError as exc:
                 self._note_superseded(exc)
                 log.warning("run %s: not recording %s over a newer attempt (%s)", self.run_id, outcome, exc.message)
+                return False
+            except WatermarkConflictError as exc:
+                self.watermark_conflict = exc
+                log.error(
+                    "run %s: the job succeeded but its watermarks were not committed: %s", self.run_id, exc.message
+                )
                 return False
             except ConflictError as exc:
                 log.warning(
@@ -496,13 +589,16 @@ class PipelineRunLogger(SignalCancellation):
             except Exception as exc:  # not found, access denied, missing table...
                 self._log_unrecorded(outcome, f"{type(exc).__name__}: {exc}")
                 return False
+            ended_at = end.end_time if stored is None else stored.end_time
+            started = self._started_at if stored is None else stored.start_time
+            took = (ended_at - started).total_seconds() if ended_at is not None and started is not None else None
             log.info(
                 "run %s of pipeline %s: %s at %s%s",
                 self.run_id,
                 self.pipeline_id,
-                stored.status.value,
-                self._when(stored.end_time),
-                f" after {stored.duration_seconds:.1f}s" if stored.duration_seconds is not None else "",
+                status.value if stored is None else stored.status.value,
+                self._when(ended_at),
+                f" after {took:.1f}s" if took is not None else "",
             )
             return True
 

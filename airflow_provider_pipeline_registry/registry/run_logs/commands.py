@@ -23,6 +23,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from ..attributes import Item, decode_item, encode_value
@@ -30,12 +31,23 @@ from ..conditional_batch import ConditionalBatch, history_of_raw
 from ..conditions import Compare, Condition, Update, eq, exists, not_exists
 from ..config import DynamoDBConfig
 from ..config_store import BatchUpsertReport, validate_dto
-from ..errors import ConflictError, ItemNotFoundError, RegistryError, RetryableError, ValidationError, aws_provenance
-from ..gateway import DynamoDBClient, TableGateway, create_table_gateway
+from ..errors import (
+    ConflictError,
+    ItemNotFoundError,
+    RegistryError,
+    RetryableError,
+    ValidationError,
+    WatermarkBackwardsError,
+    WatermarkConflictError,
+    aws_provenance,
+)
+from ..gateway import DynamoDBClient, TableGateway, TransactAction, create_table_gateway, transact_write
 from ..json_values import to_json_value
 from ..keys import build_model_key
 from ..model import extract_model_metadata
 from ..timezones import utc_now
+from ..watermarks.store import MAX_COMMITTED_TABLES, WatermarkStore
+from ..watermarks.values import is_backwards, normalize_watermark
 from ..write_tokens import CREATE_TOKEN, WRITE_TOKENS, carried, new_create_token, new_write_token, same_creation
 from .lifecycle import (
     DEFAULT_LEASE,
@@ -48,9 +60,10 @@ from .lifecycle import (
     decide_refused_end,
     decide_refused_heartbeat,
     end_fence,
+    needs_watermarks,
     running_fence,
 )
-from .models import PipelineRunLog, PipelineRunLogUpsert, RunFinish, RunStart, RunStatus
+from .models import PipelineRunLog, PipelineRunLogUpsert, RunFinish, RunStart, RunStatus, _WatermarkFields
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +89,11 @@ class PipelineRunLogsWriteApi:
 
     def _key(self, run_id: str, pipeline_id: str) -> dict[str, Any]:
         return build_model_key(PipelineRunLog, run_id=run_id, pipeline_id=pipeline_id)
+
+    @cached_property
+    def watermarks(self) -> WatermarkStore:
+        """The committed watermarks (read by a start or join, moved by a SUCCESS end)."""
+        return WatermarkStore(self.config, self.gateway.client)
 
     def _expire_at(self, start_time: datetime) -> int | None:
         days = self.config.run_log_retention_days
@@ -128,7 +146,12 @@ class PipelineRunLogsWriteApi:
         context = self._context(operation, start.run_id, start.pipeline_id)
         seen: PipelineRunLog | None = None
         for _ in range(_MAX_RACE_ROUNDS):
-            decision = decide(seen, request, utc_now())
+            now = utc_now()
+            decision = decide(seen, request, now)
+            if request.watermarks is None and needs_watermarks(decision, seen):
+                # a new attempt on a run without a snapshot: read what the run will read, once
+                request = replace(request, watermarks=self.watermarks.snapshot(start.pipeline_id))
+                decision = decide(seen, request, now)
             if not decision.writes:
                 if seen is None or decision.outcome is not Outcome.UNCHANGED:
                     raise _refusal(decision, _plain(seen) if seen else None, context)
@@ -336,18 +359,27 @@ class PipelineRunLogsWriteApi:
         the same attempt written twice is a no-op that returns the stored run; a different end
         than the stored one is a ConflictError. The one write is fenced by
         :func:`.lifecycle.end_fence`; a refusal is explained by :func:`.lifecycle.decide_refused_end`.
+
+        A SUCCESS end of a run whose attempt staged watermarks (:meth:`stage_watermark`), or that
+        carries ``watermarks``, commits them with the end in one ``TransactWriteItems``
+        (:meth:`_commit`); FAILED and CANCELLED commit nothing.
         """
         end = validate_dto(RunFinish, data, self.config.tzinfo)
+        if end.status is RunStatus.SUCCESS and end.watermarks:
+            return self._commit(end)
         sets: dict[str, Any] = {"status": end.status, "end_time": end.end_time, "updated_at": utc_now()}
         if end.error_type is not None:
             sets["error_type"] = end.error_type
         if end.error_message is not None:
             sets["error_message"] = end.error_message
-        update = Update(set=sets, remove=("is_running",), key_strings=self._key_strings)
+        update = Update(set=sets, remove=("is_running", "watermark_pending"), key_strings=self._key_strings)
         key = self._key(end.run_id, end.pipeline_id)
         context = self._context("finish", end.run_id, end.pipeline_id)
+        fence = end_fence(end)
+        if end.status is RunStatus.SUCCESS:
+            fence = fence & not_exists("watermark_pending")  # staged watermarks: the commit path
         try:
-            item = self._update_merging_metrics(key, update, end.metrics, end_fence(end))
+            item = self._update_merging_metrics(key, update, end.metrics, fence)
             return self._stored(item, "finish", end.run_id, end.pipeline_id)
         except ConflictError as exc:
             stored = exc.current
@@ -356,11 +388,248 @@ class PipelineRunLogsWriteApi:
             if stored is not None
             else self._read_current(end.run_id, end.pipeline_id, "finish")
         )
+        if (
+            end.status is RunStatus.SUCCESS
+            and current is not None
+            and current.watermark_pending
+            and _passes(current, end)
+        ):
+            return self._commit(end)
         decision = decide_refused_end(current, end)
         if decision.outcome is Outcome.UNCHANGED and current is not None:
             log.log(logging.INFO if decision.notable else logging.DEBUG, "%s: %s", end.run_id, decision.reason)
             return current
         raise _refusal(decision, stored if stored is not None or current is None else _plain(current), context)
+
+    # -- watermarks ----------------------------------------------------------------------------
+    def stage_watermark(
+        self, run_id: str, pipeline_id: str, table_id: str, value: Any, *, attempt_id: str | None = None
+    ) -> str:
+        """Stage ``value`` as the new high bound of ``table_id`` on the RUNNING run (in ``attempt_id``,
+        when named): the SUCCESS end of that attempt commits it; nothing else does.
+
+        ``value`` is typed by the table's ``watermark_type`` (the canonical text is returned); an
+        advance below the low bound the run read is :class:`WatermarkBackwardsError`, a table the
+        run did not read is ValidationError. A superseded attempt gets AttemptSupersededError and
+        stages nothing; an ended run ConflictError.
+        """
+        context = self._context("stage_watermark", run_id, pipeline_id)
+        for _ in range(_MAX_RACE_ROUNDS):
+            seen = self._read_current(run_id, pipeline_id, "stage_watermark")
+            beat = Heartbeat(run_id, pipeline_id, utc_now(), {}, attempt_id)
+            if (
+                seen is None
+                or seen.status is not RunStatus.RUNNING
+                or (attempt_id is not None and seen.current_attempt_id != attempt_id)
+            ):
+                decision = decide_refused_heartbeat(seen, replace(beat, at=_NEVER))
+                raise _refusal(decision, _plain(seen) if seen else None, context)
+            text = _advance(seen.run_id, seen.watermarks, table_id, value)
+            staged = {**(seen.watermark_staged or {}), table_id: text}
+            update = Update(
+                set={"watermark_staged": staged, "watermark_pending": True, "updated_at": utc_now()},
+                key_strings=self._key_strings,
+            )
+            fence = running_fence(attempt_id) & _same_write(seen)
+            try:
+                self.gateway.update_item(self._key(run_id, pipeline_id), update, condition=fence)
+            except ConflictError:
+                continue  # a heartbeat (or anything) wrote since the read: decide again
+            return text
+        raise ConflictError(f"run {run_id!r} kept changing while staging a watermark", **context)
+
+    def commit_end(
+        self, data: RunFinish | Mapping[str, Any], *, read: Mapping[str, Mapping[str, Any]]
+    ) -> PipelineRunLog | None:
+        """The SUCCESS end of attempt ``data.attempt_id`` with its watermarks, for a caller that holds
+        the run's snapshot ``read`` (``run.watermarks`` as its join returned it: the run logger).
+
+        One ``TransactWriteItems`` and no read first: a run's snapshot changes only with a new
+        attempt, so the end's attempt fence also proves ``read`` is the stored one. Returns None
+        when that transaction applied; anything else (a refused condition, a lost answer that
+        the implementation does not recognise) goes through :meth:`finish`'s reading path, which
+        explains it and returns the stored run or raises (WatermarkConflictError...).
+        """
+        end = validate_dto(RunFinish, data, self.config.tzinfo)
+        if end.status is not RunStatus.SUCCESS or end.attempt_id is None or not end.watermarks:
+            return self.finish(end)
+        moves: dict[str, str] = {}
+        for table_id, value in sorted(end.watermarks.items()):
+            text = _advance(end.run_id, read, table_id, value)
+            if text != read[table_id].get("from"):
+                moves[table_id] = text
+        if not moves or len(moves) > MAX_COMMITTED_TABLES:
+            return self._commit(end)
+        now = utc_now()
+        commits = {
+            t: {"from": read[t].get("from"), "to": v, "seq": int(read[t].get("seq") or 0) + 1} for t, v in moves.items()
+        }
+        update = Update(
+            set={"status": end.status, "end_time": end.end_time, "updated_at": now, "watermark_commits": commits},
+            set_nested={("metrics", k): v for k, v in end.metrics.items()},
+            remove=("is_running", "watermark_pending", "watermark_staged"),
+            key_strings=self._key_strings,
+        )
+        key = self._key(end.run_id, end.pipeline_id)
+        fence = end_fence(end) & exists("metrics") & exists("watermarks")
+        token = new_write_token()
+        actions = [TransactAction(self.gateway, key, update=update, condition=fence)]
+        for table_id, value in moves.items():
+            actions += self.watermarks.commit_actions(
+                end.run_id, end.pipeline_id, table_id, read[table_id], value, now, token
+            )
+        if transact_write(actions, token=token).applied:
+            for table_id, commit in commits.items():
+                log.info("run %s: watermark of %s %r -> %r", end.run_id, table_id, commit["from"], commit["to"])
+            return None
+        return self._commit(end)
+
+    def _commit(self, end: RunFinish) -> PipelineRunLog:
+        """The SUCCESS end and every staged watermark in ONE ``TransactWriteItems``.
+
+        Read the run (consistent); the end must pass its fence (else the refusal is explained as
+        any end's: a replay of our applied commit is a duplicate SUCCESS, a zombie is
+        AttemptSupersededError). Then one transaction: the run's end conditional on the attempt
+        and on the run not having changed since the read, and per table that moved its state
+        conditional on the ``seq`` the run read plus a new history entry. A watermark moved since
+        by another run or a rewind: the run is recorded FAILED with :class:`WatermarkConflictError`,
+        which is raised. botocore re-sends a lost transaction with the same ``ClientRequestToken``.
+        """
+        context = self._context("finish", end.run_id, end.pipeline_id)
+        key = self._key(end.run_id, end.pipeline_id)
+        for _ in range(_MAX_RACE_ROUNDS):
+            seen = self._read_current(end.run_id, end.pipeline_id, "finish")
+            if seen is None or not _passes(seen, end):
+                decision = decide_refused_end(seen, end)
+                if decision.outcome is Outcome.UNCHANGED and seen is not None:
+                    log.info("%s: %s", end.run_id, decision.reason)
+                    return seen
+                raise _refusal(decision, _plain(seen) if seen else None, context)
+            advances = dict(seen.watermark_staged or {})
+            for table_id, value in end.watermarks.items():
+                advances[table_id] = _advance(seen.run_id, seen.watermarks, table_id, value)
+            read = seen.watermarks or {}
+            moves = {t: v for t, v in sorted(advances.items()) if v != read[t].get("from")}
+            if len(moves) > MAX_COMMITTED_TABLES:
+                raise ValidationError(
+                    f"one end commits at most {MAX_COMMITTED_TABLES} watermarks, got {len(moves)}", field="watermarks"
+                )
+            now = utc_now()
+            commits = {
+                t: {"from": read[t].get("from"), "to": v, "seq": int(read[t].get("seq") or 0) + 1}
+                for t, v in moves.items()
+            }
+            metrics = {**seen.metrics, **end.metrics}
+            sets: dict[str, Any] = {
+                "status": end.status,
+                "end_time": end.end_time,
+                "updated_at": now,
+                "metrics": metrics,
+            }
+            if commits:
+                sets["watermark_commits"] = commits
+            update = Update(
+                set=sets,
+                remove=("is_running", "watermark_pending", "watermark_staged"),
+                key_strings=self._key_strings,
+            )
+            fence = end_fence(end) & _same_write(seen)
+            token = new_write_token()
+            actions = [TransactAction(self.gateway, key, update=update, condition=fence)]
+            for table_id, value in moves.items():
+                actions += self.watermarks.commit_actions(
+                    end.run_id, end.pipeline_id, table_id, read[table_id], value, now, token
+                )
+            if len(actions) == 1:
+                try:
+                    self.gateway.update_item(key, update, condition=fence)
+                except ConflictError:
+                    continue
+            else:
+                outcome = transact_write(actions, token=token)
+                if not outcome.supported:
+                    raise RegistryError(
+                        "this DynamoDB implementation has no TransactWriteItems: watermarks cannot be committed",
+                        **context,
+                    )
+                if not outcome.applied:
+                    codes = [code for code, _ in outcome.reasons]
+                    if not codes or codes[0] == "ConditionalCheckFailed" or "TransactionConflict" in codes:
+                        continue  # the run changed (or a concurrent transaction): read and decide again
+                    moved = [i for i, code in enumerate(codes) if i > 0 and code == "ConditionalCheckFailed"]
+                    if codes[0] != "None" or not moved:
+                        raise RegistryError(f"the end's transaction was cancelled: {', '.join(codes)}", **context)
+                    table_id = actions[moved[0]].key["table_id"]["S"]
+                    raise self._refuse_commit(end, seen, table_id, outcome.reasons[moved[0]][1], context)
+            stored = seen.model_copy(
+                update={
+                    "status": end.status,
+                    "end_time": end.end_time,
+                    "updated_at": now,
+                    "metrics": metrics,
+                    "is_running": None,
+                    "watermark_pending": None,
+                    "watermark_staged": None,
+                    "watermark_commits": commits or seen.watermark_commits,
+                }
+            )
+            for table_id, commit in commits.items():
+                log.info("run %s: watermark of %s %r -> %r", end.run_id, table_id, commit["from"], commit["to"])
+            return stored
+        raise ConflictError(
+            f"run {end.run_id!r} kept changing while committing its end ({_MAX_RACE_ROUNDS} rounds)", **context
+        )
+
+    def _refuse_commit(
+        self,
+        end: RunFinish,
+        seen: PipelineRunLog,
+        table_id: str,
+        stored: Mapping[str, Any] | None,
+        context: Mapping[str, Any],
+    ) -> WatermarkConflictError:
+        """Record the run FAILED with the conflict, and return the error to raise."""
+        read = (seen.watermarks or {})[table_id]
+        state = (
+            stored
+            if stored is not None
+            else decode_item(self.watermarks.gateway.get_item(self.watermarks.key(table_id), consistent=True) or {})
+        )
+        moved_by = state.get("run_id") if state.get("kind") == "commit" else None
+        rewound_by = state.get("actor") if state.get("kind") == "rewind" else None
+        by = f"run {moved_by!r}" if moved_by else f"a rewind by {rewound_by!r} ({state.get('reason')})"
+        message = (
+            f"watermark of table {table_id!r} moved since run {end.run_id!r} read it ({read.get('from')!r}): "
+            f"it is now {state.get('value')!r}, moved by {by}; nothing was committed and the run is recorded FAILED "
+            "(its output was written: the next run reads from the committed value)"
+        )
+        error = WatermarkConflictError(
+            message,
+            table_id=table_id,
+            read_value=read.get("from"),
+            current_value=state.get("value"),
+            moved_by_run_id=moved_by,
+            rewound_by=rewound_by,
+            current=state,
+            **context,
+        )
+        try:
+            self.finish(
+                RunFinish(
+                    run_id=end.run_id,
+                    pipeline_id=end.pipeline_id,
+                    status=RunStatus.FAILED,
+                    try_number=end.try_number,
+                    end_time=end.end_time,
+                    metrics=end.metrics,
+                    error_type=type(error).__name__,
+                    error_message=message,
+                    attempt_id=end.attempt_id,
+                )
+            )
+        except RegistryError as exc:  # e.g. superseded meanwhile: the conflict is still the answer
+            log.warning("run %s: could not record the watermark conflict: %s", end.run_id, exc)
+        return error
 
     def cancel(
         self,
@@ -504,7 +773,8 @@ class PipelineRunLogsWriteApi:
         put = dict(item)
         written_at = _raw_string(item, "updated_at")
         put[WRITE_TOKENS] = encode_value(carried(history_of_raw(raw), token, written_at), WRITE_TOKENS)
-        known = set(PipelineRunLog.model_fields)
+        # what the run read, staged and committed of its watermarks is no import's to replace
+        known = set(PipelineRunLog.model_fields) - set(_WatermarkFields.model_fields)
         for name, value in (raw or {}).items():
             if name not in known:
                 put.setdefault(name, value)
@@ -524,6 +794,47 @@ def _refusal(decision: Decision, current: Mapping[str, Any] | None, context: Map
     if issubclass(error, ConflictError):
         return error(decision.reason, current=current, **context)
     return error(decision.reason, **context)
+
+
+#: a heartbeat time no stored run holds (the refusal of a stage is never "already applied")
+_NEVER = datetime(1, 1, 1, tzinfo=UTC)
+
+
+def _passes(run: PipelineRunLog, end: RunFinish) -> bool:
+    """``end`` passes its fence on ``run`` (:func:`.lifecycle.end_fence`, evaluated here)."""
+    return (
+        run.status is RunStatus.RUNNING
+        and (end.try_number is None or end.try_number == run.try_number)
+        and (end.attempt_id is None or run.current_attempt_id == end.attempt_id)
+    )
+
+
+def _same_write(run: PipelineRunLog) -> Condition:
+    """The run item is still the one read (no write since: every write sets ``updated_at``)."""
+    return eq("updated_at", run.updated_at) if run.updated_at is not None else not_exists("updated_at")
+
+
+def _advance(run_id: str, snapshot: Mapping[str, Mapping[str, Any]] | None, table_id: str, value: Any) -> str:
+    """``value`` as the canonical new high bound of ``table_id`` for run ``run_id`` whose snapshot is
+    ``snapshot``: the run must have read the table, and the value must not be below what it read."""
+    read = (snapshot or {}).get(table_id)
+    if read is None:
+        known = ", ".join(sorted(snapshot or {})) or "none"
+        raise ValidationError(
+            f"run {run_id!r} did not read a watermark of table {table_id!r} (the pipeline's active tables "
+            f"when it started: {known})",
+            field=f"watermarks.{table_id}",
+        )
+    kind = read.get("type") or "string"
+    text = normalize_watermark(value, kind, table_id=table_id)
+    low = read.get("from")
+    if is_backwards(low, text, kind):
+        raise WatermarkBackwardsError(
+            f"watermark of table {table_id!r} cannot go back from {low!r} to {text!r} ({kind}); "
+            "only rewind_watermark moves it back",
+            field=f"watermarks.{table_id}",
+        )
+    return text
 
 
 def _run_key_of(item: Mapping[str, Any]) -> tuple[str, str]:

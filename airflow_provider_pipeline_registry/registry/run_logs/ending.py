@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import ConflictError, ItemNotFoundError, ValidationError
+from ..errors import ConflictError, ItemNotFoundError, ValidationError, WatermarkConflictError
 from ..run_env import DEFAULT_LEASE_SECONDS
 from ..timezones import format_for_display, utc_now
 from .status import RunStatus
@@ -132,6 +132,9 @@ class RunEnd:
     lease_seconds: float = DEFAULT_LEASE_SECONDS
     #: the timezone of the times in the log lines
     display_tz: str | tzinfo | None = None
+    #: ``{table_id: new high bound}`` committed with a SUCCESS end (ignored otherwise; see the
+    #: README, "Incremental loads")
+    watermarks: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", parse_end_status(self.status))
@@ -202,6 +205,8 @@ def end_run(
 ) -> EndResult:
     """End ``end.run_id`` from Airflow with ``end.status``, by the policy of :func:`decide_end`.
 
+    A SUCCESS end commits ``end.watermarks`` with it (one transaction); ``WatermarkConflictError``
+    when one moved since the run read it (the run is then recorded FAILED with that error).
     Raises ``ItemNotFoundError`` for a run never started (or gone), and the ``ConflictError`` of a
     fenced end refused because a newer attempt runs; any other registry error as the read or write
     raised it.
@@ -259,8 +264,11 @@ def end_run(
                 attempt_id=decision.attempt_id,
                 error_type=end.error_type if failed else None,
                 error_message=end.error_message if failed else None,
+                watermarks={} if failed else dict(end.watermarks),
             )
         )
+    except WatermarkConflictError:
+        raise  # a watermark moved since the run read it: the run is recorded FAILED, the end refused
     except ConflictError as exc:  # ended, or replaced by a newer attempt, since it was read
         latest = writes.current(end.run_id, end.pipeline_id)
         if latest is None:

@@ -45,6 +45,8 @@ from .status import RunStatus
 DEFAULT_LEASE = timedelta(seconds=DEFAULT_LEASE_SECONDS)
 
 _START_RESETS = ("end_time", "error_type", "error_message")
+#: what an attempt staged (``stage_watermark``): dropped by every new attempt and every end
+WATERMARK_STAGE_FIELDS = ("watermark_staged", "watermark_pending")
 _SPARK_FIELDS = ("spark_application_id", "spark_application_name", "spark_ui_url")
 _IDENTITY_FIELDS = ("dag_id", "dag_run_id", "task_id", "map_index", "logical_date", *_SPARK_FIELDS)
 _KEY_STRINGS = extract_model_metadata(PipelineRunLog).index_key_attributes
@@ -82,6 +84,16 @@ class Outcome(StrEnum):
 
 #: the outcomes that write (with ``Decision.update`` under ``Decision.condition``)
 WRITES = frozenset({Outcome.CREATE, Outcome.CLAIM, Outcome.SUPERSEDE, Outcome.RESTART, Outcome.TAKE_OVER})
+#: the outcomes that write a new attempt (and so the run's watermark snapshot, when it has none)
+NEW_ATTEMPTS = frozenset({Outcome.CREATE, Outcome.SUPERSEDE, Outcome.RESTART, Outcome.TAKE_OVER})
+
+
+def needs_watermarks(decision: Decision, seen: PipelineRunLog | None) -> bool:
+    """The decision writes a new attempt on a run that has no watermark snapshot yet (or whose
+    SUCCESS committed it): the caller reads one and decides again with it in the request."""
+    if decision.outcome not in NEW_ATTEMPTS:
+        return False
+    return seen is None or seen.watermarks is None or seen.status is RunStatus.SUCCESS
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,8 @@ class AttemptRequest:
     expire_at: int | None = None
     create_token: str | None = None
     display_tz: str | tzinfo | None = None
+    #: the watermarks the run reads (``WatermarkStore.snapshot``); None: not read (yet)
+    watermarks: Mapping[str, Any] | None = None
 
     @property
     def my_try(self) -> int | None:
@@ -197,7 +211,15 @@ def new_attempt_update(
         "attempt_tokens": with_attempt_token(previous.attempt_tokens if previous else [], start.attempt_id),
         "updated_at": now,
     }
-    remove = list(_START_RESETS)
+    remove = [*_START_RESETS, *WATERMARK_STAGE_FIELDS]  # what an earlier attempt staged is never committed
+    set_if_absent: dict[str, Any] = {}
+    if request.watermarks:
+        if previous is not None and previous.status is RunStatus.SUCCESS:
+            # the run's SUCCESS committed what it read: a restart reads the committed values anew
+            sets["watermarks"] = dict(request.watermarks)
+            remove.append("watermark_commits")
+        else:  # the run's snapshot, read once for its whole life: a retry or takeover keeps it
+            set_if_absent["watermarks"] = dict(request.watermarks)
     sets.update({name: getattr(start, name) for name in _IDENTITY_FIELDS if getattr(start, name) is not None})
     remove.extend(n for n in _SPARK_FIELDS if getattr(start, n) is None)  # the new attempt's own Spark app
     if request.opener is Opener.JOIN:
@@ -213,8 +235,9 @@ def new_attempt_update(
     if request.expire_at is not None:
         sets["expire_at"] = request.expire_at
     # written only by the write that creates the item (fenced on attribute_not_exists(run_id))
-    created = {CREATE_TOKEN: request.create_token} if previous is None and request.create_token else {}
-    return Update(set=sets, set_if_absent=created, remove=tuple(remove), key_strings=_KEY_STRINGS)
+    if previous is None and request.create_token:
+        set_if_absent[CREATE_TOKEN] = request.create_token
+    return Update(set=sets, set_if_absent=set_if_absent, remove=tuple(remove), key_strings=_KEY_STRINGS)
 
 
 def claim_update(request: AttemptRequest, seen: PipelineRunLog, now: datetime) -> Update:

@@ -143,7 +143,27 @@ class _RunFields(_AirflowIdentity, _SparkIdentity):
         return (now or utc_now()).astimezone(UTC) - last_sign_of_life > threshold
 
 
-class PipelineRunLog(RegistryModel, _RunFields):
+class _WatermarkFields(BaseModel):
+    """What a run read, staged and committed of its tables' watermarks (see the README,
+    "Incremental loads"). Stored on the run item; written by the start/join, ``stage_watermark``
+    and the SUCCESS end, never by imports (not in ``PipelineRunLogUpsert``)."""
+
+    #: ``{table_id: {"from": value or None, "seq": n, "type": ..., "column": ...}}``: the committed
+    #: watermarks the run read when it started (kept by every later attempt of the run)
+    watermarks: dict[str, dict[str, Any]] | None = None
+    #: ``{table_id: value}``: the high bounds the current attempt staged (dropped by a new attempt)
+    watermark_staged: dict[str, str] | None = None
+    #: True while the current attempt has staged values (the plain SUCCESS end is fenced on its absence)
+    watermark_pending: bool | None = None
+    #: ``{table_id: {"from": ..., "to": ..., "seq": n}}``: what the SUCCESS end committed
+    watermark_commits: dict[str, dict[str, Any]] | None = None
+
+    def watermark_read(self, table_id: str) -> str | None:
+        """The low bound this run read for ``table_id`` (KeyError when the run did not read it)."""
+        return (self.watermarks or {})[table_id].get("from")
+
+
+class PipelineRunLog(RegistryModel, _WatermarkFields, _RunFields):
     """A stored run. ``is_running`` is set only while RUNNING (the sparse running-runs index).
 
     The ``attempts`` history is stored as a list of maps (each ``RunAttempt.storage_value()``),
@@ -233,6 +253,9 @@ class RunFinish(BaseModel):
     error_message: str | None = None
     #: fence: record the end only if this is still the run's current attempt
     attempt_id: str | None = Field(default=None, min_length=1, max_length=64)
+    #: ``{table_id: high bound}`` committed with a SUCCESS end (besides what the attempt staged);
+    #: ignored by FAILED and CANCELLED. Typed by each table's ``watermark_type``.
+    watermarks: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("status")
     @classmethod
@@ -247,7 +270,7 @@ class RunFinish(BaseModel):
         return _bounded_error(value)
 
 
-class PipelineRunLogView(ViewModel, _RunFields):
+class PipelineRunLogView(ViewModel, _WatermarkFields, _RunFields):
     """A run for display: datetimes in the user's timezone (the attempt history's too), duration computed."""
 
     def _localize(self, zone: tzinfo) -> None:

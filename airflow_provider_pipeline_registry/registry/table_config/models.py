@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..fields import Identifier, Name, StringMap, Text
 from ..model import GlobalSecondaryIndex, RegistryModel
 from ..views import ViewModel
+from ..watermarks.values import MAX_WATERMARK_CHARS, WatermarkType, normalize_watermark
 
 PIPELINE_TABLES_INDEX = "pipeline_tables_index"
 
@@ -47,7 +48,10 @@ class _TableFields(BaseModel):
     format: TableFormat = TableFormat.PARQUET
     load_type: LoadType = LoadType.FULL
     watermark_column: str | None = Field(default=None, max_length=255)
-    watermark_value: str | None = Field(default=None, max_length=1024)
+    #: the starting low bound, before the first committed watermark (see ``watermark_type``)
+    watermark_value: str | None = Field(default=None, max_length=MAX_WATERMARK_CHARS)
+    #: how the watermark is typed and ordered: timestamp, integer or string (the default)
+    watermark_type: WatermarkType = WatermarkType.STRING
     partition_columns: list[str] = Field(default_factory=list, max_length=100)
     primary_keys: list[str] = Field(default_factory=list, max_length=100)
     options: StringMap = Field(default_factory=dict)
@@ -59,6 +63,20 @@ class TableConfigUpsert(_TableFields):
     """Input for creating or replacing a table config. Unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="after")
+    def _starting_watermark_has_its_type(self) -> TableConfigUpsert:
+        """A starting ``watermark_value`` must be a value of ``watermark_type`` (a run reads it)."""
+        values = self.__dict__  # an update validates one field at a time, on a partial instance
+        if values.get("watermark_value"):
+            from ..errors import ValidationError as RegistryValidationError
+
+            kind = values.get("watermark_type") or WatermarkType.STRING
+            try:
+                normalize_watermark(values["watermark_value"], kind, table_id=values.get("table_id") or "?")
+            except RegistryValidationError as exc:
+                raise ValueError(f"watermark_value: {exc.message}") from None
+        return self
 
 
 class TableConfig(RegistryModel, _TableFields):

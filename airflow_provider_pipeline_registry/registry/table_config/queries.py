@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import tzinfo
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from ..conditions import Compare
 from ..config_store import ConfigReadApi
 from ..keys import build_gsi_key_condition
 from ..views import ResultPage, iterate_pages
+from ..watermarks.models import WatermarkEntry, WatermarkState
 from .models import PIPELINE_TABLES_INDEX, TableConfig, TableConfigView
+
+if TYPE_CHECKING:
+    from ..watermarks.store import WatermarkStore
 
 
 class TableConfigReadApi(ConfigReadApi[TableConfig, TableConfigView]):
@@ -47,3 +53,29 @@ class TableConfigReadApi(ConfigReadApi[TableConfig, TableConfigView]):
                 pipeline_id, active_only=active_only, limit=page_size, page_token=token, tz=tz
             )
         )
+
+    # -- watermarks (see the README, "Incremental loads") ---------------------------------------
+    @cached_property
+    def _watermarks(self) -> WatermarkStore:
+        from ..watermarks.store import WatermarkStore  # it imports this package's models
+
+        return WatermarkStore(self.config, self.gateway.client)
+
+    def watermark(self, table_id: str) -> WatermarkState:
+        """The committed watermark of ``table_id`` (strongly consistent): its value (None before the
+        first commit unless the config declares a starting ``watermark_value``), type, ``seq`` and
+        what moved it last (a run, or a rewind). ItemNotFoundError for a table without config."""
+        return self._watermarks.state(table_id)
+
+    def pipeline_watermarks(self, pipeline_id: str) -> dict[str, WatermarkState]:
+        """``{table_id: committed watermark}`` of each active table of ``pipeline_id``: what a run
+        starting now would read (e.g. for a DAG without the run logger; a started run's own
+        snapshot is its ``watermarks``)."""
+        return {t: state for t, (_, state) in self._watermarks.pipeline_states(pipeline_id).items()}
+
+    def watermark_history(
+        self, table_id: str, *, limit: int | None = None, newest_first: bool = False
+    ) -> list[WatermarkEntry]:
+        """Every commit and rewind of ``table_id``'s watermark (run id or actor, from, to, when, why),
+        oldest first unless ``newest_first``; at most ``limit`` entries."""
+        return self._watermarks.history(table_id, limit=limit, newest_first=newest_first)
