@@ -38,6 +38,7 @@ SECTIONS = (
     "serialization",
     "batch",
     "config_batch",
+    "config_cli",
     "dag",
     "dag_generated",
     "history",
@@ -222,9 +223,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{', QUICK mode' if args.quick else ''}; load average {os.getloadavg()[0]:.1f}"
     )
     started = time.perf_counter()
-    needs_dynamodb = {"ops", "serialization", "batch", "config_batch", "history", "triggerer", "watermarks"} & set(
-        sections
-    )
+    needs_dynamodb = {
+        "ops",
+        "serialization",
+        "batch",
+        "config_batch",
+        "config_cli",
+        "history",
+        "triggerer",
+        "watermarks",
+    } & set(sections)
     with DynamoDBLocal() if needs_dynamodb else contextlib.nullcontext() as ddb:
         registry = models = None
         if ddb is not None:
@@ -256,6 +264,10 @@ def main(argv: list[str] | None = None) -> int:
             import bench_config_batch
 
             console.print(bench_config_batch.report(bench_config_batch.run(registry, quick=args.quick)))  # type: ignore[arg-type]
+        if "config_cli" in sections:
+            import bench_config_cli
+
+            console.print(bench_config_cli.report(bench_config_cli.run(registry, quick=args.quick)))  # type: ignore[arg-type]
         if "history" in sections:
             import bench_history
 

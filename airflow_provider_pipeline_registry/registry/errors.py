@@ -70,7 +70,7 @@ def aws_provenance(exc: RegistryError) -> dict[str, str | None]:
     return {"aws_error_code": exc.aws_error_code, "aws_request_id": exc.aws_request_id}
 
 
-class ValidationError(RegistryError, ValueError):
+class RegistryValidationError(RegistryError, ValueError):
     """Bad input, detected before anything is sent to DynamoDB.
 
     ``errors`` lists every problem as ``{"field": ..., "message": ..., "value": ...}``.
@@ -89,7 +89,7 @@ class ValidationError(RegistryError, ValueError):
         super().__init__(message, **context)
 
     @classmethod
-    def from_pydantic(cls, exc: Any, *, model: str) -> ValidationError:
+    def from_pydantic(cls, exc: Any, *, model: str) -> RegistryValidationError:
         """Build from a ``pydantic.ValidationError``, naming each field and its problem."""
         problems: list[dict[str, Any]] = []
         for err in exc.errors(include_url=False, include_context=False, include_input=False):
@@ -100,7 +100,12 @@ class ValidationError(RegistryError, ValueError):
         return cls(f"invalid {model}: {summary}", field=first, errors=problems)
 
 
-class CorruptItemError(ValidationError):
+#: the former name (it shadowed ``pydantic.ValidationError``); the same class, so
+#: ``except ValidationError`` still catches every ``RegistryValidationError``
+ValidationError = RegistryValidationError
+
+
+class CorruptItemError(RegistryValidationError):
     """A stored item does not validate as its model (e.g. an item holding only its keys, which a
     plain ``UpdateItem ... REMOVE`` on a missing key creates). Names the table, the key and the
     fields; ``.errors`` lists every problem."""
@@ -195,6 +200,32 @@ class AttemptConflictError(ConflictError):
     attempt's newer try already ended it). Raised before the job's work starts."""
 
 
+class PipelineRunningError(ConflictError):
+    """A pipeline config may not be deleted: it has RUNNING runs (``running``: pipeline id -> the
+    ids of its RUNNING runs). Raised before anything is deleted; forcing the delete skips the check."""
+
+    def __init__(self, running: Mapping[str, list[str]], **context: Any) -> None:
+        self.running = {pid: list(runs) for pid, runs in running.items()}
+        parts = [
+            f"pipeline {pid!r} has {len(runs)} RUNNING run(s): {', '.join(map(repr, runs))}"
+            for pid, runs in self.running.items()
+        ]
+        super().__init__("refusing to delete: " + "; ".join(parts), **context)
+
+
+class TableAttachedError(ConflictError):
+    """A table config may not be deleted on its own: the pipeline it belongs to exists (its job
+    reads or writes the table). Forcing the delete skips the check."""
+
+    def __init__(self, table_id: str, pipeline_id: str, **context: Any) -> None:
+        self.table_id = table_id
+        self.pipeline_id = pipeline_id
+        super().__init__(
+            f"refusing to delete table {table_id!r}: it belongs to pipeline {pipeline_id!r}, which exists",
+            **context,
+        )
+
+
 class WatermarkConflictError(ConflictError):
     """A SUCCESS end could not commit a table's watermark: since the run read its low bound,
     another run (``moved_by_run_id``) or a rewind (``rewound_by``) moved it. Nothing was
@@ -219,7 +250,7 @@ class WatermarkConflictError(ConflictError):
         super().__init__(message, **context)
 
 
-class WatermarkBackwardsError(ValidationError):
+class WatermarkBackwardsError(RegistryValidationError):
     """An advance below the low bound the run read (only a rewind moves a watermark back)."""
 
 
