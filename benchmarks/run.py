@@ -40,6 +40,7 @@ SECTIONS = (
     "config_batch",
     "config_cli",
     "dag",
+    "dag_generated",
     "history",
     "triggerer",
     "cli",
@@ -283,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
         import bench_dag_parse
 
         console.print(_dag_table(bench_dag_parse.run(quick=args.quick)))
+    if "dag_generated" in sections:
+        import bench_dag_parse
+
+        console.print(bench_dag_parse.report_generated(bench_dag_parse.run_generated(quick=args.quick)))
     if "cli" in sections:
         import bench_cli_start
 

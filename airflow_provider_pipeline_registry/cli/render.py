@@ -243,6 +243,7 @@ def pipeline_detail(pipeline: PipelineConfigView, tz: tzinfo) -> Table:
         ("spark_conf", pipeline.spark_conf),
         ("spark_args", pipeline.spark_args),
         ("parameters", pipeline.parameters),
+        ("dag", pipeline.dag or None),
         ("tags", pipeline.tags),
         ("version", pipeline.version),
         ("created_at", when(pipeline.created_at, tz)),
@@ -320,6 +321,7 @@ def run_detail(run: PipelineRunLogView, tz: tzinfo) -> Table:
         ("spark_application_name", run.spark_application_name),
         ("spark_ui_url", run.spark_ui_url),
         ("metrics", run.metrics),
+        ("arguments", run.arguments or None),  # as the Spark task rendered them, masked
         ("error_type", run.error_type),
         ("error_message", run.error_message),
     ]

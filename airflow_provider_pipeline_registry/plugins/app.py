@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..registry.errors import ItemNotFoundError, RegistryError, RegistryValidationError, redact
 from ..registry.facade import Registry
 from ..registry.run_logs import RunStatus
-from . import options, pages
+from . import airflow_views, options, pages
 from .chart import duration_chart_svg
 from .security import requires_registry_read
 from .service import (
@@ -333,6 +333,30 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
         except RegistryError as exc:
             return page_error(exc)
         return html("table.html", w=detail, t=detail.table, display_timezone=detail.display_timezone)
+
+    @ui.get("/airflow", response_class=HTMLResponse)
+    def airflow_page(
+        svc: Service, dag_id: str, dag_run_id: str, task_id: str | None = None, map_index: str | None = None
+    ) -> HTMLResponse:
+        """The registry's view of an Airflow dag run or task instance (the tabs on Airflow's pages)."""
+        try:
+            runs = airflow_views.runs_of_airflow(
+                svc, dag_id, dag_run_id, task_id, airflow_views.parse_map_index(map_index)
+            )
+        except RegistryError as exc:
+            return page_error(exc)
+        if not runs:
+            return html("message.html", title="No registry run", message=pages.no_run_message(dag_id, dag_run_id))
+        age = heartbeat_age_seconds(runs[0])
+        return html(
+            "run.html",
+            r=runs[0],
+            others=runs[1:],
+            watermark_moves=svc.run_watermarks(runs[0]),
+            heartbeat_age=age,
+            stale=shown_stale(age),
+            display_timezone=runs[0].display_timezone,
+        )
 
     app.include_router(api)
     app.include_router(ui)

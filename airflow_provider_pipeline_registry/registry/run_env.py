@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from .config import DynamoDBConfig
 
@@ -24,6 +25,9 @@ TASK_ID_ENV = "PIPELINE_REGISTRY_TASK_ID"
 ATTEMPT_ID_ENV = "PIPELINE_REGISTRY_ATTEMPT_ID"
 #: seconds without a heartbeat after which another driver may take a RUNNING attempt over
 LEASE_SECONDS_ENV = "PIPELINE_REGISTRY_LEASE_SECONDS"
+#: the pipeline's ``parameters`` as JSON, rendered by the Spark task (``dags.spark_task``): read them
+#: in the driver with :func:`job_parameters`
+PARAMETERS_ENV = "PIPELINE_REGISTRY_PARAMETERS"
 #: the one home of the default lease: a RUNNING attempt without a heartbeat for this long may be
 #: taken over (the run logger's and ``start_run``'s default; the UI shows such a run as stale)
 DEFAULT_LEASE_SECONDS = 300.0
@@ -121,3 +125,14 @@ def read_try_number(environ: Mapping[str, str]) -> int | None:
 def read_task_id(environ: Mapping[str, str]) -> str | None:
     """The id of the task running the job: our variable, else Airflow's task-runner variable."""
     return env_value(environ, TASK_ID_ENV, AIRFLOW_TASK_ID_ENV)
+
+
+def job_parameters(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The pipeline's rendered ``parameters`` in a driver launched by ``PipelineRunTaskGroup``
+    (``{}`` when none were passed)."""
+    import json
+    import os
+
+    raw = (os.environ if environ is None else environ).get(PARAMETERS_ENV)
+    value = json.loads(raw) if raw else {}
+    return dict(value) if isinstance(value, dict) else {}

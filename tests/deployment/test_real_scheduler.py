@@ -86,7 +86,8 @@ def examples(scenario_runs: ScenarioRuns) -> dict[str, Any]:
         "deferred": deferred,
         "upstream": upstream_run,
         "downstream": downstream_run,
-        "run_log": scenario_runs.registry.run("sales_daily", "example_spark_pipeline", upstream),
+        # example_spark_pipeline is a PipelineRunTaskGroup: the group (the pipeline id) is part of the run id
+        "run_log": scenario_runs.registry.run("sales_daily", "example_spark_pipeline", upstream, "sales_daily"),
     }
 
 
@@ -117,7 +118,7 @@ def test_example_dags_succeed_and_the_sensor_resumes_from_the_triggerer(
 
 def test_run_log_names_the_task_that_ran_the_job(examples: dict[str, Any]) -> None:
     """The Airflow identity of the run names the Spark task, on a first try as after a retry."""
-    assert examples["run_log"]["task_id"] == "run_spark_job"
+    assert examples["run_log"]["task_id"] == "sales_daily.run_spark_job"
 
 
 def test_the_incremental_example_run_again_reads_only_the_new_rows(
