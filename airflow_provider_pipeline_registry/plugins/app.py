@@ -10,6 +10,7 @@ JSON API (every route needs an authenticated user with DAG read access, see :mod
 * ``GET api/v1/tables?pipeline_id=&active_only=&limit=&page_token=``
 * ``GET api/v1/runs?pipeline_id=&status=&since=&until=&limit=&page_token=`` (newest first)
 * ``GET api/v1/run?pipeline_id=&run_id=``
+* ``GET api/v1/watermark?table_id=&limit=`` (the committed watermark and its history, newest first)
 
 Every value shown (pages and API, every role) is redacted: values under sensitive key names, URL
 userinfo and ``password=``-style pairs read ``***`` (:mod:`..registry.redaction`).
@@ -44,6 +45,7 @@ from .service import (
     run_json,
     shown_stale,
     view_json,
+    watermark_json,
 )
 
 RegistryFactory = Callable[[], Registry]
@@ -216,6 +218,15 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
             raise _registry_errors(exc) from None
         return run_json(run)
 
+    @api.get("/watermark")
+    def get_watermark(svc: Service, table_id: str, limit: Limit = DEFAULT_LIMIT) -> dict[str, Any]:
+        """A table's committed watermark, its starting value and its history (commits and rewinds)."""
+        try:
+            detail = svc.get_table_watermark(table_id, limit=limit)
+        except RegistryError as exc:
+            raise _registry_errors(exc) from None
+        return watermark_json(detail)
+
     # -- pages -----------------------------------------------------------------------------------
     def html(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(pages.render(template, **context), status_code=status_code)
@@ -270,6 +281,7 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
     ) -> HTMLResponse:
         try:
             detail = svc.get_pipeline(pipeline_id)
+            watermarks = svc.committed_watermarks(detail.tables)
             statuses = parse_statuses([status] if status else [])
             runs = svc.list_runs(
                 pipeline_id, statuses=statuses, since=since, until=until, limit=limit, page_token=page_token
@@ -281,6 +293,7 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
             "pipeline.html",
             p=detail.pipeline,
             tables=detail.tables,
+            watermarks=watermarks,
             runs=runs.runs,
             chart=pages.Markup(duration_chart_svg(runs.runs)),
             all_statuses=[s.value for s in RunStatus],
@@ -307,10 +320,19 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
         return html(
             "run.html",
             r=run,
+            watermark_moves=svc.run_watermarks(run),
             heartbeat_age=age,
             stale=shown_stale(age),
             display_timezone=run.display_timezone,
         )
+
+    @ui.get("/table", response_class=HTMLResponse)
+    def table_page(svc: Service, table_id: str, limit: Limit = DEFAULT_LIMIT) -> HTMLResponse:
+        try:
+            detail = svc.get_table_watermark(table_id, limit=limit)
+        except RegistryError as exc:
+            return page_error(exc)
+        return html("table.html", w=detail, t=detail.table, display_timezone=detail.display_timezone)
 
     @ui.get("/airflow", response_class=HTMLResponse)
     def airflow_page(
@@ -330,6 +352,7 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
             "run.html",
             r=runs[0],
             others=runs[1:],
+            watermark_moves=svc.run_watermarks(runs[0]),
             heartbeat_age=age,
             stale=shown_stale(age),
             display_timezone=runs[0].display_timezone,

@@ -118,6 +118,10 @@ def _pipeline_url(pipeline_id: str) -> str:
     return _query("pipeline", pipeline_id=pipeline_id)
 
 
+def _table_url(table_id: str) -> str:
+    return _query("table", table_id=table_id)
+
+
 def _run_url(run: PipelineRunLogView) -> str:
     return _query("run", pipeline_id=run.pipeline_id, run_id=run.run_id)
 
@@ -177,6 +181,8 @@ def _environment() -> Environment:
         error_summary=_error_summary,
         pipeline_url=_pipeline_url,
         run_url=_run_url,
+        table_url=_table_url,
+        run_id_url=lambda pipeline_id, run_id: _query("run", pipeline_id=pipeline_id, run_id=run_id),
         dag_run_url=_dag_run_url,
         task_url=_task_url,
         attempt_rows=_attempt_rows,

@@ -128,6 +128,42 @@ class PipelineDetail:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class TableWatermark:
+    """A table, its committed watermark (the core's ``WatermarkState``) and its history, newest first."""
+
+    table: TableConfigView
+    state: Any
+    history: list[Any]
+    display_timezone: str
+
+
+def _in_zone(entry: Any, zone: tzinfo) -> Any:
+    """A history entry (redacted) with ``at`` in the display zone."""
+    return redact_model(entry).model_copy(update={"at": entry.at.astimezone(zone)})
+
+
+def watermark_json(detail: TableWatermark) -> dict[str, Any]:
+    """``GET api/v1/watermark``: the committed value, its starting point and the history, redacted."""
+    state = detail.state
+    return redact_mapping(
+        {
+            "table_id": detail.table.table_id,
+            "pipeline_id": detail.table.pipeline_id,
+            "watermark_column": detail.table.watermark_column,
+            "watermark_type": str(state.watermark_type),
+            "starting_value": detail.table.watermark_value,
+            "committed_value": state.value,
+            "moves": state.seq,
+            "moved_by_run_id": state.run_id,
+            "rewound_by": state.rewound_by,
+            "moved_at": to_json_value(state.at),
+            "history": [to_json_value(e.model_dump(mode="python")) for e in detail.history],
+            "display_timezone": detail.display_timezone,
+        }
+    )
+
+
 class RegistryService:
     """Read-only queries of the UI over one :class:`Registry`; ``tz`` overrides the display zone."""
 
@@ -255,6 +291,37 @@ class RegistryService:
     def get_run(self, pipeline_id: str, run_id: str, *, tz: str | None = None) -> PipelineRunLogView:
         """One run (strongly consistent read); ItemNotFoundError when it does not exist."""
         return shown(self.registry.runs.get_by_id(run_id, pipeline_id, consistent=True, tz=self.zone(tz)))
+
+    # -- watermarks ------------------------------------------------------------------------------
+    def get_table_watermark(
+        self, table_id: str, *, limit: int = DEFAULT_LIMIT, tz: str | None = None
+    ) -> TableWatermark:
+        """A table's committed watermark and its newest ``limit`` moves; ItemNotFoundError when the
+        table does not exist."""
+        check_limit(limit)
+        zone = self.zone(tz)
+        read = self.registry.tables
+        table = shown(read.get_by_id(table_id, consistent=True, tz=zone))
+        state = redact_model(read.watermark(table_id))
+        history = read.watermark_history(table_id, limit=limit, newest_first=True)
+        return TableWatermark(table, state, [_in_zone(e, zone) for e in history], timezone_name(zone))
+
+    def committed_watermarks(self, tables: Sequence[TableConfigView]) -> dict[str, str | None]:
+        """``{table_id: committed watermark}`` of the incremental tables among ``tables`` (those with a
+        ``watermark_column``), a few reads in parallel."""
+        wanted = [t.table_id for t in tables if t.watermark_column]
+        if not wanted:
+            return {}
+        read = self.registry.tables
+        with ThreadPoolExecutor(max_workers=min(8, len(wanted))) as pool:
+            states = list(pool.map(read.watermark, wanted))
+        return {table_id: redact_model(s).value for table_id, s in zip(wanted, states, strict=True)}
+
+    @staticmethod
+    def run_watermarks(run: PipelineRunLogView) -> list[tuple[str, str | None, str | None]]:
+        """``(table_id, from, to)`` of each table whose watermark ``run``'s SUCCESS committed, by table id."""
+        commits = run.watermark_commits or {}
+        return [(table_id, commits[table_id].get("from"), commits[table_id].get("to")) for table_id in sorted(commits)]
 
 
 def heartbeat_age_seconds(run: PipelineRunLogView, now: datetime | None = None) -> float | None:

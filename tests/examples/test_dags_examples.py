@@ -74,7 +74,8 @@ def test_every_python_file_in_dags_examples_is_a_dag_or_a_job() -> None:
 @pytest.mark.integration
 def test_demo_runs_both_dags_end_to_end(tmp_path: Path) -> None:
     """The README's first command as a newcomer runs it: no endpoint configured, so the demo starts
-    (and stops) an embedded DynamoDB Local; its summary is the stored run, read back from there."""
+    (and stops) an embedded DynamoDB Local; its summary is the stored runs, read back from there.
+    The example pipeline runs twice, new sales arriving in between: the second run reads only those."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DYNAMODB_", "PIPELINE_REGISTRY_"))}
     env.update(DYNAMODB_USER_TIMEZONE="America/New_York", COLUMNS="80")
     result = subprocess.run(
@@ -90,7 +91,8 @@ def test_demo_runs_both_dags_end_to_end(tmp_path: Path) -> None:
     assert result.returncode == 0, output[-6000:]
     assert re.search(r"==> started an embedded DynamoDB Local at http://127\.0\.0\.1:\d+", result.stdout)
     assert "==> stopped the embedded DynamoDB Local" in result.stdout
-    assert "example_spark_pipeline: success" in output
+    assert output.count("example_spark_pipeline: success") == 2  # run twice: the second is incremental
+    assert "==> 500 new sales arrived: the second run reads only those" in output
     assert "example_downstream_pipeline: success" in output
     if AIRFLOW_V_3_PLUS:  # the asset consumer runs on the producer's event
         assert "example_asset_consumer: success" in output
@@ -104,7 +106,12 @@ def test_demo_runs_both_dags_end_to_end(tmp_path: Path) -> None:
     assert re.search(r"pipeline +sales_daily\b", summary)
     assert re.search(r"status +SUCCESS\b", summary)
     assert re.search(r"started +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d EST \(", summary)
+    # the first run read every sale, the second only the new ones (the watermark committed by the first)
     assert '{"records_read": 2000, "records_written": 4, "regions": 4}' in summary
+    assert '{"records_read": 500, "records_written": 4, "regions": 4}' in summary
+    assert (
+        "watermark of sales_daily.raw_sales (order_id): 2499\n  commit none -> 1999\n  commit 1999 -> 2499" in summary
+    )
     assert re.search(r"spark app +local-\d+", summary)
     lines = summary.splitlines()
     assert len(lines) < 40

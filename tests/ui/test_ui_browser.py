@@ -23,7 +23,21 @@ from typing import Any
 
 import pytest
 from ui_api_server import airflow_command, airflow_env, running_api_server
-from ui_seed import BIG, BIG_RUNS, RETRIED_DAG_RUN, RETRIED_OOM, RETRIED_TIMEOUT, SEEDED_SECRETS, big_run, retried_run
+from ui_seed import (
+    BIG,
+    BIG_RUNS,
+    RETRIED_DAG_RUN,
+    RETRIED_OOM,
+    RETRIED_TIMEOUT,
+    REWIND_REASON_SECRET,
+    SEEDED_SECRETS,
+    WATERMARK_REWOUND,
+    WATERMARK_RUN,
+    WATERMARK_TABLE,
+    WATERMARK_TO,
+    big_run,
+    retried_run,
+)
 
 from airflow_provider_pipeline_registry.registry import Registry
 
@@ -218,6 +232,26 @@ def test_registry_in_airflows_ui(api_server: str, browser_page: Any, tmp_path: P
     chosen = page.frame_locator("iframe[title='Registry']")
     expect(chosen.locator("#run-log")).to_contain_text("2026-12-01 03:00:00 EST")
     expect(chosen.locator("body")).to_contain_text("Times in America/New_York")
+
+    # an incremental table: its committed watermark on the pipeline page, its history on its own
+    # page, and the run that committed it with its from -> to
+    page.goto(f"{api_server}/plugin/pipeline_registry/pipeline-registry/ui/pipeline?pipeline_id=inventory_hourly")
+    inventory = page.frame_locator("iframe[title='Registry']")
+    expect(inventory.locator("#tables tr", has_text=WATERMARK_TABLE)).to_contain_text(
+        f"updated_at = {WATERMARK_REWOUND}"
+    )
+    inventory.get_by_role("link", name=WATERMARK_TABLE).click()
+    expect(inventory.locator("#committed")).to_contain_text(WATERMARK_REWOUND)
+    history = inventory.locator("#watermark-history tbody tr")
+    expect(history).to_have_count(2)
+    expect(history.first).to_contain_text("rewind")
+    expect(history.first).to_contain_text("late rows")
+    expect(history.nth(1)).to_contain_text("commit")
+    _shot(page, tmp_path, "ui-watermark")
+    assert REWIND_REASON_SECRET not in inventory.locator("html").inner_html()
+    history.nth(1).get_by_role("link", name=WATERMARK_RUN).click()
+    expect(inventory.locator("h1")).to_contain_text(WATERMARK_RUN)
+    expect(inventory.locator("#watermarks")).to_contain_text(f"none → {WATERMARK_TO}")
 
     # nor any secret of the pipeline's config: Airflow masks for admins too
     page.goto(f"{api_server}/plugin/pipeline_registry/pipeline-registry/ui/pipeline?pipeline_id={BIG}")

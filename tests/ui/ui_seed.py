@@ -69,6 +69,56 @@ def big_run(i: int) -> dict[str, Any]:
     }
 
 
+#: inventory_hourly's incremental source: committed by WATERMARK_RUN's SUCCESS end (None -> TO),
+#: then rewound by hand to REWOUND, with a reason holding a secret
+WATERMARK_TABLE = "stock_levels"
+WATERMARK_RUN = "inventory_dag/manual__2026-12-01T06:00:00+00:00"
+WATERMARK_TO = "2026-12-01T00:00:00.000000Z"
+WATERMARK_REWOUND = "2026-11-30T12:00:00.000000Z"
+REWIND_REASON_SECRET = "rewindPassw0rd-seeded-6060"
+
+
+def seed_watermarks(registry: Registry) -> None:
+    """stock_levels' watermark: committed by WATERMARK_RUN (an older run of inventory_hourly than
+    its RUNNING one), then rewound to a value."""
+    registry.tables_write.create(
+        {
+            "table_id": WATERMARK_TABLE,
+            "pipeline_id": "inventory_hourly",
+            "table_name": "stock_levels",
+            "role": "source",
+            "load_type": "incremental",
+            "watermark_column": "updated_at",
+            "watermark_type": "timestamp",
+        }
+    )
+    run = registry.runs_write.start(
+        {
+            "run_id": WATERMARK_RUN,
+            "pipeline_id": "inventory_hourly",
+            "dag_id": "inventory_dag",
+            "dag_run_id": "manual__2026-12-01T06:00:00+00:00",
+            "task_id": "spark_job",
+            "start_time": datetime(2026, 12, 1, 6, 0, tzinfo=UTC),
+        }
+    )
+    registry.runs_write.finish(
+        {
+            "run_id": WATERMARK_RUN,
+            "pipeline_id": "inventory_hourly",
+            "status": "SUCCESS",
+            "end_time": datetime(2026, 12, 1, 6, 5, tzinfo=UTC),
+            "attempt_id": run.attempt_id,
+            "watermarks": {WATERMARK_TABLE: WATERMARK_TO},
+        }
+    )
+    registry.tables_write.rewind_watermark(
+        WATERMARK_TABLE,
+        value=WATERMARK_REWOUND,
+        reason=f"late rows: replay the afternoon (db password={REWIND_REASON_SECRET})",
+    )
+
+
 def seed(registry: Registry, *, big_runs: int = BIG_RUNS) -> None:
     """Three pipelines (one inactive), tables of the big one, ``big_runs`` runs and one RUNNING run."""
     registry.create_tables()
@@ -132,6 +182,7 @@ def seed(registry: Registry, *, big_runs: int = BIG_RUNS) -> None:
     report = registry.runs_write.batch_upsert([big_run(i) for i in range(big_runs)])
     if not report.ok:
         raise RuntimeError(f"seeding failed: {report.failed[:3]}")
+    seed_watermarks(registry)
     registry.runs_write.start(
         {
             "run_id": "inventory_dag/manual__2026-12-01T08:00:00+00:00",
