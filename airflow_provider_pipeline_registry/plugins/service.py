@@ -220,13 +220,14 @@ def chart_scale(runs: Sequence[PipelineRunLogView]) -> dict[str, Any]:
     """How the duration chart's y axis should be scaled so that outliers do not flatten it.
 
     ``linear`` up to the longest run, unless the longest is more than :data:`CHART_CLIP_FACTOR`
-    times the p90 of the durations shown: then ``clipped`` at that bound, the outliers (drawn at the
-    top edge, marked) listed by run id."""
+    times the p90 (lower rank) of the durations shown (at least five): then ``clipped`` at that
+    bound, the outliers (to draw at the top edge, marked) listed by run id."""
     durations = [(r.run_id, float(r.duration_seconds)) for r in runs if r.duration_seconds is not None]
     if not durations:
         return {"mode": "linear", "max_seconds": None, "outlier_run_ids": []}
     longest = max(d for _, d in durations)
-    p90 = percentile([d for _, d in durations], 0.9)
+    ordered = sorted(d for _, d in durations)
+    p90 = ordered[math.floor(0.9 * (len(ordered) - 1))]  # the lower rank: one outlier does not raise it
     bound = CHART_CLIP_FACTOR * p90
     if len(durations) >= 5 and p90 > 0 and longest > bound:
         outliers = [run_id for run_id, d in durations if d > bound]
@@ -238,22 +239,24 @@ _BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 
 def format_metric(name: str, value: Any) -> str:
-    """A metric as a person reads it: ``1,234,567`` rows, ``1.5 GiB`` for ``*_bytes``, ``2m 00s`` for
-    ``*_seconds``/``*duration*``, floats to 4 significant digits; anything else as stored."""
+    """A metric as a person reads it: ``1,234,567`` rows, ``1.5 GiB`` for a name with the word
+    ``bytes``/``size``, ``2m00s`` for ``*_seconds``/``*duration*``, floats to 4 significant
+    digits; anything else as stored."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return json_text(value)
     number = float(value)
     if not math.isfinite(number):
         return str(value)
     lowered = name.lower()
-    if lowered.endswith("bytes") or lowered.endswith("_size"):
+    words = set(lowered.replace("-", "_").split("_"))
+    if words & {"bytes", "size"}:
         size, unit = abs(number), 0
         while size >= 1024 and unit < len(_BYTE_UNITS) - 1:
             size /= 1024
             unit += 1
         sign = "-" if number < 0 else ""
         return f"{sign}{size:,.0f} {_BYTE_UNITS[unit]}" if unit == 0 else f"{sign}{size:,.1f} {_BYTE_UNITS[unit]}"
-    if lowered.endswith(("_seconds", "_secs")) or "duration" in lowered:
+    if words & {"seconds", "secs"} or "duration" in lowered:
         return format_duration(number)
     if number == int(number) and abs(number) < 1e18:
         return f"{int(number):,}"
