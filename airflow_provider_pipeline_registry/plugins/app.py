@@ -34,10 +34,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..registry.errors import CorruptItemError, ItemNotFoundError, RegistryError, ValidationError, redact
+from ..registry.errors import CorruptItemError, ItemNotFoundError, RegistryError, RegistryValidationError, redact
 from ..registry.facade import Registry
 from ..registry.run_logs import RunStatus
-from . import pages, settings
+from . import options, pages
 from .chart import duration_chart_svg
 from .security import requires_registry_read
 from .service import (
@@ -136,7 +136,7 @@ def hook_registry_factory(aws_conn_id: str | None = None) -> RegistryFactory:
             if not built:
                 from ..hooks.pipeline_registry import PipelineRegistryHook
 
-                conn_id = aws_conn_id or settings.aws_conn_id()
+                conn_id = aws_conn_id or options.aws_conn_id()
                 configured = PipelineRegistryHook(aws_conn_id=conn_id).registry_config
                 hook = PipelineRegistryHook(
                     aws_conn_id=conn_id,
@@ -170,7 +170,7 @@ def _registry_errors(exc: RegistryError) -> HTTPException:
     if isinstance(exc, CorruptItemError):
         bad = BadItem.of(exc)
         return _error(422, "corrupt_item", public_message(exc.message), key=bad.key, errors=bad.errors)
-    if isinstance(exc, ValidationError):
+    if isinstance(exc, RegistryValidationError):
         return _error(400, "validation_error", exc.message, field=exc.field)
     log.warning("registry unavailable: %s", redact(str(exc)))  # the full text (endpoint included) for operators
     return _error(503, "registry_unavailable", public_message(f"{type(exc).__name__}: {exc.message}"))
@@ -184,7 +184,7 @@ def _bool(value: str | None, field: str) -> bool | None:
         return True
     if lowered in {"false", "0", "no"}:
         return False
-    raise ValidationError(f"{field} must be true or false, got {value!r}", field=field)
+    raise RegistryValidationError(f"{field} must be true or false, got {value!r}", field=field)
 
 
 def get_service(request: Request) -> RegistryService:
@@ -196,7 +196,7 @@ def get_service(request: Request) -> RegistryService:
         raise _registry_errors(exc) from None
     except Exception as exc:  # e.g. the connection is not defined
         log.warning("cannot build the registry: %s", redact(str(exc)))
-        message = public_message(f"cannot read the registry through connection {settings.aws_conn_id()!r}: {exc}")
+        message = public_message(f"cannot read the registry through connection {options.aws_conn_id()!r}: {exc}")
         raise _error(503, "registry_unavailable", f"{type(exc).__name__}: {message}") from None
 
 
@@ -211,7 +211,7 @@ def _refresh(running: bool) -> int | None:
 def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
     """The plugin's app; ``registry_factory`` defaults to the hook on ``[pipeline_registry] aws_conn_id``."""
     factory = registry_factory or hook_registry_factory()
-    settings.register_sensitive_names()  # masked like Airflow masks: its names plus [core] sensitive_var_conn_names
+    options.register_sensitive_names()  # masked like Airflow masks: its names plus [core] sensitive_var_conn_names
 
     app = FastAPI(
         title="Pipeline Registry",

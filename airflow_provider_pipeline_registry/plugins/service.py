@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from ..registry.attributes import AttributeValue, decode_item
-from ..registry.errors import CorruptItemError, ItemNotFoundError, ValidationError
+from ..registry.errors import CorruptItemError, ItemNotFoundError, RegistryValidationError
 from ..registry.facade import Registry
 from ..registry.json_values import to_json_value
 from ..registry.keys import build_gsi_key_condition, decode_page_token, encode_page_token
@@ -73,9 +73,9 @@ def view_json(view: PipelineConfigView | TableConfigView | PipelineRunLogView) -
 
 
 def check_limit(limit: int) -> int:
-    """``limit`` if within 1..MAX_LIMIT, else a ValidationError naming ``limit``."""
+    """``limit`` if within 1..MAX_LIMIT, else a RegistryValidationError naming ``limit``."""
     if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}", field="limit")
+        raise RegistryValidationError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}", field="limit")
     return limit
 
 
@@ -91,7 +91,7 @@ def parse_statuses(values: Sequence[str]) -> list[RunStatus]:
                 statuses.append(RunStatus(name))
             except ValueError:
                 allowed = ", ".join(s.value for s in RunStatus)
-                raise ValidationError(f"status: {part!r} is not one of {allowed}", field="status") from None
+                raise RegistryValidationError(f"status: {part!r} is not one of {allowed}", field="status") from None
     return statuses
 
 
@@ -340,7 +340,9 @@ def _after_id(page_token: str | None) -> str | None:
         return None
     value = key.get("pipeline_id")
     if not isinstance(value, Mapping) or not isinstance(value.get("S"), str):
-        raise ValidationError("page_token is malformed (pass back a token this API returned)", field="page_token")
+        raise RegistryValidationError(
+            "page_token is malformed (pass back a token this API returned)", field="page_token"
+        )
     return str(value["S"])
 
 
