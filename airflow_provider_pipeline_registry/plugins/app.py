@@ -37,7 +37,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..registry.errors import CorruptItemError, ItemNotFoundError, RegistryError, RegistryValidationError, redact
 from ..registry.facade import Registry
 from ..registry.run_logs import RunStatus
-from . import options, pages
+from . import airflow_views, options, pages
 from .chart import duration_chart_svg
 from .security import requires_registry_read
 from .service import (
@@ -492,6 +492,43 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
             return html(
                 "run.html",
                 r=run,
+                bad_item=None,
+                heartbeat_age=age,
+                stale=shown_stale(age),
+                usual=usual,
+                usual_ratio=usual.ratio(run) if usual else None,
+                metrics_formatted=formatted_metrics(run.metrics),
+                display_timezone=run.display_timezone,
+                auto_refresh=_refresh(run.status is RunStatus.RUNNING),
+            )
+
+        return await bounded(request, body)
+
+    @ui.get("/airflow", response_class=HTMLResponse)
+    async def airflow_page(
+        request: Request, dag_id: str, dag_run_id: str, task_id: str | None = None, map_index: str | None = None
+    ) -> HTMLResponse:
+        """The registry's view of an Airflow dag run or task instance (the tabs on Airflow's pages)."""
+
+        def body(svc: RegistryService) -> HTMLResponse:
+            try:
+                runs = airflow_views.runs_of_airflow(
+                    svc, dag_id, dag_run_id, task_id, airflow_views.parse_map_index(map_index)
+                )
+                usual = svc.usual(runs[0].pipeline_id) if runs else None
+            except CorruptItemError as exc:
+                bad = BadItem.of(exc)
+                return html("run.html", r=None, bad_item=bad, pipeline_id=bad.key.get("pipeline_id", ""), run_id="")
+            except RegistryError as exc:
+                return page_error(exc)
+            if not runs:
+                return html("message.html", title="No registry run", message=pages.no_run_message(dag_id, dag_run_id))
+            run = runs[0]
+            age = heartbeat_age_seconds(run)
+            return html(
+                "run.html",
+                r=run,
+                others=runs[1:],
                 bad_item=None,
                 heartbeat_age=age,
                 stale=shown_stale(age),

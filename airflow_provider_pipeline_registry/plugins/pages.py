@@ -9,6 +9,7 @@ in Airflow's UI (Airflow keeps it in the browser's ``localStorage['timezone']``)
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -16,10 +17,11 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from ..registry.run_env import derive_run_id
 from ..registry.run_logs import PipelineRunLogView
 from ..registry.text_limits import truncate_text
 from ..registry.timezones import format_duration, format_utc
-from .chart import STATUS_COLOURS
+from .chart import ATTEMPT_COLOURS, retry_span_seconds
 from .service import formatted_metrics, run_stale
 
 
@@ -33,8 +35,79 @@ def _time(value: datetime | None) -> Markup:
 
 def _status(value: Any) -> Markup:
     name = getattr(value, "value", value)
-    colour = STATUS_COLOURS.get(str(name), "#555")
+    colour = ATTEMPT_COLOURS.get(str(name), "#71717a")
     return Markup('<span class="status status-{0}" style="background:{1}">{0}</span>').format(name, colour)
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    """One try of a run as the attempt history shows it (previous ones from ``attempts``, then the
+    run's current try)."""
+
+    try_number: int | None
+    status: str
+    start_time: datetime | None
+    end_time: datetime | None
+    error_type: str | None
+    error_message: str | None
+    spark_application_id: str | None
+    current: bool
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.start_time is None or self.end_time is None:
+            return None
+        return round((self.end_time.astimezone(UTC) - self.start_time.astimezone(UTC)).total_seconds(), 3)
+
+
+def _attempt_rows(run: PipelineRunLogView) -> list[AttemptRow]:
+    rows = [
+        AttemptRow(
+            a.try_number,
+            a.status,
+            a.start_time,
+            a.end_time,
+            a.error_type,
+            a.error_message,
+            a.spark_application_id,
+            current=False,
+        )
+        for a in run.attempts
+    ]
+    rows.append(
+        AttemptRow(
+            run.try_number,
+            run.status.value,
+            run.start_time,
+            run.end_time,
+            run.error_type,
+            run.error_message,
+            run.spark_application_id,
+            current=True,
+        )
+    )
+    return rows
+
+
+def _spark_ui(url: str | None, label: str | None = None) -> Markup:
+    """The Spark UI link as it works inside Airflow's sandboxed iframe (no popup there): a link the
+    page's script turns into a same-tab navigation of Airflow's window, and a "Copy" button."""
+    safe = _safe_url(url)
+    if safe is None:
+        return Markup("{0}").format(label or "-")
+    return Markup(
+        '<span class="spark-ui"><a class="spark-link" data-spark href="{0}" rel="noopener noreferrer" '
+        'title="Open the Spark UI in this tab">{1}</a> <button type="button" class="copy" data-copy="{0}" '
+        'title="Copy the Spark UI URL">Copy URL</button></span>'
+    ).format(safe, label or safe)
+
+
+def no_run_message(dag_id: str, dag_run_id: str) -> str:
+    """What the dag run / task instance tab says when the registry has no run of that dag run."""
+    return (
+        f"The registry has no run of dag {dag_id!r}, dag run {dag_run_id!r} (its run id would be "
+        f"{derive_run_id(dag_id, dag_run_id)!r}); a run given another id is on its pipeline's page."
+    )
 
 
 def _query(path: str, **params: Any) -> str:
@@ -124,6 +197,9 @@ def _environment() -> Environment:
         dag_run_url=_dag_run_url,
         task_url=_task_url,
         run_stale=run_stale,
+        attempt_rows=_attempt_rows,
+        retry_span=retry_span_seconds,
+        spark_ui=_spark_ui,
     )
     return env
 
@@ -139,4 +215,4 @@ def render(template: str, **context: Any) -> str:
 
 query_url = _query
 
-__all__ = ["Markup", "path_segment", "query_url", "render"]
+__all__ = ["AttemptRow", "Markup", "no_run_message", "path_segment", "query_url", "render"]

@@ -142,3 +142,52 @@ def seed(registry: Registry, *, big_runs: int = BIG_RUNS) -> None:
             "start_time": datetime(2026, 12, 1, 8, 0, tzinfo=UTC),
         }
     )
+
+
+#: the Airflow dag run of the retried run (:func:`retried_run`)
+RETRIED_DAG_RUN = "manual__2026-11-30T08:00:00+00:00"
+RETRIED_OOM = "java.lang.OutOfMemoryError: Java heap space"
+RETRIED_TIMEOUT = "AirflowTaskTimeout: Timeout, PID: 4242"
+
+
+def retried_run(pipeline_id: str = "inventory_hourly") -> dict[str, Any]:
+    """A run of ``inventory_dag`` that failed twice (an OutOfMemoryError after 12 minutes, a timeout
+    after 10) and succeeded on try 3 in 2 minutes: 25 minutes in all, the issue's 3 a.m. example."""
+    t0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    oom = "Job aborted due to stage failure: " + "x" * 3000 + " " + RETRIED_OOM
+    return {
+        "run_id": f"inventory_dag/{RETRIED_DAG_RUN}",
+        "pipeline_id": pipeline_id,
+        "status": "SUCCESS",
+        "try_number": 3,
+        "start_time": t0 + timedelta(minutes=23),
+        "end_time": t0 + timedelta(minutes=25),
+        "dag_id": "inventory_dag",
+        "dag_run_id": RETRIED_DAG_RUN,
+        "task_id": "spark_job",
+        "spark_application_id": "app-r3",
+        "spark_ui_url": "http://spark-history.example:18080/history/app-r3",
+        "metrics": {"rows_written": 42},
+        "attempts": [
+            {
+                "try_number": 1,
+                "task_id": "spark_job",
+                "status": "FAILED",
+                "start_time": t0,
+                "end_time": t0 + timedelta(minutes=12),
+                "error_type": "SparkJobError",
+                "error_message": oom,
+                "spark_application_id": "app-r1",
+            },
+            {
+                "try_number": 2,
+                "task_id": "spark_job",
+                "status": "FAILED",
+                "start_time": t0 + timedelta(minutes=13),
+                "end_time": t0 + timedelta(minutes=23),
+                "error_type": "AirflowTaskTimeout",
+                "error_message": RETRIED_TIMEOUT,
+                "spark_application_id": "app-r2",
+            },
+        ],
+    }
