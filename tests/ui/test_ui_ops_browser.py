@@ -129,7 +129,7 @@ def test_a_viewer_finds_the_last_of_ten_thousand_and_sees_a_bad_item(api_server:
             page.set_default_timeout(60_000)
             _login(page, api_server, "viewer", VIEWER_PASSWORD)
             page.goto(f"{api_server}{PLUGIN_PAGES}")
-            frame = page.frame_locator("iframe[title='Pipeline Registry']")
+            frame = page.frame_locator("iframe[title='Registry']")
             expect(frame.locator("#pipelines tbody tr").first).to_contain_text("pipe_00000")  # id order
             frame.locator("input[name=search]").fill(LAST_NAME.split()[1])
             frame.get_by_role("button", name="Filter").click()
@@ -139,14 +139,14 @@ def test_a_viewer_finds_the_last_of_ten_thousand_and_sees_a_bad_item(api_server:
             expect(rows.first).to_contain_text(LAST_NAME)
 
             page.goto(f"{api_server}{PLUGIN_PAGES}pipeline?pipeline_id=with_bad_run")
-            frame = page.frame_locator("iframe[title='Pipeline Registry']")
+            frame = page.frame_locator("iframe[title='Registry']")
             runs = frame.locator("#runs")
             expect(runs).to_contain_text("good-run")
             expect(runs.locator("tr.bad-item")).to_contain_text("run_id='skipped-by-tool'")
             expect(runs.locator("tr.bad-item")).to_contain_text("status")
 
             page.goto(f"{api_server}{PLUGIN_PAGES}pipeline")  # no pipeline_id: a page, not JSON
-            frame = page.frame_locator("iframe[title='Pipeline Registry']")
+            frame = page.frame_locator("iframe[title='Registry']")
             expect(frame.locator("h1")).to_contain_text("Bad request")
             expect(frame.locator("#message")).to_contain_text("pipeline_id")
         finally:
