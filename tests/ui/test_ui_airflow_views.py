@@ -22,7 +22,7 @@ from ui_seed import RETRIED_DAG_RUN, RETRIED_OOM, RETRIED_TIMEOUT, retried_run
 from airflow_provider_pipeline_registry.plugins import pipeline_registry_plugin as plugin_module
 from airflow_provider_pipeline_registry.plugins.airflow_views import candidate_run_ids, parse_map_index
 from airflow_provider_pipeline_registry.plugins.app import create_app
-from airflow_provider_pipeline_registry.plugins.settings import URL_PREFIX
+from airflow_provider_pipeline_registry.plugins.options import URL_PREFIX
 from airflow_provider_pipeline_registry.registry import Registry
 from airflow_provider_pipeline_registry.registry.run_env import derive_run_id
 
