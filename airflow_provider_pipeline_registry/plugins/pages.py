@@ -22,6 +22,7 @@ from ..registry.run_logs import PipelineRunLogView
 from ..registry.text_limits import truncate_text
 from ..registry.timezones import format_duration, format_utc
 from .chart import ATTEMPT_COLOURS, retry_span_seconds
+from .service import formatted_metrics, run_stale
 
 
 def _time(value: datetime | None) -> Markup:
@@ -126,24 +127,40 @@ def _run_url(run: PipelineRunLogView) -> str:
     return _query("run", pipeline_id=run.pipeline_id, run_id=run.run_id)
 
 
-def _dag_run_url(run: PipelineRunLogView) -> str | None:
-    if not run.dag_id or not run.dag_run_id:
+#: what a browser reads as a dot segment (``.``/``..``, also percent-encoded): such a segment would
+#: move the link up a level (a stored dag id ``..`` must not link to Airflow's home), so none is linked
+_DOT_SEGMENTS = {".", "..", "%2e", "%2e%2e", ".%2e", "%2e."}
+
+
+def path_segment(value: str) -> str | None:
+    """``value`` as one URL path segment (every reserved character quoted, ``/`` too), or None when
+    no link can carry it as one segment (empty, or a dot segment a browser would resolve)."""
+    if not value or value.strip().lower() in _DOT_SEGMENTS:
         return None
-    return f"../../dags/{quote(run.dag_id, safe='')}/runs/{quote(run.dag_run_id, safe='')}"
+    return quote(value, safe="")
+
+
+def _dag_run_url(run: PipelineRunLogView) -> str | None:
+    dag = path_segment(run.dag_id or "")
+    dag_run = path_segment(run.dag_run_id or "")
+    if dag is None or dag_run is None:
+        return None
+    return f"../../dags/{dag}/runs/{dag_run}"
 
 
 def _task_url(run: PipelineRunLogView) -> str | None:
     base = _dag_run_url(run)
-    if base is None or not run.task_id:
+    task = path_segment(run.task_id or "")
+    if base is None or task is None:
         return None
-    url = f"{base}/tasks/{quote(run.task_id, safe='')}"
+    url = f"{base}/tasks/{task}"
     if run.map_index is not None and run.map_index >= 0:
         url += f"/mapped/{run.map_index}"
     return url
 
 
 def _metrics(metrics: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(metrics.items())) if metrics else "-"
+    return ", ".join(f"{k}={v}" for k, v in formatted_metrics(metrics).items()) if metrics else "-"
 
 
 def _pretty(value: Any) -> str:
@@ -185,6 +202,7 @@ def _environment() -> Environment:
         run_id_url=lambda pipeline_id, run_id: _query("run", pipeline_id=pipeline_id, run_id=run_id),
         dag_run_url=_dag_run_url,
         task_url=_task_url,
+        run_stale=run_stale,
         attempt_rows=_attempt_rows,
         retry_span=retry_span_seconds,
         spark_ui=_spark_ui,
@@ -203,4 +221,4 @@ def render(template: str, **context: Any) -> str:
 
 query_url = _query
 
-__all__ = ["AttemptRow", "Markup", "no_run_message", "query_url", "render"]
+__all__ = ["AttemptRow", "Markup", "no_run_message", "path_segment", "query_url", "render"]
