@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Cli
+from cli_harness import Cli
 
 from airflow_provider_pipeline_registry.cli.exit_codes import ExitCode
 from airflow_provider_pipeline_registry.registry import Registry

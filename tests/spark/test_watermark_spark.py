@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry, high_watermark
+from airflow_provider_pipeline_registry.registry import Registry, high_watermark
 from airflow_provider_pipeline_registry.registry.run_logger import PipelineRunLogger
 
 pytestmark = pytest.mark.spark
@@ -45,11 +44,7 @@ def test_high_watermark_of_each_type_in_one_aggregate(spark: Any) -> None:
     assert high_watermark(empty, "updated at", "timestamp") is None
 
 
-def test_advance_watermark_from_a_dataframe_commits_with_the_success_end(spark: Any, dynamodb_endpoint: str) -> None:
-    registry = Registry(
-        DynamoDBConfig(endpoint_url=dynamodb_endpoint, region="us-east-1", table_prefix=f"wm{uuid.uuid4().hex[:8]}_")
-    )
-    registry.create_tables()
+def test_advance_watermark_from_a_dataframe_commits_with_the_success_end(spark: Any, registry: Registry) -> None:
     registry.pipelines_write.create({"pipeline_id": "p", "name": "p"})
     registry.tables_write.create(
         {

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from registry_fixtures import new_prefix, registry_on
 
-from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
+from airflow_provider_pipeline_registry.registry import Registry
 from airflow_provider_pipeline_registry.registry.errors import ConflictError, ItemNotFoundError, ValidationError
 from airflow_provider_pipeline_registry.registry.run_logs.ending import (
     EndOutcome,
@@ -128,16 +129,14 @@ def test_bad_wait_numbers_name_the_field(name: str, value: float) -> None:
 
 @pytest.fixture(scope="module")
 def registry(dynamodb_endpoint: str) -> Registry:
-    cfg = DynamoDBConfig(
-        endpoint_url=dynamodb_endpoint,
-        table_prefix=f"end{uuid.uuid4().hex[:8]}_",
+    """One registry for the module's runs (module-scoped: built by the suite's one builder)."""
+    return registry_on(
+        dynamodb_endpoint,
+        new_prefix("end"),
         base_backoff_seconds=0.01,
         max_backoff_seconds=0.05,
         max_attempts=2,
     )
-    reg = Registry(cfg)
-    reg.create_tables()
-    return reg
 
 
 class Clock:

@@ -26,6 +26,7 @@ def test_one_registry_fixture_and_one_airflow_db_fixture() -> None:
         "registry_fixtures.py",
         "airflow/conftest.py",  # registry_hook: the hook's own create_tables, on the test's connection
         "ui/ui_seed.py",  # seed(): the UI's session data
+        "ui/ui_scale_seed.py",  # seed_many(): 10,000 pipelines on a private DynamoDB Local the test freezes
         "spark/test_run_logger_spark.py",  # the Spark driver's own config (env passed to spark-submit)
         "deployment/conftest.py",  # the deployed components' registry (its config is their environment)
         "unit/test_registry_moto.py",  # moto in-process, not the session's DynamoDB
