@@ -9,7 +9,8 @@ In the Spark task's own process, after Airflow rendered its template fields, :cl
 2. gives the masked values their real ones (``resolve_pipeline_secrets``);
 3. renders each ``spark_args`` item, ``spark_conf`` value and ``parameters`` string as a Jinja
    template with the task's context (``{{ ds }}``, ``{{ data_interval_start }}``, ``params``,
-   macros), and hands the rendered ``parameters`` to the driver as JSON in
+   macros, and the registry's helpers: ``{{ registry.watermark('sales.raw') }}``), and hands the
+   rendered ``parameters`` to the driver as JSON in
    ``PIPELINE_REGISTRY_PARAMETERS`` (``registry.run_env.job_parameters()`` reads them);
 4. records what it rendered on the run (``arguments``: ``spark_args``, ``spark_conf``,
    ``parameters``), shown the way the registry shows secrets, in a heartbeat fenced on the attempt.
@@ -32,7 +33,14 @@ from ..registry.json_values import to_json_value
 from ..registry.redaction import redact_args, redact_mapping, secret_values
 from ..registry.run_env import PARAMETERS_ENV
 from ..utils.run_context import spark_task_env
-from ..xcom_keys import XCOM_APPLICATION_ARGS, XCOM_ATTEMPT_ID, XCOM_RUN_ID, XCOM_RUN_LOGGER_ENV, XCOM_SPARK_CONF
+from ..xcom_keys import (
+    XCOM_APPLICATION_ARGS,
+    XCOM_ATTEMPT_ID,
+    XCOM_RUN_ID,
+    XCOM_RUN_LOGGER_ENV,
+    XCOM_SPARK_CONF,
+    XCOM_WATERMARKS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +55,33 @@ def _attr(task: Any, names: tuple[str, ...]) -> str | None:
 
 def _is_template(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+class RegistryTemplateHelpers:
+    """What ``{{ registry.* }}`` offers in a pipeline's templated job arguments.
+
+    ``{{ registry.watermark('sales.raw') }}``: the table's low bound for this run, as the load task
+    read it (the committed watermark, or what this run read when it started; an empty string
+    before the table's first committed run). A table that is not an active source of the pipeline
+    is an error naming it, never a silent empty bound.
+    """
+
+    def __init__(self, ti: Any, *, pipeline_id: str, load_task_id: str) -> None:
+        self._ti = ti
+        self._pipeline_id = pipeline_id
+        self._load_task_id = load_task_id
+
+    def watermark(self, table_id: str) -> str:
+        """``table_id``'s low bound for this run (``""`` before its first committed run)."""
+        values = self._ti.xcom_pull(task_ids=self._load_task_id, key=XCOM_WATERMARKS) or {}
+        if table_id not in values:
+            known = ", ".join(sorted(values)) or "none"
+            raise KeyError(
+                f"registry.watermark({table_id!r}): not an active source table of pipeline "
+                f"{self._pipeline_id!r} (its source tables: {known})"
+            )
+        value = values[table_id]
+        return "" if value is None else str(value)
 
 
 class PrepareSparkTask(PipelineRegistryHookMixin):
@@ -115,6 +150,8 @@ class PrepareSparkTask(PipelineRegistryHookMixin):
         conf = getattr(task, conf_attr) if conf_attr else None
         args = getattr(task, args_attr) if args_attr else None
         if self.render:
+            helpers = RegistryTemplateHelpers(ti, pipeline_id=self.pipeline_id, load_task_id=self.load_task_id)
+            context = {**context, "registry": helpers}
             if isinstance(conf, dict):
                 conf = {k: self._render(task, v, context, f"spark_conf[{k!r}]") for k, v in conf.items()}
                 setattr(task, conf_attr or "conf", conf)

@@ -106,8 +106,21 @@ def test_templated_arguments_reach_the_job_rendered_and_the_run_records_them_mas
                 ARG_PASSWORD,
                 "--literal",
                 "plain",
+                "--since={{ registry.watermark('tg_src') }}",
             ],
             "parameters": {"day": "{{ ds_nodash }}", "limit": 5, "nested": {"api_token": PARAM_TOKEN}},
+        }
+    )
+    registry.tables_write.create(  # an incremental source: its low bound reaches the job through a helper
+        {
+            "table_id": "tg_src",
+            "pipeline_id": dags.PIPELINE_ID,
+            "table_name": "tg_src",
+            "role": "source",
+            "load_type": "incremental",
+            "watermark_column": "n",
+            "watermark_type": "integer",
+            "watermark_value": "41",
         }
     )
     dr = run_dag(dags.task_group_dag)
@@ -126,7 +139,15 @@ def test_templated_arguments_reach_the_job_rendered_and_the_run_records_them_mas
     assert received["args"][:2] == ["--day", day]
     start = dr.data_interval_start.isoformat()  # the dag run's own (a @daily interval: the day before)
     assert received["args"][2] == f"--from={start}"
-    assert received["args"][3:] == ["--region", "emea", "--db-password", ARG_PASSWORD, "--literal", "plain"]
+    assert received["args"][3:] == [
+        "--region",
+        "emea",
+        "--db-password",
+        ARG_PASSWORD,
+        "--literal",
+        "plain",
+        "--since=41",
+    ]
     assert received["conf"]["spark.pipeline.day"] == day
     assert received["conf"]["spark.hadoop.fs.s3a.secret.key"] == CONF_SECRET
     assert received["parameters"] == {"day": day.replace("-", ""), "limit": 5, "nested": {"api_token": PARAM_TOKEN}}
@@ -149,6 +170,7 @@ def test_templated_arguments_reach_the_job_rendered_and_the_run_records_them_mas
         "***",
         "--literal",
         "plain",
+        "--since=41",
     ]
     assert run.arguments["spark_conf"]["spark.pipeline.day"] == day
     assert run.arguments["spark_conf"]["spark.hadoop.fs.s3a.secret.key"] == "***"
@@ -191,3 +213,30 @@ def test_a_custom_spark_task_factory_replaces_spark_submit(
     assert run is not None
     assert run.status.value == "SUCCESS"
     assert run.arguments["spark_args"] == ["pr_task_group_custom"]
+
+
+class _LoadTaskXCom:
+    """The load task's XCom as the Spark task's ti returns it (the one call the helper makes)."""
+
+    def __init__(self, watermarks: dict[str, str | None]) -> None:
+        self.watermarks = watermarks
+
+    def xcom_pull(self, *, task_ids: str, key: str) -> Any:
+        assert (task_ids, key) == ("tg.load_config", "watermarks")
+        return self.watermarks
+
+
+def test_registry_watermark_helper_names_a_table_that_is_not_a_source() -> None:
+    from airflow_provider_pipeline_registry.dags.spark_task import RegistryTemplateHelpers
+
+    helpers = RegistryTemplateHelpers(
+        _LoadTaskXCom({"src": "7", "new": None}), pipeline_id="p", load_task_id="tg.load_config"
+    )
+    assert helpers.watermark("src") == "7"
+    assert helpers.watermark("new") == ""  # before the table's first committed run
+    with pytest.raises(
+        KeyError,
+        match=r"registry.watermark\('typo'\): not an active source table of pipeline 'p' "
+        r"\(its source tables: new, src\)",
+    ):
+        helpers.watermark("typo")
