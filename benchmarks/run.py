@@ -33,7 +33,18 @@ from rich.table import Table  # noqa: E402
 
 from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry  # noqa: E402
 
-SECTIONS = ("ops", "serialization", "batch", "config_batch", "dag", "history", "triggerer", "cli", "watermarks")
+SECTIONS = (
+    "ops",
+    "serialization",
+    "batch",
+    "config_batch",
+    "dag",
+    "history",
+    "triggerer",
+    "cli",
+    "watermarks",
+    "capacity",
+)
 #: issue #15: single-item get/put/conditional update and a 100-item query page within 1.10x of raw boto3
 OPS_TARGET = 1.10
 #: issue #15: a run log's round trip (model -> item -> model) at most 1.0x boto3's TypeSerializer+TypeDeserializer
@@ -211,9 +222,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{', QUICK mode' if args.quick else ''}; load average {os.getloadavg()[0]:.1f}"
     )
     started = time.perf_counter()
-    needs_dynamodb = {"ops", "serialization", "batch", "config_batch", "history", "triggerer", "watermarks"} & set(
-        sections
-    )
+    needs_dynamodb = {
+        "ops",
+        "serialization",
+        "batch",
+        "config_batch",
+        "history",
+        "triggerer",
+        "watermarks",
+        "capacity",
+    } & set(sections)
     with DynamoDBLocal() if needs_dynamodb else contextlib.nullcontext() as ddb:
         registry = models = None
         if ddb is not None:
@@ -253,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
             import bench_watermarks
 
             console.print(bench_watermarks.report(bench_watermarks.run(config, quick=args.quick)))
+        if "capacity" in sections:
+            import bench_capacity
+
+            console.print(bench_capacity.report(bench_capacity.run(config, quick=args.quick)))
         if "triggerer" in sections:
             import bench_triggerer
 
