@@ -8,10 +8,13 @@ heartbeats are sent with ``flush()``: the same write the thread sends, at chosen
 
 Every request on the registry's client asks for ``ReturnConsumedCapacity=TOTAL`` (a botocore
 ``before-parameter-build`` hook; production calls are not changed) and an ``after-call`` hook adds
-up the reported ``CapacityUnits``, per step. After each step the stored run is read (unmetered) and
-its size computed as DynamoDB counts it (``attributes.item_size``). DynamoDB Local reports the
-units as DynamoDB bills them: a write 1 unit per started KB of the larger of the item before and
-after, a consistent read 1 unit per 4 KB, a transaction twice.
+up the reported ``CapacityUnits``, per step. A refused conditional write is billed by DynamoDB
+(like a write of the stored item) but DynamoDB Local's error reports no units: it is counted from
+the ``ALL_OLD`` item the refusal returns, and shown as "(refused)". After each step the stored
+run is read (unmetered) and its size computed as DynamoDB counts it (``attributes.item_size``).
+DynamoDB Local reports the units as DynamoDB bills them: a write 1 unit per started KB of the
+larger of the item before and after (again per index the write changes), a consistent read 1
+unit per 4 KB, a transaction twice.
 
 The floor: one ``PutItem`` of a 1 KB item and one ``UpdateItem`` of it (the start and the end a run
 needs at the least): 2 write units.
@@ -20,6 +23,7 @@ needs at the least): 2 write units.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,6 +85,12 @@ class Meter:
 
     def _count(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
         if not self.on:
+            return
+        if parsed.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            # billed like a write of the stored item (at least 1 unit); DynamoDB Local's error
+            # carries no ConsumedCapacity, so it is estimated from the ALL_OLD item returned
+            self.operations.append(model.name + " (refused)")
+            self.writes += max(1, math.ceil(item_size(parsed.get("Item") or {}) / 1024))
             return
         self.operations.append(model.name)
         consumed = parsed.get("ConsumedCapacity")
