@@ -320,7 +320,12 @@ def main(argv: list[str] | None = None) -> int:
         if "history" in sections:
             import bench_history
 
-            console.print(bench_history.report(bench_history.run(config, quick=args.quick)))
+            history = bench_history.run(config, quick=args.quick)
+            console.print(bench_history.report(history))
+            if history.ui is not None:
+                import bench_ui_scale
+
+                console.print(bench_ui_scale.report(history.ui))
         if "watermarks" in sections:
             import bench_watermarks
 
