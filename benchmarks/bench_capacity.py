@@ -80,7 +80,7 @@ class Meter:
 
     @staticmethod
     def _ask(params: dict[str, Any], model: Any, **_: Any) -> None:
-        if model.name not in {"DescribeTable", "CreateTable", "ListTables", "UpdateTimeToLive", "DescribeTimeToLive"}:
+        if "ReturnConsumedCapacity" in model.input_shape.members:
             params["ReturnConsumedCapacity"] = "TOTAL"
 
     def _count(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:

@@ -35,6 +35,8 @@ PAGE = 50
 class UiScaleResult:
     #: page label -> [(size label, sample)], small first
     pages: dict[str, list[tuple[str, Sample]]] = field(default_factory=dict)
+    #: read units of one call of each page (ReturnConsumedCapacity=TOTAL), by the same labels
+    units: dict[str, list[float]] = field(default_factory=dict)
 
 
 def _pipelines(count: int) -> list[dict[str, Any]]:
@@ -117,9 +119,18 @@ def run(
     rounds, warmup = (3, 1) if quick else (15, 2)
     samples = interleave(variants, rounds=rounds, warmup=warmup)
     result = UiScaleResult()
+    from bench_capacity import Meter
+
+    meters = {id(r.client): Meter(r.client) for r in registries.values()}
     for name, sample in samples.items():
         page, size = name.split("@")
         result.pages.setdefault(page, []).append((size, sample))
+        for meter in meters.values():
+            meter.take()
+        variants[name]()
+        result.units.setdefault(page, []).append(sum(m.take()[2] for m in meters.values()))
+    for meter in meters.values():
+        meter.on = False
     for logical in ("pipeline_config", "table_config", "pipeline_run_logs"):
         small_registry.client.delete_table(TableName=small_registry.config.table_name(logical))  # type: ignore[arg-type]
     return result
@@ -129,11 +140,19 @@ def report(result: UiScaleResult) -> Any:
     from rich.table import Table
 
     table = Table(title="UI pages at scale: the plugin's service call per page (median ms)")
-    for column in ("page", "small", "median ms", "large", "median ms ", "large / small"):
+    for column in ("page", "small", "median ms", "RCU", "large", "median ms ", "RCU ", "large / small (ms)"):
         table.add_column(column)
     for page, rows in result.pages.items():
         (small, s), (large, g) = rows
+        units = result.units.get(page, [0.0, 0.0])
         table.add_row(
-            page, small, f"{s.median * 1e3:.1f}", large, f"{g.median * 1e3:.1f}", f"{g.median / s.median:.2f}x"
+            page,
+            small,
+            f"{s.median * 1e3:.1f}",
+            f"{units[0]:g}",
+            large,
+            f"{g.median * 1e3:.1f}",
+            f"{units[1]:g}",
+            f"{g.median / s.median:.2f}x",
         )
     return table
