@@ -24,7 +24,7 @@ from .notifications.pipeline_registry import (
 )
 from .operators.secrets import ResolvePipelineSecrets
 from .operators.secrets import resolve_pipeline_secrets as _resolve_pipeline_secrets
-from .registry.errors import ValidationError
+from .registry.errors import RegistryValidationError
 
 #: what the old factories were typed to return: ``callback(context)``
 Callback = Callable[[Mapping[str, Any]], None]
@@ -65,9 +65,9 @@ def _settings_as_keywords(options: dict[str, Any], caller: str) -> dict[str, Any
     )
     for name, value in dict(settings).items():
         if name in HOOK_ARGS:
-            raise ValidationError(f"pass {name!r} as its own argument, not in registry_settings", field=name)
+            raise RegistryValidationError(f"pass {name!r} as its own argument, not in registry_settings", field=name)
         if name in options:
-            raise ValidationError(f"{name!r} given twice: as an argument and in registry_settings", field=name)
+            raise RegistryValidationError(f"{name!r} given twice: as an argument and in registry_settings", field=name)
         options[name] = value
     return options
 

@@ -12,7 +12,8 @@ XCOM_APPLICATION = "application"
 XCOM_APPLICATION_ARGS = "application_args"
 XCOM_RUN_LOGGER_ENV = "run_logger_env"
 XCOM_RUN_ID = "run_id"
-#: XCom key pushed by StartPipelineRunOperator: the attempt it opened (for the Spark task's env)
+#: XCom key pushed by StartPipelineRunOperator: the attempt it opened (for the Spark task's env;
+#: the run logger's ``opened_attempt_id``; the key keeps its name: a wire contract)
 XCOM_ATTEMPT_ID = "attempt_id"
 #: XCom key every registry task pushes at execute time for its extra links (:mod:`.links`)
 XCOM_RUN_LINK = "pipeline_registry_run_link"

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from ..registry.attributes import check_item_size
 from ..registry.config_store import BOOKKEEPING, validate_dto
-from ..registry.errors import ValidationError
+from ..registry.errors import RegistryValidationError
 from ..registry.pipeline_config.models import PipelineConfig, PipelineConfigUpsert, PipelineConfigView
 from ..registry.table_config.models import TableConfig, TableConfigUpsert, TableConfigView
 from ..registry.timezones import utc_now
@@ -159,30 +159,30 @@ def read_text(path: Path) -> str:
 
 
 def load_file(path: Path) -> Any:
-    """The parsed document; raises UnreadableFileError, or ValidationError (field ``<file>``) when
+    """The parsed document; raises UnreadableFileError, or RegistryValidationError (field ``<file>``) when
     the file is not UTF-8 or malformed (a duplicate key included, with its line)."""
     try:
         text = read_text(path)
     except UnicodeDecodeError as exc:
         reason = f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"
-        raise ValidationError(reason, field="<file>") from None
+        raise RegistryValidationError(reason, field="<file>") from None
     try:
         if detect_format(path) == "json":
             return json.loads(text, object_pairs_hook=_json_pairs)
         return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
     except DuplicateKeyError as exc:
-        raise ValidationError(f"line {exc.line}: {exc}", field="<file>") from None
+        raise RegistryValidationError(f"line {exc.line}: {exc}", field="<file>") from None
     except json.JSONDecodeError as exc:
-        raise ValidationError(
+        raise RegistryValidationError(
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", field="<file>"
         ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise ValidationError(f"invalid YAML{where}: {problem}", field="<file>") from None
+        raise RegistryValidationError(f"invalid YAML{where}: {problem}", field="<file>") from None
     except ValueError as exc:  # a duplicate key in a JSON object
-        raise ValidationError(f"invalid JSON: {exc}", field="<file>") from None
+        raise RegistryValidationError(f"invalid JSON: {exc}", field="<file>") from None
 
 
 def _entries(document: Any) -> tuple[list[Any], list[Any], list[tuple[str, str]]]:
@@ -227,7 +227,7 @@ def _validate(
         now = utc_now()
         entity = entity_type.model_validate({**dto.model_dump(), "version": 1, "created_at": now, "updated_at": now})
         check_item_size(entity.to_dynamodb_item())
-    except ValidationError as exc:
+    except RegistryValidationError as exc:
         errors = exc.errors or [{"field": exc.field or "<item>", "message": exc.message}]
         return None, [_explain(raw, str(e.get("field") or "<item>"), str(e.get("message"))) for e in errors]
     return dto, []
@@ -279,7 +279,7 @@ class PlanBuilder:
         file = str(path)
         try:
             document = load_file(path)
-        except ValidationError as exc:
+        except RegistryValidationError as exc:
             self._problem(file, "<file>", "<file>", clean_message(exc.message))
             return
         pipelines, tables, problems = _entries(document)

@@ -63,25 +63,25 @@ class CliState:
     err: Console = field(default_factory=lambda: _console(stderr=True, highlight=False))
 
     @cached_property
-    def config(self) -> DynamoDBConfig:
+    def settings(self) -> DynamoDBConfig:
         """The registry settings: the global options, else the environment (ConfigurationError if bad)."""
         from ..registry.config import DynamoDBConfig
 
-        config = DynamoDBConfig.from_env(**self.options.values)
-        check_endpoint_port(config.endpoint_url)
-        return config
+        settings = DynamoDBConfig.from_env(**self.options.values)
+        check_endpoint_port(settings.endpoint_url)
+        return settings
 
     @cached_property
     def registry(self) -> Registry:
         """The registry (its boto3 client is created on first use)."""
         from ..registry.facade import Registry
 
-        return Registry(self.config)
+        return Registry(self.settings)
 
     @property
     def tz(self) -> tzinfo:
         """The display timezone (``--tz``, else ``DYNAMODB_USER_TIMEZONE``, else UTC)."""
-        return self.config.tzinfo
+        return self.settings.tzinfo
 
 
 def airflow_sensitive_var_conn_names(environ: Mapping[str, str] | None = None) -> str:
@@ -108,7 +108,7 @@ def get_state(ctx: typer.Context) -> CliState:
     state = ctx.find_object(CliState)
     if state is None:  # pragma: no cover - the root callback always sets it
         raise RuntimeError("pipeline-registry state missing: invoke commands through the root app")
-    state.config  # noqa: B018 - bad settings are reported before the command does anything
+    state.settings  # noqa: B018 - bad settings are reported before the command does anything
     from ..registry.redaction import add_sensitive_names
 
     add_sensitive_names(airflow_sensitive_var_conn_names())  # masked as Airflow masks, where it is set up

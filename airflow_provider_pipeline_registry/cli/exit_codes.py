@@ -10,9 +10,9 @@ from ..registry.errors import (
     ConflictError,
     ItemNotFoundError,
     RegistryError,
+    RegistryValidationError,
     RetryableError,
     TableNotFoundError,
-    ValidationError,
 )
 
 
@@ -39,7 +39,7 @@ def exit_code_for(error: BaseException) -> ExitCode:
         return ExitCode.NOT_FOUND
     if isinstance(error, ConflictError):
         return ExitCode.CONFLICT
-    if isinstance(error, ValidationError):
+    if isinstance(error, RegistryValidationError):
         return ExitCode.VALIDATION
     if isinstance(error, RetryableError):
         return ExitCode.CONNECTION

@@ -44,19 +44,19 @@ class _NumberIn:
         ]
 
     def __call__(self, form: Any, field: Any) -> None:
-        from wtforms.validators import ValidationError
+        from wtforms.validators import RegistryValidationError
 
         if field.data is None:  # an IntegerField that could not parse the text has said so already
             return
         try:
             value = float(str(field.data).strip())
         except ValueError:
-            raise ValidationError("must be a number") from None
+            raise RegistryValidationError("must be a number") from None
         if not math.isfinite(value):
-            raise ValidationError("must be a finite number")
+            raise RegistryValidationError("must be a finite number")
         for text, bound, check in self.bounds:
             if not check(value, bound):
-                raise ValidationError(f"must be {text}")
+                raise RegistryValidationError(f"must be {text}")
 
 
 def _widget(field: Mapping[str, Any]) -> Any:

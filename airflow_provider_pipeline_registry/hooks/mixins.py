@@ -13,7 +13,7 @@ from collections.abc import Mapping, MutableMapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ..registry.errors import ValidationError
+from ..registry.errors import RegistryValidationError
 from ..registry.settings import SETTINGS_BY_HOOK_ARG
 
 if TYPE_CHECKING:
@@ -45,13 +45,13 @@ HOOK_ARGS: tuple[str, ...] = ("aws_conn_id", *_OWN_ARGS_ORDER, "verify", "botoco
 
 def check_registry_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     """``settings`` (by hook argument name) as a dict; a name that is not a registry setting, or one
-    that has an argument of its own (``region_name``...), is a :class:`ValidationError` naming it."""
+    that has an argument of its own (``region_name``...), is a :class:`RegistryValidationError` naming it."""
     for name in settings:
         if name in _OWN_ARGS:
-            raise ValidationError(f"{name!r} is an argument of its own, given twice", field=name)
+            raise RegistryValidationError(f"{name!r} is an argument of its own, given twice", field=name)
         if name not in SETTINGS_BY_HOOK_ARG:
             known = ", ".join(sorted(set(SETTINGS_BY_HOOK_ARG) - _OWN_ARGS))
-            raise ValidationError(f"{name!r} is not a registry setting (known: {known})", field=name)
+            raise RegistryValidationError(f"{name!r} is not a registry setting (known: {known})", field=name)
     return {name: value for name, value in settings.items() if value is not None}
 
 

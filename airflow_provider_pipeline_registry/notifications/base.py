@@ -42,7 +42,7 @@ class PipelineRegistryBaseNotifier(PipelineRegistryHookMixin, BaseNotifier):
 
     Any other registry setting (``environment``, ``run_logs_table``, ``max_attempts``... see
     :data:`~airflow_provider_pipeline_registry.registry.settings.SETTINGS`) is accepted by its hook
-    argument name; a misspelt one is a ``ValidationError`` naming it, when the DAG is parsed.
+    argument name; a misspelt one is a ``RegistryValidationError`` naming it, when the DAG is parsed.
     """
 
     # never ``run_id``: BaseNotifier merges its template fields into the callback's context, whose

@@ -22,7 +22,7 @@ from ..assets import emit_end_asset_events, end_operator_outlets
 from ..hooks.mixins import registry_template_fields
 from ..lineage import PipelineRegistryLineageMixin
 from ..links import persist_run_links
-from ..registry.errors import ConflictError, ItemNotFoundError, RegistryError, ValidationError
+from ..registry.errors import ConflictError, ItemNotFoundError, RegistryError, RegistryValidationError
 from ..registry.json_values import to_json_value
 from ..registry.redaction import redact_args, redact_mapping, redact_text, secret_values
 from ..registry.run_env import DEFAULT_LEASE_SECONDS, run_logger_env
@@ -294,7 +294,7 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
         if self.watched_task_ids is not None:
             unknown = [t for t in self.watched_task_ids if not self.dag.has_task(t)]
             if unknown:
-                raise ValidationError(
+                raise RegistryValidationError(
                     f"watched_task_ids: no such task(s) in DAG {self.dag_id!r}: {unknown}", field="watched_task_ids"
                 )
             return list(self.watched_task_ids)

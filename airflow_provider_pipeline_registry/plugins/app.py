@@ -28,10 +28,10 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..registry.errors import ItemNotFoundError, RegistryError, ValidationError, redact
+from ..registry.errors import ItemNotFoundError, RegistryError, RegistryValidationError, redact
 from ..registry.facade import Registry
 from ..registry.run_logs import RunStatus
-from . import pages, settings
+from . import options, pages
 from .chart import duration_chart_svg
 from .security import requires_registry_read
 from .service import (
@@ -60,7 +60,7 @@ def hook_registry_factory(aws_conn_id: str | None = None) -> RegistryFactory:
             if not built:
                 from ..hooks.pipeline_registry import PipelineRegistryHook
 
-                hook = PipelineRegistryHook(aws_conn_id=aws_conn_id or settings.aws_conn_id())
+                hook = PipelineRegistryHook(aws_conn_id=aws_conn_id or options.aws_conn_id())
                 built.append(hook.registry)
             return built[0]
 
@@ -74,7 +74,7 @@ def _error(status_code: int, error: str, message: str, **extra: Any) -> HTTPExce
 def _registry_errors(exc: RegistryError) -> HTTPException:
     if isinstance(exc, ItemNotFoundError):
         return _error(404, "not_found", exc.message, key=exc.key)
-    if isinstance(exc, ValidationError):
+    if isinstance(exc, RegistryValidationError):
         return _error(400, "validation_error", exc.message, field=exc.field)
     return _error(503, "registry_unavailable", f"{type(exc).__name__}: {exc.message}")
 
@@ -87,7 +87,7 @@ def _bool(value: str | None, field: str) -> bool | None:
         return True
     if lowered in {"false", "0", "no"}:
         return False
-    raise ValidationError(f"{field} must be true or false, got {value!r}", field=field)
+    raise RegistryValidationError(f"{field} must be true or false, got {value!r}", field=field)
 
 
 def get_service(request: Request) -> RegistryService:
@@ -98,7 +98,7 @@ def get_service(request: Request) -> RegistryService:
     except RegistryError as exc:
         raise _registry_errors(exc) from None
     except Exception as exc:  # e.g. the connection is not defined
-        message = redact(f"cannot read the registry through connection {settings.aws_conn_id()!r}: {exc}")
+        message = redact(f"cannot read the registry through connection {options.aws_conn_id()!r}: {exc}")
         raise _error(503, "registry_unavailable", f"{type(exc).__name__}: {message}") from None
 
 
@@ -109,7 +109,7 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
     """The plugin's app; ``registry_factory`` defaults to the hook on ``[pipeline_registry] aws_conn_id``."""
     factory = registry_factory or hook_registry_factory()
-    settings.register_sensitive_names()  # masked like Airflow masks: its names plus [core] sensitive_var_conn_names
+    options.register_sensitive_names()  # masked like Airflow masks: its names plus [core] sensitive_var_conn_names
 
     app = FastAPI(
         title="Pipeline Registry",

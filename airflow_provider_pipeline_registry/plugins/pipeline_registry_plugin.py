@@ -17,7 +17,7 @@ from airflow.plugins_manager import AirflowPlugin
 from ..links import REGISTRY_LINKS
 from ..provider_identity import PLUGIN_NAME
 from ..utils.compat import AIRFLOW_V_3_1_PLUS
-from . import settings
+from . import options
 
 
 def running_in_api_server(argv: list[str] | None = None) -> bool:
@@ -27,23 +27,23 @@ def running_in_api_server(argv: list[str] | None = None) -> bool:
 
 
 def fastapi_app_entry() -> dict[str, Any]:
-    """The ``fastapi_apps`` entry: the app mounted at :data:`settings.URL_PREFIX`."""
+    """The ``fastapi_apps`` entry: the app mounted at :data:`options.URL_PREFIX`."""
     from .app import create_app
 
-    return {"app": create_app(), "url_prefix": settings.URL_PREFIX, "name": "Pipeline Registry"}
+    return {"app": create_app(), "url_prefix": options.URL_PREFIX, "name": "Pipeline Registry"}
 
 
 def external_view_entry() -> dict[str, Any]:
     """The navigation entry: the pages, shown inside Airflow's UI at ``/plugin/pipeline_registry``."""
     return {
         "name": "Pipeline Registry",
-        "href": f"{settings.base_path()}{settings.URL_PREFIX}/ui/",
+        "href": f"{options.base_path()}{options.URL_PREFIX}/ui/",
         "destination": "nav",
-        "url_route": settings.UI_ROUTE,
+        "url_route": options.UI_ROUTE,
     }
 
 
-UI_ACTIVE = AIRFLOW_V_3_1_PLUS and settings.ui_enabled() and running_in_api_server()
+UI_ACTIVE = AIRFLOW_V_3_1_PLUS and options.ui_enabled() and running_in_api_server()
 
 
 class PipelineRegistryPlugin(AirflowPlugin):

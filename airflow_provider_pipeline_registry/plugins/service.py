@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
 
-from ..registry.errors import ItemNotFoundError, ValidationError
+from ..registry.errors import ItemNotFoundError, RegistryValidationError
 from ..registry.facade import Registry
 from ..registry.json_values import to_json_value
 from ..registry.pipeline_config import PipelineConfigView
@@ -54,9 +54,9 @@ def view_json(view: PipelineConfigView | TableConfigView | PipelineRunLogView) -
 
 
 def check_limit(limit: int) -> int:
-    """``limit`` if within 1..MAX_LIMIT, else a ValidationError naming ``limit``."""
+    """``limit`` if within 1..MAX_LIMIT, else a RegistryValidationError naming ``limit``."""
     if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}", field="limit")
+        raise RegistryValidationError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}", field="limit")
     return limit
 
 
@@ -72,7 +72,7 @@ def parse_statuses(values: Sequence[str]) -> list[RunStatus]:
                 statuses.append(RunStatus(name))
             except ValueError:
                 allowed = ", ".join(s.value for s in RunStatus)
-                raise ValidationError(f"status: {part!r} is not one of {allowed}", field="status") from None
+                raise RegistryValidationError(f"status: {part!r} is not one of {allowed}", field="status") from None
     return statuses
 
 

@@ -13,7 +13,8 @@ _EXPORTS: dict[str, str] = {
     # configuration and errors
     "DynamoDBConfig": "config",
     "RegistryError": "errors",
-    "ValidationError": "errors",
+    "RegistryValidationError": "errors",
+    "ValidationError": "errors",  # alias of RegistryValidationError (its former name)
     "CorruptItemError": "errors",
     "ConfigurationError": "errors",
     "ItemNotFoundError": "errors",
@@ -113,6 +114,7 @@ if TYPE_CHECKING:
         ItemNotFoundError,
         RegistryConnectionError,
         RegistryError,
+        RegistryValidationError,
         RetryableError,
         TableNotFoundError,
         ValidationError,

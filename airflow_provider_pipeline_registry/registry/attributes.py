@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
 
-from .errors import ValidationError
+from .errors import RegistryValidationError
 from .timezones import format_utc
 
 AttributeValue = dict[str, Any]
@@ -39,13 +39,13 @@ _SAFE_FLOAT_HIGH = 1e125
 def _number_text(value: int | float | Decimal, path: str) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValidationError(
+            raise RegistryValidationError(
                 f"{path}: {value!r} is not a finite number (DynamoDB rejects NaN and infinity)", field=path
             )
         text = repr(value)
     elif isinstance(value, Decimal):
         if not value.is_finite():
-            raise ValidationError(
+            raise RegistryValidationError(
                 f"{path}: {value!r} is not a finite number (DynamoDB rejects NaN and infinity)", field=path
             )
         text = str(value)
@@ -54,13 +54,13 @@ def _number_text(value: int | float | Decimal, path: str) -> str:
     try:
         number = Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - int/float/Decimal always parse
-        raise ValidationError(f"{path}: {value!r} is not a number", field=path) from exc
+        raise RegistryValidationError(f"{path}: {value!r} is not a number", field=path) from exc
     # significant digits, counted exactly (Decimal.normalize() would round to the context's 28)
     digits = "".join(map(str, number.as_tuple().digits)).strip("0")
     if len(digits) > _MAX_NUMBER_DIGITS:
-        raise ValidationError(f"{path}: {value!r} has more than 38 significant digits", field=path)
+        raise RegistryValidationError(f"{path}: {value!r} has more than 38 significant digits", field=path)
     if number != 0 and not _MIN_EXPONENT <= number.adjusted() <= _MAX_EXPONENT:
-        raise ValidationError(
+        raise RegistryValidationError(
             f"{path}: {value!r} is outside DynamoDB's number range (1E-130 to 9.9E+125 in magnitude)", field=path
         )
     return text
@@ -69,7 +69,9 @@ def _number_text(value: int | float | Decimal, path: str) -> str:
 def _check_container_depth(path: str, depth: int) -> None:
     # ``depth`` is 0 for a top-level attribute; a container there is level 1.
     if depth + 1 >= MAX_NESTING_DEPTH:
-        raise ValidationError(f"{path}: nesting deeper than {MAX_NESTING_DEPTH} levels (DynamoDB's limit)", field=path)
+        raise RegistryValidationError(
+            f"{path}: nesting deeper than {MAX_NESTING_DEPTH} levels (DynamoDB's limit)", field=path
+        )
 
 
 def encode_value(value: Any, path: str, *, as_key_string: bool = False, depth: int = 0) -> AttributeValue:
@@ -103,9 +105,9 @@ def encode_value(value: Any, path: str, *, as_key_string: bool = False, depth: i
         encoded: dict[str, AttributeValue] = {}
         for key, inner in value.items():
             if not isinstance(key, str):
-                raise ValidationError(f"{path}: map keys must be strings, got {key!r}", field=path)
+                raise RegistryValidationError(f"{path}: map keys must be strings, got {key!r}", field=path)
             if not key:
-                raise ValidationError(f"{path}: map keys must not be empty (DynamoDB rejects them)", field=path)
+                raise RegistryValidationError(f"{path}: map keys must not be empty (DynamoDB rejects them)", field=path)
             encoded[key] = encode_value(inner, f"{path}.{key}", depth=depth + 1)
         return {"M": encoded}
     if isinstance(value, list | tuple):
@@ -116,8 +118,8 @@ def encode_value(value: Any, path: str, *, as_key_string: bool = False, depth: i
     if isinstance(value, set | frozenset):
         if value and all(isinstance(v, str) for v in value):
             return {"SS": sorted(value)}
-        raise ValidationError(f"{path}: only non-empty sets of strings can be stored", field=path)
-    raise ValidationError(f"{path}: values of type {type(value).__name__} cannot be stored", field=path)
+        raise RegistryValidationError(f"{path}: only non-empty sets of strings can be stored", field=path)
+    raise RegistryValidationError(f"{path}: values of type {type(value).__name__} cannot be stored", field=path)
 
 
 def decode_number(text: str) -> int | float | Decimal:
@@ -154,7 +156,7 @@ def decode_value(value: AttributeValue) -> Any:
         return {decode_number(v) for v in raw}
     if kind == "BS":
         return {bytes(v) for v in raw}
-    raise ValidationError(f"unknown DynamoDB attribute type {kind!r}")
+    raise RegistryValidationError(f"unknown DynamoDB attribute type {kind!r}")
 
 
 def decode_item(item: Mapping[str, AttributeValue]) -> dict[str, Any]:
@@ -191,7 +193,7 @@ def item_size(item: Mapping[str, AttributeValue]) -> int:
 
 
 def check_item_size(item: Mapping[str, AttributeValue], *, what: str = "item") -> None:
-    """Raise ValidationError if the item exceeds DynamoDB's 400 KB limit."""
+    """Raise RegistryValidationError if the item exceeds DynamoDB's 400 KB limit."""
     # fast path: no attribute name or value counts more than 4 bytes (UTF-8) per character of
     # its repr, so an item whose repr is under a quarter of the limit is certainly within it
     if len(repr(item)) * 4 < MAX_ITEM_BYTES:
@@ -199,7 +201,7 @@ def check_item_size(item: Mapping[str, AttributeValue], *, what: str = "item") -
     size = item_size(item)
     if size > MAX_ITEM_BYTES:
         largest = max(item, key=lambda name: _value_size(item[name]))
-        raise ValidationError(
+        raise RegistryValidationError(
             f"{what} is {size} bytes, over DynamoDB's 400 KB item limit (largest attribute: {largest})",
             field=largest,
         )
@@ -211,6 +213,8 @@ def check_key_value(name: str, value: Any, *, is_sort_key: bool = False) -> None
         limit = MAX_SORT_KEY_BYTES if is_sort_key else MAX_PARTITION_KEY_BYTES
         size = len(value.encode("utf-8"))
         if size == 0:
-            raise ValidationError(f"{name}: a key attribute must not be empty", field=name)
+            raise RegistryValidationError(f"{name}: a key attribute must not be empty", field=name)
         if size > limit:
-            raise ValidationError(f"{name}: key is {size} bytes, over DynamoDB's {limit}-byte limit", field=name)
+            raise RegistryValidationError(
+                f"{name}: key is {size} bytes, over DynamoDB's {limit}-byte limit", field=name
+            )

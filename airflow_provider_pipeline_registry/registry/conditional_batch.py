@@ -31,7 +31,7 @@ from typing import Any, Generic, TypeVar
 
 from .attributes import AttributeValue, Item, decode_value, item_size
 from .conditions import Condition
-from .errors import ConflictError, RetryableError, ValidationError
+from .errors import ConflictError, RegistryValidationError, RetryableError
 from .gateway import TRANSACT_BYTES, TableGateway
 from .write_tokens import WRITE_TOKENS, applied
 
@@ -157,10 +157,10 @@ class ConditionalBatch(Generic[K]):
                 for (item_id, _, _), (code, _) in zip(planned, reasons, strict=False)
                 if code == "ConditionalCheckFailed"
             ]
-            if any(code == "ValidationError" for code, _ in reasons):
-                raise ValidationError(
+            if any(code == "RegistryValidationError" for code, _ in reasons):
+                raise RegistryValidationError(
                     f"DynamoDB refused a transaction of {len(planned)} items of {self.gateway.table_name} "
-                    "(ValidationError)",
+                    "(RegistryValidationError)",
                     field="items",
                 )
             if refused:

@@ -27,7 +27,7 @@ from .attributes import AttributeValue, Item, decode_item, encode_value
 from .conditional_batch import ConditionalBatch, history_of_raw
 from .conditions import Compare, Condition, KeyCondition, Plus, Update, eq, exists, not_exists
 from .config import DynamoDBConfig
-from .errors import ConflictError, CorruptItemError, ItemNotFoundError, ValidationError, aws_provenance
+from .errors import ConflictError, CorruptItemError, ItemNotFoundError, RegistryValidationError, aws_provenance
 from .gateway import DynamoDBClient, TableGateway, create_table_gateway
 from .keys import build_model_key, decode_page_token, encode_page_token
 from .model import RegistryModel, extract_model_metadata, localize_naive_datetimes
@@ -69,11 +69,11 @@ def validate_dto(dto_type: type[U], data: U | Mapping[str, Any], tz: tzinfo) -> 
         # which the DTO itself refuses as unknown input
         data = {name: getattr(data, name) for name in type(data).model_fields}
     if not isinstance(data, Mapping):
-        raise ValidationError(f"expected a {dto_type.__name__} or a mapping, got {type(data).__name__}")
+        raise RegistryValidationError(f"expected a {dto_type.__name__} or a mapping, got {type(data).__name__}")
     try:
         dto = dto_type.model_validate(localize_naive_datetimes(dict(data), tz))
     except pydantic.ValidationError as exc:
-        raise ValidationError.from_pydantic(exc, model=dto_type.__name__) from None
+        raise RegistryValidationError.from_pydantic(exc, model=dto_type.__name__) from None
     for name in type(dto).model_fields:
         value = getattr(dto, name)
         if isinstance(value, datetime):
@@ -127,24 +127,26 @@ class _ConfigApiBase(Generic[E]):
 
 
 def check_projection(model: type[BaseModel], attributes: Sequence[str], tz: str | tzinfo | None = None) -> list[str]:
-    """``attributes`` of a ``projection=`` read, checked: stored fields of ``model`` (ValidationError
+    """``attributes`` of a ``projection=`` read, checked: stored fields of ``model`` (RegistryValidationError
     naming ``projection`` and every unknown name otherwise), at least one, duplicates dropped. A
     projection returns stored values, so a display timezone (``tz``) does not apply to it."""
     if isinstance(attributes, str):
         attributes = [attributes]
     names = list(dict.fromkeys(attributes))
     if not names:
-        raise ValidationError("projection: name at least one attribute", field="projection")
+        raise RegistryValidationError("projection: name at least one attribute", field="projection")
     unknown = [n for n in names if n not in model.model_fields]
     if unknown:
-        raise ValidationError(
+        raise RegistryValidationError(
             f"projection: unknown attribute(s) {', '.join(map(repr, unknown))} of {model.__name__} "
             f"(known: {', '.join(model.model_fields)})",
             field="projection",
             errors=[{"field": "projection", "message": "unknown attribute", "value": n} for n in unknown],
         )
     if tz is not None:
-        raise ValidationError("tz: a projection returns the stored values (UTC); tz applies to views only", field="tz")
+        raise RegistryValidationError(
+            "tz: a projection returns the stored values (UTC); tz applies to views only", field="tz"
+        )
     return names
 
 
@@ -186,7 +188,7 @@ class ConfigReadApi(_ConfigApiBase[E], Generic[E, VM]):
         """The view of ``item_id``; raises ItemNotFoundError when it does not exist.
 
         With ``projection`` (the seed library's spelling of :meth:`get_attributes`): only those
-        attributes, as :meth:`get_attributes` returns them; an unknown name is a ValidationError.
+        attributes, as :meth:`get_attributes` returns them; an unknown name is a RegistryValidationError.
         """
         if projection is not None:
             return self.get_attributes(
@@ -419,7 +421,7 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
     def update(self, item_id: str, changes: Mapping[str, Any], *, expected_version: int | None = None) -> E:
         """Change only the given fields; ``None`` removes an optional field. Returns the new entity."""
         if not changes:
-            raise ValidationError("update needs at least one field to change", field="changes")
+            raise RegistryValidationError("update needs at least one field to change", field="changes")
         problems: list[dict[str, Any]] = []
         probe = _blank_instance(self.upsert_type).model_copy()  # a private copy to validate fields on
         validated: dict[str, Any] = {}
@@ -435,7 +437,7 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
                 problems.extend({"field": name, "message": e["msg"]} for e in exc.errors(include_url=False))
         if problems:
             summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-            raise ValidationError(
+            raise RegistryValidationError(
                 f"invalid update of {self.meta.table}: {summary}", field=problems[0]["field"], errors=problems
             )
         sets = {k: v for k, v in validated.items() if v is not None}
@@ -534,17 +536,17 @@ class ConfigWriteApi(_ConfigApiBase[E], Generic[E, U]):
         for index, data in enumerate(items):
             try:
                 dtos.append(self._validate(data))
-            except ValidationError as exc:
+            except RegistryValidationError as exc:
                 problems.extend({**p, "field": f"[{index}].{p['field']}"} for p in exc.errors)
         if problems:
             summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:20])
-            raise ValidationError(
+            raise RegistryValidationError(
                 f"{len(problems)} invalid item(s): {summary}", field=problems[0]["field"], errors=problems
             )
         ids = [getattr(d, self.id_field) for d in dtos]
         if len(set(ids)) != len(ids):
             dupes = sorted({i for i in ids if ids.count(i) > 1})
-            raise ValidationError(f"duplicate {self.id_field} in batch: {dupes[:10]}", field=self.id_field)
+            raise RegistryValidationError(f"duplicate {self.id_field} in batch: {dupes[:10]}", field=self.id_field)
         stored = {
             item[self.id_field]["S"]: item
             for item in self.gateway.batch_get([self._key(i) for i in ids], consistent=True)

@@ -70,7 +70,7 @@ def aws_provenance(exc: RegistryError) -> dict[str, str | None]:
     return {"aws_error_code": exc.aws_error_code, "aws_request_id": exc.aws_request_id}
 
 
-class ValidationError(RegistryError, ValueError):
+class RegistryValidationError(RegistryError, ValueError):
     """Bad input, detected before anything is sent to DynamoDB.
 
     ``errors`` lists every problem as ``{"field": ..., "message": ..., "value": ...}``.
@@ -89,7 +89,7 @@ class ValidationError(RegistryError, ValueError):
         super().__init__(message, **context)
 
     @classmethod
-    def from_pydantic(cls, exc: Any, *, model: str) -> ValidationError:
+    def from_pydantic(cls, exc: Any, *, model: str) -> RegistryValidationError:
         """Build from a ``pydantic.ValidationError``, naming each field and its problem."""
         problems: list[dict[str, Any]] = []
         for err in exc.errors(include_url=False, include_context=False, include_input=False):
@@ -100,7 +100,12 @@ class ValidationError(RegistryError, ValueError):
         return cls(f"invalid {model}: {summary}", field=first, errors=problems)
 
 
-class CorruptItemError(ValidationError):
+#: the former name (it shadowed ``pydantic.ValidationError``); the same class, so
+#: ``except ValidationError`` still catches every ``RegistryValidationError``
+ValidationError = RegistryValidationError
+
+
+class CorruptItemError(RegistryValidationError):
     """A stored item does not validate as its model (e.g. an item holding only its keys, which a
     plain ``UpdateItem ... REMOVE`` on a missing key creates). Names the table, the key and the
     fields; ``.errors`` lists every problem."""
@@ -219,7 +224,7 @@ class WatermarkConflictError(ConflictError):
         super().__init__(message, **context)
 
 
-class WatermarkBackwardsError(ValidationError):
+class WatermarkBackwardsError(RegistryValidationError):
     """An advance below the low bound the run read (only a rewind moves a watermark back)."""
 
 

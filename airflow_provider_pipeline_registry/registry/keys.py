@@ -9,7 +9,7 @@ from typing import Any
 
 from .attributes import AttributeValue, check_key_value, encode_value
 from .conditions import KeyCondition, SortOp
-from .errors import ValidationError
+from .errors import RegistryValidationError
 from .model import RegistryModel, extract_model_metadata
 
 
@@ -19,15 +19,17 @@ def build_model_key(model: type[RegistryModel], **values: Any) -> dict[str, Attr
     key: dict[str, AttributeValue] = {}
     for name in meta.key_names:
         if name not in values or values[name] is None:
-            raise ValidationError(f"{name}: key attribute is required", field=name)
+            raise RegistryValidationError(f"{name}: key attribute is required", field=name)
         value = values[name]
         if not isinstance(value, str):
-            raise ValidationError(f"{name}: key must be a string, got {type(value).__name__}", field=name)
+            raise RegistryValidationError(f"{name}: key must be a string, got {type(value).__name__}", field=name)
         check_key_value(name, value, is_sort_key=name == meta.sort_key)
         key[name] = encode_value(value, name, as_key_string=True)
     unknown = set(values) - set(meta.key_names)
     if unknown:
-        raise ValidationError(f"not key attributes of {meta.table}: {sorted(unknown)}", field=sorted(unknown)[0])
+        raise RegistryValidationError(
+            f"not key attributes of {meta.table}: {sorted(unknown)}", field=sorted(unknown)[0]
+        )
     return key
 
 
@@ -44,10 +46,10 @@ def build_gsi_key_condition(
     gsi = meta.index(index_name)
     check_key_value(gsi.partition_key, partition_value)
     if sort_op is not None and gsi.sort_key is None:
-        raise ValidationError(f"index {index_name} has no sort key", field="sort_op")
+        raise RegistryValidationError(f"index {index_name} has no sort key", field="sort_op")
     expected = 2 if sort_op == "between" else 1
     if sort_op is not None and len(sort_values) != expected:
-        raise ValidationError(f"sort operator {sort_op} takes {expected} value(s)", field="sort_values")
+        raise RegistryValidationError(f"sort operator {sort_op} takes {expected} value(s)", field="sort_values")
     return KeyCondition(
         partition_name=gsi.partition_key,
         partition_value=partition_value,
@@ -67,7 +69,7 @@ def encode_page_token(last_evaluated_key: dict[str, AttributeValue] | None, *, s
 
 
 def decode_page_token(token: str | None, *, scope: str) -> dict[str, AttributeValue] | None:
-    """Inverse of :func:`encode_page_token`; a malformed or foreign token is a ValidationError."""
+    """Inverse of :func:`encode_page_token`; a malformed or foreign token is a RegistryValidationError."""
     if token is None or token == "":
         return None
     try:
@@ -76,11 +78,11 @@ def decode_page_token(token: str | None, *, scope: str) -> dict[str, AttributeVa
         key = payload["k"]
         token_scope = payload["s"]
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
-        raise ValidationError(
+        raise RegistryValidationError(
             "page_token is malformed (pass back a token this API returned)", field="page_token"
         ) from None
     if token_scope != scope or not isinstance(key, dict):
-        raise ValidationError(
+        raise RegistryValidationError(
             f"page_token belongs to another list ({token_scope!r}, not {scope!r})", field="page_token"
         )
     return key

@@ -188,9 +188,9 @@ def table_lineage_name(table: Any) -> LineageName:
     """:func:`lineage_name` of a table config (a model, a view, or a mapping such as a seed entry)."""
     table_id = _text(table_field(table, "table_id"))
     if not table_id:
-        from .errors import ValidationError
+        from .errors import RegistryValidationError
 
-        raise ValidationError("a table needs a table_id to be named for lineage", field="table_id")
+        raise RegistryValidationError("a table needs a table_id to be named for lineage", field="table_id")
     return lineage_name(_text(table_field(table, "location")), table_id=table_id)
 
 

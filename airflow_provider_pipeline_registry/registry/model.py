@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from .attributes import AttributeValue, Item, check_key_value
 from .codec import ModelCodec, build_codec
 from .config import LogicalTable
-from .errors import CorruptItemError, ValidationError
+from .errors import CorruptItemError, RegistryValidationError
 from .timezones import localize, to_utc
 
 Projection = Literal["ALL", "KEYS_ONLY", "INCLUDE"]
@@ -71,7 +71,7 @@ class ModelMetadata:
         for gsi in self.gsis:
             if gsi.name == name:
                 return gsi
-        raise ValidationError(f"{self.table} has no index {name!r}", field="index")
+        raise RegistryValidationError(f"{self.table} has no index {name!r}", field="index")
 
 
 class RegistryModel(BaseModel):
@@ -105,7 +105,7 @@ class RegistryModel(BaseModel):
         meta = extract_model_metadata(model)
         for key_name in meta.key_names:
             if key_name not in item:
-                raise ValidationError(f"{key_name}: key attribute is missing", field=key_name)
+                raise RegistryValidationError(f"{key_name}: key attribute is missing", field=key_name)
             check_key_value(key_name, self.__dict__[key_name], is_sort_key=key_name == meta.sort_key)
         return item
 

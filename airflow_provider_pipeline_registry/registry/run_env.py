@@ -19,7 +19,7 @@ TRY_NUMBER_ENV = "PIPELINE_REGISTRY_TRY_NUMBER"
 HEARTBEAT_SECONDS_ENV = "PIPELINE_REGISTRY_HEARTBEAT_SECONDS"
 #: the id of the task running the job (the Spark task's own; rendered in that task's env_vars)
 TASK_ID_ENV = "PIPELINE_REGISTRY_TASK_ID"
-#: the attempt StartPipelineRunOperator opened (its XCom ``attempt_id``), for the driver to claim
+#: the attempt StartPipelineRunOperator opened (XCom ``attempt_id``), the logger's ``opened_attempt_id``
 ATTEMPT_ID_ENV = "PIPELINE_REGISTRY_ATTEMPT_ID"
 #: seconds without a heartbeat after which another driver may take a RUNNING attempt over
 LEASE_SECONDS_ENV = "PIPELINE_REGISTRY_LEASE_SECONDS"

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from .config import DynamoDBConfig
-from .errors import ValidationError
+from .errors import RegistryValidationError
 from .gateway import (
     DynamoDBClient,
     create_dynamodb_client,
@@ -29,7 +29,9 @@ def registry_models() -> dict[LogicalTable, type[RegistryModel]]:
 def model_for_table(table: str) -> type[RegistryModel]:
     models = registry_models()
     if table not in models:
-        raise ValidationError(f"unknown registry table {table!r}; expected one of {sorted(models)}", field="table")
+        raise RegistryValidationError(
+            f"unknown registry table {table!r}; expected one of {sorted(models)}", field="table"
+        )
     return models[table]
 
 

@@ -23,7 +23,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from .errors import ValidationError
+from .errors import RegistryValidationError
 from .timezones import format_utc, localize, to_utc, utc_now
 
 __all__ = [
@@ -50,7 +50,7 @@ TIME_HINT = (
 DURATION_HINT = "a timedelta, seconds (90) or a number with a unit (45s, 30m, 2h, 3d, 1w, 1h30m)"
 
 
-class TimeInputError(ValidationError):
+class TimeInputError(RegistryValidationError):
     """A user-given time or duration that cannot be read: ``field``, ``value`` and ``problem`` say which
     and why."""
 
@@ -82,13 +82,13 @@ def _localized(value: datetime, tz: tzinfo | None, field: str, original: Any) ->
             raise TimeInputError(field, original, "has no timezone here: give an offset or Z")
         try:
             value = localize(value, tz, field=field)
-        except ValidationError as exc:  # "<field>: <wall time> does not exist in ...": keep the problem
+        except RegistryValidationError as exc:  # "<field>: <wall time> does not exist in ...": keep the problem
             parts = str(exc).split(" ", 2)
             problem = parts[2] if len(parts) == 3 and parts[0] == f"{field}:" else str(exc)
             raise TimeInputError(field, original, problem) from None
     try:
         return to_utc(value, field=field)
-    except ValidationError:
+    except RegistryValidationError:
         raise TimeInputError(field, original, "has no UTC equivalent in range") from None
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import ConfigurationError, ValidationError
+from .errors import ConfigurationError, RegistryValidationError
 
 STORAGE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 USER_TIMEZONE_ENV = "DYNAMODB_USER_TIMEZONE"
@@ -60,9 +60,9 @@ def timezone_name(tz: tzinfo) -> str:
 
 
 def ensure_timezone_aware(value: datetime, *, field: str = "datetime") -> datetime:
-    """Return ``value`` unchanged if it carries a timezone; raise ValidationError if it is naive."""
+    """Return ``value`` unchanged if it carries a timezone; raise RegistryValidationError if it is naive."""
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-        raise ValidationError(f"{field} must be timezone-aware, got naive {value.isoformat()}", field=field)
+        raise RegistryValidationError(f"{field} must be timezone-aware, got naive {value.isoformat()}", field=field)
     return value
 
 
@@ -77,7 +77,9 @@ def to_utc(value: datetime, *, field: str = "datetime") -> datetime:
     try:
         return ensure_timezone_aware(value, field=field).astimezone(UTC)
     except OverflowError:
-        raise ValidationError(f"{field}: {value.isoformat()} has no UTC equivalent in range", field=field) from None
+        raise RegistryValidationError(
+            f"{field}: {value.isoformat()} has no UTC equivalent in range", field=field
+        ) from None
 
 
 def check_storable(value: datetime, *, field: str = "datetime") -> datetime:
@@ -85,7 +87,7 @@ def check_storable(value: datetime, *, field: str = "datetime") -> datetime:
     it can be shown in every timezone)."""
     utc = to_utc(value, field=field)
     if not MIN_STORABLE <= utc <= MAX_STORABLE:
-        raise ValidationError(
+        raise RegistryValidationError(
             f"{field}: {value.isoformat()} is outside the storable range (0001-01-02 to 9999-12-30 UTC)",
             field=field,
         )
@@ -108,7 +110,7 @@ def localize(value: datetime, tz: tzinfo, *, field: str = "datetime") -> datetim
     check_storable(candidate, field=field)  # wall times at the ends of the calendar overflow below
     round_trip = candidate.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
     if round_trip != value.replace(fold=0):
-        raise ValidationError(
+        raise RegistryValidationError(
             f"{field}: {value.isoformat()} does not exist in {timezone_name(tz)} "
             "(it falls in a daylight-saving gap); give an aware datetime instead",
             field=field,
@@ -116,7 +118,7 @@ def localize(value: datetime, tz: tzinfo, *, field: str = "datetime") -> datetim
     earlier = value.replace(fold=0, tzinfo=tz).utcoffset()
     later = value.replace(fold=1, tzinfo=tz).utcoffset()
     if earlier != later and value.fold == 0:
-        raise ValidationError(
+        raise RegistryValidationError(
             f"{field}: {value.isoformat()} is ambiguous in {timezone_name(tz)} "
             "(daylight-saving fold); set fold=1 for the second occurrence or give an aware datetime",
             field=field,
@@ -142,7 +144,7 @@ def parse_utc(value: str, *, field: str = "datetime") -> datetime:
             return datetime.strptime(value, STORAGE_FORMAT).replace(tzinfo=UTC)
         parsed = datetime.fromisoformat(value)
     except (TypeError, ValueError) as exc:
-        raise ValidationError(f"{field}: {value!r} is not an ISO-8601 timestamp", field=field) from exc
+        raise RegistryValidationError(f"{field}: {value!r} is not an ISO-8601 timestamp", field=field) from exc
     return to_utc(parsed, field=field)
 
 

@@ -31,9 +31,9 @@ from ..registry import errors as registry_errors
 from ..registry.errors import (
     AccessDeniedError,
     RegistryError,
+    RegistryValidationError,
     TableNotFoundError,
     UnknownPipelineError,
-    ValidationError,
 )
 from ..registry.run_logs.verdict import (
     DEFAULT_FAILED_STATES,
@@ -193,7 +193,9 @@ class PipelineRunStateSensor(PipelineRegistryBaseSensor):
         self.timeout_budget = self.timeout
         target, failed = validate_states(target_states, failed_states)
         if run_id is not None and (since is not None or until is not None):
-            raise ValidationError("since/until select the latest run; they cannot be used with run_id", field="since")
+            raise RegistryValidationError(
+                "since/until select the latest run; they cannot be used with run_id", field="since"
+            )
         self.run_id = run_id
         self.since = since
         self.until = until

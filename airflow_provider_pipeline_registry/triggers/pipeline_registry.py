@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..registry.errors import ValidationError
+from ..registry.errors import RegistryValidationError
 from ..registry.run_logs.verdict import (
     FATAL_READ_ERRORS,
     RUN_STATE_ATTRIBUTES,
@@ -220,7 +220,7 @@ def checked_hook_kwargs(hook_kwargs: Mapping[str, Any]) -> dict[str, Any]:
     kwargs = dict(hook_kwargs)
     for key in kwargs:
         if key not in HOOK_CONNECTION_ARGS and key not in SETTINGS_BY_HOOK_ARG:
-            raise ValidationError(f"hook_kwargs: {key!r} is not an argument of PipelineRegistryHook", field=key)
+            raise RegistryValidationError(f"hook_kwargs: {key!r} is not an argument of PipelineRegistryHook", field=key)
     return kwargs
 
 
@@ -368,7 +368,7 @@ class PipelineRunStateTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the run's state decides the wait, or the timeout passes; yield one event."""
         if self.end_at is None:
-            raise ValidationError("the trigger needs end_at (when the wait times out)", field="end_at")
+            raise RegistryValidationError("the trigger needs end_at (when the wait times out)", field="end_at")
         end_at = parse_utc(self.end_at, field="end_at")
         self._shared = shared_hooks(asyncio.get_running_loop())
         poke_count = 0

@@ -458,7 +458,7 @@ def claimed_by_a_live_driver(reg: Any, conn_id: str) -> str:
     start(conn_id)
     opened = reg.runs_write.current(RUN_ID, PIPELINE)
     driver = RunStart(run_id=RUN_ID, pipeline_id=PIPELINE, task_id="spark", try_number=1, attempt_id="driver-1")
-    joined = reg.runs_write.join(driver, expected_attempt_id=opened.attempt_id)
+    joined = reg.runs_write.join(driver, opened_attempt_id=opened.attempt_id)
     assert joined.attempt_claimed
     return str(joined.attempt_id)
 

@@ -14,6 +14,7 @@ from airflow_provider_pipeline_registry.registry import (
     ItemNotFoundError,
     PipelineRunLogUpsert,
     Registry,
+    RegistryValidationError,
     RunFinish,
     RunStart,
     RunStatus,
@@ -142,7 +143,7 @@ def test_retry_with_higher_try_restarts(registry: Registry) -> None:
 def test_join_claims_the_started_attempt_once(registry: Registry) -> None:
     opened = start(registry, "r", try_number=2, task_id="start_run")
     joined = registry.runs_write.join(
-        {"run_id": "r", "pipeline_id": "p", "try_number": 1, "task_id": "spark"}, expected_attempt_id=opened.attempt_id
+        {"run_id": "r", "pipeline_id": "p", "try_number": 1, "task_id": "spark"}, opened_attempt_id=opened.attempt_id
     )
     # the task that runs the job is recorded, with its own try; the starting task keeps its own fields
     assert (joined.task_id, joined.try_number, joined.attempt_claimed) == ("spark", 1, True)
@@ -152,8 +153,23 @@ def test_join_claims_the_started_attempt_once(registry: Registry) -> None:
     with pytest.raises(AttemptConflictError, match="alive"):  # a second driver of the same try
         registry.runs_write.join(
             {"run_id": "r", "pipeline_id": "p", "try_number": 1, "task_id": "spark"},
-            expected_attempt_id=opened.attempt_id,
+            opened_attempt_id=opened.attempt_id,
         )
+
+
+def test_join_accepts_expected_attempt_id_as_a_deprecated_alias(registry: Registry) -> None:
+    opened = start(registry, "r", task_id="start_run")
+    driver = {"run_id": "r", "pipeline_id": "p", "try_number": 1, "task_id": "spark"}
+    with pytest.raises(RegistryValidationError, match="opened_attempt_id= only") as both:
+        registry.runs_write.join(driver, opened_attempt_id=opened.attempt_id, expected_attempt_id=opened.attempt_id)
+    assert both.value.field == "expected_attempt_id"
+    old_name = pytest.warns(DeprecationWarning, match=r"expected_attempt_id=.*opened_attempt_id=")
+    with pytest.raises(AttemptConflictError, match="not the expected other"), old_name:  # it still fences
+        registry.runs_write.join(driver, expected_attempt_id="other", lease=timedelta(days=36500))
+    with pytest.warns(DeprecationWarning, match=r"expected_attempt_id=.*opened_attempt_id="):
+        joined = registry.runs_write.join(driver, expected_attempt_id=opened.attempt_id)
+    assert joined.attempt_claimed
+    assert joined.task_id == "spark"
 
 
 def test_heartbeat_rules(registry: Registry) -> None:
@@ -348,8 +364,8 @@ def test_a_start_replayed_after_a_lost_response_recognises_its_own_attempt(regis
 
 def test_a_zombie_attempt_cannot_write_into_the_newer_one(registry: Registry) -> None:
     opened = start(registry, "r", task_id="start_run")
-    try1 = join(registry, "spark", 1, expected_attempt_id=opened.attempt_id)
-    try2 = join(registry, "spark", 2, expected_attempt_id=opened.attempt_id)  # Airflow retried the Spark task
+    try1 = join(registry, "spark", 1, opened_attempt_id=opened.attempt_id)
+    try2 = join(registry, "spark", 2, opened_attempt_id=opened.attempt_id)  # Airflow retried the Spark task
     assert try2.attempt_id != try1.attempt_id
     registry.runs_write.heartbeat(
         "r", "p", metrics={"rows": 2}, spark={"spark_application_id": "app-2"}, attempt_id=try2.attempt_id
@@ -376,12 +392,12 @@ def test_a_zombie_attempt_cannot_write_into_the_newer_one(registry: Registry) ->
 
 def test_a_late_try_1_driver_cannot_take_over_try_2(registry: Registry) -> None:
     opened = start(registry, "r", task_id="start_run")
-    try2 = join(registry, "spark", 2, expected_attempt_id=opened.attempt_id)  # try 1 was queued in YARN
+    try2 = join(registry, "spark", 2, opened_attempt_id=opened.attempt_id)  # try 1 was queued in YARN
     with pytest.raises(AttemptConflictError, match="alive"):
-        join(registry, "spark", 1, expected_attempt_id=opened.attempt_id)
+        join(registry, "spark", 1, opened_attempt_id=opened.attempt_id)
     finish(registry, "r", "FAILED", attempt_id=try2.attempt_id)
     with pytest.raises(AttemptConflictError, match="already ended as FAILED"):
-        join(registry, "spark", 1, expected_attempt_id=opened.attempt_id)
+        join(registry, "spark", 1, opened_attempt_id=opened.attempt_id)
     stored = registry.runs.find_entity("r", "p", consistent=True)
     assert stored is not None
     assert (stored.attempt_id, stored.try_number, stored.status) == (try2.attempt_id, 2, RunStatus.FAILED)
@@ -389,10 +405,10 @@ def test_a_late_try_1_driver_cannot_take_over_try_2(registry: Registry) -> None:
 
 def test_a_spark_task_retried_alone_starts_a_new_attempt_as_its_try_2(registry: Registry) -> None:
     opened = start(registry, "r", task_id="start_run")
-    try1 = join(registry, "spark", 1, expected_attempt_id=opened.attempt_id)
+    try1 = join(registry, "spark", 1, opened_attempt_id=opened.attempt_id)
     registry.runs_write.heartbeat("r", "p", spark={"spark_application_id": "app-1"}, attempt_id=try1.attempt_id)
     finish(registry, "r", "FAILED", error_type="ValueError", error_message="bad row", attempt_id=try1.attempt_id)
-    try2 = join(registry, "spark", 2, expected_attempt_id=opened.attempt_id)  # the Start task did not rerun
+    try2 = join(registry, "spark", 2, opened_attempt_id=opened.attempt_id)  # the Start task did not rerun
     assert (try2.status, try2.try_number, try2.task_id, try2.spark_application_id) == (
         RunStatus.RUNNING,
         2,
@@ -419,8 +435,8 @@ def test_a_run_ended_before_any_driver_claimed_it(registry: Registry) -> None:
     opened = start(registry, "r", task_id="start_run")
     finish(registry, "r", "FAILED", error_type="TaskFailed", attempt_id=opened.attempt_id)  # a callback
     with pytest.raises(AttemptConflictError):  # try 1's driver, late: its task already failed
-        join(registry, "spark", 1, expected_attempt_id=opened.attempt_id)
-    retried = join(registry, "spark", 2, expected_attempt_id=opened.attempt_id)
+        join(registry, "spark", 1, opened_attempt_id=opened.attempt_id)
+    retried = join(registry, "spark", 2, opened_attempt_id=opened.attempt_id)
     assert (retried.try_number, [a.task_id for a in retried.attempts]) == (2, ["start_run"])
 
 

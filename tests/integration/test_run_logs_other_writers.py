@@ -217,7 +217,7 @@ def test_a_zombie_of_an_attempt_replaced_by_a_previous_release_start_is_refused(
     zombie = "z" * 32
     joined = api.join(
         {"run_id": run_id, "pipeline_id": "p", "task_id": "spark", "try_number": 1, "attempt_id": zombie},
-        expected_attempt_id=opened.attempt_id,
+        opened_attempt_id=opened.attempt_id,
     )
     assert joined.attempt_id == zombie
     # the Airflow retry runs the previous released version: it starts try 2 over the same item
@@ -230,7 +230,7 @@ def test_a_zombie_of_an_attempt_replaced_by_a_previous_release_start_is_refused(
     with pytest.raises(AttemptConflictError):  # the zombie's driver re-entering
         api.join(
             {"run_id": run_id, "pipeline_id": "p", "task_id": "spark", "try_number": 1, "attempt_id": zombie},
-            expected_attempt_id=opened.attempt_id,
+            opened_attempt_id=opened.attempt_id,
         )
     stored = registry.runs.find_entity(run_id, "p", consistent=True)
     assert stored is not None

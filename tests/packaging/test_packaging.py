@@ -192,7 +192,7 @@ from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Pipeline
 config = DynamoDBConfig.from_env()
 registry = Registry(config)
 registry.create_tables()
-with PipelineRunLogger(pipeline_id="core", run_id="core/1", config=config, heartbeat_interval=60) as run:
+with PipelineRunLogger(pipeline_id="core", run_id="core/1", settings=config, heartbeat_interval=60) as run:
     run.records_read(10)
 view = registry.runs.get_by_id("core/1", "core", consistent=True)
 absent = [m for m in ("airflow", "pyspark", "typer", "rich", "yaml") if importlib.util.find_spec(m) is None]

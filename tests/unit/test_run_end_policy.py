@@ -167,7 +167,7 @@ def started(registry: Registry, *, claimed_by: str | None = None) -> tuple[str, 
     if claimed_by is not None:
         joined = registry.runs_write.join(
             RunStart(run_id=run_id, pipeline_id="p1", task_id="spark_job", try_number=1, attempt_id=claimed_by),
-            expected_attempt_id=attempt,
+            opened_attempt_id=attempt,
         )
         attempt = joined.attempt_id
         assert joined.attempt_claimed

@@ -122,7 +122,7 @@ def join(
     return AttemptRequest(
         run=body,
         opener=Opener.JOIN,
-        expected_attempt_id=expected,
+        opened_attempt_id=expected,
         lease=LEASE,
         try_number_known=known,
         create_token="c1",

@@ -358,7 +358,7 @@ def test_from_env_round_trips_run_logger_env(config: DynamoDBConfig, registry: R
     env["AIRFLOW_CTX_DAG_ID"] = "my_dag"
     run = PipelineRunLogger.from_env(env, end_retry_seconds=1)
     assert (run.pipeline_id, run.run_id, run.try_number, run.heartbeat_interval) == ("p1", run_id, 3, 0.5)
-    assert run.config == config
+    assert run.settings == config
     assert run.end_retry_seconds == 1
     with run:
         pass
@@ -399,7 +399,7 @@ def test_a_zombie_try_1_logger_never_writes_into_try_2(config: DynamoDBConfig, r
         registry=registry,
         try_number=1,
         task_id="spark",
-        attempt_id=opened.attempt_id,
+        opened_attempt_id=opened.attempt_id,
         heartbeat_interval=0.05,
         spark=FakeSession(),
         handle_sigterm=False,
@@ -412,7 +412,7 @@ def test_a_zombie_try_1_logger_never_writes_into_try_2(config: DynamoDBConfig, r
         registry=Registry(config),
         try_number=2,  # Airflow retried the Spark task while try 1's driver still runs
         task_id="spark",
-        attempt_id=opened.attempt_id,
+        opened_attempt_id=opened.attempt_id,
         heartbeat_interval=3600,
         handle_sigterm=False,
     ) as try2:
@@ -447,7 +447,7 @@ def test_a_late_try_1_driver_refuses_before_the_job_runs(
         "pipeline_id": "p1",
         "run_id": run_id,
         "task_id": "spark",
-        "attempt_id": opened.attempt_id,
+        "opened_attempt_id": opened.attempt_id,
     }
     with PipelineRunLogger(registry=registry, try_number=2, heartbeat_interval=3600, **common) as try2:
         try2.add_metric("rows", 5)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ...registry.errors import ValidationError
+from ...registry.errors import RegistryValidationError
 from ...registry.time_inputs import time_input
 from ...registry.timezones import utc_now
 from ..context import CliState, get_state
@@ -57,7 +57,7 @@ def encode_cli_token(token: str, since: datetime | None, until: datetime | None)
 
 
 def decode_cli_token(token: str) -> tuple[str, datetime | None, datetime | None]:
-    """Inverse of :func:`encode_cli_token`; a malformed token is a ValidationError."""
+    """Inverse of :func:`encode_cli_token`; a malformed token is a RegistryValidationError."""
     try:
         inner, since, until = token.strip().split(".")
         if not inner:
@@ -68,7 +68,7 @@ def decode_cli_token(token: str) -> tuple[str, datetime | None, datetime | None]
             _from_micros(until),
         )
     except (ValueError, OverflowError, OSError):
-        raise ValidationError(
+        raise RegistryValidationError(
             "page token is malformed (pass back the token a previous `runs list` printed)", field="page_token"
         ) from None
 

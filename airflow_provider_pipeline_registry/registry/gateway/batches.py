@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ..attributes import AttributeValue, Item, check_item_size
-from ..errors import RetryableError, ValidationError
+from ..errors import RegistryValidationError, RetryableError
 from .calls import TableCallSite
 from .expressions import _Expressions
 
@@ -87,7 +87,7 @@ class BatchOperations(TableCallSite):
             requests.append({"DeleteRequest": {"Key": key}})
             seen.add(self._key_identity(key))
         if len(seen) != len(requests):
-            raise ValidationError("a batch must not contain the same key twice", field="items")
+            raise RegistryValidationError("a batch must not contain the same key twice", field="items")
         chunks = [requests[i : i + BATCH_WRITE_LIMIT] for i in range(0, len(requests), BATCH_WRITE_LIMIT)]
         run = _BatchRun()
         outcomes = self._each_chunk(lambda chunk: self._write_chunk(chunk, run), chunks)

@@ -31,9 +31,9 @@ from ..errors import (
     EndpointNotDynamoDBError,
     RegistryConnectionError,
     RegistryError,
+    RegistryValidationError,
     RetryableError,
     TableNotFoundError,
-    ValidationError,
     describe_foreign_answer,
     redact,
 )
@@ -206,7 +206,7 @@ class TableCallSite:
         if code in ACCESS_CODES:
             return AccessDeniedError(f"DynamoDB refused the call ({code}): {message}", **context)
         if code == "ValidationException":
-            return ValidationError(f"DynamoDB rejected the request: {message}", **context)
+            return RegistryValidationError(f"DynamoDB rejected the request: {message}", **context)
         return RegistryError(f"DynamoDB error {code}: {message}", **context)
 
     def _stored(self, raw: Mapping[str, AttributeValue], operation: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..config import DynamoDBConfig
-from ..errors import AccessDeniedError, RegistryError, RetryableError, TableNotFoundError, ValidationError
+from ..errors import AccessDeniedError, RegistryError, RegistryValidationError, RetryableError, TableNotFoundError
 from ..model import RegistryModel, extract_model_metadata
 from ..tables import TABLE_WAIT_SECONDS
 from .calls import TableCallSite
@@ -43,7 +43,7 @@ def create_table(client: DynamoDBClient, definition: dict[str, Any], config: Dyn
     try:
         gateway.call("create_table", **definition)
     except RegistryError as exc:
-        if isinstance(exc, ValidationError | AccessDeniedError):
+        if isinstance(exc, RegistryValidationError | AccessDeniedError):
             raise
         if "ResourceInUseException" in exc.message or "already exists" in exc.message:
             return False

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from ..attributes import AttributeValue, Item, check_item_size
 from ..conditions import Condition, KeyCondition, Update
 from ..config import DynamoDBConfig, LogicalTable
-from ..errors import ConflictError, ValidationError, aws_provenance
+from ..errors import ConflictError, RegistryValidationError, aws_provenance
 from ..model import RegistryModel, extract_model_metadata
 from .batches import BatchOperations
 from .client import DynamoDBClient, create_dynamodb_client
@@ -142,7 +142,9 @@ class TableGateway(BatchOperations):
         not the cause) and the stored item when it returned one. An implementation without
         transactions (dynalite) gives ``supported=False``. At most ``TRANSACT_LIMIT`` puts."""
         if len(puts) > TRANSACT_LIMIT:
-            raise ValidationError(f"a transaction takes at most {TRANSACT_LIMIT} items, got {len(puts)}", field="items")
+            raise RegistryValidationError(
+                f"a transaction takes at most {TRANSACT_LIMIT} items, got {len(puts)}", field="items"
+            )
         actions: list[dict[str, Any]] = []
         for item, condition in puts:
             check_item_size(item, what=f"item for {self.table_name}")
@@ -176,7 +178,7 @@ class TableGateway(BatchOperations):
     ) -> Page:
         """One page of results; follows DynamoDB's 1 MB pages until ``limit`` items are collected."""
         if consistent and key_condition.index_name:
-            raise ValidationError("a global secondary index cannot be read consistently", field="consistent")
+            raise RegistryValidationError("a global secondary index cannot be read consistently", field="consistent")
         expr = _Expressions()
         params: dict[str, Any] = {
             "TableName": self.table_name,
@@ -216,7 +218,7 @@ class TableGateway(BatchOperations):
         start_key: dict[str, AttributeValue] | None,
     ) -> Page:
         if limit is not None and limit < 1:
-            raise ValidationError(f"limit must be at least 1, got {limit}", field="limit")
+            raise RegistryValidationError(f"limit must be at least 1, got {limit}", field="limit")
         items: list[Item] = []
         last_key = start_key
         while True:

@@ -23,7 +23,7 @@ from ..conditions import (
     SameAs,
     Update,
 )
-from ..errors import ValidationError
+from ..errors import RegistryValidationError
 
 
 class _Expressions:
@@ -67,7 +67,7 @@ class _Expressions:
             return f"{self.name(cond.name)} = {self.name(cond.other)}"
         if isinstance(cond, In):
             if not cond.values:
-                raise ValidationError(f"{cond.name}: IN needs at least one value", field=cond.name)
+                raise RegistryValidationError(f"{cond.name}: IN needs at least one value", field=cond.name)
             placeholders = ", ".join(self.value(v, cond.name) for v in cond.values)
             return f"{self.name(cond.name)} IN ({placeholders})"
         if isinstance(cond, And):
@@ -106,7 +106,7 @@ class _Expressions:
         if update.remove:
             clauses.append("REMOVE " + ", ".join(self.name(k) for k in update.remove))
         if not clauses:
-            raise ValidationError("an update must change at least one attribute", field="update")
+            raise RegistryValidationError("an update must change at least one attribute", field="update")
         return " ".join(clauses)
 
     def operand(self, value: Any, path: str) -> str:

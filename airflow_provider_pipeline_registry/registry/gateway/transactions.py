@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from ..attributes import Item, check_item_size, decode_item
 from ..conditions import Condition, Update
-from ..errors import TableNotFoundError, ValidationError
+from ..errors import RegistryValidationError, TableNotFoundError
 from .data_plane import _TRANSACT_CODES, TRANSACT_LIMIT, TableGateway
 from .expressions import _Expressions
 
@@ -47,9 +47,9 @@ class TransactOutcome:
 def transact_write(actions: Sequence[TransactAction], *, token: str) -> TransactOutcome:
     """Write ``actions`` in one transaction with ``ClientRequestToken=token``."""
     if not actions:
-        raise ValidationError("a transaction needs at least one action", field="actions")
+        raise RegistryValidationError("a transaction needs at least one action", field="actions")
     if len(actions) > TRANSACT_LIMIT:
-        raise ValidationError(
+        raise RegistryValidationError(
             f"a transaction takes at most {TRANSACT_LIMIT} actions, got {len(actions)}", field="actions"
         )
     wire: list[dict[str, Any]] = []
@@ -70,7 +70,7 @@ def transact_write(actions: Sequence[TransactAction], *, token: str) -> Transact
             body["ConditionExpression"] = expr.condition(action.condition)
             body["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         elif kind == "ConditionCheck":
-            raise ValidationError("a condition check needs a condition", field="condition")
+            raise RegistryValidationError("a condition check needs a condition", field="condition")
         wire.append({kind: expr.apply(body)})
     gateway = actions[0].gateway
     try:

@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -22,8 +23,8 @@ from ..errors import (
     ConflictError,
     ItemNotFoundError,
     RegistryError,
+    RegistryValidationError,
     RetryableError,
-    ValidationError,
     WatermarkBackwardsError,
     WatermarkConflictError,
 )
@@ -50,13 +51,28 @@ log = logging.getLogger(__name__.rpartition(".")[0])  # the package's logger (it
 _MAX_METRIC_NAME = 255
 
 
+def _renamed(old: str, old_value: Any, new: str, new_value: Any) -> Any:
+    """``new_value``, or ``old_value`` given under a deprecated keyword (a DeprecationWarning naming
+    both); both given is a RegistryValidationError naming the old one."""
+    if old_value is None:
+        return new_value
+    if new_value is not None:
+        raise RegistryValidationError(f"give {new}= only ({old}= is its deprecated former name)", field=old)
+    warnings.warn(f"PipelineRunLogger({old}=...) is deprecated: use {new}=...", DeprecationWarning, stacklevel=3)
+    return old_value
+
+
 def _check_metric(name: str, value: int | float) -> None:
     if not isinstance(name, str) or not name.strip() or len(name) > _MAX_METRIC_NAME:
-        raise ValidationError(f"metric name must be a 1-{_MAX_METRIC_NAME} character string, got {name!r}", field=name)
+        raise RegistryValidationError(
+            f"metric name must be a 1-{_MAX_METRIC_NAME} character string, got {name!r}", field=name
+        )
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(f"metric {name!r} must be an int or float, got {type(value).__name__}", field=name)
+        raise RegistryValidationError(
+            f"metric {name!r} must be an int or float, got {type(value).__name__}", field=name
+        )
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValidationError(f"metric {name!r} must be finite, got {value!r}", field=name)
+        raise RegistryValidationError(f"metric {name!r} must be finite, got {value!r}", field=name)
 
 
 class PipelineRunLogger(SignalCancellation):
@@ -64,15 +80,18 @@ class PipelineRunLogger(SignalCancellation):
 
     :param pipeline_id: the pipeline's id.
     :param run_id: the run's id (``derive_run_id`` under Airflow).
-    :param config: where the registry lives (default: ``registry.config`` or ``DynamoDBConfig.from_env()``).
+    :param settings: how the registry is reached (a ``DynamoDBConfig``; default: ``registry.config``
+        or ``DynamoDBConfig.from_env()``). ``config=`` is its deprecated former name.
     :param try_number: the try of the task running the job (the Spark task's own ``ti.try_number``).
     :param task_id: the task running the job (recorded as the run's ``task_id``).
-    :param attempt_id: the attempt ``StartPipelineRunOperator`` opened (its XCom ``attempt_id``):
-        the driver claims only that one (see ``PipelineRunLogsWriteApi.join``).
+    :param opened_attempt_id: the attempt ``StartPipelineRunOperator`` opened (its XCom
+        ``attempt_id``, the variable ``PIPELINE_REGISTRY_ATTEMPT_ID``): the driver claims only that
+        one (see ``PipelineRunLogsWriteApi.join``). Not the logger's own :attr:`attempt_id`.
+        ``attempt_id=`` is its deprecated former name.
     :param lease_seconds: a RUNNING attempt whose heartbeat is older than this may be taken over
         (default: 300 s, or 3 heartbeat intervals if longer; must exceed ``heartbeat_interval``).
     :param heartbeat_interval: seconds between heartbeats from a daemon thread.
-    :param registry: an existing ``Registry`` (else one is built from ``config``).
+    :param registry: an existing ``Registry`` (else one is built from ``settings``).
     :param spark: a Spark session to attach on enter (same as :meth:`attach_spark`).
     :param end_retry_seconds: total time budget for retrying the end write.
     :param handle_sigterm: install SIGTERM and SIGINT handlers that end the run CANCELLED (main thread only).
@@ -85,7 +104,7 @@ class PipelineRunLogger(SignalCancellation):
         *,
         pipeline_id: str,
         run_id: str,
-        config: DynamoDBConfig | None = None,
+        settings: DynamoDBConfig | None = None,
         try_number: int | None = None,
         heartbeat_interval: float = 30.0,
         registry: Registry | None = None,
@@ -96,26 +115,31 @@ class PipelineRunLogger(SignalCancellation):
         dag_id: str | None = None,
         dag_run_id: str | None = None,
         task_id: str | None = None,
-        attempt_id: str | None = None,
+        opened_attempt_id: str | None = None,
         lease_seconds: float | None = None,
+        config: DynamoDBConfig | None = None,
+        attempt_id: str | None = None,
     ) -> None:
+        settings = _renamed("config", config, "settings", settings)
+        opened_attempt_id = _renamed("attempt_id", attempt_id, "opened_attempt_id", opened_attempt_id)
         if heartbeat_interval <= 0:
-            raise ValidationError("heartbeat_interval must be > 0 seconds", field="heartbeat_interval")
+            raise RegistryValidationError("heartbeat_interval must be > 0 seconds", field="heartbeat_interval")
         if end_retry_seconds < 0:
-            raise ValidationError("end_retry_seconds must be >= 0", field="end_retry_seconds")
+            raise RegistryValidationError("end_retry_seconds must be >= 0", field="end_retry_seconds")
         if lease_seconds is None:
             lease_seconds = max(DEFAULT_LEASE_SECONDS, 3 * heartbeat_interval)
         if lease_seconds <= heartbeat_interval:
-            raise ValidationError(
+            raise RegistryValidationError(
                 f"lease_seconds ({lease_seconds}) must be longer than heartbeat_interval ({heartbeat_interval})",
                 field="lease_seconds",
             )
         if registry is None:
             from ..facade import Registry
 
-            registry = Registry(config or DynamoDBConfig.from_env())
+            registry = Registry(settings or DynamoDBConfig.from_env())
         self.registry = registry
-        self.config = config or registry.config
+        #: how the registry is reached (``DynamoDBConfig``)
+        self.settings = settings or registry.config
         self.pipeline_id = pipeline_id
         self.run_id = run_id
         self.try_number = try_number
@@ -125,7 +149,8 @@ class PipelineRunLogger(SignalCancellation):
         self.handle_sigterm = handle_sigterm
         self.watch_parent = (_SPARK_SUBMIT_MARKER_ENV in os.environ) if watch_parent is None else watch_parent
         self._identity = {"dag_id": dag_id, "dag_run_id": dag_run_id, "task_id": task_id}
-        self.expected_attempt_id = attempt_id
+        #: the attempt the start operator opened, for this driver to claim (None: any unclaimed one)
+        self.opened_attempt_id = opened_attempt_id
         #: this logger's own attempt id (the run's ``attempt_id`` once joined)
         self.attempt_id: str | None = None
         self._spark_to_attach = spark
@@ -153,6 +178,16 @@ class PipelineRunLogger(SignalCancellation):
 
     def __repr__(self) -> str:
         return f"PipelineRunLogger(run_id={self.run_id!r}, pipeline_id={self.pipeline_id!r}, phase={self._phase!r})"
+
+    @property
+    def config(self) -> DynamoDBConfig:
+        """Deprecated name of :attr:`settings`."""
+        return self.settings
+
+    @property
+    def expected_attempt_id(self) -> str | None:
+        """Deprecated name of :attr:`opened_attempt_id`."""
+        return self.opened_attempt_id
 
     # -- construction from the environment ------------------------------------------------------
     @classmethod
@@ -213,7 +248,7 @@ class PipelineRunLogger(SignalCancellation):
         read = self._watermark_reads.get(table_id)
         if read is None:
             known = ", ".join(sorted(self._watermark_reads)) or "none"
-            raise ValidationError(
+            raise RegistryValidationError(
                 f"run {self.run_id!r} did not read a watermark of table {table_id!r} (the pipeline's active "
                 f"tables when it started: {known})",
                 field=f"watermarks.{table_id}",
@@ -252,7 +287,7 @@ class PipelineRunLogger(SignalCancellation):
             self._api.stage_watermark(self.run_id, self.pipeline_id, table_id, text, attempt_id=self.attempt_id)
         except AttemptSupersededError as exc:
             self._note_superseded(exc)
-        except (ValidationError, WatermarkConflictError):
+        except (RegistryValidationError, WatermarkConflictError):
             raise
         except RegistryError as exc:
             log.warning(
@@ -268,7 +303,7 @@ class PipelineRunLogger(SignalCancellation):
         read = self._read_of(table_id)
         name = column or read.get("column")
         if not name:
-            raise ValidationError(
+            raise RegistryValidationError(
                 f"table {table_id!r} declares no watermark_column: pass column=...", field="watermark_column"
             )
         high = high_watermark(df, name, read.get("type") or "string", table_id=table_id)
@@ -339,7 +374,7 @@ class PipelineRunLogger(SignalCancellation):
         return self.registry.runs_write
 
     def _when(self, value: datetime | None = None) -> str:
-        return format_for_display(value or utc_now(), self.config.user_timezone)
+        return format_for_display(value or utc_now(), self.settings.user_timezone)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def __enter__(self) -> PipelineRunLogger:
@@ -364,7 +399,7 @@ class PipelineRunLogger(SignalCancellation):
                 "pipeline-registry-start",
                 lambda: self._api.join(
                     start,
-                    expected_attempt_id=self.expected_attempt_id,
+                    opened_attempt_id=self.opened_attempt_id,
                     lease=timedelta(seconds=self.lease_seconds),
                     try_number_known=self.try_number is not None,
                 ),
@@ -503,7 +538,7 @@ class PipelineRunLogger(SignalCancellation):
 
     def _join_threads(self) -> None:
         """Join the watcher and heartbeat threads (stopped), up to the exit deadline after a signal."""
-        timeout = max(5.0, self.config.read_timeout + self.config.connect_timeout)
+        timeout = max(5.0, self.settings.read_timeout + self.settings.connect_timeout)
         for thread in (self._watcher, self._thread):
             if thread is not None and thread is not threading.current_thread():
                 self._wait_for(thread, default_deadline=time.monotonic() + timeout)

@@ -20,6 +20,7 @@ condition back through the decision. What each call decides is the protocol, in 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -35,8 +36,8 @@ from ..errors import (
     ConflictError,
     ItemNotFoundError,
     RegistryError,
+    RegistryValidationError,
     RetryableError,
-    ValidationError,
     WatermarkBackwardsError,
     WatermarkConflictError,
     aws_provenance,
@@ -112,12 +113,12 @@ class PipelineRunLogsWriteApi:
 
     def _entity(self, values: Mapping[str, Any], operation: str, run_id: str, pipeline_id: str) -> PipelineRunLog:
         """Decoded stored values (e.g. a ConflictError's ``current``) as the entity; values that do
-        not validate (an item holding only its keys...) are our ValidationError, with context."""
+        not validate (an item holding only its keys...) are our RegistryValidationError, with context."""
         try:
             return PipelineRunLog.model_validate(dict(values))
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError
-            summary = exc.message if isinstance(exc, ValidationError) else _pydantic_summary(exc)
-            raise ValidationError(
+        except ValueError as exc:  # pydantic's RegistryValidationError is a ValueError
+            summary = exc.message if isinstance(exc, RegistryValidationError) else _pydantic_summary(exc)
+            raise RegistryValidationError(
                 f"stored run {run_id!r} of pipeline {pipeline_id!r} is invalid: {summary}",
                 field=getattr(exc, "field", None),
                 **self._context(operation, run_id, pipeline_id),
@@ -215,9 +216,10 @@ class PipelineRunLogsWriteApi:
         self,
         data: RunStart | Mapping[str, Any],
         *,
-        expected_attempt_id: str | None = None,
+        opened_attempt_id: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
         try_number_known: bool = True,
+        expected_attempt_id: str | None = None,
     ) -> PipelineRunLog:
         """Make ``data.attempt_id`` the run's current attempt, for the driver that runs the job.
 
@@ -227,7 +229,7 @@ class PipelineRunLogsWriteApi:
 
         * no run yet: a new attempt (a job run without a start operator);
         * the run is RUNNING in an attempt no driver has claimed yet (and it is
-          ``expected_attempt_id`` when given, the id ``StartPipelineRunOperator`` pushed): the
+          ``opened_attempt_id`` when given, the id ``StartPipelineRunOperator`` opened and pushed): the
           first driver to claim it joins it (the attempt takes the driver's attempt id, task id
           and try number); any later driver sees it claimed;
         * the run is RUNNING in an attempt of the same task with a lower try number (Airflow
@@ -240,13 +242,26 @@ class PipelineRunLogsWriteApi:
           try 2 runs), before the job's work starts.
 
         ``try_number_known=False`` says the caller has no try number of its own (``data``
-        carries the default 1): it never supersedes by try.
+        carries the default 1): it never supersedes by try. ``expected_attempt_id=`` is the
+        deprecated former name of ``opened_attempt_id=``.
         """
+        if expected_attempt_id is not None:
+            if opened_attempt_id is not None:
+                raise RegistryValidationError(
+                    "give opened_attempt_id= only (expected_attempt_id= is its deprecated former name)",
+                    field="expected_attempt_id",
+                )
+            warnings.warn(
+                "join(expected_attempt_id=...) is deprecated: use opened_attempt_id=...",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            opened_attempt_id = expected_attempt_id
         start = validate_dto(RunStart, data, self.config.tzinfo)
         request = self._request(
             start,
             Opener.JOIN,
-            expected_attempt_id=expected_attempt_id,
+            opened_attempt_id=opened_attempt_id,
             lease=lease,
             try_number_known=try_number_known,
         )
@@ -412,7 +427,7 @@ class PipelineRunLogsWriteApi:
 
         ``value`` is typed by the table's ``watermark_type`` (the canonical text is returned); an
         advance below the low bound the run read is :class:`WatermarkBackwardsError`, a table the
-        run did not read is ValidationError. A superseded attempt gets AttemptSupersededError and
+        run did not read is RegistryValidationError. A superseded attempt gets AttemptSupersededError and
         stages nothing; an ended run ConflictError.
         """
         context = self._context("stage_watermark", run_id, pipeline_id)
@@ -513,7 +528,7 @@ class PipelineRunLogsWriteApi:
             read = seen.watermarks or {}
             moves = {t: v for t, v in sorted(advances.items()) if v != read[t].get("from")}
             if len(moves) > MAX_COMMITTED_TABLES:
-                raise ValidationError(
+                raise RegistryValidationError(
                     f"one end commits at most {MAX_COMMITTED_TABLES} watermarks, got {len(moves)}", field="watermarks"
                 )
             now = utc_now()
@@ -723,21 +738,21 @@ class PipelineRunLogsWriteApi:
         for index, data in enumerate(runs):
             try:
                 items.append(self.to_item(data))
-            except ValidationError as exc:
+            except RegistryValidationError as exc:
                 problems.extend(
                     {**p, "field": f"[{index}].{p['field']}"}
                     for p in exc.errors or [{"field": exc.field or "?", "message": exc.message}]
                 )
         if problems:
             summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:20])
-            raise ValidationError(
+            raise RegistryValidationError(
                 f"{len(problems)} invalid run log(s): {summary}", field=problems[0]["field"], errors=problems
             )
         by_id = {_run_key_of(item): item for item in items}
         if len(by_id) != len(items):
             ids = [_run_key_of(item) for item in items]
             dupes = sorted({f"{r}/{p}" for r, p in ids if ids.count((r, p)) > 1})
-            raise ValidationError(f"run named twice in batch: {dupes[:10]}", field="run_id")
+            raise RegistryValidationError(f"run named twice in batch: {dupes[:10]}", field="run_id")
         try:
             stored = {
                 _run_key_of(raw): raw
@@ -822,7 +837,7 @@ def _advance(run_id: str, snapshot: Mapping[str, Mapping[str, Any]] | None, tabl
     read = (snapshot or {}).get(table_id)
     if read is None:
         known = ", ".join(sorted(snapshot or {})) or "none"
-        raise ValidationError(
+        raise RegistryValidationError(
             f"run {run_id!r} did not read a watermark of table {table_id!r} (the pipeline's active tables "
             f"when it started: {known})",
             field=f"watermarks.{table_id}",

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import ConflictError, ItemNotFoundError, ValidationError, WatermarkConflictError
+from ..errors import ConflictError, ItemNotFoundError, RegistryValidationError, WatermarkConflictError
 from ..run_env import DEFAULT_LEASE_SECONDS
 from ..timezones import format_for_display, utc_now
 from .status import RunStatus
@@ -149,7 +149,7 @@ def parse_end_status(value: RunStatus | str) -> RunStatus:
     """``value`` (any case, surrounding blanks ignored) as SUCCESS, FAILED or CANCELLED."""
     text = str(getattr(value, "value", value)).strip().upper()
     if text not in {s.value for s in RunStatus} or text == RunStatus.RUNNING.value:
-        raise ValidationError(f"status must be SUCCESS, FAILED or CANCELLED, got {value!r}", field="status")
+        raise RegistryValidationError(f"status must be SUCCESS, FAILED or CANCELLED, got {value!r}", field="status")
     return RunStatus(text)
 
 
@@ -161,7 +161,7 @@ def check_end_timing(*, driver_end_timeout: float, driver_poll_interval: float, 
         ("lease_seconds", lease_seconds),
     ):
         if value < 0 or (name != "driver_end_timeout" and value == 0):
-            raise ValidationError(f"{name} must be a positive number of seconds, got {value!r}", field=name)
+            raise RegistryValidationError(f"{name} must be a positive number of seconds, got {value!r}", field=name)
 
 
 @dataclass(frozen=True)

@@ -101,15 +101,16 @@ class AttemptRequest:
     """A start or a join, as :func:`decide` needs it.
 
     ``run`` is the validated input (its ``attempt_id``, ``try_number``, ``task_id``: the
-    asking task's own). ``expected_attempt_id``, ``lease`` and ``try_number_known`` are the
-    join's (see ``PipelineRunLogsWriteApi.join``). ``expire_at`` (the TTL, from the config) and
-    ``create_token`` (a fresh token, written only by the write that creates the item) are given
-    by the caller so the decision stays pure; ``display_tz`` is the timezone of the messages.
+    asking task's own). ``opened_attempt_id`` (the attempt the start operator opened), ``lease``
+    and ``try_number_known`` are the join's (see ``PipelineRunLogsWriteApi.join``). ``expire_at``
+    (the TTL, from the settings) and ``create_token`` (a fresh token, written only by the write
+    that creates the item) are given by the caller so the decision stays pure; ``display_tz`` is
+    the timezone of the messages.
     """
 
     run: RunStart
     opener: Opener = Opener.START
-    expected_attempt_id: str | None = None
+    opened_attempt_id: str | None = None
     lease: timedelta = DEFAULT_LEASE
     try_number_known: bool = True
     expire_at: int | None = None
@@ -339,7 +340,7 @@ def _decide_join(seen: PipelineRunLog, request: AttemptRequest, now: datetime) -
 
     last_try = last_try_of(seen, task_id)
     if seen.status is RunStatus.RUNNING:
-        expected = request.expected_attempt_id
+        expected = request.opened_attempt_id
         if not seen.attempt_claimed and expected in (None, seen.current_attempt_id):
             reason = f"claims the unclaimed attempt {seen.attempt_id}"
             return Decision(Outcome.CLAIM, reason, claim_update(request, seen, now), unchanged(seen))

@@ -10,7 +10,7 @@ from ..attributes import check_key_value, decode_item
 from ..conditions import Condition, In, KeyCondition
 from ..config import DynamoDBConfig
 from ..config_store import check_projection
-from ..errors import ItemNotFoundError, ValidationError
+from ..errors import ItemNotFoundError, RegistryValidationError
 from ..gateway import DynamoDBClient, TableGateway, create_table_gateway
 from ..keys import build_gsi_key_condition, build_model_key, decode_page_token, encode_page_token
 from ..timezones import MAX_DATETIME_TEXT, MIN_DATETIME_TEXT, format_utc, resolve_user_timezone, utc_now
@@ -82,9 +82,9 @@ class PipelineRunLogsReadApi:
         """The run's view; raises ItemNotFoundError when it does not exist.
 
         Without ``pipeline_id`` (the seed library's call): the run id alone, a Query on the
-        partition key; a ValidationError naming the pipelines when several share the run id.
+        partition key; a RegistryValidationError naming the pipelines when several share the run id.
         With ``projection``: only those attributes, as :meth:`get_attributes` returns them (an
-        unknown name is a ValidationError).
+        unknown name is a RegistryValidationError).
         """
         names = check_projection(PipelineRunLog, projection, tz) if projection is not None else None
         if pipeline_id is None:
@@ -114,7 +114,7 @@ class PipelineRunLogsReadApi:
         if not pipelines:
             raise self._not_found(run_id, None)
         if len(pipelines) > 1:
-            raise ValidationError(
+            raise RegistryValidationError(
                 f"run {run_id!r} exists in {len(pipelines)} pipelines ({', '.join(map(repr, pipelines))}): "
                 "name the pipeline (get_by_id(run_id, pipeline_id))",
                 field="pipeline_id",
@@ -166,7 +166,7 @@ class PipelineRunLogsReadApi:
         low = format_utc(since, field="since") if since else MIN_DATETIME_TEXT
         high = format_utc(until, field="until") if until else MAX_DATETIME_TEXT
         if low > high:
-            raise ValidationError("since must not be after until", field="since")
+            raise RegistryValidationError("since must not be after until", field="since")
         condition = build_gsi_key_condition(
             PipelineRunLog, PIPELINE_RUNS_INDEX, pipeline_id, sort_op="between", sort_values=(low, high)
         )
@@ -175,7 +175,7 @@ class PipelineRunLogsReadApi:
             try:
                 status_filter = In("status", tuple(RunStatus(s).value for s in statuses))
             except ValueError as exc:
-                raise ValidationError(f"statuses: {exc}", field="statuses") from None
+                raise RegistryValidationError(f"statuses: {exc}", field="statuses") from None
         scope = f"runs:{pipeline_id}:{low}:{high}:{sorted(map(str, statuses or []))}"
         page = self.gateway.query(
             condition,

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AccessDeniedError, ConfigurationError, RegistryError, TableNotFoundError, ValidationError
+from ..errors import AccessDeniedError, ConfigurationError, RegistryError, RegistryValidationError, TableNotFoundError
 from ..time_inputs import TimeInputError, duration_input
 from ..timezones import format_for_display, format_utc, parse_utc
 from .status import RUN_STATES, RunStatus
@@ -43,7 +43,7 @@ RUN_STATE_ATTRIBUTES: tuple[str, ...] = (
 FATAL_READ_ERRORS: tuple[type[RegistryError], ...] = (
     AccessDeniedError,
     TableNotFoundError,
-    ValidationError,
+    RegistryValidationError,
     ConfigurationError,
 )
 
@@ -187,7 +187,7 @@ def describe_target(
 
 def normalize_states(states: Iterable[RunStatus | str] | RunStatus | str, *, field: str) -> frozenset[str]:
     """Parse run states (``"success"``, ``"SUCCESS"`` or ``RunStatus.SUCCESS``) to their canonical text;
-    ValidationError naming ``field`` for anything else."""
+    RegistryValidationError naming ``field`` for anything else."""
     if isinstance(states, str):
         states = [states]
     result: set[str] = set()
@@ -195,7 +195,7 @@ def normalize_states(states: Iterable[RunStatus | str] | RunStatus | str, *, fie
         text = str(state).strip().upper() if isinstance(state, str) else ""
         if text not in RUN_STATES:
             allowed = ", ".join(RUN_STATES)
-            raise ValidationError(f"{field}: unknown run state {state!r} (allowed: {allowed})", field=field)
+            raise RegistryValidationError(f"{field}: unknown run state {state!r} (allowed: {allowed})", field=field)
         result.add(text)
     return frozenset(result)
 
@@ -208,11 +208,11 @@ def validate_states(
     target = normalize_states(target_states, field="target_states")
     failed = normalize_states(failed_states, field="failed_states")
     if not target:
-        raise ValidationError("target_states must name at least one run state", field="target_states")
+        raise RegistryValidationError("target_states must name at least one run state", field="target_states")
     overlap = target & failed
     if overlap:
         names = ", ".join(sorted(overlap))
-        raise ValidationError(
+        raise RegistryValidationError(
             f"target_states and failed_states must be disjoint; both contain {names}", field="failed_states"
         )
     return target, failed

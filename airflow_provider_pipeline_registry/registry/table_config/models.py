@@ -69,7 +69,7 @@ class TableConfigUpsert(_TableFields):
         """A starting ``watermark_value`` must be a value of ``watermark_type`` (a run reads it)."""
         values = self.__dict__  # an update validates one field at a time, on a partial instance
         if values.get("watermark_value"):
-            from ..errors import ValidationError as RegistryValidationError
+            from ..errors import RegistryValidationError as RegistryValidationError
 
             kind = values.get("watermark_type") or WatermarkType.STRING
             try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..errors import ValidationError
+from ..errors import RegistryValidationError
 from .values import WatermarkType, normalize_watermark
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -20,7 +20,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def _quoted(column: str) -> str:
     if not isinstance(column, str) or not column.strip():
-        raise ValidationError(f"watermark column must be a column name, got {column!r}", field="watermark_column")
+        raise RegistryValidationError(
+            f"watermark column must be a column name, got {column!r}", field="watermark_column"
+        )
     return "`" + column.replace("`", "``") + "`"
 
 
@@ -40,7 +42,7 @@ def high_watermark(
         return normalize_watermark(_EPOCH + timedelta(microseconds=int(high)), kind, table_id=table_id)
     if kind is WatermarkType.INTEGER:
         if isinstance(high, float) or (hasattr(high, "to_integral_value") and high != high.to_integral_value()):
-            raise ValidationError(
+            raise RegistryValidationError(
                 f"watermark column {column!r} of table {table_id!r} is declared integer but holds {high!r}",
                 field="watermark_column",
             )

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..conditions import Condition, KeyCondition, Update, eq, not_exists
 from ..config import DynamoDBConfig
-from ..errors import ConflictError, ItemNotFoundError, TableNotFoundError, ValidationError
+from ..errors import ConflictError, ItemNotFoundError, RegistryValidationError, TableNotFoundError
 from ..gateway import DynamoDBClient, TableGateway, TransactAction, create_table_gateway, transact_write
 from ..keys import build_model_key
 from ..table_config.models import TableConfig
@@ -217,13 +217,17 @@ class WatermarkStore:
     ) -> WatermarkEntry:
         """Move ``table_id``'s watermark to before/after run ``to_run_id``, or to ``value``."""
         if (to_run_id is None) == (value is None):
-            raise ValidationError("rewind_watermark needs exactly one of to_run_id= or value=", field="to_run_id")
+            raise RegistryValidationError(
+                "rewind_watermark needs exactly one of to_run_id= or value=", field="to_run_id"
+            )
         if not isinstance(reason, str) or not reason.strip():
-            raise ValidationError("rewind_watermark needs a reason (recorded in the history)", field="reason")
+            raise RegistryValidationError("rewind_watermark needs a reason (recorded in the history)", field="reason")
         try:
             where = RewindPosition(position)
         except ValueError:
-            raise ValidationError(f"position must be 'before' or 'after', got {position!r}", field="position") from None
+            raise RegistryValidationError(
+                f"position must be 'before' or 'after', got {position!r}", field="position"
+            ) from None
         who = actor or _current_user()
         table = self._table(table_id)
         kind = _type_of(table)
@@ -275,7 +279,9 @@ class WatermarkStore:
             if outcome.applied:
                 return planned
             if not outcome.supported:
-                raise ValidationError("this DynamoDB implementation has no transactions: cannot rewind", field="table")
+                raise RegistryValidationError(
+                    "this DynamoDB implementation has no transactions: cannot rewind", field="table"
+                )
         raise ConflictError(
             f"the watermark of table {table_id!r} kept moving while rewinding it ({_REWIND_ROUNDS} rounds)",
             operation="rewind_watermark",

@@ -20,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from ..errors import ValidationError
+from ..errors import RegistryValidationError
 from ..timezones import format_utc
 
 MAX_WATERMARK_CHARS = 1024
@@ -36,11 +36,13 @@ class WatermarkType(StrEnum):
 
 
 def normalize_watermark(value: Any, kind: WatermarkType | str, *, table_id: str = "?") -> str:
-    """``value`` as the canonical text of a ``kind`` watermark; ValidationError naming the table."""
+    """``value`` as the canonical text of a ``kind`` watermark; RegistryValidationError naming the table."""
     kind = WatermarkType(kind)
     field = f"watermarks.{table_id}"
     if value is None:
-        raise ValidationError(f"watermark of table {table_id!r}: None is not a value to advance to", field=field)
+        raise RegistryValidationError(
+            f"watermark of table {table_id!r}: None is not a value to advance to", field=field
+        )
     if kind is WatermarkType.TIMESTAMP:
         moment = value
         if isinstance(value, str):
@@ -48,29 +50,29 @@ def normalize_watermark(value: Any, kind: WatermarkType | str, *, table_id: str 
             try:
                 moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
             except ValueError:
-                raise ValidationError(
+                raise RegistryValidationError(
                     f"watermark of table {table_id!r} is a timestamp: {value!r} is not ISO-8601", field=field
                 ) from None
         if not isinstance(moment, datetime):
-            raise ValidationError(
+            raise RegistryValidationError(
                 f"watermark of table {table_id!r} is a timestamp: got {type(value).__name__} {value!r}", field=field
             )
         if moment.tzinfo is None or moment.utcoffset() is None:
-            raise ValidationError(
+            raise RegistryValidationError(
                 f"watermark of table {table_id!r}: {value!r} has no timezone (give UTC, e.g. '...Z')", field=field
             )
         return format_utc(moment, field=field)
     if kind is WatermarkType.INTEGER:
         if isinstance(value, bool) or not isinstance(value, int | str):
-            raise ValidationError(
+            raise RegistryValidationError(
                 f"watermark of table {table_id!r} is an integer: got {type(value).__name__} {value!r}", field=field
             )
         text = str(value).strip()
         if not _INTEGER.match(text):
-            raise ValidationError(f"watermark of table {table_id!r} is an integer: got {value!r}", field=field)
+            raise RegistryValidationError(f"watermark of table {table_id!r} is an integer: got {value!r}", field=field)
         return str(int(text))
     if not isinstance(value, str) or not value or len(value) > MAX_WATERMARK_CHARS:
-        raise ValidationError(
+        raise RegistryValidationError(
             f"watermark of table {table_id!r} is a string of 1 to {MAX_WATERMARK_CHARS} characters, got {value!r}",
             field=field,
         )
