@@ -168,7 +168,7 @@ class Player:
             dag_id=f"{PIPELINE}_daily_dag",
             dag_run_id="scheduled__2026-03-08T06:00:00+00:00",
             task_id="spark_submit",
-            attempt_id=started.attempt_id if started else None,
+            opened_attempt_id=started.attempt_id if started else None,
         )
         try:
             with logger:

@@ -567,7 +567,7 @@ def test_a_join_of_a_started_attempt_and_a_later_try_make_no_refused_write(regis
     opened = start(registry, "cap", task_id="start_run")
     with _calls(registry) as calls:
         joined = registry.runs_write.join(
-            {"run_id": "cap", "pipeline_id": "p", "task_id": "spark"}, expected_attempt_id=opened.attempt_id
+            {"run_id": "cap", "pipeline_id": "p", "task_id": "spark"}, opened_attempt_id=opened.attempt_id
         )
     assert joined.attempt_claimed
     runs = [c for c in calls if c[0] in {"GetItem", "UpdateItem"}]
@@ -598,5 +598,6 @@ def test_a_retry_keeps_a_short_error_of_the_previous_attempt(registry: Registry)
     (previous,) = retry.attempts
     kept = previous.error_message or ""
     assert len(kept.encode()) <= MAX_HISTORY_ERROR_BYTES
-    assert kept.startswith("Traceback") and kept.endswith("ValueError: the point")
+    assert kept.startswith("Traceback")
+    assert kept.endswith("ValueError: the point")
     assert item_size(raw_run(registry, "hist")) < 1024 + MAX_HISTORY_ERROR_BYTES

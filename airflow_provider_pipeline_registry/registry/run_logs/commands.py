@@ -265,7 +265,7 @@ class PipelineRunLogsWriteApi:
             lease=lease,
             try_number_known=try_number_known,
         )
-        return self._decide_and_write("join", request, expect_run=expected_attempt_id is not None)
+        return self._decide_and_write("join", request, expect_run=opened_attempt_id is not None)
 
     # -- while running -------------------------------------------------------------------------
     def heartbeat(
