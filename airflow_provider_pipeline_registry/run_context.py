@@ -9,11 +9,13 @@ from .utils.run_context import (
     dag_run_id_of,
     derive_context_run_id,
     is_dag_level,
+    source_watermarks,
     spark_env_template,
     spark_task_env,
     state_name,
     task_group_id_of,
     watched_task_states,
+    watermark_template,
 )
 
 __all__ = [
@@ -25,9 +27,11 @@ __all__ = [
     "dag_run_id_of",
     "derive_context_run_id",
     "is_dag_level",
+    "source_watermarks",
     "spark_env_template",
     "spark_task_env",
     "state_name",
     "task_group_id_of",
     "watched_task_states",
+    "watermark_template",
 ]

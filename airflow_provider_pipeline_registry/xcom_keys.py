@@ -12,6 +12,8 @@ XCOM_APPLICATION = "application"
 XCOM_APPLICATION_ARGS = "application_args"
 XCOM_RUN_LOGGER_ENV = "run_logger_env"
 XCOM_RUN_ID = "run_id"
+#: ``{table_id: committed watermark or None}`` of the pipeline's active source tables, read at load
+XCOM_WATERMARKS = "watermarks"
 #: XCom key pushed by StartPipelineRunOperator: the attempt it opened (for the Spark task's env;
 #: the run logger's ``opened_attempt_id``; the key keeps its name: a wire contract)
 XCOM_ATTEMPT_ID = "attempt_id"
@@ -33,4 +35,5 @@ __all__ = [
     "XCOM_RUN_LINK",
     "XCOM_RUN_LOGGER_ENV",
     "XCOM_SPARK_CONF",
+    "XCOM_WATERMARKS",
 ]

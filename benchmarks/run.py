@@ -38,7 +38,9 @@ SECTIONS = (
     "serialization",
     "batch",
     "config_batch",
+    "config_cli",
     "dag",
+    "dag_generated",
     "history",
     "triggerer",
     "cli",
@@ -280,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         "serialization",
         "batch",
         "config_batch",
+        "config_cli",
         "history",
         "triggerer",
         "watermarks",
@@ -317,6 +320,10 @@ def main(argv: list[str] | None = None) -> int:
             import bench_config_batch
 
             console.print(bench_config_batch.report(bench_config_batch.run(registry, quick=args.quick)))  # type: ignore[arg-type]
+        if "config_cli" in sections:
+            import bench_config_cli
+
+            console.print(bench_config_cli.report(bench_config_cli.run(registry, quick=args.quick)))  # type: ignore[arg-type]
         if "history" in sections:
             import bench_history
 
@@ -344,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
         import bench_dag_parse
 
         console.print(_dag_table(bench_dag_parse.run(quick=args.quick)))
+    if "dag_generated" in sections:
+        import bench_dag_parse
+
+        console.print(bench_dag_parse.report_generated(bench_dag_parse.run_generated(quick=args.quick)))
     if "cli" in sections:
         import bench_cli_start
 

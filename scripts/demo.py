@@ -9,8 +9,10 @@ Run through ``scripts/demo.sh`` (which installs everything first), or ``uv run p
   runs is printed last, laid out for the terminal's width (80 columns are enough).
 
 Steps: a temporary AIRFLOW_HOME with a SQLite metadata DB, the registry tables, the seed configs
-of ``dags_examples/seed/``, ``example_spark_pipeline`` then ``example_downstream_pipeline`` with
-``dag.test()``, and the resulting run logs as a table in the user's timezone.
+of ``dags_examples/seed/``, ``example_spark_pipeline`` (2,000 sales), new sales, then
+``example_spark_pipeline`` again (incremental: it reads only the 500 new ones), the asset consumer
+and ``example_downstream_pipeline`` with ``dag.test()``, and the resulting run logs and the source
+table's watermark history as tables in the user's timezone.
 """
 
 from __future__ import annotations
@@ -32,18 +34,30 @@ EXAMPLES = REPO / "dags_examples"
 DAG_IDS = ("example_spark_pipeline", "example_asset_consumer", "example_downstream_pipeline")
 #: Airflow 2 has no run-time asset events: the consumer is not run there
 PIPELINE_IDS = ("sales_daily",)
+#: the incremental source of sales_daily: its watermark history is shown at the end
+SOURCE_TABLE_ID = "sales_daily.raw_sales"
 
 
-def write_sample_sales(directory: Path, rows: int = 2_000) -> None:
-    """Deterministic raw sales as CSV."""
+#: the sales the first run reads, and the ones that arrive before the second (incremental) run
+FIRST_SALES, NEW_SALES = 2_000, 500
+
+
+def write_sample_sales(directory: Path, rows: int = FIRST_SALES, *, first_order: int = 0, part: int = 0) -> None:
+    """Deterministic raw sales as CSV: orders ``first_order`` .. ``first_order + rows - 1`` in
+    ``part-<part>.csv`` (call again with a higher ``first_order`` and ``part`` for new sales)."""
     directory.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(42)
+    rng = random.Random(42 + part)
     regions = ["north", "south", "east", "west"]
-    with (directory / "part-000.csv").open("w", newline="") as handle:
+    with (directory / f"part-{part:03d}.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["order_id", "region", "amount"])
-        for order in range(rows):
+        for order in range(first_order, first_order + rows):
             writer.writerow([order, rng.choice(regions), round(rng.uniform(1, 500), 2)])
+
+
+def add_new_sales(directory: Path) -> None:
+    """The sales that arrive after the first run: the second run reads only these."""
+    write_sample_sales(directory, NEW_SALES, first_order=FIRST_SALES, part=1)
 
 
 def load_seed(data_dir: Path) -> list[dict[str, Any]]:
@@ -196,13 +210,18 @@ def _run_dags(data_dir: Path, summary: Summary) -> int:
     from airflow_provider_pipeline_registry.compat import AIRFLOW_V_3_PLUS
 
     states: dict[str, str] = {}
-    for dag_id in (d for d in DAG_IDS if AIRFLOW_V_3_PLUS or d != "example_asset_consumer"):
+    runs = [DAG_IDS[0], DAG_IDS[0], *DAG_IDS[1:]]  # the pipeline twice: the second run is incremental
+    for index, dag_id in enumerate(d for d in runs if AIRFLOW_V_3_PLUS or d != "example_asset_consumer"):
+        if index == 1:
+            add_new_sales(data_dir / "raw" / "sales")
+            print(f"==> {NEW_SALES} new sales arrived: the second run reads only those")
         print(f"==> running {dag_id}")
         dag_run = bag.get_dag(dag_id).test()
-        states[dag_id] = str(dag_run.state)
+        states[f"{dag_id}#{index}"] = str(dag_run.state)
         print(f"==> {dag_id}: {dag_run.state}")
 
     summary.append(render_run_logs(hook, format_for_display))
+    summary.append(render_watermark(hook, SOURCE_TABLE_ID))
     failed = {dag_id: state for dag_id, state in states.items() if state != "success"}
     if failed:
         summary.append(f"demo FAILED: {failed}")
@@ -239,6 +258,18 @@ def render_run_logs(hook: Any, render: Any) -> str:
     with console.capture() as captured:
         console.print(table)
     return captured.get()
+
+
+def render_watermark(hook: Any, table_id: str) -> str:
+    """The committed watermark of ``table_id`` and its commits, oldest first, one line each
+    (``pipeline-registry tables watermark`` shows the whole history)."""
+    registry = hook.registry
+    table = registry.tables.get_by_id(table_id, consistent=True)
+    committed = registry.tables.watermark(table_id).value
+    lines = [f"\nwatermark of {table_id} ({table.watermark_column}): {committed}"]
+    for entry in registry.tables.watermark_history(table_id):
+        lines.append(f"  {entry.kind} {entry.from_value or 'none'} -> {entry.to_value or 'none'}")
+    return "\n".join(lines)
 
 
 def main() -> int:

@@ -17,9 +17,9 @@ uv run --frozen --no-sync --project ci/airflow2 python -c \
 step "Running the Airflow tests on Airflow 2.11 (uv run --project ci/airflow2 pytest -m airflow, 2 worker processes)"
 # The Airflow tests: the credential and config-secret checks of real dag runs
 # (tests/reliability/test_secrets.py, test_config_secrets.py),
-# tests/airflow, the example DAGs and the demo (tests/examples). Run from the repository root, so
+# tests/airflow, the generated DAGs (tests/generated), the example DAGs and the demo (tests/examples). Run from the repository root, so
 # pytest reads the main pyproject.toml's settings. Keep tests/airflow after tests/reliability: its
 # test modules import `conftest` by name, which is the conftest pytest loaded last.
 uv run --frozen --no-sync --project ci/airflow2 pytest -m airflow \
     -n 2 --dist loadscope --no-loadscope-reorder --durations=10 tests/reliability/test_secrets.py \
-    tests/reliability/test_config_secrets.py tests/airflow tests/examples "$@"
+    tests/reliability/test_config_secrets.py tests/airflow tests/generated tests/examples "$@"

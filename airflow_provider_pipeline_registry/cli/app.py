@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from ..registry.errors import RegistryError, redact
 from .commands.config import config_app
+from .commands.dags import dags_app
 from .commands.options import setting_parameters
 from .commands.pipelines import pipelines_app
 from .commands.runs import runs_app
@@ -66,6 +67,7 @@ app.add_typer(tables_app, name="tables")
 app.add_typer(config_app, name="config")
 app.add_typer(pipelines_app, name="pipelines")
 app.add_typer(runs_app, name="runs")
+app.add_typer(dags_app, name="dags")
 
 
 def root(ctx: typer.Context, **settings: Any) -> None:

@@ -122,8 +122,13 @@ class DuplicateKeyError(yaml.YAMLError):
         super().__init__(f"duplicate key {key!r} at line {line} (first given at line {first_line})")
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (instead of keeping the last)."""
+#: libyaml's parser where PyYAML was built with it (about 10x faster on a 1,000-pipeline file),
+#: with the same safe constructor; else the pure-Python one
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_SafeLoader):  # type: ignore[valid-type,misc]
+    """A safe loader that refuses a key given twice in one mapping (instead of keeping the last)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
@@ -138,7 +143,8 @@ class _StrictLoader(yaml.SafeLoader):
                 seen[key] = line
             except TypeError:
                 continue  # an unhashable key: SafeLoader reports it
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

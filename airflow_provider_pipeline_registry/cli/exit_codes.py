@@ -29,6 +29,7 @@ class ExitCode(IntEnum):
     ACCESS_DENIED = 7  # missing or refused AWS credentials
     RUN_NOT_SUCCESSFUL = 8  # `runs watch`: the run ended FAILED or CANCELLED
     WATCH_TIMEOUT = 9  # `runs watch`: the run was still running when --timeout expired
+    DIFFERENCES = 10  # `config diff`: the files and the registry differ (0: they do not)
 
 
 def exit_code_for(error: BaseException) -> ExitCode:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from ..registry.redaction import redact_mapping, redact_model
+from ..registry.redaction import redact_mapping, redact_model, redact_text
 from ..registry.timezones import format_duration, format_for_display
 
 if TYPE_CHECKING:
@@ -243,6 +243,7 @@ def pipeline_detail(pipeline: PipelineConfigView, tz: tzinfo) -> Table:
         ("spark_conf", pipeline.spark_conf),
         ("spark_args", pipeline.spark_args),
         ("parameters", pipeline.parameters),
+        ("dag", pipeline.dag or None),
         ("tags", pipeline.tags),
         ("version", pipeline.version),
         ("created_at", when(pipeline.created_at, tz)),
@@ -320,6 +321,7 @@ def run_detail(run: PipelineRunLogView, tz: tzinfo) -> Table:
         ("spark_application_name", run.spark_application_name),
         ("spark_ui_url", run.spark_ui_url),
         ("metrics", run.metrics),
+        ("arguments", run.arguments or None),  # as the Spark task rendered them, masked
         ("error_type", run.error_type),
         ("error_message", run.error_message),
     ]
@@ -366,3 +368,99 @@ def table_status_table(statuses: Mapping[str, str | None], created: Mapping[str,
             cells.append(_yes_no(created.get(name, False)))
         table.add_row(*cells)
     return table
+
+
+# -- watermarks ------------------------------------------------------------------------------------
+def watermark_json(table: TableConfigView, state: Any, tz: tzinfo) -> dict[str, Any]:
+    """What ``tables watermark --json`` says of the table and its committed watermark (``state``:
+    the core's ``WatermarkState``), secrets masked; times ISO-8601 in ``tz``."""
+    table = shown(table)
+    at = state.at.astimezone(tz).isoformat() if state.at is not None else None
+    return redact_mapping(
+        {
+            "table_id": table.table_id,
+            "pipeline_id": table.pipeline_id,
+            "load_type": table.load_type.value,
+            "watermark_column": table.watermark_column,
+            "watermark_type": str(state.watermark_type),
+            "starting_value": table.watermark_value,
+            "committed_value": state.value,
+            "moves": state.seq,
+            "moved_by_run_id": state.run_id,
+            "rewound_by": state.rewound_by,
+            "moved_at": at,
+        }
+    )
+
+
+def watermark_detail(table: TableConfigView, state: Any, tz: tzinfo) -> Table:
+    """A table's committed watermark: ``none`` before the first successful run."""
+    data = watermark_json(table, state, tz)
+    value = data["committed_value"]
+    if data["moves"] == 0:
+        value = f"{value or 'none'} (the starting value: no run committed yet)"
+    moved_by = f"run {data['moved_by_run_id']}" if data["moved_by_run_id"] else None
+    if data["rewound_by"]:
+        moved_by = f"rewind by {data['rewound_by']}"
+    rows: list[tuple[str, Any]] = [
+        ("table_id", data["table_id"]),
+        ("pipeline_id", data["pipeline_id"]),
+        ("load_type", data["load_type"]),
+        ("watermark_column", data["watermark_column"]),
+        ("watermark_type", data["watermark_type"]),
+        ("committed", value),
+        ("moved_by", moved_by),
+        ("moved_at", when(state.at, tz)),
+    ]
+    return key_value_table(rows, title=f"watermark of {data['table_id']}")
+
+
+def watermark_history_table(entries: Sequence[Any], tz: tzinfo) -> FitTable:
+    """Commits and rewinds of a watermark, as given (newest first)."""
+    entries = [shown(e) for e in entries]
+    return FitTable(
+        f"{len(entries)} history entr{'y' if len(entries) == 1 else 'ies'}",
+        ("when", "kind", "from", "to", "run / rewind", "reason"),
+        (
+            (
+                when(e.at, tz),
+                str(e.kind),
+                _arrow_side(e.from_value),
+                _arrow_side(e.to_value),
+                e.run_id or _rewind_what(e),
+                e.reason or "-",
+            )
+            for e in entries
+        ),
+        key_columns=0,
+        min_widths={"reason": 20},
+    )
+
+
+def _rewind_what(entry: Any) -> str:
+    """``by alice, to before run R`` / ``by alice, to a value`` for a rewind entry."""
+    target = f"to {entry.position} run {entry.to_run_id}" if entry.to_run_id else "to a value"
+    return f"by {entry.actor or '?'}, {target}"
+
+
+def _arrow_side(value: str | None) -> str:
+    return "none" if value is None else redact_text(value)
+
+
+def rewind_text(verb: str, entry: Any) -> Text:
+    """``moved the watermark of <table> from X to Y (to before run R)``."""
+    from rich.text import Text
+
+    entry = shown(entry)
+    where = f" (to {entry.position} run {entry.to_run_id})" if entry.to_run_id else ""
+    return Text(
+        f"{verb} the watermark of {entry.table_id} from {_arrow_side(entry.from_value)} to "
+        f"{_arrow_side(entry.to_value)}{where}"
+    )
+
+
+def history_json(entry: Any, tz: tzinfo) -> dict[str, Any]:
+    """One history entry as JSON (``at`` ISO-8601 in ``tz``), secrets masked."""
+    data = entry.model_dump(mode="json")
+    data["at"] = entry.at.astimezone(tz).isoformat()
+    return redact_mapping(data)

@@ -43,6 +43,7 @@ from ..utils.run_context import (
     IGNORED_STATES,
     OK_STATES,
     airflow_identity,
+    source_watermarks,
     watched_task_states,
 )
 from ..xcom_keys import (  # the XCom keys' home; re-exported here, where they were declared before
@@ -52,6 +53,7 @@ from ..xcom_keys import (  # the XCom keys' home; re-exported here, where they w
     XCOM_RUN_ID,
     XCOM_RUN_LOGGER_ENV,
     XCOM_SPARK_CONF,
+    XCOM_WATERMARKS,
 )
 from .base import PipelineRegistryBaseOperator  # declared in operators/base.py; importable here too
 
@@ -63,10 +65,13 @@ if TYPE_CHECKING:
 class LoadPipelineConfigOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseOperator):
     """Load a pipeline's config and its active table configs and push them to XCom as JSON.
 
-    Return value: ``{"pipeline": {...}, "tables": [...], "run_id": ...}`` (datetimes as UTC ISO
-    strings). Extra XCom keys for a ``SparkSubmitOperator``: ``spark_conf`` (dict),
-    ``application`` (str), ``application_args`` (list), ``run_logger_env`` (dict of environment
-    variables for ``PipelineRunLogger.from_env()``, never credentials) and ``run_id``.
+    Return value: ``{"pipeline": {...}, "tables": [...], "run_id": ..., "watermarks": {...}}``
+    (datetimes as UTC ISO strings). Extra XCom keys for a ``SparkSubmitOperator``: ``spark_conf``
+    (dict), ``application`` (str), ``application_args`` (list), ``run_logger_env`` (dict of
+    environment variables for ``PipelineRunLogger.from_env()``, never credentials), ``run_id`` and
+    ``watermarks``: ``{table_id: committed watermark or None}`` of the active source tables (also
+    in ``run_logger_env`` as ``PIPELINE_REGISTRY_WATERMARKS``; ``run_context.watermark_template``
+    puts one in a job's arguments).
 
     Secrets never reach XCom nor the task log: every value the registry's redaction hides
     (sensitive key names, Airflow's plus ``[core] sensitive_var_conn_names``; URL userinfo;
@@ -136,12 +141,14 @@ class LoadPipelineConfigOperator(PipelineRegistryLineageMixin, PipelineRegistryB
         spark_conf = redact_mapping(dict(pipeline.spark_conf))
         application = redact_text(pipeline.spark_application or "")
         application_args = redact_args(pipeline.spark_args)
+        watermarks = source_watermarks(registry, self.pipeline_id, run_id, tables)
         env = run_logger_env(
             config,
             pipeline_id=self.pipeline_id,
             run_id=run_id,
             try_number=int(self.try_number) if self.try_number not in (None, "") else None,
             heartbeat_seconds=self.heartbeat_seconds,
+            watermarks=watermarks,
         )
         ti = context["ti"]
         ti.xcom_push(key=XCOM_SPARK_CONF, value=spark_conf)
@@ -149,6 +156,7 @@ class LoadPipelineConfigOperator(PipelineRegistryLineageMixin, PipelineRegistryB
         ti.xcom_push(key=XCOM_APPLICATION_ARGS, value=application_args)
         ti.xcom_push(key=XCOM_RUN_LOGGER_ENV, value=env)
         ti.xcom_push(key=XCOM_RUN_ID, value=run_id)
+        ti.xcom_push(key=XCOM_WATERMARKS, value=watermarks)
 
         self.log.info(
             "Loaded pipeline %r (version %d, owner %s, updated %s) with %d active table(s): %s",
@@ -168,7 +176,9 @@ class LoadPipelineConfigOperator(PipelineRegistryLineageMixin, PipelineRegistryB
             len(spark_conf),
             json.dumps(application_args),
         )
-        return {"pipeline": pipeline_json, "tables": tables_json, "run_id": run_id}
+        if watermarks:
+            self.log.info("Committed watermarks of the source tables: %s", json.dumps(watermarks, sort_keys=True))
+        return {"pipeline": pipeline_json, "tables": tables_json, "run_id": run_id, "watermarks": watermarks}
 
 
 class StartPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseOperator):
@@ -254,9 +264,16 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
     :param driver_end_timeout: seconds to wait for a live driver's own end (0: do not wait).
     :param driver_poll_interval: seconds between two reads while waiting.
     :param lease_seconds: a claimed attempt whose heartbeat is older than this is not waited for.
+    :param watermarks: ``{table_id: new high bound}`` committed with a SUCCESS end, for DAGs whose job
+        does not record its run (no run logger) (templated: a dict of templates, or one template
+        rendering to a dict or its JSON; a value rendered empty advances nothing). Each is committed
+        only if the table's watermark is still the one the run read at its start; never with
+        FAILED or CANCELLED (see the README, "Incremental loads").
     """
 
-    template_fields: Sequence[str] = registry_template_fields("pipeline_id", "run_id", "status", "error_message")
+    template_fields: Sequence[str] = registry_template_fields(
+        "pipeline_id", "run_id", "status", "error_message", "watermarks"
+    )
 
     def __init__(
         self,
@@ -270,6 +287,7 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
         driver_end_timeout: float = DEFAULT_DRIVER_END_TIMEOUT,
         driver_poll_interval: float = DEFAULT_DRIVER_POLL_INTERVAL,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        watermarks: dict[str, Any] | str | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
@@ -289,6 +307,7 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
         self.driver_end_timeout = driver_end_timeout
         self.driver_poll_interval = driver_poll_interval
         self.lease_seconds = lease_seconds
+        self.watermarks = watermarks
 
     def _watched(self) -> list[str]:
         if self.watched_task_ids is not None:
@@ -348,6 +367,7 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
             driver_poll_interval=self.driver_poll_interval,
             lease_seconds=self.lease_seconds,
             display_tz=self.display_timezone,
+            watermarks=_parse_watermarks(self.watermarks),
         )
         try:  # the one policy of an end from Airflow, shared with the end notifiers (registry core)
             result = end_run(self.hook.registry.runs_write, end, logger=self.log)
@@ -422,3 +442,21 @@ class EndPipelineRunOperator(PipelineRegistryLineageMixin, PipelineRegistryBaseO
                 + (f": {redact_text(error_message)}" if error_message else "")
                 + " (set fail_on_pipeline_failure=False to keep this task green)"
             )
+
+
+def _parse_watermarks(value: Any) -> dict[str, Any]:
+    """The rendered ``watermarks`` argument as ``{table_id: value}`` (empty values dropped)."""
+    if value is None or (isinstance(value, str) and value.strip() in ("", "None")):
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise RegistryValidationError(
+                f"watermarks must render to a dict of table id to value, got {redact_text(value)!r}", field="watermarks"
+            ) from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise RegistryValidationError(
+            f"watermarks must render to a dict of table id to value, got {type(value).__name__}", field="watermarks"
+        )
+    return {k: v for k, v in value.items() if v is not None and str(v).strip() not in ("", "None")}

@@ -12,14 +12,20 @@ from html import escape
 
 from ..registry.run_logs import PipelineRunLogView
 
+#: Airflow's own state colours (its theme's ``<state>.solid``: success green.600, failed red.600,
+#: running cyan.600, removed/none gray.600, up_for_retry yellow.600), the same in light and dark
 STATUS_COLOURS = {
-    "SUCCESS": "#2e7d32",
-    "FAILED": "#c62828",
-    "CANCELLED": "#757575",
-    "RUNNING": "#1565c0",
+    "SUCCESS": "#16a34a",
+    "FAILED": "#dc2626",
+    "CANCELLED": "#52525b",
+    "RUNNING": "#0891b2",
 }
+#: a previous attempt that a newer try replaced or took over (shown like Airflow's up_for_retry)
+RETRIED_COLOUR = "#ca8a04"
+ATTEMPT_COLOURS = {**STATUS_COLOURS, "SUPERSEDED": RETRIED_COLOUR, "LEASE_EXPIRED": RETRIED_COLOUR}
 
 WIDTH, HEIGHT = 760, 220
+MUTED = 'fill="currentColor" fill-opacity="0.75"'
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 30, 40
 
 
@@ -29,6 +35,15 @@ def _seconds_label(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds / 60:.1f} min"
     return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+
+
+def retry_span_seconds(run: PipelineRunLogView) -> float | None:
+    """Seconds from the first recorded try's start to this run's end (None while running or when
+    the history has no start): what a retried run really took, the failed tries included."""
+    first = next((a.start_time for a in run.attempts if a.start_time is not None), None)
+    if first is None or run.end_time is None:
+        return None
+    return round((run.end_time.astimezone(UTC) - first.astimezone(UTC)).total_seconds(), 3)
 
 
 def duration_chart_svg(runs: Sequence[PipelineRunLogView]) -> str:
@@ -52,29 +67,42 @@ def duration_chart_svg(runs: Sequence[PipelineRunLogView]) -> str:
     parts = [
         f'<svg id="duration-chart" role="img" aria-label="Run durations over time" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" style="max-width:{WIDTH}px" '
-        'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="11">',
+        'xmlns="http://www.w3.org/2000/svg" font-family="inherit" font-size="11">',
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{LEFT + plot_w}" y2="{TOP + plot_h}" stroke="#999"/>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}" stroke="#999"/>',
     ]
     for fraction in (0.0, 0.5, 1.0):
         value = top * fraction
         parts.append(
-            f'<text x="{LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end" fill="#555">{_seconds_label(value)}</text>'
+            f'<text x="{LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end" {MUTED}>{_seconds_label(value)}</text>'
         )
     first, last = points[0].start_time, points[-1].start_time
-    parts.append(f'<text x="{LEFT}" y="{HEIGHT - 12}" fill="#555">{escape(first.strftime("%Y-%m-%d %H:%M"))}</text>')
+    parts.append(f'<text x="{LEFT}" y="{HEIGHT - 12}" {MUTED}>{escape(first.strftime("%Y-%m-%d %H:%M"))}</text>')
     if len(points) > 1:
         parts.append(
-            f'<text x="{LEFT + plot_w}" y="{HEIGHT - 12}" text-anchor="end" fill="#555">'
+            f'<text x="{LEFT + plot_w}" y="{HEIGHT - 12}" text-anchor="end" {MUTED}>'
             f"{escape(last.strftime('%Y-%m-%d %H:%M'))}</text>"
         )
     line = " ".join(f"{x(t):.1f},{y(d):.1f}" for t, d in zip(times, durations, strict=True))
-    parts.append(f'<polyline points="{line}" fill="none" stroke="#bbb" stroke-width="1"/>')
+    parts.append(f'<polyline points="{line}" fill="none" stroke="#a1a1aa" stroke-width="1"/>')
     for run, t, d in zip(points, times, durations, strict=True):
-        colour = STATUS_COLOURS.get(run.status.value, "#000")
+        colour = STATUS_COLOURS.get(run.status.value, "#71717a")
         label = f"{run.run_id} · {run.status.value} · {_seconds_label(d)} · {run.start_time.isoformat()}"
+        retried = ""
+        if run.attempts:
+            # a retried run: a ring in the retry colour, its tries and the time since the first one
+            tries = ", ".join(a.status for a in run.attempts)
+            label += f" · try {run.try_number} after {len(run.attempts)} ({tries})"
+            span = retry_span_seconds(run)
+            if span is not None:
+                label += f" · {_seconds_label(span)} since the first try"
+            retried = " retried"
+            parts.append(
+                f'<circle class="retry-ring" cx="{x(t):.1f}" cy="{y(d):.1f}" r="7" fill="none" '
+                f'stroke="{RETRIED_COLOUR}" stroke-width="2"/>'
+            )
         parts.append(
-            f'<circle class="run-dot status-{run.status.value}" cx="{x(t):.1f}" cy="{y(d):.1f}" r="4" '
+            f'<circle class="run-dot status-{run.status.value}{retried}" cx="{x(t):.1f}" cy="{y(d):.1f}" r="4" '
             f'fill="{colour}"><title>{escape(label)}</title></circle>'
         )
     legend_x = LEFT + 8
@@ -82,7 +110,10 @@ def duration_chart_svg(runs: Sequence[PipelineRunLogView]) -> str:
         if status == "RUNNING":
             continue
         parts.append(f'<circle cx="{legend_x}" cy="10" r="4" fill="{colour}"/>')
-        parts.append(f'<text x="{legend_x + 8}" y="14" fill="#333">{status}</text>')
+        parts.append(f'<text x="{legend_x + 8}" y="14" fill="currentColor">{status}</text>')
         legend_x += 90
+    if any(r.attempts for r in points):
+        parts.append(f'<circle cx="{legend_x}" cy="10" r="6" fill="none" stroke="{RETRIED_COLOUR}" stroke-width="2"/>')
+        parts.append(f'<text x="{legend_x + 10}" y="14" fill="currentColor">RETRIED</text>')
     parts.append("</svg>")
     return "".join(parts)

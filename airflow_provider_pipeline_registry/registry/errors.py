@@ -200,6 +200,32 @@ class AttemptConflictError(ConflictError):
     attempt's newer try already ended it). Raised before the job's work starts."""
 
 
+class PipelineRunningError(ConflictError):
+    """A pipeline config may not be deleted: it has RUNNING runs (``running``: pipeline id -> the
+    ids of its RUNNING runs). Raised before anything is deleted; forcing the delete skips the check."""
+
+    def __init__(self, running: Mapping[str, list[str]], **context: Any) -> None:
+        self.running = {pid: list(runs) for pid, runs in running.items()}
+        parts = [
+            f"pipeline {pid!r} has {len(runs)} RUNNING run(s): {', '.join(map(repr, runs))}"
+            for pid, runs in self.running.items()
+        ]
+        super().__init__("refusing to delete: " + "; ".join(parts), **context)
+
+
+class TableAttachedError(ConflictError):
+    """A table config may not be deleted on its own: the pipeline it belongs to exists (its job
+    reads or writes the table). Forcing the delete skips the check."""
+
+    def __init__(self, table_id: str, pipeline_id: str, **context: Any) -> None:
+        self.table_id = table_id
+        self.pipeline_id = pipeline_id
+        super().__init__(
+            f"refusing to delete table {table_id!r}: it belongs to pipeline {pipeline_id!r}, which exists",
+            **context,
+        )
+
+
 class WatermarkConflictError(ConflictError):
     """A SUCCESS end could not commit a table's watermark: since the run read its low bound,
     another run (``moved_by_run_id``) or a rewind (``rewound_by``) moved it. Nothing was

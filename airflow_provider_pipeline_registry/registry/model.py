@@ -150,6 +150,30 @@ class RegistryModel(BaseModel):
                 raise corrupt_item_error(cls, data, exc, table=table) from None
         return entities
 
+    @classmethod
+    def from_dynamodb_items_reporting(
+        cls, items: Iterable[Mapping[str, AttributeValue]], *, table: str | None = None
+    ) -> tuple[list[Self], list[CorruptItemError]]:
+        """Like :meth:`from_dynamodb_items`, but an item that does not validate does not stop the
+        page: it is reported as a :class:`CorruptItemError` (naming table, key and fields) and skipped.
+        For readers that show a list (a run another tool wrote with an unknown status must not hide
+        the others)."""
+        decode = model_codec(cls).decode
+        validate = cls.__pydantic_validator__.validate_python
+        entities: list[Self] = []
+        corrupt: list[CorruptItemError] = []
+        for item in items:
+            try:
+                data = decode(item)
+            except (ValueError, TypeError, KeyError) as exc:  # an attribute of the wrong DynamoDB type
+                corrupt.append(_undecodable_item_error(cls, item, exc, table=table))
+                continue
+            try:
+                entities.append(validate(data))
+            except pydantic.ValidationError as exc:
+                corrupt.append(corrupt_item_error(cls, data, exc, table=table))
+        return entities, corrupt
+
     def key(self) -> dict[str, Any]:
         """The primary key as plain values."""
         meta = extract_model_metadata(type(self))
@@ -179,6 +203,26 @@ def corrupt_item_error(
         f"stored {model.__name__} item{where} does not validate: {summary}",
         field=problems[0]["field"] if problems else None,
         errors=problems,
+        table=table,
+        key=key,
+    )
+
+
+def _undecodable_item_error(
+    model: type[RegistryModel], item: Mapping[str, AttributeValue], exc: Exception, *, table: str | None = None
+) -> CorruptItemError:
+    """Our error for a stored item whose attributes cannot even be decoded (wrong DynamoDB types)."""
+    meta = extract_model_metadata(model)
+    table = table or meta.table
+    key: dict[str, Any] = {}
+    for name in meta.key_names:
+        raw = item.get(name)
+        key[name] = next(iter(raw.values()), None) if isinstance(raw, Mapping) and raw else None
+    message = f"{type(exc).__name__}: {exc}"
+    return CorruptItemError(
+        f"stored {model.__name__} item in {table} cannot be decoded: {message}",
+        field=None,
+        errors=[{"field": "<item>", "message": message}],
         table=table,
         key=key,
     )

@@ -8,8 +8,10 @@ Spark driver gets them from its own credential chain.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from .config import DynamoDBConfig
 
@@ -23,9 +25,15 @@ TASK_ID_ENV = "PIPELINE_REGISTRY_TASK_ID"
 ATTEMPT_ID_ENV = "PIPELINE_REGISTRY_ATTEMPT_ID"
 #: seconds without a heartbeat after which another driver may take a RUNNING attempt over
 LEASE_SECONDS_ENV = "PIPELINE_REGISTRY_LEASE_SECONDS"
+#: the pipeline's ``parameters`` as JSON, rendered by the Spark task (``dags.spark_task``): read them
+#: in the driver with :func:`job_parameters`
+PARAMETERS_ENV = "PIPELINE_REGISTRY_PARAMETERS"
 #: the one home of the default lease: a RUNNING attempt without a heartbeat for this long may be
 #: taken over (the run logger's and ``start_run``'s default; the UI shows such a run as stale)
 DEFAULT_LEASE_SECONDS = 300.0
+#: ``{table_id: committed watermark or null}`` (JSON) of the active source tables, as the load read
+#: them: the low bounds of a job that reads them without the run logger (:func:`read_watermarks`)
+WATERMARKS_ENV = "PIPELINE_REGISTRY_WATERMARKS"
 #: exported by Airflow's task runner into the environment a spark-submit inherits (client mode only)
 AIRFLOW_TRY_NUMBER_ENV = "AIRFLOW_CTX_TRY_NUMBER"
 AIRFLOW_TASK_ID_ENV = "AIRFLOW_CTX_TASK_ID"
@@ -41,8 +49,10 @@ def run_logger_env(
     run_id: str,
     try_number: int | None = None,
     heartbeat_seconds: float | None = None,
+    watermarks: Mapping[str, str | None] | None = None,
 ) -> dict[str, str]:
-    """Environment variables that let ``PipelineRunLogger.from_env()`` record this run."""
+    """Environment variables that let ``PipelineRunLogger.from_env()`` record this run; with
+    ``watermarks``, the committed watermark of each source table as well (``WATERMARKS_ENV``)."""
     env = config.to_env()
     env[PIPELINE_ID_ENV] = pipeline_id
     env[RUN_ID_ENV] = run_id
@@ -50,7 +60,27 @@ def run_logger_env(
         env[TRY_NUMBER_ENV] = str(try_number)
     if heartbeat_seconds is not None:
         env[HEARTBEAT_SECONDS_ENV] = str(heartbeat_seconds)
+    if watermarks is not None:
+        env[WATERMARKS_ENV] = json.dumps(dict(watermarks), sort_keys=True)
     return env
+
+
+def read_watermarks(environ: Mapping[str, str]) -> dict[str, str | None]:
+    """The ``{table_id: committed watermark or None}`` that :func:`run_logger_env` put in
+    ``WATERMARKS_ENV`` (empty when unset; a value that is not such a JSON object is a ValueError
+    naming the variable)."""
+    raw = env_value(environ, WATERMARKS_ENV)
+    if raw is None:
+        return {}
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{WATERMARKS_ENV} is not JSON: {exc.msg} at position {exc.pos}") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in data.items()
+    ):
+        raise ValueError(f"{WATERMARKS_ENV} must be a JSON object of table id to string or null")
+    return data
 
 
 def derive_run_id(dag_id: str, dag_run_id: str, task_group_id: str | None = None) -> str:
@@ -95,3 +125,14 @@ def read_try_number(environ: Mapping[str, str]) -> int | None:
 def read_task_id(environ: Mapping[str, str]) -> str | None:
     """The id of the task running the job: our variable, else Airflow's task-runner variable."""
     return env_value(environ, TASK_ID_ENV, AIRFLOW_TASK_ID_ENV)
+
+
+def job_parameters(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The pipeline's rendered ``parameters`` in a driver launched by ``PipelineRunTaskGroup``
+    (``{}`` when none were passed)."""
+    import json
+    import os
+
+    raw = (os.environ if environ is None else environ).get(PARAMETERS_ENV)
+    value = json.loads(raw) if raw else {}
+    return dict(value) if isinstance(value, dict) else {}

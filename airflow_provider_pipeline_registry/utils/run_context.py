@@ -6,12 +6,18 @@ neither boto3 nor Airflow.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from ..registry.run_env import ATTEMPT_ID_ENV, TASK_ID_ENV, TRY_NUMBER_ENV, derive_run_id
-from ..xcom_keys import DEFAULT_LOAD_TASK_ID, DEFAULT_START_TASK_ID, XCOM_ATTEMPT_ID, XCOM_RUN_LOGGER_ENV
+from ..xcom_keys import (
+    DEFAULT_LOAD_TASK_ID,
+    DEFAULT_START_TASK_ID,
+    XCOM_ATTEMPT_ID,
+    XCOM_RUN_LOGGER_ENV,
+    XCOM_WATERMARKS,
+)
 
 #: task states that count as "this task did its job" when deciding a run's status
 OK_STATES = frozenset({"success", "skipped"})
@@ -158,3 +164,38 @@ def spark_env_template(
         f"{{{{ dict(ti.xcom_pull(task_ids={load_task_id!r}, key={XCOM_RUN_LOGGER_ENV!r}), "
         f"{TRY_NUMBER_ENV}=(ti.try_number | string), {TASK_ID_ENV}=ti.task_id{attempt}) }}}}"
     )
+
+
+def watermark_template(table_id: str, *, load_task_id: str = DEFAULT_LOAD_TASK_ID) -> str:
+    """A Jinja expression rendering to ``table_id``'s committed watermark as the Load task read it
+    (its XCom ``watermarks``), or to an empty string before the table's first committed run.
+
+    For a job's arguments, keep it inside a longer string (under
+    ``render_template_as_native_obj=True`` a lone ``"42"`` would render to the integer 42)::
+
+        SparkSubmitOperator(..., application_args=[f"--since={watermark_template('sales.raw')}"])
+    """
+    return (
+        f"{{{{ (ti.xcom_pull(task_ids={load_task_id!r}, key={XCOM_WATERMARKS!r}) or {{}}).get({table_id!r}) or '' }}}}"
+    )
+
+
+def source_watermarks(registry: Any, pipeline_id: str, run_id: str, tables: Sequence[Any]) -> dict[str, str | None]:
+    """``{table_id: low bound}`` of the source tables among ``tables`` for run ``run_id``: what the
+    run read when it started if it did and has not succeeded (a retry or clear reads the same
+    values), else each table's committed watermark (one index query and one batch read)."""
+    sources = [t.table_id for t in tables if str(getattr(t.role, "value", t.role)) == "source"]
+    if not sources:
+        return {}
+    run = registry.runs.find_entity(run_id, pipeline_id, consistent=True)
+    read = (run.watermarks or {}) if run is not None and str(run.status.value) != "SUCCESS" else {}
+    committed = registry.tables.pipeline_watermarks(pipeline_id) if any(t not in read for t in sources) else {}
+    found: dict[str, str | None] = {}
+    for table_id in sources:
+        if table_id in read:
+            found[table_id] = read[table_id].get("from")
+        elif table_id in committed:
+            found[table_id] = committed[table_id].value
+        else:  # not in the pipeline's index yet (eventually consistent): read it directly
+            found[table_id] = registry.tables.watermark(table_id).value
+    return found

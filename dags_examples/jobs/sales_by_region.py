@@ -1,9 +1,16 @@
-"""Example PySpark job: revenue per region, recorded in the registry by PipelineRunLogger.
+"""Example PySpark job: revenue per region of the new sales, recorded in the registry by PipelineRunLogger.
 
 Launched by SparkSubmitOperator with ``env_vars`` from LoadPipelineConfigOperator's
 ``run_logger_env`` XCom, so the logger and the registry client are configured from the
 environment. The job reads its source and target locations from its table configs: the Spark
 driver needs only boto3 and pydantic besides pyspark.
+
+Incremental: it reads only the sales newer than the source table's committed watermark
+(``run.watermark``, None on the first run: everything) and stages the highest ``order_id`` it read
+(``run.advance_watermark_from``, one aggregate); the registry commits it with the run's SUCCESS, never otherwise, so a
+failed run is read again by the next one. The batch is written to its own partitions, keyed by the
+low bound it read (dynamic partition overwrite): a retry of the run rewrites them instead of adding
+a copy, so the target holds each sale exactly once.
 """
 
 from __future__ import annotations
@@ -16,6 +23,9 @@ from pyspark.sql import functions as F
 
 from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry, TableRole
 from airflow_provider_pipeline_registry.registry.run_logger import PipelineRunLogger
+
+#: the target's partition column naming the batch: the source's low bound it was read after (-1: all)
+BATCH_COLUMN = "after_order_id"
 
 
 def main(argv: list[str]) -> None:
@@ -32,19 +42,28 @@ def main(argv: list[str]) -> None:
         spark = SparkSession.builder.appName(f"{run.pipeline_id}:{run.run_id}").getOrCreate()
         run.attach_spark(spark)
 
+        column = source.watermark_column or "order_id"  # the seed declares it (integer)
+        low = run.watermark(source.table_id)  # the committed low bound, the same for the whole run
         sales = spark.read.format(source.format.value).options(**source.options).load(source.location)
+        if low is not None:
+            sales = sales.where(F.col(column) > F.lit(int(low)))
+        sales = sales.cache()
         run.records_read(sales.count())
+        batch = int(low) if low is not None else -1  # the partition of this batch: rows after ``batch``
         by_region = (
             sales.where(F.col("amount") >= args.min_amount)
             .groupBy("region")
             .agg(F.round(F.sum("amount"), 2).alias("revenue"), F.count("*").alias("orders"))
+            .withColumn(BATCH_COLUMN, F.lit(batch))
         )
         by_region.write.mode("overwrite").partitionBy(*target.partition_columns).format(target.format.value).save(
             target.location
         )
-        written = spark.read.format(target.format.value).load(target.location)
+        written = spark.read.format(target.format.value).load(target.location).where(F.col(BATCH_COLUMN) == batch)
         run.records_written(written.count())
         run.add_metric("regions", written.select("region").distinct().count())
+        # the high bound, max(order_id) of what was read: staged on the run, committed with its SUCCESS only
+        run.advance_watermark_from(source.table_id, sales)
         spark.stop()
 
 

@@ -25,13 +25,19 @@ class Cli:
     runner: CliRunner
 
     def __call__(
-        self, *args: str, env: dict[str, str] | None = None, tz: str | None = None, width: int = 250
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        tz: str | None = None,
+        width: int = 250,
+        input: str | None = None,
     ) -> Result:
-        """``width``: the terminal's columns (COLUMNS); wide by default, so that ids do not wrap."""
+        """``width``: the terminal's columns (COLUMNS); wide by default, so that ids do not wrap.
+        ``input``: what the command reads on stdin (answers to a confirmation)."""
         base = ["--endpoint-url", self.endpoint, "--table-prefix", self.prefix]
         if tz is not None:
             base += ["--tz", tz]
-        return self.runner.invoke(app, [*base, *args], env={"COLUMNS": str(width), **(env or {})})
+        return self.runner.invoke(app, [*base, *args], input=input, env={"COLUMNS": str(width), **(env or {})})
 
     def json(self, *args: str, tz: str | None = None) -> Any:
         """Run a read command with ``--json``; assert exit 0 and parse stdout."""

@@ -112,7 +112,11 @@ def deployment(
     dags.mkdir()
     (dags / "examples").symlink_to(EXAMPLES, target_is_directory=True)
     (dags / "scenarios").symlink_to(SCENARIO_DAGS, target_is_directory=True)
-    (dags / ".airflowignore").write_text("examples/jobs/\nexamples/seed/\nscenarios/jobs/\n")
+    # example_generated_dags.py is left out: it would make a DAG of every active pipeline (sales_daily's
+    # @daily among them) and run its snapshot DAG; deployment_generated.py selects its own pipelines
+    (dags / ".airflowignore").write_text(
+        "examples/jobs/\nexamples/seed/\nexamples/example_generated_dags.py\nscenarios/jobs/\n"
+    )
     connection = {
         "conn_type": "aws",
         "extra": {
@@ -122,4 +126,9 @@ def deployment(
             "user_timezone": "Europe/Paris",
         },
     }
-    yield from start_deployment(home, dags_folder=dags, extra_env={"AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection)})
+    extra_env = {
+        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
+        # the snapshot of tests/deployment/dags/deployment_generated.py (written by the tests)
+        "PIPELINE_REGISTRY_DAG_SNAPSHOT": str(home / "pipeline_registry_snapshot.json"),
+    }
+    yield from start_deployment(home, dags_folder=dags, extra_env=extra_env)

@@ -283,11 +283,13 @@ class DeployedRegistry:
     markers_dir: Path
     prefix: str
 
-    def run(self, pipeline_id: str, dag_id: str, dag_run_id: str) -> dict[str, Any]:
-        """The run log of a dag run of a pipeline DAG (consistent read), as JSON."""
+    def run(self, pipeline_id: str, dag_id: str, dag_run_id: str, task_group_id: str | None = None) -> dict[str, Any]:
+        """The run log of a dag run of a pipeline DAG (consistent read), as JSON (``task_group_id``: the
+        group of a ``PipelineRunTaskGroup``)."""
         from airflow_provider_pipeline_registry.registry.run_env import derive_run_id
 
-        view = self.registry.runs.find_by_id(derive_run_id(dag_id, dag_run_id), pipeline_id, consistent=True)
+        run_id = derive_run_id(dag_id, dag_run_id, task_group_id)
+        view = self.registry.runs.find_by_id(run_id, pipeline_id, consistent=True)
         assert view is not None, f"no run log for {dag_id}/{dag_run_id} of {pipeline_id}"
         return dict(view.model_dump(mode="json"))
 

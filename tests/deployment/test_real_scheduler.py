@@ -7,15 +7,27 @@ each test then waits (bounded) for the one it checks.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import ModuleType
 from typing import Any
 
 import pytest
-from deployment_harness import DeployedRegistry, Deployment, DeploymentError
+from deployment_harness import REPO_ROOT, DeployedRegistry, Deployment, DeploymentError
+
+
+def demo_module() -> ModuleType:
+    """scripts/demo.py (its sample sales writer), imported without running it."""
+    spec = importlib.util.spec_from_file_location("pipeline_registry_demo", REPO_ROOT / "scripts" / "demo.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def parse_time(value: str | None) -> datetime:
@@ -74,7 +86,8 @@ def examples(scenario_runs: ScenarioRuns) -> dict[str, Any]:
         "deferred": deferred,
         "upstream": upstream_run,
         "downstream": downstream_run,
-        "run_log": scenario_runs.registry.run("sales_daily", "example_spark_pipeline", upstream),
+        # example_spark_pipeline is a PipelineRunTaskGroup: the group (the pipeline id) is part of the run id
+        "run_log": scenario_runs.registry.run("sales_daily", "example_spark_pipeline", upstream, "sales_daily"),
     }
 
 
@@ -105,7 +118,39 @@ def test_example_dags_succeed_and_the_sensor_resumes_from_the_triggerer(
 
 def test_run_log_names_the_task_that_ran_the_job(examples: dict[str, Any]) -> None:
     """The Airflow identity of the run names the Spark task, on a first try as after a retry."""
-    assert examples["run_log"]["task_id"] == "run_spark_job"
+    assert examples["run_log"]["task_id"] == "sales_daily.run_spark_job"
+
+
+def test_the_incremental_example_run_again_reads_only_the_new_rows(
+    examples: dict[str, Any], scenario_runs: ScenarioRuns
+) -> None:
+    """The example pipeline is incremental: after its first run committed the source's watermark,
+    new sales arrive; the second dag run, under the same scheduler, reads only those (its
+    ``records_read``) and moves the watermark from the first run's high bound to the new one."""
+    deployment, registry = scenario_runs.deployment, scenario_runs.registry
+    demo = demo_module()
+    source = "sales_daily.raw_sales"
+    first = examples["run_log"]
+    assert first["metrics"]["records_read"] == demo.FIRST_SALES
+    assert registry.registry.tables.watermark(source).value == str(demo.FIRST_SALES - 1)
+
+    demo.add_new_sales(registry.markers_dir.parent / "data" / "raw" / "sales")
+    again = scenario_runs.start("example_spark_pipeline")
+    dag_run = deployment.wait_for_dag_run("example_spark_pipeline", again, timeout=900)
+    assert dag_run["state"] == "success", deployment.task_states("example_spark_pipeline", again)
+    second = registry.run("sales_daily", "example_spark_pipeline", again)
+    assert second["status"] == "SUCCESS"
+    assert second["metrics"]["records_read"] == demo.NEW_SALES
+    committed = second["watermark_commits"][source]
+    assert (committed["from"], committed["to"]) == (
+        str(demo.FIRST_SALES - 1),
+        str(demo.FIRST_SALES + demo.NEW_SALES - 1),
+    )
+    moves = [(e.run_id, e.from_value, e.to_value) for e in registry.registry.tables.watermark_history(source)]
+    assert moves == [
+        (first["run_id"], None, str(demo.FIRST_SALES - 1)),
+        (second["run_id"], str(demo.FIRST_SALES - 1), str(demo.FIRST_SALES + demo.NEW_SALES - 1)),
+    ]
 
 
 # -- (b) a job that raises ---------------------------------------------------------------------

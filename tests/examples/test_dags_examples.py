@@ -29,22 +29,33 @@ def test_every_example_dag_file_loads_without_import_errors() -> None:
     bag = _dagbag()
     assert bag.import_errors == {}  # type: ignore[attr-defined]
     dags = bag.dags  # type: ignore[attr-defined]
-    assert set(dags) == {"example_spark_pipeline", "example_downstream_pipeline", "example_asset_consumer"}
+    # example_generated_dags.py without a snapshot file: its maintenance DAG only
+    assert set(dags) == {
+        "example_spark_pipeline",
+        "example_downstream_pipeline",
+        "example_asset_consumer",
+        "pipeline_registry_dag_snapshot",
+    }
     spark = dags["example_spark_pipeline"]
-    assert [t.task_id for t in spark.topological_sort()] == ["load_config", "start_run", "run_spark_job", "end_run"]
-    assert spark.get_task("end_run").trigger_rule == "all_done"
+    assert [t.task_id for t in spark.topological_sort()] == [
+        "sales_daily.load_config",
+        "sales_daily.start_run",
+        "sales_daily.run_spark_job",
+        "sales_daily.end_run",
+    ]
+    assert spark.get_task("sales_daily.end_run").trigger_rule == "all_done"
     sensor = dags["example_downstream_pipeline"].get_task("wait_for_sales_daily")
     assert sensor.deferrable is True
     # the asset pair (Airflow 3): the producer's end operator emits through the pipeline's alias,
     # the consumer is scheduled on the asset of sales_daily's target table
     if AIRFLOW_V_3_PLUS:
-        assert [a.name for a in spark.get_task("end_run").outlets] == ["pipeline-registry:sales_daily"]
+        assert [a.name for a in spark.get_task("sales_daily.end_run").outlets] == ["pipeline-registry:sales_daily"]
         consumer = dags["example_asset_consumer"]
         assert [a.uri for a in consumer.timetable.asset_condition.objects] == [
             "file:///tmp/pipeline-registry-example/data/curated/sales_by_region"
         ]
     else:  # Airflow 2 loads the consumer (a dataset schedule) but the registry emits no events there
-        assert spark.get_task("end_run").outlets == []
+        assert spark.get_task("sales_daily.end_run").outlets == []
 
 
 def test_every_python_file_in_dags_examples_is_a_dag_or_a_job() -> None:
@@ -53,6 +64,7 @@ def test_every_python_file_in_dags_examples_is_a_dag_or_a_job() -> None:
         "example_spark_pipeline.py",
         "example_downstream_pipeline.py",
         "example_asset_consumer.py",
+        "example_generated_dags.py",
         "jobs/sales_by_region.py",
     }
 
@@ -62,7 +74,8 @@ def test_every_python_file_in_dags_examples_is_a_dag_or_a_job() -> None:
 @pytest.mark.integration
 def test_demo_runs_both_dags_end_to_end(tmp_path: Path) -> None:
     """The README's first command as a newcomer runs it: no endpoint configured, so the demo starts
-    (and stops) an embedded DynamoDB Local; its summary is the stored run, read back from there."""
+    (and stops) an embedded DynamoDB Local; its summary is the stored runs, read back from there.
+    The example pipeline runs twice, new sales arriving in between: the second run reads only those."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DYNAMODB_", "PIPELINE_REGISTRY_"))}
     env.update(DYNAMODB_USER_TIMEZONE="America/New_York", COLUMNS="80")
     result = subprocess.run(
@@ -78,7 +91,8 @@ def test_demo_runs_both_dags_end_to_end(tmp_path: Path) -> None:
     assert result.returncode == 0, output[-6000:]
     assert re.search(r"==> started an embedded DynamoDB Local at http://127\.0\.0\.1:\d+", result.stdout)
     assert "==> stopped the embedded DynamoDB Local" in result.stdout
-    assert "example_spark_pipeline: success" in output
+    assert output.count("example_spark_pipeline: success") == 2  # run twice: the second is incremental
+    assert "==> 500 new sales arrived: the second run reads only those" in output
     assert "example_downstream_pipeline: success" in output
     if AIRFLOW_V_3_PLUS:  # the asset consumer runs on the producer's event
         assert "example_asset_consumer: success" in output
@@ -92,7 +106,12 @@ def test_demo_runs_both_dags_end_to_end(tmp_path: Path) -> None:
     assert re.search(r"pipeline +sales_daily\b", summary)
     assert re.search(r"status +SUCCESS\b", summary)
     assert re.search(r"started +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d EST \(", summary)
+    # the first run read every sale, the second only the new ones (the watermark committed by the first)
     assert '{"records_read": 2000, "records_written": 4, "regions": 4}' in summary
+    assert '{"records_read": 500, "records_written": 4, "regions": 4}' in summary
+    assert (
+        "watermark of sales_daily.raw_sales (order_id): 2499\n  commit none -> 1999\n  commit 1999 -> 2499" in summary
+    )
     assert re.search(r"spark app +local-\d+", summary)
     lines = summary.splitlines()
     assert len(lines) < 40

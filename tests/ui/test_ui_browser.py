@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,21 @@ from typing import Any
 
 import pytest
 from ui_api_server import airflow_command, airflow_env, running_api_server
-from ui_seed import BIG, BIG_RUNS, SEEDED_SECRETS, big_run
+from ui_seed import (
+    BIG,
+    BIG_RUNS,
+    RETRIED_DAG_RUN,
+    RETRIED_OOM,
+    RETRIED_TIMEOUT,
+    REWIND_REASON_SECRET,
+    SEEDED_SECRETS,
+    WATERMARK_REWOUND,
+    WATERMARK_RUN,
+    WATERMARK_TABLE,
+    WATERMARK_TO,
+    big_run,
+    retried_run,
+)
 
 from airflow_provider_pipeline_registry.registry import Registry
 
@@ -124,6 +139,7 @@ def browser_page(api_server: str) -> Iterator[Any]:
 
 
 def _shot(page: Any, directory: Path, name: str) -> None:
+    """A screenshot of ``page`` (or of one element: a Locator)."""
     path = directory / f"{name}.png"
     page.screenshot(path=str(path))
     target = os.environ.get("PIPELINE_REGISTRY_SCREENSHOTS")
@@ -144,9 +160,9 @@ def test_registry_in_airflows_ui(api_server: str, browser_page: Any, tmp_path: P
     page.wait_for_url(lambda url: "/auth/login" not in url)
 
     # the navigation entry opens the pipelines page inside Airflow's UI
-    page.get_by_text("Pipeline Registry").first.click()
+    page.get_by_text("Registry", exact=True).first.click()
     page.wait_for_url(re.compile(r"/plugin/pipeline_registry"))
-    frame = page.frame_locator("iframe[title='Pipeline Registry']")
+    frame = page.frame_locator("iframe[title='Registry']")
     pipelines = frame.locator("#pipelines")
     expect(pipelines).to_contain_text("Daily sales")
     expect(pipelines).to_contain_text("Hourly inventory")
@@ -190,7 +206,7 @@ def test_registry_in_airflows_ui(api_server: str, browser_page: Any, tmp_path: P
     # a run of the big pipeline: everything of the run log
     frame.locator("a.run-link").first.click()
     run_log = frame.locator("#run-log")
-    expect(run_log).to_contain_text(big_run(BIG_RUNS - 26)["spark_ui_url"])
+    expect(run_log.locator("#spark-ui-url")).to_have_value(big_run(BIG_RUNS - 26)["spark_ui_url"])
     expect(run_log).to_contain_text("rows_written")
 
     # the RUNNING run: heartbeat age, then into Airflow's task instance page, and back
@@ -203,9 +219,9 @@ def test_registry_in_airflows_ui(api_server: str, browser_page: Any, tmp_path: P
     frame.locator("#task-link").click()
     page.wait_for_url(re.compile(r"/dags/inventory_dag/runs/.+/tasks/spark_job"))
     expect(page.locator("body")).to_contain_text("spark_job")
-    expect(page.locator("iframe[title='Pipeline Registry']")).to_have_count(0)
+    expect(page.locator("iframe[title='Registry']")).to_have_count(0)
     page.go_back()
-    back = page.frame_locator("iframe[title='Pipeline Registry']")
+    back = page.frame_locator("iframe[title='Registry']")
     expect(back.locator("#run-log")).to_contain_text(RUNNING_DAG_RUN)
     # no credential of the connection anywhere in what the browser got
     assert SECRET_KEY not in back.locator("html").inner_html()
@@ -213,13 +229,33 @@ def test_registry_in_airflows_ui(api_server: str, browser_page: Any, tmp_path: P
     # the timezone the user picked in Airflow's UI (kept in localStorage) wins over the connection's
     page.evaluate("window.localStorage.setItem('timezone', JSON.stringify('America/New_York'))")
     page.reload()
-    chosen = page.frame_locator("iframe[title='Pipeline Registry']")
+    chosen = page.frame_locator("iframe[title='Registry']")
     expect(chosen.locator("#run-log")).to_contain_text("2026-12-01 03:00:00 EST")
     expect(chosen.locator("body")).to_contain_text("Times in America/New_York")
 
+    # an incremental table: its committed watermark on the pipeline page, its history on its own
+    # page, and the run that committed it with its from -> to
+    page.goto(f"{api_server}/plugin/pipeline_registry/pipeline-registry/ui/pipeline?pipeline_id=inventory_hourly")
+    inventory = page.frame_locator("iframe[title='Registry']")
+    expect(inventory.locator("#tables tr", has_text=WATERMARK_TABLE)).to_contain_text(
+        f"updated_at = {WATERMARK_REWOUND}"
+    )
+    inventory.get_by_role("link", name=WATERMARK_TABLE).click()
+    expect(inventory.locator("#committed")).to_contain_text(WATERMARK_REWOUND)
+    history = inventory.locator("#watermark-history tbody tr")
+    expect(history).to_have_count(2)
+    expect(history.first).to_contain_text("rewind")
+    expect(history.first).to_contain_text("late rows")
+    expect(history.nth(1)).to_contain_text("commit")
+    _shot(page, tmp_path, "ui-watermark")
+    assert REWIND_REASON_SECRET not in inventory.locator("html").inner_html()
+    history.nth(1).get_by_role("link", name=WATERMARK_RUN).click()
+    expect(inventory.locator("h1")).to_contain_text(WATERMARK_RUN)
+    expect(inventory.locator("#watermarks")).to_contain_text(f"none → {WATERMARK_TO}")
+
     # nor any secret of the pipeline's config: Airflow masks for admins too
     page.goto(f"{api_server}/plugin/pipeline_registry/pipeline-registry/ui/pipeline?pipeline_id={BIG}")
-    admin_view = page.frame_locator("iframe[title='Pipeline Registry']")
+    admin_view = page.frame_locator("iframe[title='Registry']")
     expect(admin_view.locator("#pipeline-config")).to_contain_text("spark.hadoop.fs.s3a.secret.key")
     _assert_no_seeded_secret(admin_view.locator("html").inner_html(), "the admin's pipeline page")
 
@@ -245,7 +281,7 @@ def test_a_viewer_sees_no_secret_of_the_config(api_server: str, browser_page: An
         page.wait_for_url(lambda url: "/auth/login" not in url)
 
         page.goto(f"{api_server}/plugin/pipeline_registry/pipeline-registry/ui/pipeline?pipeline_id={BIG}")
-        frame = page.frame_locator("iframe[title='Pipeline Registry']")
+        frame = page.frame_locator("iframe[title='Registry']")
         config = frame.locator("#pipeline-config")
         expect(config).to_contain_text("spark.hadoop.fs.s3a.secret.key")  # control: the viewer reads the config
         expect(config).to_contain_text("--db-password ***")
@@ -293,3 +329,151 @@ def test_readme_api_examples_run(api_server: str, language: str) -> None:
         assert "sales_daily SUCCESS" in done.stdout
         assert "inventory_hourly RUNNING" in done.stdout
         assert f"{BIG_RUNS} runs of sales_daily" in done.stdout
+
+
+SPARK_UI_PAGE = "Spark History Server: app-r3"
+
+
+def _login(page: Any, api_server: str, username: str, password: str) -> None:
+    page.goto(f"{api_server}/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/auth/login" not in url)
+
+
+def _colours(frame: Any) -> dict[str, str]:
+    return dict(
+        frame.locator("html").evaluate(
+            """root => ({
+                mode: root.className,
+                airflow_bg: (() => {
+                    for (let el = window.frameElement; el; el = el.parentElement) {
+                        const bg = window.top.getComputedStyle(el).backgroundColor;
+                        if (bg !== "rgba(0, 0, 0, 0)") { return bg; }
+                    }
+                    return null;
+                })(),
+                airflow_fg: window.top.getComputedStyle(window.frameElement).color,
+                bg: getComputedStyle(document.body).backgroundColor,
+                fg: getComputedStyle(document.body).color,
+                font: getComputedStyle(document.body).fontFamily,
+                success: getComputedStyle(document.querySelector(".status-SUCCESS")).backgroundColor,
+                failed: getComputedStyle(document.querySelector(".status-FAILED")).backgroundColor,
+            })"""
+        )
+    )
+
+
+def test_the_registry_tab_on_airflows_task_page(
+    api_server: str, browser_page: Any, seeded_registry: Registry, tmp_path: Path
+) -> None:
+    """A Viewer on Airflow's task instance page of a retried run: one click on the "Registry" tab
+    shows each try (times, status, error head and tail, Spark app); the Spark UI opens from inside
+    the sandboxed iframe; the tab follows Airflow's colour mode (light, dark) and works at 390 px."""
+    from playwright.sync_api import expect
+
+    run = retried_run()
+    report = seeded_registry.runs_write.batch_upsert([run])
+    assert report.ok, report.failed
+    token = _post_json(f"{api_server}/auth/token", {"username": "admin", "password": PASSWORD})["access_token"]
+    _post_json(
+        f"{api_server}/api/v2/dags/inventory_dag/dagRuns",
+        {"dag_run_id": RETRIED_DAG_RUN, "logical_date": None},
+        token=token,
+    )
+    context = browser_page.context.browser.new_context(viewport={"width": 1400, "height": 1000}, color_scheme="light")
+    try:
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=api_server)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        # the Spark history server of the run (an unreachable host here): answered by the browser
+        page.route(
+            "http://spark-history.example:18080/**",
+            lambda route: route.fulfill(status=200, content_type="text/html", body=f"<h1>{SPARK_UI_PAGE}</h1>"),
+        )
+        _login(page, api_server, "viewer", VIEWER_PASSWORD)
+
+        # Airflow's task instance page -> one click on the registry's tab
+        page.goto(f"{api_server}/dags/inventory_dag/runs/{RETRIED_DAG_RUN}/tasks/spark_job")
+        page.locator("a[href*='pipeline_registry_task_instance']").first.click()
+        page.wait_for_url(re.compile(r"/tasks/spark_job/plugin/pipeline_registry_task_instance"))
+        frame = page.frame_locator("iframe[title='Registry']")
+        attempts = frame.locator("#attempts tbody tr")
+        expect(attempts).to_have_count(3, timeout=60_000)
+        expect(attempts.nth(0)).to_contain_text("FAILED")
+        expect(attempts.nth(0)).to_contain_text("app-r1")
+        expect(attempts.nth(0)).to_contain_text(RETRIED_OOM)  # the tail of a 3 KB error, in the row
+        expect(attempts.nth(1)).to_contain_text(RETRIED_TIMEOUT)
+        expect(attempts.nth(2)).to_contain_text("SUCCESS")
+        expect(attempts.nth(2)).to_contain_text("2m00s")
+        expect(frame.locator("#retried")).to_contain_text("3 tries, 25m00s since the first")
+        light = _colours(frame)
+        assert "light" in light["mode"]
+        assert light["airflow_bg"] is not None
+        assert light["bg"] == light["airflow_bg"]  # the background behind the frame, Airflow's text colour
+        assert light["fg"] == light["airflow_fg"]
+        assert light["font"].startswith("Inter")
+        assert light["success"] == "rgb(22, 163, 74)"  # Airflow's success (green.600)
+        assert light["failed"] == "rgb(220, 38, 38)"  # Airflow's failed (red.600)
+        _shot(page, tmp_path, "ui-task-tab-light")
+
+        # the whole error of a try, unfolded
+        attempts.nth(0).locator("summary").click()
+        expect(attempts.nth(0).locator("pre")).to_contain_text("Job aborted due to stage failure")
+
+        # Copy URL, then the Spark UI in the same tab (the sandbox has no allow-popups) and back
+        spark = frame.locator("#spark-ui")
+        spark.get_by_role("button", name="Copy URL").click()
+        expect(spark.get_by_role("button", name="Copied")).to_be_visible()
+        assert page.evaluate("navigator.clipboard.readText()") == run["spark_ui_url"]
+        expect(frame.locator("#spark-ui-url")).to_have_value(run["spark_ui_url"])
+        spark.locator("a.spark-link").click()
+        page.wait_for_url(run["spark_ui_url"])
+        expect(page.locator("h1")).to_have_text(SPARK_UI_PAGE)
+        page.go_back()
+        frame = page.frame_locator("iframe[title='Registry']")
+        expect(frame.locator("#attempts tbody tr")).to_have_count(3, timeout=60_000)  # Airflow's UI reloads
+
+        # Airflow in dark mode (it follows the system's here): the tab follows, without a reload
+        page.emulate_media(color_scheme="dark")
+        expect(page.locator("html")).to_have_class(re.compile(r"\bdark\b"))
+        expect(frame.locator("html")).to_have_class(re.compile(r"\bdark\b"))
+        dark = _colours(frame)
+        assert dark["bg"] == dark["airflow_bg"]
+        assert dark["fg"] == dark["airflow_fg"]
+        assert dark["bg"] != light["bg"]
+        assert dark["success"] == "rgb(22, 163, 74)"
+        _shot(page, tmp_path, "ui-task-tab-dark")
+
+        # the dag run page has the tab too; the retried run is marked in the runs table and chart
+        page.goto(f"{api_server}/dags/inventory_dag/runs/{RETRIED_DAG_RUN}")
+        page.locator("a[href*='pipeline_registry_dag_run']").first.click()
+        frame = page.frame_locator("iframe[title='Registry']")
+        expect(frame.locator("#attempts tbody tr")).to_have_count(3, timeout=60_000)
+        frame.locator(".crumbs a").nth(1).click()
+        row = frame.locator("#runs tbody tr", has_text=RETRIED_DAG_RUN)
+        expect(row).to_contain_text("retried: 3 tries, 25m00s in all", timeout=60_000)
+        expect(frame.locator("#duration-chart circle.retry-ring")).to_have_count(1)
+        _shot(page, tmp_path, "ui-pipeline-dark")
+
+        # a phone: 390 px wide, Airflow's navigation on the left leaves the frame about 320 px;
+        # nothing is wider than the frame (tables scroll in their own box), the fields stack
+        page.emulate_media(color_scheme="light")
+        page.set_viewport_size({"width": 390, "height": 844})
+        query = urllib.parse.urlencode({"pipeline_id": run["pipeline_id"], "run_id": run["run_id"]})
+        page.goto(f"{api_server}/plugin/pipeline_registry/pipeline-registry/ui/run?{query}")
+        frame = page.frame_locator("iframe[title='Registry']")
+        expect(frame.locator("#attempts tbody tr")).to_have_count(3, timeout=60_000)
+        widths = frame.locator("html").evaluate(
+            "root => [root.scrollWidth, root.clientWidth, document.querySelector('#run-log').scrollWidth]"
+        )
+        assert widths[1] < 390, widths  # control: the frame is narrower than the phone
+        assert widths[0] <= widths[1], widths  # the page itself does not scroll sideways
+        assert widths[2] <= widths[1], widths  # the run's fields fit (one column)
+        expect(frame.locator("#run-log")).to_contain_text("Open the Spark UI")
+        expect(frame.locator("#run-log time").first).to_be_in_viewport()
+        _shot(page, tmp_path, "ui-task-tab-390")
+    finally:
+        context.close()
+        seeded_registry.runs_write.delete(run["run_id"], run["pipeline_id"])

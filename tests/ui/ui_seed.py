@@ -69,6 +69,56 @@ def big_run(i: int) -> dict[str, Any]:
     }
 
 
+#: inventory_hourly's incremental source: committed by WATERMARK_RUN's SUCCESS end (None -> TO),
+#: then rewound by hand to REWOUND, with a reason holding a secret
+WATERMARK_TABLE = "stock_levels"
+WATERMARK_RUN = "inventory_dag/manual__2026-12-01T06:00:00+00:00"
+WATERMARK_TO = "2026-12-01T00:00:00.000000Z"
+WATERMARK_REWOUND = "2026-11-30T12:00:00.000000Z"
+REWIND_REASON_SECRET = "rewindPassw0rd-seeded-6060"
+
+
+def seed_watermarks(registry: Registry) -> None:
+    """stock_levels' watermark: committed by WATERMARK_RUN (an older run of inventory_hourly than
+    its RUNNING one), then rewound to a value."""
+    registry.tables_write.create(
+        {
+            "table_id": WATERMARK_TABLE,
+            "pipeline_id": "inventory_hourly",
+            "table_name": "stock_levels",
+            "role": "source",
+            "load_type": "incremental",
+            "watermark_column": "updated_at",
+            "watermark_type": "timestamp",
+        }
+    )
+    run = registry.runs_write.start(
+        {
+            "run_id": WATERMARK_RUN,
+            "pipeline_id": "inventory_hourly",
+            "dag_id": "inventory_dag",
+            "dag_run_id": "manual__2026-12-01T06:00:00+00:00",
+            "task_id": "spark_job",
+            "start_time": datetime(2026, 12, 1, 6, 0, tzinfo=UTC),
+        }
+    )
+    registry.runs_write.finish(
+        {
+            "run_id": WATERMARK_RUN,
+            "pipeline_id": "inventory_hourly",
+            "status": "SUCCESS",
+            "end_time": datetime(2026, 12, 1, 6, 5, tzinfo=UTC),
+            "attempt_id": run.attempt_id,
+            "watermarks": {WATERMARK_TABLE: WATERMARK_TO},
+        }
+    )
+    registry.tables_write.rewind_watermark(
+        WATERMARK_TABLE,
+        value=WATERMARK_REWOUND,
+        reason=f"late rows: replay the afternoon (db password={REWIND_REASON_SECRET})",
+    )
+
+
 def seed(registry: Registry, *, big_runs: int = BIG_RUNS) -> None:
     """Three pipelines (one inactive), tables of the big one, ``big_runs`` runs and one RUNNING run."""
     registry.create_tables()
@@ -132,6 +182,7 @@ def seed(registry: Registry, *, big_runs: int = BIG_RUNS) -> None:
     report = registry.runs_write.batch_upsert([big_run(i) for i in range(big_runs)])
     if not report.ok:
         raise RuntimeError(f"seeding failed: {report.failed[:3]}")
+    seed_watermarks(registry)
     registry.runs_write.start(
         {
             "run_id": "inventory_dag/manual__2026-12-01T08:00:00+00:00",
@@ -142,3 +193,52 @@ def seed(registry: Registry, *, big_runs: int = BIG_RUNS) -> None:
             "start_time": datetime(2026, 12, 1, 8, 0, tzinfo=UTC),
         }
     )
+
+
+#: the Airflow dag run of the retried run (:func:`retried_run`)
+RETRIED_DAG_RUN = "manual__2026-11-30T08:00:00+00:00"
+RETRIED_OOM = "java.lang.OutOfMemoryError: Java heap space"
+RETRIED_TIMEOUT = "AirflowTaskTimeout: Timeout, PID: 4242"
+
+
+def retried_run(pipeline_id: str = "inventory_hourly") -> dict[str, Any]:
+    """A run of ``inventory_dag`` that failed twice (an OutOfMemoryError after 12 minutes, a timeout
+    after 10) and succeeded on try 3 in 2 minutes: 25 minutes in all, the issue's 3 a.m. example."""
+    t0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    oom = "Job aborted due to stage failure: " + "x" * 3000 + " " + RETRIED_OOM
+    return {
+        "run_id": f"inventory_dag/{RETRIED_DAG_RUN}",
+        "pipeline_id": pipeline_id,
+        "status": "SUCCESS",
+        "try_number": 3,
+        "start_time": t0 + timedelta(minutes=23),
+        "end_time": t0 + timedelta(minutes=25),
+        "dag_id": "inventory_dag",
+        "dag_run_id": RETRIED_DAG_RUN,
+        "task_id": "spark_job",
+        "spark_application_id": "app-r3",
+        "spark_ui_url": "http://spark-history.example:18080/history/app-r3",
+        "metrics": {"rows_written": 42},
+        "attempts": [
+            {
+                "try_number": 1,
+                "task_id": "spark_job",
+                "status": "FAILED",
+                "start_time": t0,
+                "end_time": t0 + timedelta(minutes=12),
+                "error_type": "SparkJobError",
+                "error_message": oom,
+                "spark_application_id": "app-r1",
+            },
+            {
+                "try_number": 2,
+                "task_id": "spark_job",
+                "status": "FAILED",
+                "start_time": t0 + timedelta(minutes=13),
+                "end_time": t0 + timedelta(minutes=23),
+                "error_type": "AirflowTaskTimeout",
+                "error_message": RETRIED_TIMEOUT,
+                "spark_application_id": "app-r2",
+            },
+        ],
+    }

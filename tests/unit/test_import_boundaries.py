@@ -80,6 +80,14 @@ with DAG("parse_only", schedule=None):
     StartPipelineRunOperator(task_id="c", pipeline_id="p")
 """
 
+TASK_GROUP_IN_A_DAG = """
+from airflow.providers.common.compat.sdk import DAG
+from airflow_provider_pipeline_registry.dags import PipelineRunTaskGroup, registry_dags
+with DAG("parse_only_group", schedule=None):
+    PipelineRunTaskGroup("p", registry_options={"table_prefix": "dev_", "max_attempts": 3})
+registry_dags({"__file__": "/nonexistent/dags.py"}, snapshot="/nonexistent/snapshot.json")
+"""
+
 CORE_IN_USE = """
 import airflow_provider_pipeline_registry.registry as registry
 for name in registry.__all__:
@@ -107,6 +115,13 @@ ROWS = [
         code=SENSOR_IN_A_DAG,
     ),
     Row("callbacks", (f"{PACKAGE}.callbacks",), AIRFLOW_FACE_FORBIDDEN),
+    Row(
+        "dags: the task group and registry_dags, built",
+        (f"{PACKAGE}.dags",),
+        AIRFLOW_FACE_FORBIDDEN,
+        walk=True,
+        code=TASK_GROUP_IN_A_DAG,
+    ),
     Row("plugin entry", (f"{PACKAGE}.plugins", f"{PACKAGE}.plugins.pipeline_registry_plugin"), AIRFLOW_FACE_FORBIDDEN),
     Row(
         "links, assets, lineage, run context, compat, provider info",

@@ -10,6 +10,7 @@ import typer
 from ...registry.settings import SETTINGS, Setting
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print plain JSON to stdout (for scripts).")]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 PipelineOption = Annotated[str, typer.Option("--pipeline", "-p", help="The pipeline id.", show_default=False)]
 
 #: the flag of a setting whose option is not ``--<field name with dashes>`` (kept as it always was)

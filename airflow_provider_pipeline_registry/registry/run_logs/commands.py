@@ -43,6 +43,7 @@ from ..errors import (
     aws_provenance,
 )
 from ..gateway import DynamoDBClient, TableGateway, TransactAction, create_table_gateway, transact_write
+from ..json_values import to_json_value
 from ..keys import build_model_key
 from ..model import extract_model_metadata
 from ..timezones import utc_now
@@ -277,8 +278,10 @@ class PipelineRunLogsWriteApi:
         metrics: Mapping[str, int | float] | None = None,
         spark: Mapping[str, str | None] | None = None,
         attempt_id: str | None = None,
+        arguments: Mapping[str, Any] | None = None,
     ) -> PipelineRunLog:
-        """Advance the heartbeat of a RUNNING run, optionally flushing metrics and Spark identity.
+        """Advance the heartbeat of a RUNNING run, optionally flushing metrics and Spark identity,
+        and recording the job's rendered ``arguments`` (replacing the stored ones).
 
         With ``attempt_id`` only while that is the run's current attempt: a writer of an older
         attempt gets AttemptSupersededError and changes nothing. ConflictError (with the stored
@@ -297,6 +300,8 @@ class PipelineRunLogsWriteApi:
         )
         sets: dict[str, Any] = {"heartbeat_at": payload.start_time, "updated_at": utc_now()}
         sets.update({k: getattr(payload, k) for k in _SPARK_FIELDS if getattr(payload, k) is not None})
+        if arguments is not None:
+            sets["arguments"] = to_json_value(dict(arguments))
         update = Update(set=sets, key_strings=self._key_strings)
         return self._while_running("heartbeat", run_id, pipeline_id, update, payload.metrics, attempt_id)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
-from ..fields import Identifier, Metrics
+from ..fields import Identifier, JsonMap, Metrics
 from ..model import GlobalSecondaryIndex, RegistryModel
 from ..text_limits import MAX_ERROR_BYTES, MAX_HISTORY_ERROR_BYTES, truncate_text
 from ..timezones import to_utc, utc_now
@@ -106,6 +106,9 @@ class _RunFields(_AirflowIdentity, _SparkIdentity):
     end_time: datetime | None = None
     heartbeat_at: datetime | None = None
     metrics: Metrics = Field(default_factory=dict)
+    #: the job's arguments as the Spark task rendered them (``spark_args``, ``spark_conf``,
+    #: ``parameters``), secrets shown as the registry shows them (``dags.spark_task``)
+    arguments: JsonMap = Field(default_factory=dict)
     error_type: str | None = Field(default=None, max_length=255)
     #: within ``text_limits.MAX_ERROR_BYTES`` (a longer one, e.g. written by another tool, is cut, not refused)
     error_message: str | None = None

@@ -161,8 +161,13 @@ class PipelineRunLogsReadApi:
         limit: int = 50,
         page_token: str | None = None,
         tz: str | tzinfo | None = None,
+        report_corrupt: bool = False,
     ) -> ResultPage[PipelineRunLogView]:
-        """Runs of ``pipeline_id`` newest first, started within ``[since, until]``, optionally by status."""
+        """Runs of ``pipeline_id`` newest first, started within ``[since, until]``, optionally by status.
+
+        A stored run that does not validate (e.g. a status another tool wrote) raises
+        :class:`CorruptItemError`; with ``report_corrupt`` it is left out of ``items`` and listed in
+        ``extra["corrupt_items"]`` instead (a CorruptItemError each, naming its key)."""
         low = format_utc(since, field="since") if since else MIN_DATETIME_TEXT
         high = format_utc(until, field="until") if until else MAX_DATETIME_TEXT
         if low > high:
@@ -185,9 +190,16 @@ class PipelineRunLogsReadApi:
             start_key=decode_page_token(page_token, scope=scope),
         )
         zone = resolve_user_timezone(tz, self.config.user_timezone)
-        runs = PipelineRunLog.from_dynamodb_items(page.items, table=self.gateway.table_name)
+        extra: dict[str, Any] = {}
+        if report_corrupt:
+            runs, corrupt = PipelineRunLog.from_dynamodb_items_reporting(page.items, table=self.gateway.table_name)
+            extra["corrupt_items"] = corrupt
+        else:
+            runs = PipelineRunLog.from_dynamodb_items(page.items, table=self.gateway.table_name)
         return ResultPage(
-            PipelineRunLogView.from_entities(runs, zone), encode_page_token(page.last_evaluated_key, scope=scope)
+            PipelineRunLogView.from_entities(runs, zone),
+            encode_page_token(page.last_evaluated_key, scope=scope),
+            extra,
         )
 
     def iter_by_pipeline(

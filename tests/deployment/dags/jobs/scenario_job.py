@@ -5,12 +5,16 @@ Usage: ``spark-submit scenario_job.py MODE MARKERS_DIR`` where MODE is
 * ``raise``: raise ``ValueError("deployment scenario: bad input row 7")``;
 * ``wait``: write ``MARKERS_DIR/<pipeline>.pid`` (the driver's pid), then wait (at most 25 minutes)
   until Airflow stops the task;
-* ``fail_first_try``: raise on try 1 (``AIRFLOW_CTX_TRY_NUMBER``), succeed on a retry.
+* ``fail_first_try``: raise on try 1 (``AIRFLOW_CTX_TRY_NUMBER``), succeed on a retry;
+* ``echo``: write the arguments and ``job_parameters()`` it received to
+  ``MARKERS_DIR/<pipeline>.<run's dag run id>.json`` (names made safe), succeed.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -34,6 +38,12 @@ def main(mode: str, markers_dir: str) -> None:
             deadline = time.monotonic() + 1500
             while time.monotonic() < deadline:
                 time.sleep(0.2)
+        if mode == "echo":
+            from airflow_provider_pipeline_registry.registry.run_env import job_parameters
+
+            name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{run.pipeline_id}.{os.environ.get('AIRFLOW_CTX_DAG_RUN_ID', '')}")
+            received = {"args": sys.argv[1:], "parameters": job_parameters(), "run_id": run.run_id}
+            (Path(markers_dir) / f"{name}.json").write_text(json.dumps(received))
         run.records_written(1)
     spark.stop()
 
