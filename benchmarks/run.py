@@ -248,7 +248,6 @@ def _latency(console: Console, config: DynamoDBConfig, *, quick: bool, rtts: lis
             trig = bench_triggerer.report(bench_triggerer.run(proxied, quick=quick))
             trig.title = f"{trig.title} -- {rtt:g} ms RTT"
             console.print(trig)
-            console.print(f"proxy: {proxy.connections} connections in all")
 
 
 def main(argv: list[str] | None = None) -> int:
