@@ -39,6 +39,8 @@ class HistoryResult:
     raw: dict[str, list[Sample]] = field(default_factory=dict)
     load_seconds: float = 0.0
     stored_items: int = 0
+    #: the UI pages at scale (bench_ui_scale), measured on the same loaded tables
+    ui: Any = None
 
     @staticmethod
     def spread(rows: Sequence[tuple[int, Sample, float]]) -> float:
@@ -179,6 +181,17 @@ def run(base: DynamoDBConfig, *, quick: bool) -> HistoryResult:
     ]
     result.operations.append(("tables.iter_by_pipeline", "pipelines", table_rows))
     result.raw["tables.iter_by_pipeline"] = [samples[f"raw:tables@{count}"] for count in pipeline_counts]
+    import bench_ui_scale
+
+    result.ui = bench_ui_scale.run(
+        base,
+        runs_registry,
+        _load,
+        bulk,
+        sizes=(sizes[0], sizes[-1]),
+        pipeline_counts=(pipeline_counts[-1], 10 * pipeline_counts[-1]),
+        quick=quick,
+    )
     for registry in (runs_registry, *table_registries.values()):
         for logical in ("pipeline_config", "table_config", "pipeline_run_logs"):
             registry.client.delete_table(TableName=registry.config.table_name(logical))  # type: ignore[arg-type]

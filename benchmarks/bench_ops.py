@@ -197,12 +197,16 @@ def _query(registry: Registry, run_model: Any) -> dict[str, Callable[[], object]
     return {"raw boto3": raw, "ours": ours, "PynamoDB": pynamodb}
 
 
-def run(registry: Registry, models: tuple[type[Any], type[Any]], *, quick: bool) -> list[tuple[str, dict[str, Sample]]]:
+def run(
+    registry: Registry, models: tuple[type[Any], type[Any]], *, quick: bool, scale: float | None = None
+) -> list[tuple[str, dict[str, Sample]]]:
     """``[(operation, {variant: Sample of seconds per call})]``."""
     run_model, table_model = models
     _seed(registry)
     single = (30, 10) if quick else (1500, 200)  # rounds, warm-up calls
     page = (8, 3) if quick else (200, 30)
+    if scale is not None:  # the latency section: fewer rounds (each call waits on the proxy's delay)
+        single, page = (max(1, int(single[0] * scale)), single[1]), (max(1, int(page[0] * scale)), page[1])
     plan = [
         ("get item", _get(registry, run_model), single),
         ("put item (conditional create)", _put(registry, table_model), single),

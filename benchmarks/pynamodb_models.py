@@ -83,6 +83,8 @@ def make_models(*, host: str, region: str, run_logs_table: str, table_config_tab
         is_running = UnicodeAttribute(null=True)  # 'true' while RUNNING (sparse index key)
         expire_at = NumberAttribute(null=True)
         updated_at = IsoUtcAttribute(null=True)
+        #: the bounded attempt-token history every run item carries (issue #18): the same attributes
+        attempt_tokens = ListAttribute[str](of=UnicodeAttribute, default=list)
 
         pipeline_runs_index = PipelineRunsIndex()
 
@@ -102,6 +104,7 @@ def make_models(*, host: str, region: str, run_logs_table: str, table_config_tab
         load_type = UnicodeAttribute(default="full")
         watermark_column = UnicodeAttribute(null=True)
         watermark_value = UnicodeAttribute(null=True)
+        watermark_type = UnicodeAttribute(default="string")  # issue #23: the same attributes as ours
         partition_columns = ListAttribute[str](of=UnicodeAttribute, default=list)
         primary_keys = ListAttribute[str](of=UnicodeAttribute, default=list)
         options = MapAttribute[str, Any](default=dict)

@@ -45,6 +45,8 @@ SECTIONS = (
     "triggerer",
     "cli",
     "watermarks",
+    "capacity",
+    "latency",
 )
 #: issue #15: single-item get/put/conditional update and a 100-item query page within 1.10x of raw boto3
 OPS_TARGET = 1.10
@@ -129,7 +131,7 @@ def _batch_table(result) -> Table:  # type: ignore[no-untyped-def]
     runs = len(result.seconds[OURS])
     title = (
         f"Batch upsert of {result.items:,} run logs, ours at batch_concurrency={result.concurrency} "
-        f"(median of {runs} run(s); under faults {len(result.seconds[OURS_FAULTS])})"
+        f"(median of {runs} run(s); under faults {len(result.seconds.get(OURS_FAULTS, []))})"
     )
     table = Table(title=title)
     columns = ("variant", "concurrency", "median s", "items/s", "x batch_writer's items/s", "items lost", "target")
@@ -144,6 +146,8 @@ def _batch_table(result) -> Table:  # type: ignore[no-untyped-def]
         (OURS_FAULTS, WRITER_FAULTS, f">={BATCH_FAULTS_TARGET}x batch_writer under the same faults, 0 lost"),
     )
     for variant, baseline, target in rows:
+        if variant not in result.seconds:  # the latency section runs the clean variants only
+            continue
         median = statistics.median(result.seconds[variant])
         speedup = statistics.median(result.seconds[baseline]) / median
         verdict = ""
@@ -203,12 +207,61 @@ def _dag_verdict(ours_seconds: float, heavy: list[str]) -> str:
     return ("met" if ok else "MISSED") + f" (<=+{DAG_TARGET_MS} ms, no boto3/botocore/pyspark)"
 
 
+#: issue #26: the round trips the latency section adds in front of DynamoDB Local (ms)
+LATENCY_RTT_MS = (2.0, 10.0)
+#: issue #26: under 10 ms RTT, single ops at most this times raw boto3 (batch: BATCH_TARGET, 0 lost)
+LATENCY_OPS_TARGET = 1.05
+#: the latency section's single-op rounds, as a fraction of the ops section's (each call waits the RTT)
+LATENCY_OPS_SCALE = 0.2
+
+
+def _latency(console: Console, config: DynamoDBConfig, *, quick: bool, rtts: list[float]) -> None:
+    """The ops, batch and triggerer sections again, each through a DelayProxy adding ``rtt`` ms."""
+    import bench_batch
+    import bench_ops
+    import bench_triggerer
+    from delay_proxy import DelayProxy
+    from pynamodb_models import make_models
+
+    global OPS_TARGET
+    for rtt in rtts:
+        with DelayProxy(config.endpoint_url or "", rtt_ms=rtt) as proxy:
+            proxied = config.model_copy(update={"endpoint_url": proxy.url})
+            registry = Registry(proxied)
+            models = make_models(
+                host=proxy.url,
+                region=proxied.region,
+                run_logs_table=proxied.table_name("pipeline_run_logs"),
+                table_config_table=proxied.table_name("table_config"),
+            )
+            console.print(f"[bold]Through a delay proxy adding {rtt:g} ms per round trip ({proxy.url})[/bold]")
+            saved, OPS_TARGET = OPS_TARGET, (LATENCY_OPS_TARGET if rtt >= 10 else OPS_TARGET)
+            try:
+                table = _ops_table(bench_ops.run(registry, models, quick=quick, scale=LATENCY_OPS_SCALE))  # type: ignore[arg-type]
+            finally:
+                OPS_TARGET = saved
+            table.title = f"{table.title} -- {rtt:g} ms RTT"
+            console.print(table)
+            batch = _batch_table(bench_batch.run(registry, quick=quick, faults=False, repeats=None if quick else 3))
+            batch.title = f"{batch.title} -- {rtt:g} ms RTT"
+            console.print(batch)
+            trig = bench_triggerer.report(bench_triggerer.run(proxied, quick=quick))
+            trig.title = f"{trig.title} -- {rtt:g} ms RTT"
+            console.print(trig)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="few repetitions, 1,000-item batch: a smoke run")
     parser.add_argument("--only", choices=SECTIONS, action="append", help="run only these sections (repeatable)")
     parser.add_argument(
         "--batch-concurrency", type=int, default=None, help="batch section: ours at this batch_concurrency"
+    )
+    parser.add_argument(
+        "--rtt-ms",
+        type=float,
+        action="append",
+        help="latency section: round trips to add (repeatable; default 2 and 10)",
     )
     args = parser.parse_args(argv)
     sections = args.only or list(SECTIONS)
@@ -232,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         "history",
         "triggerer",
         "watermarks",
+        "capacity",
+        "latency",
     } & set(sections)
     with DynamoDBLocal() if needs_dynamodb else contextlib.nullcontext() as ddb:
         registry = models = None
@@ -271,15 +326,26 @@ def main(argv: list[str] | None = None) -> int:
         if "history" in sections:
             import bench_history
 
-            console.print(bench_history.report(bench_history.run(config, quick=args.quick)))
+            history = bench_history.run(config, quick=args.quick)
+            console.print(bench_history.report(history))
+            if history.ui is not None:
+                import bench_ui_scale
+
+                console.print(bench_ui_scale.report(history.ui))
         if "watermarks" in sections:
             import bench_watermarks
 
             console.print(bench_watermarks.report(bench_watermarks.run(config, quick=args.quick)))
+        if "capacity" in sections:
+            import bench_capacity
+
+            console.print(bench_capacity.report(bench_capacity.run(config, quick=args.quick)))
         if "triggerer" in sections:
             import bench_triggerer
 
             console.print(bench_triggerer.report(bench_triggerer.run(config, quick=args.quick)))
+        if "latency" in sections:
+            _latency(console, config, quick=args.quick, rtts=args.rtt_ms or list(LATENCY_RTT_MS))
     if "dag" in sections:
         import bench_dag_parse
 

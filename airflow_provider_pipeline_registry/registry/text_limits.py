@@ -28,6 +28,10 @@ import re
 
 #: the longest error text kept, in bytes of UTF-8 (marker included)
 MAX_ERROR_BYTES = 8 * 1024
+#: the longest error text kept for a *previous* attempt in a run's history (head and tail, like
+#: the run's own): the history rides on the run item, and every later write of the item (each
+#: heartbeat, times the two indexes projecting it) is billed per KB of the whole item (issue #26)
+MAX_HISTORY_ERROR_BYTES = 512
 
 #: the marker that replaces the omitted middle (``{n}``: the number of bytes left out)
 MARKER = "\n... [{n} bytes omitted] ...\n"

@@ -534,3 +534,70 @@ def test_a_delete_never_removes_a_run_written_after_its_read(
     assert len(reads) >= 2
     assert deleted.metrics == {"rows": 9}
     assert registry.runs.find_entity("del-race", "pd", consistent=True) is None
+
+
+# -- capacity (issue #26): no write is billed that a read could replace; history stays small --------
+
+
+def _calls(registry: Registry) -> Any:
+    """(operation, HTTP status) of each call on the registry's client while the context is open."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def recording() -> Any:
+        seen: list[tuple[str, int]] = []
+
+        def after(http_response: Any, model: Any, **_: Any) -> None:
+            seen.append((model.name, http_response.status_code))
+
+        events = registry.client.meta.events
+        events.register("after-call.dynamodb.*", after)
+        try:
+            yield seen
+        finally:
+            events.unregister("after-call.dynamodb.*", after)
+
+    return recording()
+
+
+def test_a_join_of_a_started_attempt_and_a_later_try_make_no_refused_write(registry: Registry) -> None:
+    """A refused conditional write is billed like a write of the stored item (1 unit per KB): a join
+    of the attempt a start opened, and the start of a later try, read the run first (a read
+    unit per 4 KB) and write once, still conditional on what they read."""
+    opened = start(registry, "cap", task_id="start_run")
+    with _calls(registry) as calls:
+        joined = registry.runs_write.join(
+            {"run_id": "cap", "pipeline_id": "p", "task_id": "spark"}, opened_attempt_id=opened.attempt_id
+        )
+    assert joined.attempt_claimed
+    runs = [c for c in calls if c[0] in {"GetItem", "UpdateItem"}]
+    assert runs == [("GetItem", 200), ("UpdateItem", 200)]
+    finish(registry, "cap", "FAILED", attempt_id=joined.attempt_id)
+    with _calls(registry) as calls:
+        retry = start(registry, "cap", try_number=2, task_id="start_run", start_time=T0 + timedelta(minutes=9))
+    assert (retry.status, retry.try_number, [a.status for a in retry.attempts]) == (RunStatus.RUNNING, 2, ["FAILED"])
+    assert [c for c in calls if c[0] in {"GetItem", "UpdateItem"}] == [("GetItem", 200), ("UpdateItem", 200)]
+    # a first start still assumes no run: one write, no read
+    with _calls(registry) as calls:
+        start(registry, "cap-new")
+    assert [c for c in calls if c[0] in {"GetItem", "UpdateItem"}] == [("UpdateItem", 200)]
+
+
+def test_a_retry_keeps_a_short_error_of_the_previous_attempt(registry: Registry) -> None:
+    """The attempt history rides on the run item, and every later write is billed per KB of the
+    whole item: a previous attempt keeps the head and tail of its error within
+    MAX_HISTORY_ERROR_BYTES, the run's own error keeps MAX_ERROR_BYTES."""
+    from airflow_provider_pipeline_registry.registry.attributes import item_size
+    from airflow_provider_pipeline_registry.registry.text_limits import MAX_HISTORY_ERROR_BYTES
+
+    error = "Traceback (most recent call last):\n" + "  File x, line 1\n" * 600 + "ValueError: the point"
+    start(registry, "hist")
+    failed = finish(registry, "hist", "FAILED", error_type="ValueError", error_message=error)
+    assert len((failed.error_message or "").encode()) > MAX_ERROR_BYTES - 200
+    retry = start(registry, "hist", try_number=2, start_time=T0 + timedelta(minutes=9))
+    (previous,) = retry.attempts
+    kept = previous.error_message or ""
+    assert len(kept.encode()) <= MAX_HISTORY_ERROR_BYTES
+    assert kept.startswith("Traceback")
+    assert kept.endswith("ValueError: the point")
+    assert item_size(raw_run(registry, "hist")) < 1024 + MAX_HISTORY_ERROR_BYTES

@@ -134,18 +134,25 @@ class PipelineRunLogsWriteApi:
         return self._read_current(run_id, pipeline_id, "read")
 
     # -- new attempts: decided by lifecycle.decide, written here --------------------------------
-    def _decide_and_write(self, operation: str, request: AttemptRequest) -> PipelineRunLog:
+    def _decide_and_write(self, operation: str, request: AttemptRequest, *, expect_run: bool = False) -> PipelineRunLog:
         """Decide on the observed state (:func:`.lifecycle.decide`) and make the ONE conditional write
         it names, until a decision needs no write or a write applies.
 
         The first round assumes no run (one call in the common case); a failed condition returns
         the stored item (ALL_OLD, or one consistent read where an emulator omits it), which is
         decided on again: our own write replayed after a lost response is then ``UNCHANGED``.
+        With ``expect_run`` (a join of the attempt a start opened, a start of a later try: the
+        run almost always exists) the first round decides on a consistent read instead: the
+        same two calls, but a read (1 read unit per 4 KB) where a refused write would be billed
+        like a write (1 write unit per KB of the stored item, 5x the price per unit on demand).
+        The write stays conditional on what was read, so a change in between is decided again.
         """
         start = request.run
         key = self._key(start.run_id, start.pipeline_id)
         context = self._context(operation, start.run_id, start.pipeline_id)
-        seen: PipelineRunLog | None = None
+        seen: PipelineRunLog | None = (
+            self._read_current(start.run_id, start.pipeline_id, operation) if expect_run else None
+        )
         for _ in range(_MAX_RACE_ROUNDS):
             now = utc_now()
             decision = decide(seen, request, now)
@@ -203,7 +210,7 @@ class PipelineRunLogsWriteApi:
         is refused with ConflictError. The rules: :func:`.lifecycle.decide`.
         """
         start = validate_dto(RunStart, data, self.config.tzinfo)
-        return self._decide_and_write("start", self._request(start, Opener.START))
+        return self._decide_and_write("start", self._request(start, Opener.START), expect_run=start.try_number > 1)
 
     # -- join (the run logger) -------------------------------------------------------------------
     def join(
@@ -259,7 +266,7 @@ class PipelineRunLogsWriteApi:
             lease=lease,
             try_number_known=try_number_known,
         )
-        return self._decide_and_write("join", request)
+        return self._decide_and_write("join", request, expect_run=opened_attempt_id is not None)
 
     # -- while running -------------------------------------------------------------------------
     def heartbeat(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validat
 
 from ..fields import Identifier, JsonMap, Metrics
 from ..model import GlobalSecondaryIndex, RegistryModel
-from ..text_limits import MAX_ERROR_BYTES, truncate_text
+from ..text_limits import MAX_ERROR_BYTES, MAX_HISTORY_ERROR_BYTES, truncate_text
 from ..timezones import to_utc, utc_now
 from ..views import ViewModel
 
@@ -21,7 +21,8 @@ from .status import RunStatus as RunStatus
 PIPELINE_RUNS_INDEX = "pipeline_runs_index"
 RUNNING_RUNS_INDEX = "running_runs_index"
 #: previous attempts kept on a run item (oldest dropped first); each keeps its error within
-#: ``text_limits.MAX_ERROR_BYTES``, like the run's own (11 x 8 KiB, far below the 400 KB item limit)
+#: ``text_limits.MAX_HISTORY_ERROR_BYTES`` (head and tail; the run's own error keeps
+#: ``MAX_ERROR_BYTES``): 10 x 512 B, so a retry does not make every later write of the item cost 9 KB more
 MAX_ATTEMPT_HISTORY = 10
 #: ``status`` of a previous attempt that was still RUNNING when a newer one replaced it
 SUPERSEDED = "SUPERSEDED"
@@ -81,7 +82,7 @@ class RunAttempt(BaseModel):
     @field_validator("error_message")
     @classmethod
     def _bounded(cls, value: str | None) -> str | None:
-        return _bounded_error(value)
+        return None if value is None else truncate_text(value, MAX_HISTORY_ERROR_BYTES)
 
     def storage_value(self) -> dict[str, Any]:
         """The attempt as a stored map (None fields omitted; datetimes encoded as UTC strings)."""

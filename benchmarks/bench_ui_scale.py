@@ -1,0 +1,158 @@
+"""UI pages at scale (issue #26): the plugin's service layer (what each page's handler calls) over
+10,000 pipelines and a pipeline of 100,000 runs, against 1,000 pipelines and a 1,000-run pipeline.
+
+Runs inside the history section, on the tables it loaded (runs of ``history_1000`` and
+``history_100000`` in one run table); the pipeline configs are added here with raw
+``BatchWriteItem`` (8 threads, untimed): 10,000 in the history's registry, 1,000 in a registry of
+their own. Pages, each timed as the handler's service call (``RegistryService``), interleaved:
+
+* pipelines, first page: ``list_pipelines(PipelineFilter(), limit=50)`` (a scan page, then the
+  last run of each of the 50 pipelines);
+* pipelines, search: ``PipelineFilter(search=...)`` for a name that one pipeline has (the scan
+  pages until the page is full or MAX_CORE_PAGES pages were read);
+* runs, first page: ``list_runs(pid, limit=50)``;
+* runs, deep page: the 20th page of 50 (runs 951-1,000; its token fetched untimed);
+* runs, search: ``list_runs(pid, statuses=[FAILED])`` where 1 run in 100 failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fixtures import run_log_values
+from timing import Sample, interleave
+
+from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry, RunStatus
+from airflow_provider_pipeline_registry.registry.pipeline_config import PipelineConfig
+from airflow_provider_pipeline_registry.registry.timezones import utc_now
+
+DEEP_PAGE = 20
+PAGE = 50
+
+
+@dataclass
+class UiScaleResult:
+    #: page label -> [(size label, sample)], small first
+    pages: dict[str, list[tuple[str, Sample]]] = field(default_factory=dict)
+    #: read units of one call of each page (ReturnConsumedCapacity=TOTAL), by the same labels
+    units: dict[str, list[float]] = field(default_factory=dict)
+
+
+def _pipelines(count: int) -> list[dict[str, Any]]:
+    now = utc_now()
+    return [
+        PipelineConfig.model_validate(
+            {
+                "pipeline_id": f"pipe_{i:05d}",
+                "name": f"Pipeline {i:05d} of the sales domain",
+                "owner": f"team-{i % 40}",
+                "tags": ["sales", f"wave{i % 7}"],
+                "is_active": True,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        ).to_dynamodb_item()
+        for i in range(count)
+    ]
+
+
+def run(
+    base: DynamoDBConfig,
+    runs_registry: Registry,
+    load: Any,
+    bulk: Any,
+    *,
+    sizes: tuple[int, int],
+    pipeline_counts: tuple[int, int],
+    quick: bool,
+) -> UiScaleResult:
+    from airflow_provider_pipeline_registry.plugins.service import PipelineFilter, RegistryService
+
+    small_registry = Registry(base.model_copy(update={"table_prefix": "histui_"}))
+    small_registry.create_tables()
+    registries = {pipeline_counts[0]: small_registry, pipeline_counts[1]: runs_registry}
+    for count, registry in registries.items():
+        load(bulk, registry.config.table_name("pipeline_config"), _pipelines(count))
+    # the two run histories need a pipeline config each (the runs page checks the pipeline exists)
+    for size in sizes:
+        runs_registry.pipelines_write.upsert({"pipeline_id": f"history_{size}", "name": f"history {size}"})
+        # 1 run in 100 failed (the runs search finds them): rewrite those few untimed
+        table = runs_registry.config.table_name("pipeline_run_logs")
+        for i in range(0, size, 100):
+            values = run_log_values(i, pipeline_id=f"history_{size}")
+            runs_registry.client.update_item(
+                TableName=table,
+                Key={"run_id": {"S": values["run_id"]}, "pipeline_id": {"S": f"history_{size}"}},
+                UpdateExpression="SET #s = :f",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":f": {"S": "FAILED"}},
+            )
+    services = {count: RegistryService(registry) for count, registry in registries.items()}
+    runs_service = RegistryService(runs_registry)
+    variants: dict[str, Any] = {}
+    for count, service in services.items():
+        needle = f"Pipeline {count // 2:05d} "
+        variants[f"pipelines: first page@{count:,} pipelines"] = lambda s=service: s.list_pipelines(
+            PipelineFilter(), limit=PAGE
+        )
+        variants[f"pipelines: search (1 match)@{count:,} pipelines"] = lambda s=service, n=needle: s.list_pipelines(
+            PipelineFilter(search=n), limit=PAGE
+        )
+    deep = min(DEEP_PAGE, sizes[0] // PAGE)
+    for size in sizes:
+        pid = f"history_{size}"
+        token = None
+        for _ in range(deep - 1):
+            token = runs_service.list_runs(pid, limit=PAGE, page_token=token).next_page_token
+        assert token is not None
+        variants[f"runs: first page@{size:,} runs"] = lambda p=pid: runs_service.list_runs(p, limit=PAGE)
+        variants[f"runs: page {deep} (runs {PAGE * (deep - 1) + 1:,}-{PAGE * deep:,})@{size:,} runs"] = (
+            lambda p=pid, t=token: runs_service.list_runs(p, limit=PAGE, page_token=t)
+        )
+        variants[f"runs: search status=FAILED@{size:,} runs"] = lambda p=pid: runs_service.list_runs(
+            p, statuses=[RunStatus.FAILED], limit=PAGE
+        )
+    for fn in variants.values():
+        fn()  # every page answers before it is timed
+    rounds, warmup = (3, 1) if quick else (15, 2)
+    samples = interleave(variants, rounds=rounds, warmup=warmup)
+    result = UiScaleResult()
+    from bench_capacity import Meter
+
+    meters = {id(r.client): Meter(r.client) for r in registries.values()}
+    for name, sample in samples.items():
+        page, size = name.split("@")
+        result.pages.setdefault(page, []).append((size, sample))
+        for meter in meters.values():
+            meter.take()
+        variants[name]()
+        result.units.setdefault(page, []).append(sum(m.take()[2] for m in meters.values()))
+    for meter in meters.values():
+        meter.on = False
+    for logical in ("pipeline_config", "table_config", "pipeline_run_logs"):
+        small_registry.client.delete_table(TableName=small_registry.config.table_name(logical))  # type: ignore[arg-type]
+    return result
+
+
+def report(result: UiScaleResult) -> Any:
+    from rich.table import Table
+
+    table = Table(title="UI pages at scale: the plugin's service call per page (median ms)")
+    for column in ("page", "small", "median ms", "RCU", "large", "median ms ", "RCU ", "large / small (ms)"):
+        table.add_column(column)
+    for page, rows in result.pages.items():
+        (small, s), (large, g) = rows
+        units = result.units.get(page, [0.0, 0.0])
+        table.add_row(
+            page,
+            small,
+            f"{s.median * 1e3:.1f}",
+            f"{units[0]:g}",
+            large,
+            f"{g.median * 1e3:.1f}",
+            f"{units[1]:g}",
+            f"{g.median / s.median:.2f}x",
+        )
+    return table
