@@ -44,19 +44,19 @@ class _NumberIn:
         ]
 
     def __call__(self, form: Any, field: Any) -> None:
-        from wtforms.validators import RegistryValidationError
+        from wtforms.validators import ValidationError as FormValidationError
 
         if field.data is None:  # an IntegerField that could not parse the text has said so already
             return
         try:
             value = float(str(field.data).strip())
         except ValueError:
-            raise RegistryValidationError("must be a number") from None
+            raise FormValidationError("must be a number") from None
         if not math.isfinite(value):
-            raise RegistryValidationError("must be a finite number")
+            raise FormValidationError("must be a finite number")
         for text, bound, check in self.bounds:
             if not check(value, bound):
-                raise RegistryValidationError(f"must be {text}")
+                raise FormValidationError(f"must be {text}")
 
 
 def _widget(field: Mapping[str, Any]) -> Any:

@@ -117,7 +117,7 @@ class PipelineRunLogsWriteApi:
         not validate (an item holding only its keys...) are our RegistryValidationError, with context."""
         try:
             return PipelineRunLog.model_validate(dict(values))
-        except ValueError as exc:  # pydantic's RegistryValidationError is a ValueError
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
             summary = exc.message if isinstance(exc, RegistryValidationError) else _pydantic_summary(exc)
             raise RegistryValidationError(
                 f"stored run {run_id!r} of pipeline {pipeline_id!r} is invalid: {summary}",
