@@ -51,6 +51,7 @@ def test_round_trip_leaves_everything_unchanged(
             "role": "source",
             "format": "parquet",
             "load_type": "full",
+            "watermark_type": "string",
             "partition_columns": [],
             "primary_keys": [],
             "options": {"k": "v"},

@@ -317,7 +317,10 @@ def start_deployment(
         {
             # test plumbing only, on top of the README's settings
             "AIRFLOW_HOME": str(home / "airflow"),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow' / 'airflow.db'}",
+            # SQLite's lock wait (sqlite3's 5 s default busy timeout) raised to 60 s: with four components
+            # writing on 2 loaded cores, one writer can hold the lock past 5 s, and the next write (e.g. the
+            # api-server's audit-log row of a trigger) then fails with "database is locked" (HTTP 500)
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow' / 'airflow.db'}?timeout=60",
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
