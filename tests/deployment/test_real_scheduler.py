@@ -138,7 +138,7 @@ def test_the_incremental_example_run_again_reads_only_the_new_rows(
     again = scenario_runs.start("example_spark_pipeline")
     dag_run = deployment.wait_for_dag_run("example_spark_pipeline", again, timeout=900)
     assert dag_run["state"] == "success", deployment.task_states("example_spark_pipeline", again)
-    second = registry.run("sales_daily", "example_spark_pipeline", again)
+    second = registry.run("sales_daily", "example_spark_pipeline", again, "sales_daily")
     assert second["status"] == "SUCCESS"
     assert second["metrics"]["records_read"] == demo.NEW_SALES
     committed = second["watermark_commits"][source]
