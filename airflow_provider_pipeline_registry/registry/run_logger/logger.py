@@ -25,7 +25,6 @@ from ..errors import (
     RegistryError,
     RegistryValidationError,
     RetryableError,
-    WatermarkBackwardsError,
     WatermarkConflictError,
 )
 from ..run_env import DEFAULT_LEASE_SECONDS
@@ -267,18 +266,9 @@ class PipelineRunLogger(SignalCancellation):
         transaction; a FAILED or CANCELLED end commits nothing. An advance below :meth:`watermark`
         is :class:`WatermarkBackwardsError`. The value is also kept in memory and sent with the
         end, so a stage write lost to a DynamoDB fault is still committed by the end."""
-        from airflow_provider_pipeline_registry.registry.watermarks.values import is_backwards, normalize_watermark
+        from airflow_provider_pipeline_registry.registry.watermarks.values import checked_advance
 
-        read = self._read_of(table_id)
-        kind = read.get("type") or "string"
-        text = normalize_watermark(value, kind, table_id=table_id)
-        low = read.get("from")
-        if is_backwards(low, text, kind):
-            raise WatermarkBackwardsError(
-                f"watermark of table {table_id!r} cannot go back from {low!r} to {text!r} ({kind}); "
-                "only rewind_watermark moves it back",
-                field=f"watermarks.{table_id}",
-            )
+        text = checked_advance(self._read_of(table_id), table_id, value)
         with self._locked():
             self._staged[table_id] = text
         if self._superseded:

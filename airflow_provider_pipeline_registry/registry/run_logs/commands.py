@@ -38,7 +38,6 @@ from ..errors import (
     RegistryError,
     RegistryValidationError,
     RetryableError,
-    WatermarkBackwardsError,
     WatermarkConflictError,
     aws_provenance,
 )
@@ -48,7 +47,7 @@ from ..keys import build_model_key
 from ..model import extract_model_metadata
 from ..timezones import utc_now
 from ..watermarks.store import MAX_COMMITTED_TABLES, WatermarkStore
-from ..watermarks.values import is_backwards, normalize_watermark
+from ..watermarks.values import checked_advance
 from ..write_tokens import CREATE_TOKEN, WRITE_TOKENS, carried, new_create_token, new_write_token, same_creation
 from .lifecycle import (
     DEFAULT_LEASE,
@@ -847,16 +846,7 @@ def _advance(run_id: str, snapshot: Mapping[str, Mapping[str, Any]] | None, tabl
             f"when it started: {known})",
             field=f"watermarks.{table_id}",
         )
-    kind = read.get("type") or "string"
-    text = normalize_watermark(value, kind, table_id=table_id)
-    low = read.get("from")
-    if is_backwards(low, text, kind):
-        raise WatermarkBackwardsError(
-            f"watermark of table {table_id!r} cannot go back from {low!r} to {text!r} ({kind}); "
-            "only rewind_watermark moves it back",
-            field=f"watermarks.{table_id}",
-        )
-    return text
+    return checked_advance(read, table_id, value)
 
 
 def _run_key_of(item: Mapping[str, Any]) -> tuple[str, str]:

@@ -16,11 +16,12 @@ recognises itself by it):
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from ..errors import RegistryValidationError
+from ..errors import RegistryValidationError, WatermarkBackwardsError
 from ..timezones import format_utc
 
 MAX_WATERMARK_CHARS = 1024
@@ -87,3 +88,18 @@ def watermark_order_key(text: str, kind: WatermarkType | str) -> Any:
 def is_backwards(low: str | None, new: str, kind: WatermarkType | str) -> bool:
     """``new`` is below ``low`` (None: no low bound yet, nothing is backwards)."""
     return low is not None and watermark_order_key(new, kind) < watermark_order_key(low, kind)
+
+
+def checked_advance(read: Mapping[str, Any], table_id: str, value: Any) -> str:
+    """``value`` as the canonical new high bound of ``table_id``, whose watermark a run read as
+    ``read`` (``{"from": low, "type": kind}``); :class:`WatermarkBackwardsError` below ``low``."""
+    kind = read.get("type") or "string"
+    text = normalize_watermark(value, kind, table_id=table_id)
+    low = read.get("from")
+    if is_backwards(low, text, kind):
+        raise WatermarkBackwardsError(
+            f"watermark of table {table_id!r} cannot go back from {low!r} to {text!r} ({kind}); "
+            "only rewind_watermark moves it back",
+            field=f"watermarks.{table_id}",
+        )
+    return text
