@@ -135,7 +135,7 @@ def test_pipelines_without_config_are_listed(fresh: tuple[Registry, TestClient])
 
     page = client.get("/ui/").text
     orphans = page.split('id="orphans"', 1)[1].split("</table>", 1)[0]
-    rows = re.findall(r"<tr><td>(.*?)</tr>", orphans, re.S)
+    rows = re.findall(r"<tr><td[^>]*>(.*?)</tr>", orphans, re.S)
     assert len(rows) == 2
     assert 'href="pipeline?pipeline_id=ghost_backfill"' in rows[1]
     assert "no config" in rows[1]
