@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from ui_auth import token_for
+from ui_seed import outlier_runs
 
 from airflow_provider_pipeline_registry.plugins.app import create_app
 from airflow_provider_pipeline_registry.plugins.chart import HEIGHT, TOP
@@ -22,7 +22,6 @@ from airflow_provider_pipeline_registry.registry import Registry
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
-T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 #: the chart's plot area ends this many px above the SVG's bottom (the time axis labels)
 PLOT_BOTTOM = HEIGHT - 40
 
@@ -39,24 +38,6 @@ def fresh(make_registry: Callable[..., Registry], auth_manager: Any) -> Iterator
     finally:
         for name in registry.config.describe()["tables"].values():
             registry.client.delete_table(TableName=name)
-
-
-def outlier_runs(pipeline_id: str) -> list[dict[str, Any]]:
-    """Twelve SUCCESS runs of 60-115 s an hour apart, and one of 50x the usual (3,000 s) among them."""
-    runs = []
-    for i in range(12):
-        start = T0 + timedelta(hours=i)
-        seconds = 3000 if i == 8 else 60 + 5 * i
-        runs.append(
-            {
-                "run_id": f"{pipeline_id}/run-{i:02d}",
-                "pipeline_id": pipeline_id,
-                "status": "SUCCESS",
-                "start_time": start,
-                "end_time": start + timedelta(seconds=seconds),
-            }
-        )
-    return runs
 
 
 def chart_geometry(html: str) -> dict[str, Any]:
