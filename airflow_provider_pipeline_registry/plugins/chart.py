@@ -98,7 +98,8 @@ def duration_chart_svg(runs: Sequence[PipelineRunLogView], usual: Usual | None =
             f'y2="{band_bottom:.1f}" stroke="{BAND_COLOUR}" stroke-opacity="0.6" stroke-dasharray="4 3"/>'
         )
     parts += [
-        f'<line class="x-axis" x1="{LEFT}" y1="{TOP + plot_h}" x2="{LEFT + plot_w}" y2="{TOP + plot_h}" stroke="#999"/>',
+        f'<line class="x-axis" x1="{LEFT}" y1="{TOP + plot_h}" x2="{LEFT + plot_w}" y2="{TOP + plot_h}" '
+        'stroke="#999"/>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}" stroke="#999"/>',
     ]
     if clipped:
