@@ -645,7 +645,7 @@ def test_every_item_in_both_colour_modes_and_at_390_px(
         )
         centres = geometry["dotCentres"]
         axis = geometry["axis"]
-        # on a linear axis up to 3,000 s the 60-115 s runs would all sit within 4 px of the axis
+        # on a linear axis up to 3,000 s the 60-115 s runs would all sit within 6 px of the axis
         assert max(centres) - min(centres) > 15, geometry
         assert axis - min(centres) > 30, geometry
         assert geometry["band"][1] > 5, geometry  # the band is drawn, with a height
