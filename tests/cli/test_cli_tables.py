@@ -40,6 +40,7 @@ def test_create_then_status(cli: Cli) -> None:
     assert human.stdout.count("ACTIVE") == len(LOGICAL_TABLES)
 
 
+@pytest.mark.needs("gsi-update")
 def test_migrate_indexes_of_a_table_created_with_all_projections(cli: Cli, make_registry: Any) -> None:
     registry = make_registry(create=False)
     for model in registry_models().values():  # the tables as an earlier version created them
