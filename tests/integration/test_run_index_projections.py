@@ -284,3 +284,34 @@ def test_what_all_projections_cost_and_what_the_migration_saves(make_registry: A
                 registry.migrate_indexes(timeout=60)
     finally:
         meter.close()
+
+
+def test_a_stale_read_of_a_listed_run_is_read_again_consistently(registry: Registry) -> None:
+    """An eventually consistent read may miss a run the index lists (just started) or find it older
+    than its entry: those runs are read again strongly consistent, never dropped or shown older."""
+    with _logger(registry, "ended") as logger:
+        logger.add_metric("rows", 3)
+    _start(registry, "new")
+    requests: list[tuple[bool, list[str]]] = []
+
+    def asked(params: dict[str, Any], **_: Any) -> None:
+        (request,) = params["RequestItems"].values()
+        requests.append((bool(request.get("ConsistentRead")), sorted(k["run_id"]["S"] for k in request["Keys"])))
+
+    def stale(parsed: dict[str, Any], **_: Any) -> None:
+        if len(requests) == 1:  # the eventually consistent read: "new" not there yet, "ended" still RUNNING
+            (items,) = parsed["Responses"].values()
+            items[:] = [dict(i, status={"S": "RUNNING"}) for i in items if i["run_id"]["S"] != "new"]
+
+    events = registry.client.meta.events
+    events.register("before-parameter-build.dynamodb.BatchGetItem", asked)
+    events.register("after-call.dynamodb.BatchGetItem", stale)
+    try:
+        page = registry.runs.list_by_pipeline(PIPELINE)
+    finally:
+        events.unregister("before-parameter-build.dynamodb.BatchGetItem", asked)
+        events.unregister("after-call.dynamodb.BatchGetItem", stale)
+    assert [(r.run_id, r.status.value) for r in page] == [("new", "RUNNING"), ("ended", "SUCCESS")]
+    assert page.items[1].metrics == {"rows": 3}
+    # both runs read again, in one strongly consistent BatchGetItem
+    assert requests == [(False, ["ended", "new"]), (True, ["ended", "new"])]

@@ -276,24 +276,35 @@ class PipelineRunLogsReadApi:
     def _complete(self, entries: list[Item], statuses: frozenset[str] | None = None) -> list[Item]:
         """The whole runs of a page of index entries, in the page's order. The run indexes project
         only what a start or an end writes (``RUN_INDEX_ATTRIBUTES``), so an entry without the
-        attributes every write sets is replaced by the item read from the table: one BatchGetItem
-        (eventually consistent, like the index: 0.5 RCU per run up to 4 KB). A run deleted since is
-        left out, and so is one whose status, newer in the table, no longer matches ``statuses``.
-        Entries of an index projecting ``ALL`` (a table created before) are used as they are."""
+        attribute every write sets is replaced by the item read from the table: one BatchGetItem,
+        eventually consistent like the index (0.5 RCU a run up to 4 KB). A run that read misses,
+        or finds in another status than its entry (a read older than the index, or a write since),
+        is read again strongly consistent (1 RCU): the newest state is shown, never an older one
+        than the index's, and a run just started does not vanish from its page. A run deleted since
+        is left out, and so is one whose status no longer matches ``statuses``. Entries of an index
+        projecting ``ALL`` (a table created before) are used as they are."""
         missing = [e for e in entries if _HOT_MARKER not in e]
         if not missing:
             return entries
-        keys = [{"run_id": e["run_id"], "pipeline_id": e["pipeline_id"]} for e in missing]
-        found = {
-            (str(item["run_id"].get("S")), str(item["pipeline_id"].get("S"))): item
-            for item in self.gateway.batch_get(keys, consistent=False)
-        }
+
+        def key_of(item: Item) -> tuple[str, str]:
+            return str(item["run_id"].get("S")), str(item["pipeline_id"].get("S"))
+
+        def read(keys: list[tuple[str, str]], consistent: bool) -> dict[tuple[str, str], Item]:
+            found = self.gateway.batch_get(
+                [build_model_key(PipelineRunLog, run_id=r, pipeline_id=p) for r, p in keys], consistent=consistent
+            )
+            return {key_of(item): item for item in found}
+
+        found = read([key_of(e) for e in missing], False)
+        unsure = [key_of(e) for e in missing if found.get(key_of(e), {}).get("status") != e.get("status")]
+        if unsure:
+            for key in unsure:
+                found.pop(key, None)
+            found.update(read(unsure, True))
         whole: list[Item] = []
         for entry in entries:
-            if _HOT_MARKER in entry:
-                whole.append(entry)
-                continue
-            item = found.get((str(entry["run_id"].get("S")), str(entry["pipeline_id"].get("S"))))
+            item = entry if _HOT_MARKER in entry else found.get(key_of(entry))
             if item is None:
                 continue
             if statuses is not None and item.get("status", {}).get("S") not in statuses:
