@@ -227,8 +227,11 @@ def _latency(console: Console, config: DynamoDBConfig, *, quick: bool, rtts: lis
     global OPS_TARGET
     for rtt in rtts:
         with DelayProxy(config.endpoint_url or "", rtt_ms=rtt) as proxy:
-            proxied = config.model_copy(update={"endpoint_url": proxy.url})
+            # tables of its own: the ops section's items (e.g. the update's) exist already in a full run
+            prefix = f"lat{rtt:g}_".replace(".", "_")
+            proxied = config.model_copy(update={"endpoint_url": proxy.url, "table_prefix": prefix})
             registry = Registry(proxied)
+            registry.create_tables()
             models = make_models(
                 host=proxy.url,
                 region=proxied.region,
