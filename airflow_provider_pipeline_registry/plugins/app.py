@@ -245,12 +245,14 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
         page_token: str | None = None,
     ) -> dict[str, Any]:
         """Pipelines in id order across pages, with the newest run of each; ``active`` true/false,
-        empty for all; ``search`` finds an id prefix (or any part of the id), a name, an owner, a tag."""
+        empty for all; ``search`` finds an id prefix (or any part of the id), a name, an owner, a tag.
+        The first page also has ``without_config``: the pipelines that have runs but no config."""
 
         def body(svc: RegistryService) -> dict[str, Any]:
             try:
                 filters = PipelineFilter(_bool(active, "active"), owner, tag, search)
                 page = svc.list_pipelines(filters, limit=limit, page_token=page_token)
+                orphans = None if page_token else svc.pipelines_without_config()
             except RegistryError as exc:
                 raise _registry_errors(exc) from None
             items = []
@@ -267,6 +269,7 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
             return {
                 "pipelines": items,
                 "bad_items": [b.json() for b in page.bad_items],
+                "without_config": orphans.json(filters) if orphans is not None else None,
                 "next_page_token": page.next_page_token,
                 "partial": page.partial,
                 "display_timezone": page.display_timezone,
@@ -285,7 +288,11 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
                 detail = svc.get_pipeline(pipeline_id)
             except RegistryError as exc:
                 raise _registry_errors(exc) from None
-            return {**view_json(detail.pipeline), "tables": [view_json(t) for t in detail.tables]}
+            return {
+                **view_json(detail.pipeline),
+                "tables": [view_json(t) for t in detail.tables],
+                "bad_tables": [b.json() for b in detail.bad_tables],
+            }
 
         return await bounded(request, body)
 
@@ -415,6 +422,7 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
             try:
                 filters = PipelineFilter(_bool(active, "active"), owner, tag, search)
                 page = svc.list_pipelines(filters, limit=limit, page_token=page_token)
+                orphans = None if page_token else svc.pipelines_without_config()
             except RegistryError as exc:
                 return page_error(exc)
             params = {"active": active, "owner": owner, "tag": tag, "search": search}
@@ -424,6 +432,8 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
                 last_runs=page.last_runs,
                 bad_last_runs=page.bad_last_runs,
                 bad_items=page.bad_items,
+                orphans=orphans.matching(filters) if orphans is not None else [],
+                orphans_partial=orphans is not None and orphans.partial,
                 partial=page.partial,
                 filters=filters,
                 page_token=page_token,
@@ -471,12 +481,13 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
                 pipeline_id=pipeline_id,
                 bad_config=bad_config,
                 tables=detail.tables if detail else [],
+                bad_tables=detail.bad_tables if detail else [],
                 watermarks=watermarks,
                 runs=runs.runs,
                 bad_items=runs.bad_items,
                 usual=runs.usual,
                 chart_scale=chart_scale(runs.runs),
-                chart=pages.Markup(duration_chart_svg(runs.runs)),
+                chart=pages.Markup(duration_chart_svg(runs.runs, runs.usual)),
                 all_statuses=[s.value for s in RunStatus],
                 statuses=[s.value for s in statuses],
                 since=since,

@@ -15,6 +15,8 @@ from __future__ import annotations
 import heapq
 import math
 import statistics
+import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,7 +34,8 @@ from ..registry.pipeline_config.models import ACTIVE_PIPELINES_INDEX
 from ..registry.redaction import redact_mapping, redact_model
 from ..registry.run_env import DEFAULT_LEASE_SECONDS
 from ..registry.run_logs import PipelineRunLogView, RunStatus
-from ..registry.table_config import TableConfigView
+from ..registry.table_config import TableConfig, TableConfigView
+from ..registry.table_config.models import PIPELINE_TABLES_INDEX
 from ..registry.time_inputs import time_input
 from ..registry.timezones import format_duration, format_utc, resolve_user_timezone, timezone_name, utc_now
 
@@ -50,6 +53,11 @@ SEARCHED_ATTRIBUTES = ("pipeline_id", "is_active", "name", "owner", "tags", "des
 USUAL_SAMPLE = 50
 #: a chart whose longest run is more than this times the p90 of the runs shown is clipped there
 CHART_CLIP_FACTOR = 3.0
+#: run items one look for pipelines without a config reads at most (a Scan of the run-log table
+#: projected on ``pipeline_id``); past it the list is ``partial``
+ORPHAN_SCAN_LIMIT = 20_000
+#: seconds an api-server keeps the pipelines without a config it found (one Scan per registry per period)
+ORPHAN_CACHE_SECONDS = 300.0
 #: seconds between reloads of a page showing a RUNNING run (``auto_refresh_seconds``)
 AUTO_REFRESH_SECONDS = 30
 #: a RUNNING run whose heartbeat (or start) is older than this is shown as stale: the default lease,
@@ -290,6 +298,33 @@ class PipelinesPage:
         return any(r is not None and r.status is RunStatus.RUNNING for r in self.last_runs.values())
 
 
+@dataclass(frozen=True)
+class Orphans:
+    """Pipelines that have runs but no config item, in id order (a look at the run-log table)."""
+
+    pipeline_ids: list[str]
+    #: the look stopped at :data:`ORPHAN_SCAN_LIMIT` run items: more may exist
+    partial: bool
+    #: when the look was made (UTC)
+    looked_at: datetime
+
+    def matching(self, filters: PipelineFilter) -> list[str]:
+        """The ids that ``filters`` lets through: none under an owner, tag or active filter (an
+        orphan has none of those), the ids containing the search text otherwise."""
+        if filters.active is not None or (filters.owner or "").strip() or (filters.tag or "").strip():
+            return []
+        needle = (filters.search or "").strip().casefold()
+        return [i for i in self.pipeline_ids if needle in i.casefold()]
+
+    def json(self, filters: PipelineFilter) -> dict[str, Any]:
+        looked_at = format_utc(self.looked_at)
+        return {"pipeline_ids": self.matching(filters), "partial": self.partial, "looked_at": looked_at}
+
+
+_orphans_lock = threading.Lock()
+_orphans_cache: dict[str, tuple[float, Orphans]] = {}
+
+
 @dataclass
 class RunsPage:
     runs: list[PipelineRunLogView]
@@ -461,6 +496,49 @@ class RegistryService:
             partial,
         )
 
+    def pipelines_without_config(self, *, fresh: bool = False) -> Orphans:
+        """The pipelines that have runs but no config (their runs are reachable from the list):
+        a Scan of the run-log table projected on ``pipeline_id`` (at most :data:`ORPHAN_SCAN_LIMIT`
+        items), then one key-only BatchGetItem of the ids found; kept :data:`ORPHAN_CACHE_SECONDS`
+        per registry (``fresh`` looks again)."""
+        runs = self.registry.runs.gateway
+        cache_key = f"{self.registry.config.endpoint_url}|{runs.table_name}"
+        now = time.monotonic()
+        with _orphans_lock:
+            cached = _orphans_cache.get(cache_key)
+        if cached is not None and not fresh and now - cached[0] < ORPHAN_CACHE_SECONDS:
+            return cached[1]
+        ids: set[str] = set()
+        read = 0
+        start: dict[str, AttributeValue] | None = None
+        partial = False
+        while True:
+            page = runs.scan(limit=min(1000, ORPHAN_SCAN_LIMIT - read), start_key=start, projection=["pipeline_id"])
+            read += len(page.items)
+            ids.update(_raw_id(item) for item in page.items)
+            start = page.last_evaluated_key
+            if not start:
+                break
+            if read >= ORPHAN_SCAN_LIMIT:
+                partial = True
+                break
+        ids.discard("")
+        configs = self.registry.pipelines.gateway
+        found = (
+            {
+                _raw_id(item)
+                for item in configs.batch_get(
+                    [{"pipeline_id": {"S": i}} for i in sorted(ids)], projection=["pipeline_id"]
+                )
+            }
+            if ids
+            else set()
+        )
+        orphans = Orphans(sorted(ids - found), partial, utc_now())
+        with _orphans_lock:
+            _orphans_cache[cache_key] = (now, orphans)
+        return orphans
+
     def _index_walk(
         self, partition: str, after: str | None, batch: int, projection: Sequence[str] | None
     ) -> Iterator[dict[str, AttributeValue]]:
@@ -505,8 +583,18 @@ class RegistryService:
         pipeline = self.registry.pipelines.find_by_id(pipeline_id, tz=zone)
         if pipeline is None:
             raise self._pipeline_not_found(pipeline_id)
-        tables = [shown(t) for t in self.registry.tables.iter_by_pipeline(pipeline_id, tz=zone)]
-        return PipelineDetail(shown(pipeline), tables, timezone_name(zone))
+        tables, bad_tables = self.tables_of(pipeline_id, zone)
+        return PipelineDetail(shown(pipeline), tables, timezone_name(zone), bad_tables=bad_tables)
+
+    def tables_of(self, pipeline_id: str, zone: tzinfo) -> tuple[list[TableConfigView], list[BadItem]]:
+        """Every table of ``pipeline_id`` in table id order (the tables index, all pages); a table
+        item that does not validate is returned apart as a :class:`BadItem` and hides nothing."""
+        gateway = self.registry.tables.gateway
+        condition = build_gsi_key_condition(TableConfig, PIPELINE_TABLES_INDEX, pipeline_id)
+        items = list(gateway.iterate(lambda start: gateway.query(condition, limit=100, start_key=start)))
+        entities, corrupt = TableConfig.from_dynamodb_items_reporting(items, table=gateway.table_name)
+        views = [shown(t) for t in TableConfigView.from_entities(entities, zone)]
+        return views, [BadItem.of(e) for e in corrupt]
 
     def require_pipeline(self, pipeline_id: str) -> None:
         """ItemNotFoundError unless ``pipeline_id`` exists (one projected read)."""

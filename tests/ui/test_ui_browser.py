@@ -9,12 +9,14 @@ the Airflow task instance page -> back. Screenshots go to the test's tmp dir (an
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -26,6 +28,7 @@ from ui_api_server import airflow_command, airflow_env, running_api_server
 from ui_seed import (
     BIG,
     BIG_RUNS,
+    ORPHAN,
     RETRIED_DAG_RUN,
     RETRIED_OOM,
     RETRIED_TIMEOUT,
@@ -36,6 +39,7 @@ from ui_seed import (
     WATERMARK_TABLE,
     WATERMARK_TO,
     big_run,
+    outlier_runs,
     retried_run,
 )
 
@@ -301,19 +305,38 @@ def test_a_viewer_sees_no_secret_of_the_config(api_server: str, browser_page: An
         context.close()
 
 
-def _readme_block(marker: str) -> str:
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    found = re.search(rf"<!-- {re.escape(marker)} -->\n```\w+\n(.*?)\n```", text, re.S)
-    assert found is not None, f"README has no block after <!-- {marker} -->"
-    return found.group(1)
+def _doc_pages() -> Any:
+    """tests/docs/doc_pages.py (where the docs live), loaded by path: tests/docs is no package."""
+    if "doc_pages" in sys.modules:
+        return sys.modules["doc_pages"]
+    path = Path(__file__).resolve().parents[1] / "docs" / "doc_pages.py"
+    spec = importlib.util.spec_from_file_location("doc_pages", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["doc_pages"] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _doc_block(marker: str) -> str:
+    """The code block after ``<!-- marker -->`` in the docs: the UI page (docs/ui.md) first, then
+    any other page holding it (``doc_pages.doc_files()``)."""
+    doc_pages = _doc_pages()
+    ui_page = doc_pages.DOCS_DIR / "ui.md"
+    for path in sorted(doc_pages.doc_files(), key=lambda p: p != ui_page):
+        found = re.search(rf"<!-- {re.escape(marker)} -->\n```\w+\n(.*?)\n```", path.read_text(encoding="utf-8"), re.S)
+        if found is not None:
+            return found.group(1)
+    raise AssertionError(f"no docs page has a block after <!-- {marker} -->")
 
 
 @pytest.mark.parametrize("language", ["bash", "python"])
-def test_readme_api_examples_run(api_server: str, language: str) -> None:
+def test_docs_api_examples_run(api_server: str, language: str) -> None:
     env = {**os.environ, "AIRFLOW_URL": api_server, "AIRFLOW_USERNAME": "admin", "AIRFLOW_PASSWORD": PASSWORD}
     command = ["bash", "-euo", "pipefail", "-c"] if language == "bash" else [sys.executable, "-c"]
     done = subprocess.run(
-        [*command, _readme_block(f"ui-api-example:{language}")],
+        [*command, _doc_block(f"ui-api-example:{language}")],
         env=env,
         capture_output=True,
         text=True,
@@ -477,3 +500,241 @@ def test_the_registry_tab_on_airflows_task_page(
     finally:
         context.close()
         seeded_registry.runs_write.delete(run["run_id"], run["pipeline_id"])
+
+
+#: the pipelines the items test adds (removed after it)
+SPIKY = "spiky_hourly"
+BAD_TABLE_PIPELINE = "with_bad_table"
+#: the screenshots of the docs: every item in both colour modes, at most this size
+SHOT_VIEWPORT = {"width": 1280, "height": 800}
+
+
+def _in_mode(page: Any, frame: Any, mode: str) -> None:
+    """Airflow (following the system's colour scheme here) and the registry's frame in ``mode``."""
+    from playwright.sync_api import expect
+
+    page.emulate_media(color_scheme=mode)
+    expect(page.locator("html")).to_have_class(re.compile(rf"\b{mode}\b"))
+    expect(frame.locator("html")).to_have_class(re.compile(rf"\b{mode}\b"))
+
+
+def _both_modes(page: Any, frame: Any, directory: Path, name: str) -> None:
+    """Screenshots ``<name>-light`` and ``<name>-dark`` of what ``page`` shows; back to light."""
+    for mode in ("light", "dark"):
+        _in_mode(page, frame, mode)
+        _shot(page, directory, f"{name}-{mode}")
+    _in_mode(page, frame, "light")
+
+
+def _frame_overflow(frame: Any, visible: int | None = None) -> dict[str, Any]:
+    """What is wider than the registry's frame (or than ``visible`` px, when less): the page's scroll
+    width, the elements whose right edge passes that width, and the boxes that scroll sideways."""
+    return dict(
+        frame.locator("html").evaluate(
+            """(root, visible) => {
+                const width = Math.min(root.clientWidth, visible || root.clientWidth);
+                const narrow = root.classList.contains("narrow");
+                const wider = [];
+                for (const el of document.body.querySelectorAll("*")) {
+                    const box = el.getBoundingClientRect();
+                    if (box.width > 0 && box.right > width + 0.5) {
+                        wider.push(el.tagName + (el.id ? "#" + el.id : "") + "." + el.className + " " + box.right);
+                    }
+                }
+                const scrolling = [...document.querySelectorAll(".scroll, pre, td, dd")]
+                    .filter(el => el.scrollWidth > el.clientWidth + 1)
+                    .map(el => el.tagName + (el.id ? "#" + el.id : "") + " " + el.scrollWidth + ">" + el.clientWidth);
+                const scrollWidth = root.scrollWidth;
+                const frameWidth = root.clientWidth;
+                return {width, frameWidth, scrollWidth, narrow, wider: wider.slice(0, 10),
+                        scrolling: scrolling.slice(0, 10)};
+            }""",
+            visible,
+        )
+    )
+
+
+def test_every_item_in_both_colour_modes_and_at_390_px(
+    api_server: str, browser_page: Any, seeded_registry: Registry, tmp_path: Path
+) -> None:
+    """A Viewer walks the issue's items, each in light and dark (the docs' screenshots): the
+    pipelines list with a pipeline that has runs but no config, a search, a chart with its usual
+    band where one 50x outlier does not flatten the other runs, a pipeline whose one bad table
+    item shows as such under its config, a run with its attempts, and the Registry tab on
+    Airflow's task page at 390 px (nothing in the frame wider than the frame)."""
+    from playwright.sync_api import expect
+
+    registry = seeded_registry
+    registry.pipelines_write.create({"pipeline_id": SPIKY, "name": "Spiky hourly", "owner": "ops"})
+    assert registry.runs_write.batch_upsert(outlier_runs(SPIKY)).ok
+    registry.pipelines_write.create(
+        {
+            "pipeline_id": BAD_TABLE_PIPELINE,
+            "name": "With a bad table",
+            "owner": "ops",
+            "spark_application": "s3://j.py",
+        }
+    )
+    registry.tables_write.create(
+        {"table_id": "bt_good", "pipeline_id": BAD_TABLE_PIPELINE, "table_name": "good", "role": "source"}
+    )
+    registry.tables_write.create(
+        {"table_id": "bt_bad", "pipeline_id": BAD_TABLE_PIPELINE, "table_name": "bad", "role": "target"}
+    )
+    tables = registry.tables.gateway.table_name
+    stored = registry.client.get_item(TableName=tables, Key={"table_id": {"S": "bt_bad"}}, ConsistentRead=True)
+    registry.client.put_item(TableName=tables, Item={**stored["Item"], "role": {"S": "sideways"}})  # another tool
+    retried = retried_run()
+    assert registry.runs_write.batch_upsert([retried]).ok
+    token = _post_json(f"{api_server}/auth/token", {"username": "admin", "password": PASSWORD})["access_token"]
+    try:
+        _post_json(
+            f"{api_server}/api/v2/dags/inventory_dag/dagRuns",
+            {"dag_run_id": RETRIED_DAG_RUN, "logical_date": None},
+            token=token,
+        )
+    except urllib.error.HTTPError as exc:
+        if exc.code != 409:  # 409: the tab test made it already
+            raise
+    context = browser_page.context.browser.new_context(viewport=SHOT_VIEWPORT, color_scheme="light")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        _login(page, api_server, "viewer", VIEWER_PASSWORD)
+        pages = f"{api_server}/plugin/pipeline_registry/pipeline-registry/ui/"
+
+        # the pipelines list, and the pipeline with runs but no config
+        page.goto(pages)
+        frame = page.frame_locator("iframe[title='Registry']")
+        expect(frame.locator("#pipelines")).to_contain_text(SPIKY)
+        orphan = frame.locator("#orphans tr", has_text=ORPHAN)
+        expect(orphan).to_contain_text("no config")
+        _both_modes(page, frame, tmp_path, "ui-pipelines")
+        orphan.get_by_role("link", name=ORPHAN).click()
+        expect(frame.locator("#no-config")).to_contain_text("no config")
+        expect(frame.locator("#runs a.run-link")).to_have_count(2)
+        _both_modes(page, frame, tmp_path, "ui-orphan")
+
+        # search
+        page.goto(pages)
+        frame = page.frame_locator("iframe[title='Registry']")
+        frame.locator("input[name=search]").fill("inventory")
+        frame.get_by_role("button", name="Filter").click()
+        expect(frame.locator("#pipelines tbody tr")).to_have_count(1)
+        expect(frame.locator("#pipelines")).to_contain_text("Hourly inventory")
+        _both_modes(page, frame, tmp_path, "ui-search")
+
+        # the chart: the usual band, and one 50x outlier at the top edge not flattening the rest
+        page.goto(f"{pages}pipeline?pipeline_id={SPIKY}")
+        frame = page.frame_locator("iframe[title='Registry']")
+        chart = frame.locator("#duration-chart")
+        expect(chart.locator("circle.run-dot")).to_have_count(11)
+        geometry = chart.evaluate(
+            """svg => {
+                const box = svg.getBoundingClientRect();
+                const dots = [...svg.querySelectorAll("circle.run-dot")].map(c => c.getBoundingClientRect());
+                const band = svg.querySelector("#usual-band").getBoundingClientRect();
+                const axis = svg.querySelector("line.x-axis").getBoundingClientRect();
+                return {
+                    height: box.height,
+                    axis: axis.top,
+                    dotCentres: dots.map(d => d.top + d.height / 2),
+                    band: [band.top, band.height],
+                };
+            }"""
+        )
+        centres = geometry["dotCentres"]
+        axis = geometry["axis"]
+        # on a linear axis up to 3,000 s the 60-115 s runs would all sit within 6 px of the axis
+        assert max(centres) - min(centres) > 15, geometry
+        assert axis - min(centres) > 30, geometry
+        assert geometry["band"][1] > 5, geometry  # the band is drawn, with a height
+        outlier = chart.locator("g.run-dot.clipped")
+        expect(outlier).to_have_count(1)
+        expect(outlier).to_contain_text("50.0 min")
+        expect(outlier.locator("title")).to_contain_text("off the scale")
+        expect(chart.locator("#usual-band title")).to_contain_text("usual: median")
+        frame.locator("#usual").evaluate('el => el.scrollIntoView({block: "start"})')
+        _both_modes(page, frame, tmp_path, "ui-chart")
+
+        # one bad table item: the config and the good table shown, the bad one named by its key
+        page.goto(f"{pages}pipeline?pipeline_id={BAD_TABLE_PIPELINE}")
+        frame = page.frame_locator("iframe[title='Registry']")
+        expect(frame.locator("#pipeline-config")).to_contain_text("s3://j.py")
+        expect(frame.locator("#tables")).to_contain_text("bt_good")
+        expect(frame.locator("#tables tr.bad-item")).to_contain_text("table_id='bt_bad'")
+        expect(frame.locator("#tables tr.bad-item")).to_contain_text("role")
+        _both_modes(page, frame, tmp_path, "ui-bad-item")
+
+        # a run with its attempts
+        query = urllib.parse.urlencode({"pipeline_id": retried["pipeline_id"], "run_id": retried["run_id"]})
+        page.goto(f"{pages}run?{query}")
+        frame = page.frame_locator("iframe[title='Registry']")
+        expect(frame.locator("#attempts tbody tr")).to_have_count(3)
+        _both_modes(page, frame, tmp_path, "ui-run-attempts")
+
+        # the Registry tab on Airflow's task page, then the same at 390 px
+        page.goto(f"{api_server}/dags/inventory_dag/runs/{RETRIED_DAG_RUN}/tasks/spark_job")
+        page.locator("a[href*='pipeline_registry_task_instance']").first.click()
+        page.wait_for_url(re.compile(r"/plugin/pipeline_registry_task_instance"))
+        tab_url = page.url
+        frame = page.frame_locator("iframe[title='Registry']")
+        expect(frame.locator("#attempts tbody tr")).to_have_count(3)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(tab_url)
+        frame = page.frame_locator("iframe[title='Registry']")
+        expect(frame.locator("#attempts tbody tr")).to_have_count(3)
+        airflow = page.evaluate(
+            """() => {
+                const frame = document.querySelector("iframe[title='Registry']");
+                let box = null;
+                for (let el = frame.parentElement; el && box === null; el = el.parentElement) {
+                    const ox = getComputedStyle(el).overflowX;
+                    if ((ox === "auto" || ox === "scroll") && el.scrollWidth > el.clientWidth) { box = el; }
+                }
+                return {viewport: window.innerWidth, frame: frame.getBoundingClientRect().width,
+                        frame_left: frame.getBoundingClientRect().left,
+                        box: box ? box.clientWidth : null, box_content: box ? box.scrollWidth : null};
+            }"""
+        )
+        print(f"Airflow's task page at 390 px: {airflow}")  # the docs quote these
+
+        # scrolled to the tab as a user would (Airflow's box scrolls sideways)
+        page.evaluate(
+            """() => {
+                const frame = document.querySelector("iframe[title='Registry']");
+                for (let el = frame.parentElement; el; el = el.parentElement) {
+                    const ox = getComputedStyle(el).overflowX;
+                    if ((ox === "auto" || ox === "scroll") && el.scrollWidth > el.clientWidth) {
+                        el.scrollLeft += frame.getBoundingClientRect().left - el.getBoundingClientRect().left;
+                        return;
+                    }
+                }
+            }"""
+        )
+        for mode in ("light", "dark"):
+            _in_mode(page, frame, mode)
+            # Airflow 3.3 lays the task page out at least 1280 px wide in a box scrolling sideways
+            # next to its navigation rail: the tab's frame is wider than the phone (its chrome, not
+            # ours); the tab keeps to the width of that box, so scrolled to the tab it all shows
+            overflow = _frame_overflow(frame, airflow["box"])
+            assert airflow["frame"] > 390, airflow  # control: Airflow's frame is wider than the phone
+            assert overflow["scrollWidth"] <= overflow["frameWidth"], overflow  # no sideways scroll in the frame
+            assert overflow["wider"] == [], overflow  # nothing passes the visible width
+            assert overflow["scrolling"] == [], overflow  # no box scrolls sideways inside it either
+            assert overflow["narrow"], overflow
+            expect(frame.locator("#attempts tbody tr").first.locator("td.error")).to_contain_text("OutOfMemoryError")
+            expect(frame.locator("#attempts tbody tr").first.locator("time").first).to_be_visible()
+            _shot(page, tmp_path, f"ui-tab-390-{mode}")
+        _in_mode(page, frame, "light")
+    finally:
+        context.close()
+        registry.runs_write.delete(retried["run_id"], retried["pipeline_id"])
+        for run in outlier_runs(SPIKY):
+            registry.runs_write.delete(run["run_id"], run["pipeline_id"])
+        for table_id in ("bt_good", "bt_bad"):
+            registry.client.delete_item(TableName=tables, Key={"table_id": {"S": table_id}})
+        for pipeline in (SPIKY, BAD_TABLE_PIPELINE):
+            registry.client.delete_item(
+                TableName=registry.pipelines.gateway.table_name, Key={"pipeline_id": {"S": pipeline}}
+            )

@@ -296,7 +296,11 @@ def test_stale_in_every_list_and_auto_refresh_while_running(seeded: TestClient) 
     assert body["any_running"] is True
     assert body["auto_refresh_seconds"]
     listing = seeded.get("/ui/").text
-    row = re.search(r"<tr>\s*<td><a class=\"pipeline-link\"[^>]*>inventory_hourly</a>.*?</tr>", listing, re.S)
+    row = re.search(
+        r"<tr>\s*<td data-label=\"Pipeline id\"><a class=\"pipeline-link\"[^>]*>inventory_hourly</a>.*?</tr>",
+        listing,
+        re.S,
+    )
     assert row is not None
     assert 'class="stale"' in row.group(0)
     assert 'http-equiv="refresh"' in listing
@@ -310,14 +314,16 @@ def test_stale_in_every_list_and_auto_refresh_while_running(seeded: TestClient) 
 def test_several_statuses_at_once_in_the_page_filter(seeded: TestClient) -> None:
     page = seeded.get("/ui/pipeline", params=[("pipeline_id", BIG), ("status", "FAILED"), ("status", "SUCCESS")])
     assert page.status_code == 200
-    rows = re.findall(r'<tr><td><a class="run-link".*?</tr>', page.text, re.S)
+    rows = re.findall(r'<tr><td data-label="Run"><a class="run-link".*?</tr>', page.text, re.S)
     assert len(rows) == 25
     assert any("status-FAILED" in r for r in rows)
     assert any("status-SUCCESS" in r for r in rows)
     assert re.search(r'<option value="FAILED"\s+selected', page.text)
     assert re.search(r'<option value="SUCCESS"\s+selected', page.text)
     only_failed = seeded.get("/ui/pipeline", params=[("pipeline_id", BIG), ("status", "FAILED")]).text
-    assert "status-SUCCESS" not in "".join(re.findall(r'<tr><td><a class="run-link".*?</tr>', only_failed, re.S))
+    failed_rows = re.findall(r'<tr><td data-label="Run"><a class="run-link".*?</tr>', only_failed, re.S)
+    assert failed_rows
+    assert "status-SUCCESS" not in "".join(failed_rows)
 
 
 def test_chart_scale_clips_outliers_and_metrics_are_formatted(fresh: tuple[Registry, TestClient]) -> None:

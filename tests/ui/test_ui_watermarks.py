@@ -83,7 +83,11 @@ def test_table_page_shows_the_value_and_the_history(client: TestClient) -> None:
 
 def test_pipeline_page_shows_the_committed_value_and_links_the_table(client: TestClient) -> None:
     page = client.get("/ui/pipeline", params={"pipeline_id": "inventory_hourly"}).text
-    row = re.search(r"<tr><td><a class=\"table-link\" href=\"table\?table_id=stock_levels\">.*?</tr>", page, re.S)
+    row = re.search(
+        r"<tr><td data-label=\"Table id\"><a class=\"table-link\" href=\"table\?table_id=stock_levels\">.*?</tr>",
+        page,
+        re.S,
+    )
     assert row is not None, page
     assert f"updated_at = <code>{WATERMARK_REWOUND}</code>" in row.group(0)
 

@@ -119,8 +119,32 @@ def seed_watermarks(registry: Registry) -> None:
     )
 
 
+#: a pipeline that has runs but no config item (runs written by a job the registry has no config of)
+ORPHAN = "adhoc_backfill"
+
+
+def outlier_runs(pipeline_id: str, t0: datetime = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)) -> list[dict[str, Any]]:
+    """Twelve SUCCESS runs of ``pipeline_id`` an hour apart: 60-115 s, and one of 50x the usual
+    (3,000 s, the ninth) among them."""
+    runs = []
+    for i in range(12):
+        start = t0 + timedelta(hours=i)
+        seconds = 3000 if i == 8 else 60 + 5 * i
+        runs.append(
+            {
+                "run_id": f"{pipeline_id}/run-{i:02d}",
+                "pipeline_id": pipeline_id,
+                "status": "SUCCESS",
+                "start_time": start,
+                "end_time": start + timedelta(seconds=seconds),
+            }
+        )
+    return runs
+
+
 def seed(registry: Registry, *, big_runs: int = BIG_RUNS) -> None:
-    """Three pipelines (one inactive), tables of the big one, ``big_runs`` runs and one RUNNING run."""
+    """Three pipelines (one inactive), tables of the big one, ``big_runs`` runs and one RUNNING run,
+    and two runs of :data:`ORPHAN` (no config)."""
     registry.create_tables()
     registry.pipelines_write.create(
         {
@@ -179,7 +203,7 @@ def seed(registry: Registry, *, big_runs: int = BIG_RUNS) -> None:
             "load_type": "merge",
         }
     )
-    report = registry.runs_write.batch_upsert([big_run(i) for i in range(big_runs)])
+    report = registry.runs_write.batch_upsert([big_run(i) for i in range(big_runs)] + outlier_runs(ORPHAN)[:2])
     if not report.ok:
         raise RuntimeError(f"seeding failed: {report.failed[:3]}")
     seed_watermarks(registry)
