@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 from doc_pages import doc_files
-from readme_blocks import SHELL_LANGUAGES, Block, chains, env_prelude, parse_blocks
+from readme_blocks import SHELL_LANGUAGES, Block, ReadmeFormatError, chains, env_prelude, parse_blocks
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 README_ENDPOINT = "http://localhost:8000"
@@ -29,8 +29,26 @@ BLOCK_TIMEOUT_S = 300
 
 pytestmark = pytest.mark.integration
 
+
+def _pages() -> tuple[dict[str, list[Block]], dict[str, str]]:
+    """page -> its blocks, and page -> why it cannot be read (a bad block, a missing include): that
+    page fails ``test_every_page_is_read``, the other pages' blocks still run."""
+    pages: dict[str, list[Block]] = {}
+    problems: dict[str, str] = {}
+    for path in doc_files():
+        name = path.relative_to(REPO_ROOT).as_posix()
+        try:
+            blocks = parse_blocks(path)
+            chains(blocks)  # a `continue` without a block to continue is refused here
+        except ReadmeFormatError as exc:
+            problems[name] = str(exc)
+        else:
+            pages[name] = blocks
+    return pages, problems
+
+
 #: page -> its blocks; each page is its own set of sections (a namespace never crosses pages)
-PAGES = {block.page: blocks for blocks in map(parse_blocks, doc_files()) for block in blocks[:1]}
+PAGES, UNREADABLE = _pages()
 BLOCKS = [block for blocks in PAGES.values() for block in blocks]
 #: the text blocks (output samples, diagrams) are not code: nothing to run
 CHAINS = [chain for blocks in PAGES.values() for chain in chains(blocks) if chain[0].language != "text"]
@@ -157,3 +175,8 @@ def test_every_block_is_classified() -> None:
     written = [b for b in blocks if not b.page.startswith("docs/reference/")]
     written_text = [b for b in written if b.language == "text"]
     assert len(written_text) < len(written) / 2, "most blocks marked text: are they really not code?"
+
+
+def test_every_page_is_read() -> None:
+    """Every page's blocks can be classified and its snippet includes name existing files and sections."""
+    assert not UNREADABLE, UNREADABLE
