@@ -17,7 +17,13 @@ larger of the item before and after (again per index the write changes), a consi
 unit per 4 KB, a transaction twice.
 
 The floor: one ``PutItem`` of a 1 KB item and one ``UpdateItem`` of it (the start and the end a run
-needs at the least): 2 write units.
+needs at the least): 2 write units on a table without indexes, 6 on the runs table, whose two
+indexes each take the entry in at the start and drop or rewrite it at the end (the least any
+design with these two indexes pays). The 1.2x target is checked against the latter, the same-index
+floor; the no-index floor is shown beside it.
+
+The runs table is created by this version: its indexes project only what a start or an end writes
+(``RUN_INDEX_ATTRIBUTES``), so a heartbeat or a claim that changes none of it writes the item alone.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ from airflow_provider_pipeline_registry.registry.run_logger import PipelineRunLo
 RUN_TARGET = 1.2
 #: issue #26: each heartbeat at most this many write units (items up to the documented size)
 HEARTBEAT_TARGET = 1.0
+#: the documented size: a heartbeat of a run item up to this many bytes costs HEARTBEAT_TARGET
+HEARTBEAT_ITEM_BYTES = 1024
 READS = {"GetItem", "Query", "BatchGetItem", "Scan", "TransactGetItems"}
 PIPELINE = "cap"
 
@@ -211,8 +219,8 @@ class Player:
 
     def indexed_floor(self) -> Shape:
         """The same two raw writes on a run item in both of the table's indexes (``start_time``,
-        ``is_running``: projected ALL), the end removing ``is_running``: what any design with
-        these two indexes pays for a start and an end."""
+        ``is_running``), the end changing ``status`` (projected) and removing ``is_running``: what
+        any design with these two indexes pays for a start and an end."""
         shape = Shape("floor with the two indexes: put + end update of a 1 KB RUNNING item (raw boto3)")
         table = self.registry.runs_write.gateway.table_name
         run_id = f"floor-{next(self.ids)}"
@@ -286,6 +294,23 @@ def _long_error(p: Player, s: Shape, run_id: str) -> None:
     p.attempt(s, run_id, heartbeats=1, error="Traceback (most recent call last):\n" + "  File x, line 1\n" * 600)
 
 
+#: shapes also played on a table created with the earlier ``ALL`` projections (before
+#: ``pipeline-registry tables migrate-indexes``): what keeping such a table costs
+ALL_PROJECTION_SHAPES = ("run without heartbeats, 5 metrics", "2-minute run: heartbeat every 30 s, 5 metrics")
+ALL_SUFFIX = " [table with ALL index projections, not migrated]"
+
+
+def _create_with_all_projections(registry: Registry) -> None:
+    from airflow_provider_pipeline_registry.registry.schema import registry_models, table_definition
+
+    for model in registry_models().values():
+        definition = table_definition(model, registry.config)
+        for index in definition.get("GlobalSecondaryIndexes", []):
+            index["Projection"] = {"ProjectionType": "ALL"}
+        registry.client.create_table(**definition)
+    registry.create_tables()  # waits until ACTIVE; the existing tables are left as they are
+
+
 def run(config: DynamoDBConfig, *, quick: bool = False) -> list[Shape]:
     registry = Registry(config.model_copy(update={"table_prefix": "bench_cap_"}))
     registry.create_tables()
@@ -294,6 +319,13 @@ def run(config: DynamoDBConfig, *, quick: bool = False) -> list[Shape]:
     shapes = [player.floor(), player.indexed_floor()]
     for play in SHAPES.values():
         shapes.append(play(player, f"cap-{next(player.ids)}"))
+    old = Registry(config.model_copy(update={"table_prefix": "bench_cap_all_"}))
+    _create_with_all_projections(old)
+    old_player = Player(old, Meter(old.client))
+    for name in ALL_PROJECTION_SHAPES:
+        shape = SHAPES[name](old_player, f"cap-all-{next(old_player.ids)}")
+        shape.name += ALL_SUFFIX
+        shapes.append(shape)
     return shapes
 
 
@@ -326,14 +358,19 @@ def report(shapes: list[Shape]) -> Any:
         verdicts = []
         if "no heartbeats" in shape.name or "without heartbeats" in shape.name:
             verdicts.append(
-                ("met" if shape.write_units <= RUN_TARGET * floor else "MISSED") + f" (<={RUN_TARGET}x floor)"
+                ("met" if shape.write_units <= RUN_TARGET * indexed else "MISSED")
+                + f" (<={RUN_TARGET}x the same-index floor)"
             )
-        beats = shape.heartbeat_units()
-        if beats and "error" not in shape.name and "50 metrics" not in shape.name and "retried" not in shape.name:
-            ok = max(beats) <= HEARTBEAT_TARGET
+        beats = [s.write_units for s in shape.steps if s.label.startswith("heartbeat")]
+        small = [s.write_units for s in shape.steps if s.label.startswith("heartbeat") and s.item_bytes <= 1024]
+        if small:
+            ok = max(small) <= HEARTBEAT_TARGET
             verdicts.append(
-                ("met" if ok else "MISSED") + f" (heartbeat <={HEARTBEAT_TARGET:g} WCU: max {max(beats):g})"
+                ("met" if ok else "MISSED")
+                + f" (heartbeat of an item <={HEARTBEAT_ITEM_BYTES} B: <={HEARTBEAT_TARGET:g} WCU, max {max(small):g})"
             )
+        elif beats:
+            verdicts.append(f"items over {HEARTBEAT_ITEM_BYTES} B: {max(beats):g} WCU a heartbeat (1 a started KB)")
         table.add_row(
             shape.name,
             "",

@@ -679,7 +679,7 @@ class RegistryService:
         )
 
     def _has_runs(self, pipeline_id: str) -> bool:
-        page = self.registry.runs.list_by_pipeline(pipeline_id, limit=1, report_corrupt=True)
+        page = self.registry.runs.list_summaries(pipeline_id, limit=1, report_corrupt=True)
         return bool(page.items or page.extra.get("corrupt_items"))
 
     def usual(self, pipeline_id: str) -> Usual | None:
@@ -688,7 +688,7 @@ class RegistryService:
         durations: list[float] = []
         token: str | None = None
         for _ in range(3):
-            page = self.registry.runs.list_by_pipeline(
+            page = self.registry.runs.list_summaries(  # durations: the index entries are enough
                 pipeline_id,
                 statuses=[RunStatus.SUCCESS],
                 limit=USUAL_SAMPLE - len(durations),

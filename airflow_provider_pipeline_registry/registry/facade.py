@@ -8,7 +8,7 @@ from .config import DynamoDBConfig
 from .gateway import DynamoDBClient, create_dynamodb_client
 from .pipeline_config import PipelineConfigReadApi, PipelineConfigWriteApi
 from .run_logs import PipelineRunLogsReadApi, PipelineRunLogsWriteApi
-from .schema import create_tables, tables_status
+from .schema import IndexMigration, create_tables, migrate_indexes, tables_status
 from .table_config import TableConfigReadApi, TableConfigWriteApi
 from .tables import TABLE_WAIT_SECONDS
 
@@ -57,6 +57,11 @@ class Registry:
     def create_tables(self, *, timeout: float = TABLE_WAIT_SECONDS) -> dict[str, bool]:
         """Create the three tables if missing (idempotent) and wait until they are active."""
         return create_tables(self.config, self.client, timeout=timeout)
+
+    def migrate_indexes(self, *, dry_run: bool = False, timeout: float = TABLE_WAIT_SECONDS) -> list[IndexMigration]:
+        """Give the existing tables' indexes the projections the models declare (see
+        :func:`.schema.migrate_indexes`); returns what differed."""
+        return migrate_indexes(self.config, self.client, dry_run=dry_run, timeout=timeout)
 
     def tables_status(self) -> dict[str, str | None]:
         """``{table_name: status or None}`` for the three tables."""

@@ -26,12 +26,15 @@ from .errors import CorruptItemError, RegistryValidationError
 from .timezones import localize, to_utc
 
 Projection = Literal["ALL", "KEYS_ONLY", "INCLUDE"]
+#: DynamoDB's limit on the non-key attributes projected (``INCLUDE``) over all indexes of a table
+MAX_PROJECTED_ATTRIBUTES = 100
 _ZERO = timedelta(0)
 
 
 @dataclass(frozen=True)
 class GlobalSecondaryIndex:
-    """A GSI as declared in a model's ``Meta.gsis``."""
+    """A GSI as declared in a model's ``Meta.gsis``. ``non_key_attributes``: what an ``INCLUDE``
+    projection copies besides the keys (the table's and the index's, always projected)."""
 
     name: str
     partition_key: str
@@ -279,7 +282,25 @@ def extract_model_metadata(model: type[RegistryModel]) -> ModelMetadata:
         if name not in model.model_fields:
             raise TypeError(f"{model.__name__}.Meta names {name!r}, which is not a field")
         metadata.attribute_types[name] = _attribute_type(model.model_fields[name].annotation)
+    _check_projections(model, gsis)
     return metadata
+
+
+def _check_projections(model: type[RegistryModel], gsis: tuple[GlobalSecondaryIndex, ...]) -> None:
+    """Each ``INCLUDE`` index names fields of ``model`` (and only ``INCLUDE`` names any); at most
+    :data:`MAX_PROJECTED_ATTRIBUTES` over all indexes, as DynamoDB counts them."""
+    total = 0
+    for gsi in gsis:
+        if (gsi.projection == "INCLUDE") != bool(gsi.non_key_attributes):
+            raise TypeError(f"{model.__name__}.Meta index {gsi.name}: non_key_attributes go with (only) INCLUDE")
+        for name in gsi.non_key_attributes:
+            if name not in model.model_fields:
+                raise TypeError(f"{model.__name__}.Meta index {gsi.name} projects {name!r}, which is not a field")
+        total += len(set(gsi.non_key_attributes))
+    if total > MAX_PROJECTED_ATTRIBUTES:
+        raise TypeError(
+            f"{model.__name__}.Meta projects {total} attributes (DynamoDB allows {MAX_PROJECTED_ATTRIBUTES})"
+        )
 
 
 def localize_naive_datetimes(data: dict[str, Any], tz: tzinfo) -> dict[str, Any]:

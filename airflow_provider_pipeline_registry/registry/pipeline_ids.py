@@ -38,7 +38,7 @@ def require_known_pipeline(registry: Registry, pipeline_id: str) -> None:
     Reads the run-logs index first (one query, limit 1), then the config (one GetItem); only an
     unknown id costs the scan of the config table's keys that finds the close ids.
     """
-    if registry.runs.latest(pipeline_id) is not None:
+    if registry.runs.latest_summary(pipeline_id) is not None:
         return
     if registry.pipelines.find_entity(pipeline_id) is not None:
         return

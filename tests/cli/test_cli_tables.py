@@ -1,13 +1,16 @@
-"""``pipeline-registry tables create|status`` against DynamoDB Local."""
+"""``pipeline-registry tables create|status|migrate-indexes`` against DynamoDB Local."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from cli_harness import Cli
 
 from airflow_provider_pipeline_registry.cli.exit_codes import ExitCode
+from airflow_provider_pipeline_registry.registry.run_logs.models import RUN_INDEX_ATTRIBUTES
+from airflow_provider_pipeline_registry.registry.schema import registry_models, table_definition
 from airflow_provider_pipeline_registry.registry.tables import LOGICAL_TABLES
 
 pytestmark = pytest.mark.integration
@@ -35,3 +38,32 @@ def test_create_then_status(cli: Cli) -> None:
     assert human.exit_code == 0, human.output
     assert f"{cli.prefix}pipeline_run_logs" in human.stdout
     assert human.stdout.count("ACTIVE") == len(LOGICAL_TABLES)
+
+
+@pytest.mark.needs("gsi-update")
+def test_migrate_indexes_of_a_table_created_with_all_projections(cli: Cli, make_registry: Any) -> None:
+    registry = make_registry(create=False)
+    for model in registry_models().values():  # the tables as an earlier version created them
+        definition = table_definition(model, registry.config)
+        for index in definition.get("GlobalSecondaryIndexes", []):
+            index["Projection"] = {"ProjectionType": "ALL"}
+        registry.client.create_table(**definition)
+    declared = f"INCLUDE({', '.join(sorted(RUN_INDEX_ATTRIBUTES))})"
+    runs_table = f"{cli.prefix}pipeline_run_logs"
+
+    dry = cli("tables", "migrate-indexes", "--dry-run", "--json")
+    assert dry.exit_code == 0, dry.output
+    expected = [
+        {"table": runs_table, "index": index, "current": "ALL", "declared": declared, "action": "recreate"}
+        for index in ("pipeline_runs_index", "running_runs_index")
+    ]
+    assert json.loads(dry.stdout) == {"dry_run": True, "indexes": expected}
+    human = cli("tables", "migrate-indexes", "--dry-run")
+    assert f"would recreate {runs_table}.pipeline_runs_index: ALL -> {declared}" in human.stdout
+
+    done = cli("tables", "migrate-indexes", "--json", "--timeout", "60")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) == {"dry_run": False, "indexes": expected}
+    again = cli("tables", "migrate-indexes")
+    assert again.exit_code == 0, again.output
+    assert "nothing to migrate" in again.stdout

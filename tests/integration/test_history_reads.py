@@ -1,5 +1,7 @@
 """History does not slow reads: the latest run, a page of runs and the tables of a pipeline each
-cost one Query on the pipeline's index that reads only the items it returns (counted, not timed)."""
+cost one Query on the pipeline's index that reads only the items it returns (counted, not timed);
+a run page then reads exactly its own runs from the table (one BatchGetItem: the runs index holds
+only what a start or an end writes, see docs/cost.md)."""
 
 from __future__ import annotations
 
@@ -64,11 +66,18 @@ def _store_history(registry: Registry) -> None:
     assert registry.runs_write.batch_upsert(runs).ok
 
 
-def _only_index_queries(calls: Calls, index: str) -> list[dict[str, Any]]:
+def _only_index_queries(calls: Calls, index: str, *, completed: int = 0) -> list[dict[str, Any]]:
+    """The index Queries of ``calls``; with ``completed``: each followed by one BatchGetItem of
+    exactly the ``completed`` runs it returned (never a Scan, never a read per item)."""
     operations = [op for op, _ in calls.requests]
-    assert set(operations) == {"Query"}, operations  # never a Scan, never a read per item
-    queries = [params for _, params in calls.requests]
+    expected = ["Query", "BatchGetItem"] if completed else ["Query"]
+    assert operations == expected * (len(operations) // len(expected)), operations
+    queries = [params for op, params in calls.requests if op == "Query"]
     assert all(q["IndexName"].endswith(index) for q in queries)
+    for op, params in calls.requests:
+        if op == "BatchGetItem":
+            (request,) = params["RequestItems"].values()
+            assert len(request["Keys"]) == completed
     return queries
 
 
@@ -78,7 +87,7 @@ def test_latest_run_reads_one_item_of_a_long_history(registry: Registry, calls: 
     latest = registry.runs.latest("long_history")
     assert latest is not None
     assert latest.run_id == f"run-{HISTORY - 1:04d}"
-    (query,) = _only_index_queries(calls, "pipeline_runs_index")
+    (query,) = _only_index_queries(calls, "pipeline_runs_index", completed=1)
     assert query["ScanIndexForward"] is False
     assert query["Limit"] == 1
     assert calls.scanned == [1]
@@ -89,7 +98,7 @@ def test_a_page_of_runs_reads_only_that_page(registry: Registry, calls: Calls) -
     calls.reset()
     page = registry.runs.list_by_pipeline("long_history", limit=20)
     assert [r.run_id for r in page] == [f"run-{i:04d}" for i in range(HISTORY - 1, HISTORY - 21, -1)]
-    (query,) = _only_index_queries(calls, "pipeline_runs_index")
+    (query,) = _only_index_queries(calls, "pipeline_runs_index", completed=20)
     assert (query["ScanIndexForward"], query["Limit"]) == (False, 20)
     assert calls.scanned == [20]
 
@@ -97,6 +106,16 @@ def test_a_page_of_runs_reads_only_that_page(registry: Registry, calls: Calls) -
     second = registry.runs.list_by_pipeline("long_history", limit=20, page_token=page.next_page_token)
     assert second.items[0].run_id == f"run-{HISTORY - 21:04d}"
     assert calls.scanned == [20]
+
+
+def test_the_latest_summary_is_the_index_entry_alone(registry: Registry, calls: Calls) -> None:
+    _store_history(registry)
+    calls.reset()
+    latest = registry.runs.latest_summary("long_history")
+    assert latest is not None
+    assert (latest.run_id, latest.status.value, latest.duration_seconds) == (f"run-{HISTORY - 1:04d}", "SUCCESS", 1.0)
+    (query,) = _only_index_queries(calls, "pipeline_runs_index")
+    assert query["Limit"] == 1
 
 
 def test_tables_of_a_pipeline_read_only_its_own_items(registry: Registry, calls: Calls) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from pydantic import Field
+from pydantic import Field, create_model
 
 from airflow_provider_pipeline_registry.registry import (
     DynamoDBConfig,
@@ -65,6 +66,31 @@ def test_meta_naming_a_missing_field_is_a_type_error() -> None:
 
     with pytest.raises(TypeError, match="missing"):
         extract_model_metadata(Broken)
+
+
+@pytest.mark.parametrize(
+    ("projection", "names", "message"),
+    [
+        ("INCLUDE", (), "go with \\(only\\) INCLUDE"),
+        ("ALL", ("other",), "go with \\(only\\) INCLUDE"),
+        ("INCLUDE", ("nope",), "projects 'nope', which is not a field"),
+        ("INCLUDE", tuple(f"f{i}" for i in range(101)), "projects 101 attributes"),
+    ],
+)
+def test_an_index_projection_is_checked(projection: Any, names: tuple[str, ...], message: str) -> None:
+    fields: dict[str, Any] = {f"f{i}": (str, "") for i in range(101)}
+    model = create_model("Projected", __base__=RegistryModel, other=(str, ""), item_key=(str, ""), **fields)
+    model.Meta = type(  # type: ignore[attr-defined]
+        "Meta",
+        (),
+        {
+            "table": "table_config",
+            "partition_key": "item_key",
+            "gsis": (GlobalSecondaryIndex("by_other", "other", projection=projection, non_key_attributes=names),),
+        },
+    )
+    with pytest.raises(TypeError, match=message):
+        extract_model_metadata(model)
 
 
 def test_booleans_used_as_index_keys_are_strings_elsewhere_bool() -> None:
@@ -174,6 +200,14 @@ def test_table_definitions_from_meta() -> None:
     types = {d["AttributeName"]: d["AttributeType"] for d in runs["AttributeDefinitions"]}
     assert types == {"run_id": "S", "pipeline_id": "S", "start_time": "S", "is_running": "S"}
     assert {g["IndexName"] for g in runs["GlobalSecondaryIndexes"]} == {"pipeline_runs_index", "running_runs_index"}
+    # only what a start or an end writes: a heartbeat or a claim changes no index entry
+    for index in runs["GlobalSecondaryIndexes"]:
+        assert index["Projection"] == {
+            "ProjectionType": "INCLUDE",
+            "NonKeyAttributes": ["status", "end_time", "error_type"],
+        }
+    hot = {"heartbeat_at", "updated_at", "metrics", "arguments", "attempt_id", "attempt_tokens", "attempt_claimed"}
+    assert not hot & set(runs["GlobalSecondaryIndexes"][0]["Projection"]["NonKeyAttributes"])
     assert extract_model_metadata(PipelineRunLog).ttl_attribute == "expire_at"
 
     tables = table_definition(TableConfig, config)

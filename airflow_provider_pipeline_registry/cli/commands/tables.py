@@ -1,5 +1,5 @@
-"""``pipeline-registry tables``: create the three registry tables, show their status; delete a
-table config; show and rewind a table's committed watermark."""
+"""``pipeline-registry tables``: create the three registry tables, show their status, migrate their
+index projections; delete a table config; show and rewind a table's committed watermark."""
 
 from __future__ import annotations
 
@@ -59,6 +59,36 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
         if not as_json:
             state.err.print("some tables are missing: run `pipeline-registry tables create`", soft_wrap=True)
         raise typer.Exit(ExitCode.NOT_FOUND)
+
+
+@tables_app.command("migrate-indexes")
+def migrate_indexes(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the indexes that differ; change nothing.")] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for each index to be deleted, then backfilled and ACTIVE.")
+    ] = TABLE_WAIT_SECONDS,
+    as_json: JsonOption = False,
+) -> None:
+    """Give the existing tables' indexes the projections this version declares.
+
+    A table created by an earlier version projects ALL into the run indexes: it keeps working, but
+    every heartbeat and claim also rewrites both index entries (3 WCU instead of 1, docs/cost.md).
+    Each index that differs is deleted and created again (backfilled from the table: about 1 WCU a
+    run); while it is rebuilt, run lists fail. Idempotent; --dry-run only lists them.
+    """
+    state = get_state(ctx)
+    plan = state.registry.migrate_indexes(dry_run=dry_run, timeout=timeout)
+    if as_json:
+        echo_json({"dry_run": dry_run, "indexes": [m.as_json() | {"action": m.action} for m in plan]})
+        return
+    if not plan:
+        state.out.print("every index has the declared projection: nothing to migrate", soft_wrap=True)
+        return
+    verb = "would recreate" if dry_run else "recreated"
+    for m in plan:
+        done = verb if m.action == "recreate" else ("would create" if dry_run else "created")
+        state.out.print(f"{done} {m.table}.{m.index}: {m.current} -> {m.declared}", soft_wrap=True)
 
 
 @tables_app.command("delete")

@@ -30,7 +30,15 @@ from .client import (
     botocore_config,
     create_dynamodb_client,
 )
-from .control_plane import create_table, describe_table_status, enable_ttl, wait_until_active
+from .control_plane import (
+    create_table,
+    describe_table,
+    describe_table_status,
+    enable_ttl,
+    update_table,
+    wait_until_active,
+    wait_until_index_gone,
+)
 from .data_plane import TRANSACT_BYTES, TRANSACT_LIMIT, Page, TableGateway, TransactResult, create_table_gateway
 from .transactions import TransactAction, TransactOutcome, transact_write
 
@@ -58,8 +66,11 @@ __all__ = [
     "create_dynamodb_client",
     "create_table",
     "create_table_gateway",
+    "describe_table",
     "describe_table_status",
     "enable_ttl",
     "transact_write",
+    "update_table",
     "wait_until_active",
+    "wait_until_index_gone",
 ]

@@ -36,6 +36,39 @@ def describe_table_status(client: DynamoDBClient, table_name: str, config: Dynam
     return str(response["Table"]["TableStatus"])
 
 
+def describe_table(client: DynamoDBClient, table_name: str, config: DynamoDBConfig) -> dict[str, Any] | None:
+    """The table's description (DescribeTable's ``Table``) or None when it does not exist."""
+    gateway = TableCallSite(client, table_name, _ADMIN_METADATA, config)
+    try:
+        response = gateway.call("describe_table", TableName=table_name)
+    except TableNotFoundError:
+        return None
+    return dict(response["Table"])
+
+
+def update_table(client: DynamoDBClient, table_name: str, config: DynamoDBConfig, **params: Any) -> None:
+    """One UpdateTable of ``table_name`` (e.g. one GSI created or deleted)."""
+    TableCallSite(client, table_name, _ADMIN_METADATA, config).call("update_table", TableName=table_name, **params)
+
+
+def wait_until_index_gone(
+    client: DynamoDBClient, table_name: str, index: str, config: DynamoDBConfig, *, timeout: float = TABLE_WAIT_SECONDS
+) -> None:
+    """Poll until the table no longer lists the GSI ``index`` (deleted) and is ACTIVE, or raise
+    RetryableError at ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        table = describe_table(client, table_name, config)
+        if table is None:
+            raise TableNotFoundError(f"table {table_name} does not exist", table=table_name)
+        names = {i.get("IndexName") for i in table.get("GlobalSecondaryIndexes", [])}
+        if index not in names and table["TableStatus"] == "ACTIVE":
+            return
+        if time.monotonic() > deadline:
+            raise RetryableError(f"index {index} of {table_name} is not deleted after {timeout:.0f}s", table=table_name)
+        time.sleep(1.0)
+
+
 def create_table(client: DynamoDBClient, definition: dict[str, Any], config: DynamoDBConfig) -> bool:
     """Create a table from a CreateTable definition; False (and no change) if it already exists."""
     name = definition["TableName"]

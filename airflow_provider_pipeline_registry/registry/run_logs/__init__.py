@@ -21,7 +21,15 @@ from .status import TERMINAL_STATUSES, RunStatus
 
 if TYPE_CHECKING:
     from .commands import PipelineRunLogsWriteApi
-    from .models import PipelineRunLog, PipelineRunLogUpsert, PipelineRunLogView, RunAttempt, RunFinish, RunStart
+    from .models import (
+        PipelineRunLog,
+        PipelineRunLogUpsert,
+        PipelineRunLogView,
+        PipelineRunSummary,
+        RunAttempt,
+        RunFinish,
+        RunStart,
+    )
     from .queries import PipelineRunLogsReadApi
 
 _LAZY = {
@@ -30,6 +38,7 @@ _LAZY = {
     "PipelineRunLog": "models",
     "PipelineRunLogUpsert": "models",
     "PipelineRunLogView": "models",
+    "PipelineRunSummary": "models",
     "RunAttempt": "models",
     "RunFinish": "models",
     "RunStart": "models",
@@ -42,6 +51,7 @@ __all__ = [
     "PipelineRunLogView",
     "PipelineRunLogsReadApi",
     "PipelineRunLogsWriteApi",
+    "PipelineRunSummary",
     "RunAttempt",
     "RunFinish",
     "RunStart",

@@ -20,6 +20,16 @@ from .status import RunStatus as RunStatus
 
 PIPELINE_RUNS_INDEX = "pipeline_runs_index"
 RUNNING_RUNS_INDEX = "running_runs_index"
+#: what both run indexes copy besides the keys (``run_id``, ``pipeline_id``, ``start_time``,
+#: ``is_running``): attributes only a start or an end writes. Left out on purpose, the attributes a
+#: running attempt rewrites: ``heartbeat_at`` and ``updated_at`` (every heartbeat), ``metrics`` (a
+#: flush), ``arguments`` and the Spark fields (a heartbeat may carry them), and the claim's
+#: ``attempt_id``, ``attempt_try_number``, ``attempt_tokens``, ``attempt_claimed``, ``task_id`` and
+#: ``try_number``: a write that changes none of the projected attributes leaves both indexes alone, so
+#: a heartbeat or a claim of an item up to 1 KB costs 1 WCU. The rest (the attempt history, the error
+#: message, watermarks...) stays out too, keeping each index entry within 1 KB. A reader wanting a
+#: whole run reads it from the table (``PipelineRunLogsReadApi`` does, see ``_complete``).
+RUN_INDEX_ATTRIBUTES = ("status", "end_time", "error_type")
 #: previous attempts kept on a run item (oldest dropped first); each keeps its error within
 #: ``text_limits.MAX_HISTORY_ERROR_BYTES`` (head and tail; the run's own error keeps
 #: ``MAX_ERROR_BYTES``): 10 x 512 B, so a retry does not make every later write of the item cost 9 KB more
@@ -176,8 +186,21 @@ class PipelineRunLog(RegistryModel, _WatermarkFields, _RunFields):
         partition_key = "run_id"
         sort_key = "pipeline_id"
         gsis = (
-            GlobalSecondaryIndex(PIPELINE_RUNS_INDEX, partition_key="pipeline_id", sort_key="start_time"),
-            GlobalSecondaryIndex(RUNNING_RUNS_INDEX, partition_key="is_running", sort_key="start_time", sparse=True),
+            GlobalSecondaryIndex(
+                PIPELINE_RUNS_INDEX,
+                partition_key="pipeline_id",
+                sort_key="start_time",
+                projection="INCLUDE",
+                non_key_attributes=RUN_INDEX_ATTRIBUTES,
+            ),
+            GlobalSecondaryIndex(
+                RUNNING_RUNS_INDEX,
+                partition_key="is_running",
+                sort_key="start_time",
+                sparse=True,
+                projection="INCLUDE",
+                non_key_attributes=RUN_INDEX_ATTRIBUTES,
+            ),
         )
         ttl_attribute = "expire_at"
 
@@ -214,6 +237,34 @@ class PipelineRunLog(RegistryModel, _WatermarkFields, _RunFields):
             error_message=self.error_message,
             spark_application_id=self.spark_application_id,
         )
+
+
+class PipelineRunSummary(RegistryModel):
+    """A run as both run indexes hold it: its keys, ``start_time`` and :data:`RUN_INDEX_ATTRIBUTES`
+    (UTC). What :meth:`PipelineRunLogsReadApi.list_summaries` returns: one index Query, no read
+    of the table (a :class:`PipelineRunLogView` needs the whole item: see ``list_by_pipeline``)."""
+
+    class Meta:
+        table = "pipeline_run_logs"
+        partition_key = "run_id"
+        sort_key = "pipeline_id"
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    run_id: str
+    pipeline_id: str
+    start_time: datetime
+    status: RunStatus
+    end_time: datetime | None = None
+    error_type: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def duration_seconds(self) -> float | None:
+        """Seconds from start to end (None while running)."""
+        if self.end_time is None:
+            return None
+        return round((self.end_time - self.start_time).total_seconds(), 6)
 
 
 class PipelineRunLogUpsert(_RunFields):

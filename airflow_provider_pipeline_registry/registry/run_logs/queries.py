@@ -6,16 +6,28 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, overload
 
-from ..attributes import check_key_value, decode_item
+from ..attributes import Item, check_key_value, decode_item
 from ..conditions import Condition, In, KeyCondition
 from ..config import DynamoDBConfig
 from ..config_store import check_projection
 from ..errors import ItemNotFoundError, RegistryValidationError
-from ..gateway import DynamoDBClient, TableGateway, create_table_gateway
+from ..gateway import DynamoDBClient, Page, TableGateway, create_table_gateway
 from ..keys import build_gsi_key_condition, build_model_key, decode_page_token, encode_page_token
 from ..timezones import MAX_DATETIME_TEXT, MIN_DATETIME_TEXT, format_utc, resolve_user_timezone, utc_now
 from ..views import ResultPage, iterate_pages
-from .models import PIPELINE_RUNS_INDEX, RUNNING_RUNS_INDEX, PipelineRunLog, PipelineRunLogView, RunStatus
+from .models import (
+    PIPELINE_RUNS_INDEX,
+    RUNNING_RUNS_INDEX,
+    PipelineRunLog,
+    PipelineRunLogView,
+    PipelineRunSummary,
+    RunStatus,
+)
+
+#: an attribute every write of a run sets and neither run index projects: an index entry without it
+#: is completed from the table (a table created before the ``INCLUDE`` projections, with ``ALL``,
+#: holds it in its index entries, which are then used as they are)
+_HOT_MARKER = "updated_at"
 
 
 class PipelineRunLogsReadApi:
@@ -165,23 +177,93 @@ class PipelineRunLogsReadApi:
     ) -> ResultPage[PipelineRunLogView]:
         """Runs of ``pipeline_id`` newest first, started within ``[since, until]``, optionally by status.
 
+        One Query of the pipeline's runs index, which holds only what a start or an end writes
+        (``RUN_INDEX_ATTRIBUTES``), then one BatchGetItem of the page's runs from the table (0.5 RCU a
+        run up to 4 KB; see ``_complete``). :meth:`list_summaries` is the Query alone.
+
         A stored run that does not validate (e.g. a status another tool wrote) raises
         :class:`CorruptItemError`; with ``report_corrupt`` it is left out of ``items`` and listed in
         ``extra["corrupt_items"]`` instead (a CorruptItemError each, naming its key)."""
+        page, scope, wanted = self._pipeline_index_page(pipeline_id, since, until, statuses, limit, page_token)
+        items = self._complete(page.items, wanted)
+        zone = resolve_user_timezone(tz, self.config.user_timezone)
+        extra: dict[str, Any] = {}
+        if report_corrupt:
+            runs, corrupt = PipelineRunLog.from_dynamodb_items_reporting(items, table=self.gateway.table_name)
+            extra["corrupt_items"] = corrupt
+        else:
+            runs = PipelineRunLog.from_dynamodb_items(items, table=self.gateway.table_name)
+        return ResultPage(
+            PipelineRunLogView.from_entities(runs, zone),
+            encode_page_token(page.last_evaluated_key, scope=scope),
+            extra,
+        )
+
+    def list_summaries(
+        self,
+        pipeline_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        statuses: Sequence[RunStatus | str] | None = None,
+        limit: int = 50,
+        page_token: str | None = None,
+        report_corrupt: bool = False,
+    ) -> ResultPage[PipelineRunSummary]:
+        """Like :meth:`list_by_pipeline` (same window, filter and page tokens), but only what the
+        index holds (keys, start, status, end, error type; UTC): one index Query, no table read.
+        For readers that need no more (which run is the newest, durations, whether any exists)."""
+        page, scope, _ = self._pipeline_index_page(pipeline_id, since, until, statuses, limit, page_token)
+        extra: dict[str, Any] = {}
+        if report_corrupt:
+            runs, extra["corrupt_items"] = PipelineRunSummary.from_dynamodb_items_reporting(
+                page.items, table=self.gateway.table_name
+            )
+        else:
+            runs = PipelineRunSummary.from_dynamodb_items(page.items, table=self.gateway.table_name)
+        return ResultPage(runs, encode_page_token(page.last_evaluated_key, scope=scope), extra)
+
+    @staticmethod
+    def _window(since: datetime | None, until: datetime | None) -> tuple[str, str]:
         low = format_utc(since, field="since") if since else MIN_DATETIME_TEXT
         high = format_utc(until, field="until") if until else MAX_DATETIME_TEXT
         if low > high:
             raise RegistryValidationError("since must not be after until", field="since")
+        return low, high
+
+    def _scope(
+        self,
+        pipeline_id: str,
+        since: datetime | None,
+        until: datetime | None,
+        statuses: Sequence[RunStatus | str] | None,
+    ) -> str:
+        low, high = self._window(since, until)
+        return f"runs:{pipeline_id}:{low}:{high}:{sorted(map(str, statuses or []))}"
+
+    def _pipeline_index_page(
+        self,
+        pipeline_id: str,
+        since: datetime | None,
+        until: datetime | None,
+        statuses: Sequence[RunStatus | str] | None,
+        limit: int,
+        page_token: str | None,
+    ) -> tuple[Page, str, frozenset[str] | None]:
+        """One Query of the pipeline's runs index: the page, its token scope, the statuses asked for."""
+        low, high = self._window(since, until)
         condition = build_gsi_key_condition(
             PipelineRunLog, PIPELINE_RUNS_INDEX, pipeline_id, sort_op="between", sort_values=(low, high)
         )
         status_filter: Condition | None = None
+        wanted: frozenset[str] | None = None
         if statuses:
             try:
-                status_filter = In("status", tuple(RunStatus(s).value for s in statuses))
+                wanted = frozenset(RunStatus(s).value for s in statuses)
             except ValueError as exc:
                 raise RegistryValidationError(f"statuses: {exc}", field="statuses") from None
-        scope = f"runs:{pipeline_id}:{low}:{high}:{sorted(map(str, statuses or []))}"
+            status_filter = In("status", tuple(sorted(wanted)))
+        scope = self._scope(pipeline_id, since, until, statuses)
         page = self.gateway.query(
             condition,
             limit=limit,
@@ -189,18 +271,46 @@ class PipelineRunLogsReadApi:
             filter_condition=status_filter,
             start_key=decode_page_token(page_token, scope=scope),
         )
-        zone = resolve_user_timezone(tz, self.config.user_timezone)
-        extra: dict[str, Any] = {}
-        if report_corrupt:
-            runs, corrupt = PipelineRunLog.from_dynamodb_items_reporting(page.items, table=self.gateway.table_name)
-            extra["corrupt_items"] = corrupt
-        else:
-            runs = PipelineRunLog.from_dynamodb_items(page.items, table=self.gateway.table_name)
-        return ResultPage(
-            PipelineRunLogView.from_entities(runs, zone),
-            encode_page_token(page.last_evaluated_key, scope=scope),
-            extra,
-        )
+        return page, scope, wanted
+
+    def _complete(self, entries: list[Item], statuses: frozenset[str] | None = None) -> list[Item]:
+        """The whole runs of a page of index entries, in the page's order. The run indexes project
+        only what a start or an end writes (``RUN_INDEX_ATTRIBUTES``), so an entry without the
+        attribute every write sets is replaced by the item read from the table: one BatchGetItem,
+        eventually consistent like the index (0.5 RCU a run up to 4 KB). A run that read misses,
+        or finds in another status than its entry (a read older than the index, or a write since),
+        is read again strongly consistent (1 RCU): the newest state is shown, never an older one
+        than the index's, and a run just started does not vanish from its page. A run deleted since
+        is left out, and so is one whose status no longer matches ``statuses``. Entries of an index
+        projecting ``ALL`` (a table created before) are used as they are."""
+        missing = [e for e in entries if _HOT_MARKER not in e]
+        if not missing:
+            return entries
+
+        def key_of(item: Item) -> tuple[str, str]:
+            return str(item["run_id"].get("S")), str(item["pipeline_id"].get("S"))
+
+        def read(keys: list[tuple[str, str]], consistent: bool) -> dict[tuple[str, str], Item]:
+            found = self.gateway.batch_get(
+                [build_model_key(PipelineRunLog, run_id=r, pipeline_id=p) for r, p in keys], consistent=consistent
+            )
+            return {key_of(item): item for item in found}
+
+        found = read([key_of(e) for e in missing], False)
+        unsure = [key_of(e) for e in missing if found.get(key_of(e), {}).get("status") != e.get("status")]
+        if unsure:
+            for key in unsure:
+                found.pop(key, None)
+            found.update(read(unsure, True))
+        whole: list[Item] = []
+        for entry in entries:
+            item = entry if _HOT_MARKER in entry else found.get(key_of(entry))
+            if item is None:
+                continue
+            if statuses is not None and item.get("status", {}).get("S") not in statuses:
+                continue
+            whole.append(item)
+        return whole
 
     def iter_by_pipeline(
         self,
@@ -233,19 +343,29 @@ class PipelineRunLogsReadApi:
         until: datetime | None = None,
         tz: str | tzinfo | None = None,
     ) -> PipelineRunLogView | None:
-        """The newest run of ``pipeline_id`` started within the window (eventually consistent GSI)."""
+        """The newest run of ``pipeline_id`` started within the window (eventually consistent GSI),
+        read whole from the table (:meth:`latest_summary`: the index entry alone)."""
         page = self.list_by_pipeline(pipeline_id, since=since, until=until, limit=1, tz=tz)
+        return page.items[0] if page.items else None
+
+    def latest_summary(
+        self, pipeline_id: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> PipelineRunSummary | None:
+        """The index entry of the newest run of ``pipeline_id`` started within the window, or None."""
+        page = self.list_summaries(pipeline_id, since=since, until=until, limit=1)
         return page.items[0] if page.items else None
 
     def list_running(
         self, *, limit: int = 100, page_token: str | None = None, tz: str | tzinfo | None = None
     ) -> ResultPage[PipelineRunLogView]:
-        """Runs currently RUNNING (sparse index), oldest start first."""
+        """Runs currently RUNNING (sparse index), oldest start first; read whole from the table (the
+        index holds no heartbeat: see ``_complete``), so one that ended since is shown ended."""
         condition = build_gsi_key_condition(PipelineRunLog, RUNNING_RUNS_INDEX, "true")
         page = self.gateway.query(condition, limit=limit, start_key=decode_page_token(page_token, scope="running"))
         zone = resolve_user_timezone(tz, self.config.user_timezone)
+        items = self._complete(page.items)
         views = PipelineRunLogView.from_entities(
-            PipelineRunLog.from_dynamodb_items(page.items, table=self.gateway.table_name), zone
+            PipelineRunLog.from_dynamodb_items(items, table=self.gateway.table_name), zone
         )
         return ResultPage(views, encode_page_token(page.last_evaluated_key, scope="running"))
 

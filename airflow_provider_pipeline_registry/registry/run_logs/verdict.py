@@ -292,7 +292,7 @@ def read_run_state(
     read the same way from the base table, so the state judged is never a stale index copy.
     """
     if run_id is None:
-        latest = runs.latest(pipeline_id, since=since, until=until)
+        latest = runs.latest_summary(pipeline_id, since=since, until=until)
         if latest is None:
             return None
         run_id = latest.run_id
