@@ -1,18 +1,21 @@
-"""UI pages at scale (issue #26): the plugin's service layer (what each page's handler calls) over
-10,000 pipelines and a pipeline of 100,000 runs, against 1,000 pipelines and a 1,000-run pipeline.
+"""UI pages at scale (issue #26): the plugin's FastAPI app (``plugins/app.py``) over 10,000 pipelines
+and a pipeline of 100,000 runs, against 1,000 pipelines and a 1,000-run pipeline.
 
 Runs inside the history section, on the tables it loaded (runs of ``history_1000`` and
 ``history_100000`` in one run table); the pipeline configs are added here with raw
 ``BatchWriteItem`` (8 threads, untimed): 10,000 in the history's registry, 1,000 in a registry of
-their own. Pages, each timed as the handler's service call (``RegistryService``), interleaved:
+their own. Each page is one request to the app, mounted as the api-server mounts it and called
+in-process through FastAPI's TestClient (the server time: routing, the bounded thread pool, the
+service's DynamoDB calls, JSON or the rendered HTML; no socket), interleaved:
 
-* pipelines, first page: ``list_pipelines(PipelineFilter(), limit=50)`` (a scan page, then the
-  last run of each of the 50 pipelines);
-* pipelines, search: ``PipelineFilter(search=...)`` for a name that one pipeline has (the scan
-  pages until the page is full or MAX_CORE_PAGES pages were read);
-* runs, first page: ``list_runs(pid, limit=50)``;
+* pipelines, first page: ``GET api/v1/pipelines?limit=50`` and the HTML page ``ui/`` (a page of
+  50 pipelines and the last run of each);
+* pipelines, search: ``api/v1/pipelines?search=<the last pipeline's id>`` (the filter reads the
+  searchable attributes of every pipeline before it);
+* runs, first page: ``api/v1/runs?pipeline_id=...&limit=50`` and the pipeline's HTML page
+  ``ui/pipeline`` (its runs with the duration chart);
 * runs, deep page: the 20th page of 50 (runs 951-1,000; its token fetched untimed);
-* runs, search: ``list_runs(pid, statuses=[FAILED])`` where 1 run in 100 failed.
+* runs, search: ``api/v1/runs?...&status=FAILED`` where 1 run in 100 failed.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 from fixtures import run_log_values
 from timing import Sample, interleave
 
-from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry, RunStatus
+from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
 from airflow_provider_pipeline_registry.registry.pipeline_config import PipelineConfig
 from airflow_provider_pipeline_registry.registry.timezones import utc_now
 
@@ -58,6 +61,35 @@ def _pipelines(count: int) -> list[dict[str, Any]]:
     ]
 
 
+def _app_client(registry: Registry) -> Any:
+    """The plugin's app (``plugins/app.py``) over ``registry``, mounted as the api-server mounts it,
+    called in-process through FastAPI's TestClient; Airflow's auth dependency is overridden (the
+    tests in tests/ui cover it; here it would only add Airflow's JWT check to every page)."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from airflow_provider_pipeline_registry.plugins.app import create_app
+    from airflow_provider_pipeline_registry.plugins.security import requires_registry_read
+    from airflow_provider_pipeline_registry.plugins.settings import URL_PREFIX
+
+    app = create_app(lambda: registry)
+    app.dependency_overrides[requires_registry_read] = lambda: None
+    parent = FastAPI()
+    parent.mount(URL_PREFIX, app)
+    return TestClient(parent, base_url=f"http://testserver{URL_PREFIX}")
+
+
+def _get(client: Any, path: str, **params: Any) -> Any:
+    """One request of a page; its answer must be 200."""
+
+    def call() -> Any:
+        answer = client.get(path, params=params)
+        assert answer.status_code == 200, (path, params, answer.status_code, answer.text[:300])
+        return answer
+
+    return call
+
+
 def run(
     base: DynamoDBConfig,
     runs_registry: Registry,
@@ -68,8 +100,6 @@ def run(
     pipeline_counts: tuple[int, int],
     quick: bool,
 ) -> UiScaleResult:
-    from airflow_provider_pipeline_registry.plugins.service import PipelineFilter, RegistryService
-
     small_registry = Registry(base.model_copy(update={"table_prefix": "histui_"}))
     small_registry.create_tables()
     registries = {pipeline_counts[0]: small_registry, pipeline_counts[1]: runs_registry}
@@ -89,34 +119,39 @@ def run(
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":f": {"S": "FAILED"}},
             )
-    services = {count: RegistryService(registry) for count, registry in registries.items()}
-    runs_service = RegistryService(runs_registry)
+    clients = {count: _app_client(registry) for count, registry in registries.items()}
+    runs_client = clients[pipeline_counts[1]]
     variants: dict[str, Any] = {}
-    for count, service in services.items():
-        needle = f"Pipeline {count // 2:05d} "
-        variants[f"pipelines: first page@{count:,} pipelines"] = lambda s=service: s.list_pipelines(
-            PipelineFilter(), limit=PAGE
-        )
-        variants[f"pipelines: search (1 match)@{count:,} pipelines"] = lambda s=service, n=needle: s.list_pipelines(
-            PipelineFilter(search=n), limit=PAGE
+    for count, client in clients.items():
+        needle = f"pipe_{count - 1:05d}"  # the last pipeline's id: the search reads every page before it
+        variants[f"pipelines: first page (API)@{count:,} pipelines"] = _get(client, "/api/v1/pipelines", limit=PAGE)
+        variants[f"pipelines: first page (HTML)@{count:,} pipelines"] = _get(client, "/ui/", limit=PAGE)
+        variants[f"pipelines: search the last id (API)@{count:,} pipelines"] = _get(
+            client, "/api/v1/pipelines", search=needle, limit=PAGE
         )
     deep = min(DEEP_PAGE, sizes[0] // PAGE)
     for size in sizes:
         pid = f"history_{size}"
         token = None
         for _ in range(deep - 1):
-            token = runs_service.list_runs(pid, limit=PAGE, page_token=token).next_page_token
+            answer = runs_client.get("/api/v1/runs", params={"pipeline_id": pid, "limit": PAGE, "page_token": token})
+            token = answer.json()["next_page_token"]
         assert token is not None
-        variants[f"runs: first page@{size:,} runs"] = lambda p=pid: runs_service.list_runs(p, limit=PAGE)
-        variants[f"runs: page {deep} (runs {PAGE * (deep - 1) + 1:,}-{PAGE * deep:,})@{size:,} runs"] = (
-            lambda p=pid, t=token: runs_service.list_runs(p, limit=PAGE, page_token=t)
+        variants[f"runs: first page (API)@{size:,} runs"] = _get(
+            runs_client, "/api/v1/runs", pipeline_id=pid, limit=PAGE
         )
-        variants[f"runs: search status=FAILED@{size:,} runs"] = lambda p=pid: runs_service.list_runs(
-            p, statuses=[RunStatus.FAILED], limit=PAGE
+        variants[f"runs: first page (HTML, chart)@{size:,} runs"] = _get(
+            runs_client, "/ui/pipeline", pipeline_id=pid, limit=PAGE
+        )
+        variants[f"runs: page {deep}, runs {PAGE * (deep - 1) + 1:,}-{PAGE * deep:,} (API)@{size:,} runs"] = _get(
+            runs_client, "/api/v1/runs", pipeline_id=pid, limit=PAGE, page_token=token
+        )
+        variants[f"runs: search status=FAILED (API)@{size:,} runs"] = _get(
+            runs_client, "/api/v1/runs", pipeline_id=pid, status="FAILED", limit=PAGE
         )
     for fn in variants.values():
         fn()  # every page answers before it is timed
-    rounds, warmup = (3, 1) if quick else (15, 2)
+    rounds, warmup = (3, 1) if quick else (10, 1)
     samples = interleave(variants, rounds=rounds, warmup=warmup)
     result = UiScaleResult()
     from bench_capacity import Meter
@@ -139,7 +174,7 @@ def run(
 def report(result: UiScaleResult) -> Any:
     from rich.table import Table
 
-    table = Table(title="UI pages at scale: the plugin's service call per page (median ms)")
+    table = Table(title="UI pages at scale: the plugin app's server time per page (median ms, in-process TestClient)")
     for column in ("page", "small", "median ms", "RCU", "large", "median ms ", "RCU ", "large / small (ms)"):
         table.add_column(column)
     for page, rows in result.pages.items():

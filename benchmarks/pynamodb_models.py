@@ -85,6 +85,8 @@ def make_models(*, host: str, region: str, run_logs_table: str, table_config_tab
         updated_at = IsoUtcAttribute(null=True)
         #: the bounded attempt-token history every run item carries (issue #18): the same attributes
         attempt_tokens = ListAttribute[str](of=UnicodeAttribute, default=list)
+        #: the job arguments a run records (issue 24): the same attributes
+        arguments = MapAttribute[str, Any](default=dict)
 
         pipeline_runs_index = PipelineRunsIndex()
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from ..attributes import Item, decode_item, encode_value
 from ..conditional_batch import ConditionalBatch, history_of_raw
@@ -718,6 +718,9 @@ class PipelineRunLogsWriteApi:
         values["attempt_try_number"] = dto.try_number if dto.attempt_id is not None else None
         values["expire_at"] = self._expire_at(dto.start_time)
         values["updated_at"] = utc_now()
+        for name, factory in _RUN_LOG_FACTORIES:  # what model_construct would call, minus its cost
+            if name not in values:
+                values[name] = factory()
         # the values come from the validated DTO plus fields computed here: no second validation
         return PipelineRunLog.model_construct(**values).to_dynamodb_item()
 
@@ -807,6 +810,17 @@ class PipelineRunLogsWriteApi:
             read = _raw_string(raw, name)
             fence = fence & (Compare(name, "=", read) if read is not None else not_exists(name))
         return put, fence
+
+
+#: the run log's fields with a default factory (all of them take no argument): ``to_item`` fills
+#: them itself, because ``model_construct`` asks ``inspect.signature`` of each factory on every
+#: call (pydantic's check for factories taking the validated data), about half of a batch item's
+#: validation time
+_RUN_LOG_FACTORIES: tuple[tuple[str, Callable[[], Any]], ...] = tuple(
+    (name, cast("Callable[[], Any]", field.default_factory))
+    for name, field in PipelineRunLog.model_fields.items()
+    if field.default_factory is not None
+)
 
 
 def _refusal(decision: Decision, current: Mapping[str, Any] | None, context: Mapping[str, Any]) -> RegistryError:
