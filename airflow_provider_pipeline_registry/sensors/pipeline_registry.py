@@ -159,12 +159,13 @@ class PipelineRunStateSensor(PipelineRegistryBaseSensor):
     :param deferrable: wait in the triggerer (:class:`PipelineRunStateTrigger`), holding no worker slot,
         after one look in the worker (a run that already ended needs no trigger). None (default): Airflow's
         ``[operators] default_deferrable`` (False unless configured).
-    :param aws_conn_id: the ``aws`` connection of the registry (registry settings in its extras;
-        templated). ``region_name``, ``table_prefix`` (templated), ``user_timezone``, ``verify``,
-        ``botocore_config`` and any other registry setting by its hook argument name
-        (``environment``, ``run_logs_table``, ``max_attempts``... see
-        :data:`~airflow_provider_pipeline_registry.registry.settings.SETTINGS`): as every registry
-        task (:class:`~.base.PipelineRegistryBaseSensor`).
+
+    ``aws_conn_id`` (a keyword of the base sensor): the ``aws`` connection of the registry (registry
+    settings in its extras; templated). ``region_name``, ``table_prefix`` (templated), ``user_timezone``,
+    ``verify``, ``botocore_config`` and any other registry setting by its hook argument name
+    (``environment``, ``run_logs_table``, ``max_attempts``... see
+    :data:`~airflow_provider_pipeline_registry.registry.settings.SETTINGS`): as every registry
+    task (:class:`~.base.PipelineRegistryBaseSensor`).
 
     ``timeout``, ``soft_fail``, ``poke_interval``, ``exponential_backoff``, ``max_wait``,
     ``silent_fail``, ``never_fail`` and ``mode`` are those of every Airflow sensor; ``soft_fail``

@@ -20,6 +20,7 @@ from typing import Any
 import botocore.handlers
 import pytest
 from cli_harness import Cli, WriteFile
+from docs.doc_pages import section
 
 from airflow_provider_pipeline_registry.cli.exit_codes import ExitCode
 from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
@@ -181,7 +182,7 @@ def test_prune_options_are_usage_errors_where_they_do_not_apply(cli: Cli, regist
     assert ids(registry) == ({"a": 1, "b": 1}, {"a.t0": 1, "a.t1": 1, "b.t0": 1})
 
 
-# -- README quickstart, then the seed ---------------------------------------------------------------
+# -- the documented quickstarts, then the seed -------------------------------------------------------
 def _readme_blocks() -> Any:
     name = "readme_blocks_for_cli_tests"
     spec = importlib.util.spec_from_file_location(name, REPO / "tests" / "docs" / "readme_blocks.py")
@@ -191,37 +192,34 @@ def _readme_blocks() -> Any:
     if name not in sys.modules:
         sys.modules[name] = module  # dataclasses look their module up there
         spec.loader.exec_module(module)
-    return module.parse_blocks(REPO / "README.md")
+    return module
 
 
-def _block(blocks: list[Any], section: str, language: str, *markers: str) -> str:
-    """The one block of ``language`` in the ``## `` section starting with ``section`` holding every marker."""
-    found = [
-        b.code
-        for b in blocks
-        if b.section.startswith(section) and b.language == language and all(m in b.code for m in markers)
-    ]
-    assert len(found) == 1, f"README: expected one {language} block with {markers}, found {len(found)}"
-    return str(found[0])
+def _block(title: str, language: str, *markers: str) -> str:
+    """The one block of ``language`` holding every marker in the docs section ``title`` (on whichever
+    page holds it; snippet includes expanded)."""
+    found = section(title)
+    blocks = _readme_blocks().parse_text(found.text, found.path.name)
+    codes = [b.code for b in blocks if b.language == language and all(m in b.code for m in markers)]
+    where = f"{found.path.name} {title!r}"
+    assert len(codes) == 1, f"{where}: expected one {language} block with {markers}, found {len(codes)}"
+    return str(codes[0])
 
 
 def test_readme_quickstarts_then_the_seed_with_prune_leave_exactly_the_seed(
     cli: Cli, dynamodb_endpoint: str, unique_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    blocks = _readme_blocks()
-    # the core quickstart (README "The registry core" > "Quickstart"), on this test's tables
-    core = _block(
-        blocks, "The registry core", "python", "registry.create_tables()", 'RUN_ID = "sales_daily/quickstart"'
-    )
+    # the core quickstart (docs "Quickstart" of the registry core), on this test's tables
+    core = _block("Quickstart", "python", "registry.create_tables()", 'RUN_ID = "sales_daily/quickstart"')
     assert 'endpoint_url="http://localhost:8000"' in core
     assert 'environment="dev",' in core
     core = core.replace('endpoint_url="http://localhost:8000"', f"endpoint_url={dynamodb_endpoint!r}")
     core = core.replace('environment="dev",', f'environment="dev", table_prefix={unique_prefix!r},')
     exec(compile(core, "README.md", "exec"), {"__name__": "__main__"})
-    # the CLI quick start (README "Command-line tool" > "Quick start"), every command, from a checkout-like cwd
+    # the CLI quick start (docs "Quick start (DynamoDB Local)"), every command, from a checkout-like cwd
     (tmp_path / "examples").symlink_to(REPO / "examples")
     monkeypatch.chdir(tmp_path)
-    shell = _block(blocks, "Command-line tool", "bash", "uv run pipeline-registry tables create")
+    shell = _block("Quick start", "bash", "uv run pipeline-registry tables create")
     commands = [shlex.split(line, comments=True) for line in shell.splitlines()]
     commands = [c[3:] for c in commands if c[:3] == ["uv", "run", "pipeline-registry"]]
     assert ["config", "import", "examples/pipelines/*.yaml"] in commands

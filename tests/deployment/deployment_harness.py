@@ -27,11 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from docs.doc_pages import section
+
 from airflow_provider_pipeline_registry.registry import Registry
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-README = REPO_ROOT / "README.md"
-README_SECTION = "## Deploying with a real scheduler"
+#: the docs section whose first bash block is the deployment's settings (tests/docs/doc_pages.py)
+README_SECTION = "Deploying with a real scheduler"
 COMPONENTS = ("api-server", "dag-processor", "scheduler", "triggerer")
 T = TypeVar("T")
 
@@ -40,13 +42,12 @@ class DeploymentError(AssertionError):
     """A bounded wait ran out, or a component died; the message carries the components' logs."""
 
 
-def readme_settings_block(readme: Path = README) -> str:
-    """The first ```bash block of the README's deployment section."""
-    text = readme.read_text()
-    start = text.index(README_SECTION)
-    match = re.compile(r"```bash\n(.*?)```", re.S).search(text, start)
+def readme_settings_block(title: str = README_SECTION) -> str:
+    """The first ```bash block of the docs' deployment section (on whichever page holds it)."""
+    found = section(title)
+    match = re.compile(r"^```bash\n(.*?)^```", re.S | re.M).search(found.text + "\n")
     if match is None:
-        raise AssertionError(f"no bash block under {README_SECTION!r} in {readme}")
+        raise AssertionError(f"no bash block under {found.heading!r} in {found.path}")
     return match.group(1)
 
 

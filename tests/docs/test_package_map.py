@@ -1,4 +1,5 @@
-"""The README's package map is the one ``scripts/package_map.py`` generates from the tree."""
+"""The docs' package map (docs/contributing.md) is the one ``scripts/package_map.py`` generates from
+the tree."""
 
 from __future__ import annotations
 
@@ -20,11 +21,11 @@ def _generator() -> ModuleType:
     return module
 
 
-def test_readme_package_map_matches_the_tree() -> None:
+def test_the_docs_package_map_matches_the_tree() -> None:
     generator = _generator()
-    readme = generator.README.read_text(encoding="utf-8")
-    assert generator.readme_map(readme) == generator.package_map(), (
-        "the README's package map drifted from the tree: run `uv run python scripts/package_map.py --write`"
+    page = generator.map_page()
+    assert generator.readme_map(page.read_text(encoding="utf-8")) == generator.package_map(), (
+        f"the package map of {page.name} drifted from the tree: run `uv run python scripts/package_map.py --write`"
     )
 
 

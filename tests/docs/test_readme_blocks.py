@@ -1,11 +1,13 @@
-"""Every code block of README.md runs (or, for a marked fragment, compiles) as written.
+"""Every code block of the docs (README.md and every docs/**/*.md page) runs (or, for a marked
+fragment, compiles) as written, snippet includes expanded (tests/docs/readme_blocks.py).
 
 The blocks run against the suite's DynamoDB Local: the one textual change made to a block is the
 endpoint, ``http://localhost:8000`` becoming the test server's URL. Shell blocks run in a scratch
 directory that links to the checkout's files (so ``uv run ...`` and ``examples/...`` work and
 nothing they write lands in the checkout), with alphanumeric dummy keys and a scratch
 ``AIRFLOW_HOME``. Each block chain runs twice: the README's examples must survive a second run
-(a Python chain twice in one interpreter, each time in a fresh namespace).
+(a Python chain twice in one interpreter, each time in a fresh namespace). A test's id names the
+page and the line of its first block (``docs/how-to/sensor.md:L40-python-options``).
 """
 
 from __future__ import annotations
@@ -18,18 +20,38 @@ from pathlib import Path
 
 import pytest
 import yaml
-from readme_blocks import SHELL_LANGUAGES, Block, chains, env_prelude, parse_blocks
+from doc_pages import doc_files
+from readme_blocks import SHELL_LANGUAGES, Block, ReadmeFormatError, chains, env_prelude, parse_blocks
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-README = REPO_ROOT / "README.md"
 README_ENDPOINT = "http://localhost:8000"
 BLOCK_TIMEOUT_S = 300
 
 pytestmark = pytest.mark.integration
 
-BLOCKS = parse_blocks(README)
+
+def _pages() -> tuple[dict[str, list[Block]], dict[str, str]]:
+    """page -> its blocks, and page -> why it cannot be read (a bad block, a missing include): that
+    page fails ``test_every_page_is_read``, the other pages' blocks still run."""
+    pages: dict[str, list[Block]] = {}
+    problems: dict[str, str] = {}
+    for path in doc_files():
+        name = path.relative_to(REPO_ROOT).as_posix()
+        try:
+            blocks = parse_blocks(path)
+            chains(blocks)  # a `continue` without a block to continue is refused here
+        except ReadmeFormatError as exc:
+            problems[name] = str(exc)
+        else:
+            pages[name] = blocks
+    return pages, problems
+
+
+#: page -> its blocks; each page is its own set of sections (a namespace never crosses pages)
+PAGES, UNREADABLE = _pages()
+BLOCKS = [block for blocks in PAGES.values() for block in blocks]
 #: the text blocks (output samples, diagrams) are not code: nothing to run
-CHAINS = [chain for chain in chains(BLOCKS) if chain[0].language != "text"]
+CHAINS = [chain for blocks in PAGES.values() for chain in chains(blocks) if chain[0].language != "text"]
 
 
 def _chain_id(chain: list[Block]) -> str:
@@ -83,9 +105,9 @@ import json, sys
 blocks = json.load(sys.stdin)
 for _ in range({runs}):
     namespace = {{"__name__": "__main__"}}
-    for line, code in blocks:
-        # pad so that tracebacks show README.md line numbers
-        exec(compile("\\n" * line + code, "README.md", "exec"), namespace)
+    for source, line, code in blocks:
+        # pad so that tracebacks show the page's (or the included file's) line numbers
+        exec(compile("\\n" * line + code, source, "exec"), namespace)
 """
 #: every example must survive being run a second time
 RUNS = 2
@@ -98,16 +120,16 @@ def _run(args: list[str], *, stdin: str | None, env: dict[str, str], cwd: Path) 
 
 
 def _explain(chain: list[Block], result: subprocess.CompletedProcess[str]) -> str:
-    where = ", ".join(f"README.md:{b.line}" for b in chain)
+    where = ", ".join(b.where for b in chain)
     return f"block(s) at {where} exited {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
 
 
 def _execute(chain: list[Block], endpoint: str, env: dict[str, str], cwd: Path) -> None:
     first = chain[0]
     # the section's `env` blocks (export ...) run first, in the same shell
-    prelude = "set -euo pipefail\n" + "".join(_code(b, endpoint) for b in env_prelude(BLOCKS, chain))
+    prelude = "set -euo pipefail\n" + "".join(_code(b, endpoint) for b in env_prelude(PAGES[first.page], chain))
     if first.language == "python":
-        payload = json.dumps([(b.line, _code(b, endpoint)) for b in chain])
+        payload = json.dumps([(*b.source, _code(b, endpoint)) for b in chain])
         script = prelude + '\nexec "$0" -c "$1"\n'
         runner = _PYTHON_RUNNER.format(runs=RUNS)
         result = _run(["bash", "-c", script, sys.executable, runner], stdin=payload, env=env, cwd=cwd)
@@ -122,17 +144,18 @@ def _execute(chain: list[Block], endpoint: str, env: dict[str, str], cwd: Path) 
 def _compile(chain: list[Block], cwd: Path) -> None:
     for block in chain:
         if block.language == "python":
-            compile("\n" * block.line + block.code, "README.md", "exec")
+            source, line = block.source
+            compile("\n" * line + block.code, source, "exec")
         elif block.language in SHELL_LANGUAGES:
             result = subprocess.run(["bash", "-n"], input=block.code, capture_output=True, text=True, check=False)
-            assert result.returncode == 0, f"README.md:{block.line}: {result.stderr}"
+            assert result.returncode == 0, f"{block.where}: {result.stderr}"
 
 
 @pytest.mark.parametrize("chain", CHAINS, ids=_chain_id)
 def test_readme_block(chain: list[Block], dynamodb_endpoint: str, block_env: dict[str, str], scratch: Path) -> None:
     first = chain[0]
     if first.language == "yaml":
-        assert yaml.safe_load(first.code) is not None, f"README.md:{first.line}: empty YAML"
+        assert yaml.safe_load(first.code) is not None, f"{first.where}: empty YAML"
         return
     if first.language == "json":
         json.loads(first.code)
@@ -148,4 +171,12 @@ def test_every_block_is_classified() -> None:
     blocks = BLOCKS
     text = [b for b in blocks if b.language == "text"]
     assert sum(len(c) for c in CHAINS) + len(text) == len(blocks)
-    assert len(text) < len(blocks) / 2, "most blocks marked text: are they really not code?"
+    # the generated reference pages show usage texts: the written pages are where code must run
+    written = [b for b in blocks if not b.page.startswith("docs/reference/")]
+    written_text = [b for b in written if b.language == "text"]
+    assert len(written_text) < len(written) / 2, "most blocks marked text: are they really not code?"
+
+
+def test_every_page_is_read() -> None:
+    """Every page's blocks can be classified and its snippet includes name existing files and sections."""
+    assert not UNREADABLE, UNREADABLE

@@ -29,6 +29,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from docs.doc_pages import section
 
 pytestmark = pytest.mark.packaging
 
@@ -152,10 +153,9 @@ class Venv:
 
 
 def test_readme_install_section_has_the_tested_commands() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Install\n", 1)[1].split("\n## ", 1)[0]
-    missing = [command for command in README_INSTALLS.values() if command not in section]
-    assert not missing, f"README ## Install no longer says: {missing}"
+    install = section("Install")
+    missing = [command for command in README_INSTALLS.values() if command not in install.text]
+    assert not missing, f"{install.path.name} {install.heading!r} no longer says: {missing}"
 
 
 def test_sdist_holds_tracked_files_only(dist: Path) -> None:

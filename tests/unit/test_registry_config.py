@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 import pytest
+from docs.doc_pages import marked_region
 from pydantic import BaseModel
 from settings_samples import NON_DEFAULTS
 
@@ -222,9 +222,9 @@ def test_choices_are_enforced() -> None:
 
 
 def test_the_readme_settings_table_is_the_declarations() -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    start, end = "<!-- settings-table:start -->\n", "<!-- settings-table:end -->"
-    table = readme[readme.index(start) + len(start) : readme.index(end)]
-    assert table == settings_table(), "regenerate the README table with registry.settings.settings_table()"
+    page, region = marked_region("settings-table")
+    assert region.startswith("\n"), f"{page.name}: the table starts on the line after its start marker"
+    table = region[1:]
+    assert table == settings_table(), f"regenerate the table in {page.name} with registry.settings.settings_table()"
     for setting in SETTINGS:
         assert f"| `{setting.hook_arg}` | `{setting.name}` | " in table

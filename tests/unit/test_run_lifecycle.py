@@ -9,6 +9,7 @@ must fail: the storage side then decides again on what it finds).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from docs.doc_pages import section
 
 from airflow_provider_pipeline_registry.registry.attributes import decode_item
 from airflow_provider_pipeline_registry.registry.conditions import (
@@ -59,7 +61,6 @@ from airflow_provider_pipeline_registry.registry.run_logs.models import (
 from airflow_provider_pipeline_registry.registry.run_logs.status import RunStatus
 from airflow_provider_pipeline_registry.registry.timezones import format_utc
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 NOW = datetime(2026, 3, 8, 7, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
 START_TASK, SPARK_TASK = "start_run", "spark_job"
@@ -583,17 +584,18 @@ def test_fenced_writes(row: FenceRow) -> None:
 
 
 # -- the README's tables are all here -------------------------------------------------------------
-def _readme_table(heading: str) -> tuple[list[str], list[list[str]]]:
-    """The first table of the README section ``heading``: its header and its rows (cells stripped)."""
-    section = README.read_text(encoding="utf-8").split(f"\n{heading}\n", 1)[1]
-    section = re.split(r"\n#{2,3} ", section, maxsplit=1)[0]
-    lines = [line for line in section.splitlines() if line.startswith("|")]
-    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines]
+def _readme_table(title: str) -> tuple[list[str], list[list[str]]]:
+    """The first table of the docs section ``title`` (on whichever page holds it): its header and
+    its rows (cells stripped)."""
+    lines = section(title).text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    table = list(itertools.takewhile(lambda line: line.startswith("|"), lines[first:]))
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in table]
     return rows[0], rows[2:]  # the separator dropped
 
 
 def test_every_row_of_the_readme_attempts_table_is_a_row_here() -> None:
-    _, table = _readme_table("### Attempts and fencing")
+    _, table = _readme_table("Attempts and fencing")
     documented = {cells[0] for cells in table}
     assert len(table) == 7
     here = {r.readme for r in JOIN_ROWS}
@@ -601,7 +603,7 @@ def test_every_row_of_the_readme_attempts_table_is_a_row_here() -> None:
 
 
 def test_every_cell_of_the_readme_lifecycle_table_is_a_row_here() -> None:
-    header, table = _readme_table("### Run lifecycle")
+    header, table = _readme_table("Run lifecycle")
     documented = {f"{cells[0]}|{header[i]}" for cells in table for i in range(1, len(cells)) if cells[i]}
     covered = {r.readme for r in START_ROWS} | {r.readme for r in FENCE_ROWS}
     assert len(documented) == 13

@@ -8,11 +8,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from pathlib import Path
 from typing import get_args, get_type_hints
 
 import boto3
 import pytest
+from docs.doc_pages import doc_files, section
 
 from airflow_provider_pipeline_registry import registry as registry_package
 from airflow_provider_pipeline_registry.registry import Registry
@@ -22,7 +22,6 @@ from airflow_provider_pipeline_registry.registry.schema import registry_models
 from airflow_provider_pipeline_registry.registry.settings import SETTINGS_BY_NAME, RegistrySettingArgs
 from airflow_provider_pipeline_registry.registry.tables import LOGICAL_TABLES, TABLES, LogicalTable
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 IDS = [t.logical for t in TABLES]
 
 
@@ -83,9 +82,8 @@ def test_the_setup_path_creates_every_declared_table(dynamodb_endpoint: str, uni
 
 
 def _readme_section(title: str) -> str:
-    start = README.index(f"\n### {title}")
-    end = README.index("\n#", start + 1)
-    return README[start:end]
+    """The docs section ``title`` up to its first subheading, on whichever page holds it."""
+    return re.split(r"^#{1,6} ", section(title).text, maxsplit=1, flags=re.M)[0]
 
 
 def _contract_row(table_id: str) -> list[str]:
@@ -111,5 +109,10 @@ def test_the_readme_storage_contract_lists_every_table_with_its_keys_and_indexes
 
 
 def test_the_readme_names_every_table_where_it_lists_them() -> None:
-    create_row = next(line for line in README.splitlines() if line.startswith("| `tables create"))
+    [create_row] = [
+        line
+        for path in doc_files()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `tables create")
+    ]
     assert re.findall(r"`(\w+)`", create_row.split("|")[2]) == IDS

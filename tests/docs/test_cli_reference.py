@@ -1,0 +1,57 @@
+"""docs/reference/cli.md is what ``scripts/cli_reference.py`` generates from the typer app."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import typer
+
+from airflow_provider_pipeline_registry.cli.app import app
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "cli_reference.py"
+
+
+def _generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("cli_reference", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("cli_reference", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_cli_reference_page_is_the_generated_one() -> None:
+    generator = _generator()
+    assert generator.PAGE.read_text(encoding="utf-8") == generator.reference(), (
+        "docs/reference/cli.md drifted from the typer app: run `uv run python scripts/cli_reference.py --write`"
+    )
+
+
+def _leaf_commands(command: object, path: list[str]) -> list[list[str]]:
+    subs = getattr(command, "commands", None)
+    if not subs:
+        return [path]
+    return [leaf for name, sub in subs.items() for leaf in _leaf_commands(sub, [*path, name])]
+
+
+def test_every_command_and_option_of_the_app_is_on_the_page() -> None:
+    page = _generator().reference()
+    root = typer.main.get_command(app)
+    leaves = _leaf_commands(root, ["pipeline-registry"])
+    assert len(leaves) > 10
+    headings = set(re.findall(r"^#+ `([^`]+)`$", page, flags=re.M))
+    missing = {" ".join(path) for path in leaves} - headings
+    assert not missing
+    for path in leaves:
+        command = root
+        for name in path[1:]:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        section = page.split(f"`{' '.join(path)}`\n", 1)[1].split("\n#", 1)[0]
+        for param in command.params:  # type: ignore[attr-defined]
+            if param.param_type_name == "option" and not param.hidden:
+                assert any(f"`{opt}" in section or f", {opt}" in section for opt in param.opts), (path, param.opts)
