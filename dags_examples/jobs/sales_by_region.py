@@ -28,6 +28,7 @@ from airflow_provider_pipeline_registry.registry.run_logger import PipelineRunLo
 BATCH_COLUMN = "after_order_id"
 
 
+# --8<-- [start:job]
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--min-amount", type=float, default=0.0)
@@ -65,6 +66,9 @@ def main(argv: list[str]) -> None:
         # the high bound, max(order_id) of what was read: staged on the run, committed with its SUCCESS only
         run.advance_watermark_from(source.table_id, sales)
         spark.stop()
+
+
+# --8<-- [end:job]
 
 
 if __name__ == "__main__":
