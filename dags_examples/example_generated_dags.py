@@ -15,6 +15,7 @@ as code). Without a snapshot file this makes no pipeline DAG.
 
 from __future__ import annotations
 
+# --8<-- [start:registry_dags]
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -32,3 +33,4 @@ registry_dags(
     spark_conn_id="spark_local",
     refresh=timedelta(minutes=5),
 )
+# --8<-- [end:registry_dags]

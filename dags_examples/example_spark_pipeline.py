@@ -25,6 +25,7 @@ Connections: ``aws_default`` (an ``aws`` connection; registry settings in its ex
 
 from __future__ import annotations
 
+# --8<-- [start:dag]
 import pendulum
 from airflow.providers.common.compat.sdk import DAG
 
@@ -39,3 +40,4 @@ with DAG(
     tags=["pipeline-registry", "example"],
 ) as dag:
     PipelineRunTaskGroup("sales_daily", spark_conn_id="spark_local")
+# --8<-- [end:dag]
