@@ -8,7 +8,7 @@
 
 A test that needs a feature some implementation does not have says so with
 ``@pytest.mark.needs(feature)``; on a backend that lacks it the test is *deselected* (reported, never
-counted as passed or skipped). ``MISSING`` is the list the README's emulator table is checked against.
+counted as passed or skipped). ``MISSING`` is the list the emulator table of docs/contributing.md states.
 """
 
 from __future__ import annotations

@@ -352,7 +352,7 @@ def attempts_table(run: PipelineRunLogView, tz: tzinfo) -> FitTable:
 
 
 def table_status_table(statuses: Mapping[str, str | None], created: Mapping[str, bool] | None = None) -> Table:
-    """The three registry tables and their status (``missing`` when they do not exist)."""
+    """The registry tables and their status (``missing`` when they do not exist)."""
     from rich.table import Table
     from rich.text import Text
 

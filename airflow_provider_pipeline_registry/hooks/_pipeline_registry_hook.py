@@ -304,7 +304,7 @@ class PipelineRegistryHook(AwsBaseHook):
 
     # -- administration --------------------------------------------------------------------------
     def test_connection(self) -> tuple[bool, str]:
-        """Whether the three registry tables exist and are ACTIVE; the message names missing ones."""
+        """Whether the registry tables exist and are ACTIVE; the message names missing ones."""
         try:
             config = self.registry_config
             status = self.registry.tables_status()

@@ -55,7 +55,7 @@ class Registry:
         return PipelineRunLogsWriteApi(self.config, self.client)
 
     def create_tables(self, *, timeout: float = TABLE_WAIT_SECONDS) -> dict[str, bool]:
-        """Create the three tables if missing (idempotent) and wait until they are active."""
+        """Create the registry tables if missing (idempotent) and wait until they are active."""
         return create_tables(self.config, self.client, timeout=timeout)
 
     def migrate_indexes(self, *, dry_run: bool = False, timeout: float = TABLE_WAIT_SECONDS) -> list[IndexMigration]:
@@ -64,5 +64,5 @@ class Registry:
         return migrate_indexes(self.config, self.client, dry_run=dry_run, timeout=timeout)
 
     def tables_status(self) -> dict[str, str | None]:
-        """``{table_name: status or None}`` for the three tables."""
+        """``{table_name: status or None}`` for the registry tables."""
         return tables_status(self.config, self.client)

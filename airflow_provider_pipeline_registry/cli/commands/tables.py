@@ -1,4 +1,4 @@
-"""``pipeline-registry tables``: create the three registry tables, show their status, migrate their
+"""``pipeline-registry tables``: create the registry tables, show their status, migrate their
 index projections; delete a table config; show and rewind a table's committed watermark."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def create(
     ] = TABLE_WAIT_SECONDS,
     as_json: JsonOption = False,
 ) -> None:
-    """Create the three tables (with their indexes) if missing and wait until they are ACTIVE."""
+    """Create the registry tables (with their indexes) if missing and wait until they are ACTIVE."""
     state = get_state(ctx)
     created = state.registry.create_tables(timeout=timeout)
     statuses = state.registry.tables_status()
@@ -48,7 +48,7 @@ def create(
 
 @tables_app.command("status")
 def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Show whether the three tables exist and are ACTIVE (exit 3 if any is missing)."""
+    """Show whether the registry tables exist and are ACTIVE (exit 3 if any is missing)."""
     state = get_state(ctx)
     statuses = state.registry.tables_status()
     if as_json:
