@@ -225,3 +225,29 @@ def test_the_strict_build_refuses_a_broken_link_and_a_broken_anchor(tmp_path: Pa
     assert "gone.md" in broken_link.stderr
     missing_include = site_with('# Other\n\n```text\n--8<-- "no/such/file.py"\n```\n')
     assert missing_include.returncode != 0
+
+
+def test_every_python_include_block_is_kept_from_ruff_format() -> None:
+    """ruff formats the Python blocks of the pages; a block holding a snippet include line would be
+    rewritten (``--8 < --"..."``) and the include broken, so each sits in ``<!-- fmt: off -->``."""
+    unguarded = []
+    for page in sorted((REPO / "docs").rglob("*.md")):
+        lines = page.read_text(encoding="utf-8").splitlines()
+        guarded = False
+        for number, line in enumerate(lines, 1):
+            stripped = line.strip()
+            if stripped in ("<!-- fmt: off -->", "<!-- fmt: on -->"):
+                guarded = stripped == "<!-- fmt: off -->"
+            elif stripped.startswith("--8<--") and not guarded and _in_python_block(lines, number - 1):
+                unguarded.append(f"{page.relative_to(REPO)}:{number}")
+    assert not unguarded, f"snippet includes in python blocks without <!-- fmt: off -->: {unguarded}"
+
+
+def _in_python_block(lines: list[str], index: int) -> bool:
+    """Whether line ``index`` is inside a fenced ``python`` block."""
+    language = None
+    for line in lines[:index]:
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            language = None if language is not None else (stripped[3:].strip() or "")
+    return language == "python"
