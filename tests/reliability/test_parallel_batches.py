@@ -189,7 +189,11 @@ def test_no_run_log_lost_under_20_percent_throttling_and_partial_batches(make_re
     assert (raw.written, raw.failed) == (N, [])
     assert faults.faults["throttle"] >= 10  # the faults really happened
     assert faults.calls["TransactWriteItems"] >= N // 25
-    assert faults.unprocessed_items >= 100
+    # partial batches really happened: about 1 call in 5 of the ~90 withholds a random share of its
+    # 25 items (about 190 in all). Which call draws which roll depends on how the 8 threads interleave,
+    # so the count varies from run to run (96 was seen); 25 is far below anything a working injector
+    # gives and still fails when none is withheld
+    assert faults.unprocessed_items >= 25
     assert stored_keys(registry) == set(report.written) | {f"{i['run_id']['S']}/{i['pipeline_id']['S']}" for i in more}
 
 
