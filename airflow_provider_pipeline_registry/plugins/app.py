@@ -25,7 +25,7 @@ import asyncio
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Annotated, Any, TypeVar
 
@@ -37,7 +37,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..registry.errors import CorruptItemError, ItemNotFoundError, RegistryError, RegistryValidationError, redact
 from ..registry.facade import Registry
-from ..registry.run_logs import RunStatus
+from ..registry.run_logs import PipelineRunLogView, RunStatus
 from . import airflow_views, options, pages
 from .chart import duration_chart_svg
 from .security import requires_registry_read
@@ -48,6 +48,7 @@ from .service import (
     BadItem,
     PipelineFilter,
     RegistryService,
+    Usual,
     chart_scale,
     formatted_metrics,
     heartbeat_age_seconds,
@@ -505,6 +506,26 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
 
         return await bounded(request, body)
 
+    def run_view(
+        svc: RegistryService, run: PipelineRunLogView, usual: Usual | None, others: Sequence[PipelineRunLogView] = ()
+    ) -> HTMLResponse:
+        """The run page of one run (the registry's own run page and the tabs on Airflow's pages)."""
+        age = heartbeat_age_seconds(run)
+        return html(
+            "run.html",
+            r=run,
+            others=list(others),
+            bad_item=None,
+            watermark_moves=svc.run_watermarks(run),
+            heartbeat_age=age,
+            stale=shown_stale(age),
+            usual=usual,
+            usual_ratio=usual.ratio(run) if usual else None,
+            metrics_formatted=formatted_metrics(run.metrics),
+            display_timezone=run.display_timezone,
+            auto_refresh=_refresh(run.status is RunStatus.RUNNING),
+        )
+
     @ui.get("/run", response_class=HTMLResponse)
     async def run_page(request: Request, pipeline_id: str, run_id: str) -> HTMLResponse:
         def body(svc: RegistryService) -> HTMLResponse:
@@ -516,20 +537,7 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
                 return html("run.html", r=None, bad_item=bad, pipeline_id=pipeline_id, run_id=run_id)
             except RegistryError as exc:
                 return page_error(exc)
-            age = heartbeat_age_seconds(run)
-            return html(
-                "run.html",
-                r=run,
-                bad_item=None,
-                watermark_moves=svc.run_watermarks(run),
-                heartbeat_age=age,
-                stale=shown_stale(age),
-                usual=usual,
-                usual_ratio=usual.ratio(run) if usual else None,
-                metrics_formatted=formatted_metrics(run.metrics),
-                display_timezone=run.display_timezone,
-                auto_refresh=_refresh(run.status is RunStatus.RUNNING),
-            )
+            return run_view(svc, run, usual)
 
         return await bounded(request, body)
 
@@ -563,22 +571,7 @@ def create_app(registry_factory: RegistryFactory | None = None) -> FastAPI:
                 return page_error(exc)
             if not runs:
                 return html("message.html", title="No registry run", message=pages.no_run_message(dag_id, dag_run_id))
-            run = runs[0]
-            age = heartbeat_age_seconds(run)
-            return html(
-                "run.html",
-                r=run,
-                others=runs[1:],
-                bad_item=None,
-                watermark_moves=svc.run_watermarks(run),
-                heartbeat_age=age,
-                stale=shown_stale(age),
-                usual=usual,
-                usual_ratio=usual.ratio(run) if usual else None,
-                metrics_formatted=formatted_metrics(run.metrics),
-                display_timezone=run.display_timezone,
-                auto_refresh=_refresh(run.status is RunStatus.RUNNING),
-            )
+            return run_view(svc, runs[0], usual, others=runs[1:])
 
         return await bounded(request, body)
 
