@@ -197,36 +197,35 @@ class Player:
 
     def floor(self) -> Shape:
         """A 1 KB item put (the start) and updated (the end), raw boto3 on the same table."""
-        shape = Shape("floor: put + update of a 1 KB item (raw boto3)")
-        table = self.registry.runs_write.gateway.table_name
-        run_id = f"floor-{next(self.ids)}"
-        key = {"run_id": {"S": run_id}, "pipeline_id": {"S": PIPELINE}}
-        self.meter.take()
-        pad = 1024 - item_size({**key, "status": {"S": "RUNNING"}, "pad": {"S": ""}})
-        self.registry.client.put_item(
-            TableName=table, Item={**key, "status": {"S": "RUNNING"}, "pad": {"S": "x" * (pad - 8)}}
+        return self._raw_floor(
+            Shape("floor: put + update of a 1 KB item (raw boto3)"),
+            {"status": {"S": "RUNNING"}},
+            "SET #s = :s",
+            "update (end)",
         )
-        self.step(shape, "put (start)", run_id)
-        self.registry.client.update_item(
-            TableName=table,
-            Key=key,
-            UpdateExpression="SET #s = :s",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": {"S": "SUCCESS"}},
-        )
-        self.step(shape, "update (end)", run_id)
-        return shape
 
     def indexed_floor(self) -> Shape:
         """The same two raw writes on a run item in both of the table's indexes (``start_time``,
         ``is_running``), the end changing ``status`` (projected) and removing ``is_running``: what
         any design with these two indexes pays for a start and an end."""
-        shape = Shape("floor with the two indexes: put + end update of a 1 KB RUNNING item (raw boto3)")
+        return self._raw_floor(
+            Shape("floor with the two indexes: put + end update of a 1 KB RUNNING item (raw boto3)"),
+            {
+                "status": {"S": "RUNNING"},
+                "start_time": {"S": "2026-03-08T06:00:00.123456Z"},
+                "is_running": {"S": "true"},
+            },
+            "SET #s = :s REMOVE is_running",
+            "update (end, leaves the running index)",
+        )
+
+    def _raw_floor(self, shape: Shape, attributes: dict[str, Any], end_update: str, end_step: str) -> Shape:
+        """A raw ``PutItem`` of a 1 KB run item with ``attributes``, then an ``UpdateItem`` setting its
+        status to SUCCESS with ``end_update``: a floor the registry's own run shapes are set against."""
         table = self.registry.runs_write.gateway.table_name
         run_id = f"floor-{next(self.ids)}"
         key = {"run_id": {"S": run_id}, "pipeline_id": {"S": PIPELINE}}
-        base = {**key, "status": {"S": "RUNNING"}, "start_time": {"S": "2026-03-08T06:00:00.123456Z"}}
-        base["is_running"] = {"S": "true"}
+        base = {**key, **attributes}
         pad = 1024 - item_size({**base, "pad": {"S": ""}})
         self.meter.take()
         self.registry.client.put_item(TableName=table, Item={**base, "pad": {"S": "x" * (pad - 8)}})
@@ -234,11 +233,11 @@ class Player:
         self.registry.client.update_item(
             TableName=table,
             Key=key,
-            UpdateExpression="SET #s = :s REMOVE is_running",
+            UpdateExpression=end_update,
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={":s": {"S": "SUCCESS"}},
         )
-        self.step(shape, "update (end, leaves the running index)", run_id)
+        self.step(shape, end_step, run_id)
         return shape
 
 
