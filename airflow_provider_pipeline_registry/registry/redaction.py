@@ -22,10 +22,12 @@ receives: these functions return redacted copies for display.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 MASK = "***"
 
@@ -64,7 +66,14 @@ EXTRA_SENSITIVE_NAMES: frozenset[str] = frozenset({"pwd", "account_key"})
 _added_names: set[str] = set()
 
 T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
+
+
+def _is_model(value: object) -> TypeGuard[BaseModel]:
+    """Whether ``value`` is a pydantic model, without importing pydantic: a process that never
+    imported it (the CLI's ``--help``, whose errors redact their text) holds no model."""
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(value, pydantic.BaseModel)
 
 
 def _split_names(names: Iterable[str] | str | None) -> set[str]:
@@ -224,7 +233,7 @@ def _hide_all(value: Any, found: list[str] | None) -> Any:
         return {k: _hide_all(v, found) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_hide_all(v, found) for v in value]
-    if isinstance(value, BaseModel):
+    if _is_model(value):
         return _hide_all(value.model_dump(), found)
     text = str(value)
     if not text or text == MASK:
@@ -243,7 +252,7 @@ def _value(key: object, value: Any, extra: Iterable[str] | str | None, found: li
         return _args(value, extra, found)
     if isinstance(value, str):
         return _text(value, extra, found)
-    if isinstance(value, BaseModel):
+    if _is_model(value):
         return _model(value, extra, found)
     return value
 
@@ -269,12 +278,10 @@ def _model(model: M, extra: Iterable[str] | str | None, found: list[str] | None)
     changed: dict[str, Any] = {}
     for name in type(model).model_fields:
         value = getattr(model, name)
-        if isinstance(value, BaseModel):
+        if _is_model(value):
             shown: Any = _model(value, extra, found)
-        elif isinstance(value, list) and any(isinstance(v, BaseModel) for v in value):
-            shown = [
-                _model(v, extra, found) if isinstance(v, BaseModel) else _value(None, v, extra, found) for v in value
-            ]
+        elif isinstance(value, list) and any(_is_model(v) for v in value):
+            shown = [_model(v, extra, found) if _is_model(v) else _value(None, v, extra, found) for v in value]
         else:
             shown = _value(name, value, extra, found)
         if shown is not value and shown != value:
