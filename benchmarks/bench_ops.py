@@ -1,9 +1,18 @@
-"""Single-item get, put, conditional update and a 100-item query page over the network.
+"""Single-item get, put, conditional update and two 100-item query pages over the network.
 
 Three variants do the same work on the same items of the same DynamoDB Local:
 ``raw boto3`` (the low-level client, hand-built requests: the floor), ``ours`` (the registry's
 ReadApi/WriteApi over *the same client object*) and ``PynamoDB`` (models bound to the same
 endpoint, with the same timeouts and no retries).
+
+The conditional update has a fourth variant, ours' request sent by hand (``SAME_REQUEST``): ours
+also records a write token (``write_tokens``, the replay guarantee of issue #21): a nested SET,
+two more conditions, a larger item returned, and one trim every 17 writes. It splits ours' ratio
+into what that request costs and what our code adds.
+
+The runs indexes project only status and end (issue #26), so there are two query pages: the index
+entries (``list_summaries``: the Query alone) and whole runs (``list_by_pipeline``: the Query,
+then a BatchGetItem of the page's runs; raw boto3 and PynamoDB make the same two requests).
 """
 
 from __future__ import annotations
@@ -24,9 +33,12 @@ from airflow_provider_pipeline_registry.registry.timezones import (
     parse_utc,
     utc_now,
 )
+from airflow_provider_pipeline_registry.registry.write_tokens import KEEP, TRIM_ABOVE, WRITE_TOKENS, new_write_token
 
 QUERY_ITEMS = 150  # more than one page, so every variant stops at the 100-item limit
 PAGE = 100
+#: the fourth variant of the update and the whole-runs page: ours' request, sent by hand
+SAME_REQUEST = "raw boto3, ours' request"
 
 
 def _seed(registry: Registry) -> None:
@@ -106,7 +118,7 @@ def _update(registry: Registry, table_model: Any) -> dict[str, Callable[[], obje
     """Optimistic-locking update: set the watermark if ``version`` is the expected one (ALL_NEW back)."""
     client, table = registry.client, registry.tables_write.gateway.table_name
     writes = registry.tables_write
-    ids = {name: f"update-{name}.sales.fact_orders" for name in ("raw", "ours", "pynamodb")}
+    ids = {name: f"update-{name}.sales.fact_orders" for name in ("raw", "same", "ours", "pynamodb")}
     for table_id in ids.values():
         writes.create({**table_config_values(0), "table_id": table_id})
     versions = dict.fromkeys(ids, 1)
@@ -132,6 +144,48 @@ def _update(registry: Registry, table_model: Any) -> dict[str, Callable[[], obje
         versions["raw"] = int(response["Attributes"]["version"]["N"])
         return response
 
+    def same() -> object:
+        """Ours' request: the version condition, a fresh token recorded with the version it
+        produces, refused if already recorded; the map trimmed back to KEEP above TRIM_ABOVE."""
+        token = new_write_token()
+        expected = versions["same"]
+        response = client.update_item(
+            TableName=table,
+            Key={"table_id": {"S": ids["same"]}},
+            UpdateExpression="SET #w = :w, #u = :u, #t.#k = :next ADD #v :one",
+            ConditionExpression="#v = :expected AND attribute_exists(#t) AND attribute_not_exists(#t.#k)",
+            ExpressionAttributeNames={
+                "#w": "watermark_value",
+                "#u": "updated_at",
+                "#t": WRITE_TOKENS,
+                "#k": token,
+                "#v": "version",
+            },
+            ExpressionAttributeValues={
+                ":w": {"S": f"2026-03-08T06:{next(counter) % 60:02d}:00Z"},
+                ":u": {"S": format_utc(utc_now())},
+                ":next": {"N": str(expected + 1)},
+                ":one": {"N": "1"},
+                ":expected": {"N": str(expected)},
+            },
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        item = response["Attributes"]
+        versions["same"] = int(item["version"]["N"])
+        tokens = item[WRITE_TOKENS]["M"]
+        if len(tokens) > TRIM_ABOVE:
+            newest = sorted(tokens.items(), key=lambda entry: int(entry[1]["N"]))[-KEEP:]
+            client.update_item(
+                TableName=table,
+                Key={"table_id": {"S": ids["same"]}},
+                UpdateExpression="SET #t = :kept",
+                ConditionExpression="#v = :version",
+                ExpressionAttributeNames={"#t": WRITE_TOKENS, "#v": "version"},
+                ExpressionAttributeValues={":kept": {"M": dict(newest)}, ":version": item["version"]},
+            )
+        return response
+
     def ours() -> object:
         entity = writes.update(
             ids["ours"],
@@ -154,17 +208,19 @@ def _update(registry: Registry, table_model: Any) -> dict[str, Callable[[], obje
         versions["pynamodb"] = int(pyn_entity.version)
         return pyn_entity
 
-    return {"raw boto3": raw, "ours": ours, "PynamoDB": pynamodb}
+    return {"raw boto3": raw, SAME_REQUEST: same, "ours": ours, "PynamoDB": pynamodb}
 
 
-def _query(registry: Registry, run_model: Any) -> dict[str, Callable[[], object]]:
-    """The newest 100 runs of a pipeline (GSI ``pipeline_runs_index``), decoded into objects."""
+def _query(registry: Registry, run_model: Any, *, whole: bool) -> dict[str, Callable[[], object]]:
+    """The newest 100 runs of a pipeline (GSI ``pipeline_runs_index``), decoded into objects:
+    the index entries (``whole=False``: ``list_summaries``), or the whole runs (``list_by_pipeline``:
+    the Query, then a BatchGetItem of the page's runs)."""
     client, table = registry.client, registry.runs.gateway.table_name
     reads = registry.runs
     low, high = parse_utc(MIN_DATETIME_TEXT), parse_utc(MAX_DATETIME_TEXT)
 
-    def raw() -> object:
-        items = client.query(
+    def raw() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = client.query(
             TableName=table,
             IndexName="pipeline_runs_index",
             KeyConditionExpression="#p = :p AND #s BETWEEN :lo AND :hi",
@@ -180,12 +236,27 @@ def _query(registry: Registry, run_model: Any) -> dict[str, Callable[[], object]
         assert len(items) == PAGE
         return items
 
+    def raw_whole() -> object:
+        """The Query, then the page's runs by one BatchGetItem, in the page's order (the same
+        two requests as ours: the index holds no more than status and end)."""
+        entries = raw()
+        keys = [{"run_id": e["run_id"], "pipeline_id": e["pipeline_id"]} for e in entries]
+        response = client.batch_get_item(RequestItems={table: {"Keys": keys}})
+        assert not response.get("UnprocessedKeys"), "DynamoDB Local hands back no keys of a 100-key page"
+        found = {(i["run_id"]["S"], i["pipeline_id"]["S"]): i for i in response["Responses"][table]}
+        return [found[(e["run_id"]["S"], e["pipeline_id"]["S"])] for e in entries]
+
     def ours() -> object:
         page = reads.list_by_pipeline(QUERY_PIPELINE_ID, limit=PAGE)
         assert len(page.items) == PAGE
         return page
 
-    def pynamodb() -> object:
+    def ours_summaries() -> object:
+        page = reads.list_summaries(QUERY_PIPELINE_ID, limit=PAGE)
+        assert len(page.items) == PAGE
+        return page
+
+    def pynamodb() -> list[Any]:
         runs = list(
             run_model.pipeline_runs_index.query(
                 QUERY_PIPELINE_ID, run_model.start_time.between(low, high), scan_index_forward=False, limit=PAGE
@@ -194,7 +265,16 @@ def _query(registry: Registry, run_model: Any) -> dict[str, Callable[[], object]
         assert len(runs) == PAGE
         return runs
 
-    return {"raw boto3": raw, "ours": ours, "PynamoDB": pynamodb}
+    def pynamodb_whole() -> object:
+        entries = pynamodb()
+        found = {
+            (r.run_id, r.pipeline_id): r for r in run_model.batch_get([(e.run_id, e.pipeline_id) for e in entries])
+        }
+        return [found[(e.run_id, e.pipeline_id)] for e in entries]
+
+    if not whole:
+        return {"raw boto3": raw, "ours": ours_summaries, "PynamoDB": pynamodb}
+    return {"raw boto3": raw_whole, "ours": ours, "PynamoDB": pynamodb_whole}
 
 
 def run(
@@ -211,6 +291,7 @@ def run(
         ("get item", _get(registry, run_model), single),
         ("put item (conditional create)", _put(registry, table_model), single),
         ("conditional update (version)", _update(registry, table_model), single),
-        ("query page of 100", _query(registry, run_model), page),
+        ("query page of 100 (index entries)", _query(registry, run_model, whole=False), page),
+        ("query page of 100 (whole runs)", _query(registry, run_model, whole=True), page),
     ]
     return [(name, interleave(variants, rounds=r, warmup=w)) for name, variants, (r, w) in plan]

@@ -30,6 +30,7 @@ sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))
 from dynamodb_local import DynamoDBLocal  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
+from timing import SPREAD_BLOCKS, block_ratios  # noqa: E402
 
 from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry  # noqa: E402
 
@@ -60,28 +61,54 @@ def _ratio(value: float, baseline: float) -> str:
     return f"{value / baseline:.2f}x"
 
 
-def _ops_table(results: list) -> Table:  # type: ignore[type-arg]
-    table = Table(title="Single-item operations and a 100-item query page (median latency per call)")
-    for column in ("operation", "variant", "median ms", "p90 ms", "vs raw boto3", "vs PynamoDB", "target"):
+def _ops_verdict(samples: dict, target: float, *, beat_pynamodb: bool) -> str:  # type: ignore[type-arg]
+    """``met`` within ``target`` of raw boto3 (and faster than PynamoDB where the target says so);
+    ``within noise`` when it misses by less than half the spread of its block ratios (the miss is
+    smaller than how much the ratio moves within the run)."""
+    ours, raw, pyn = samples["ours"], samples["raw boto3"], samples["PynamoDB"]
+    ratio = ours.median / raw.median
+    goal = f"<={target}x raw" + (", <PynamoDB" if beat_pynamodb else "")
+    if ratio <= target and (not beat_pynamodb or ours.median < pyn.median):
+        return f"met ({goal})"
+    ratios = block_ratios(ours, raw)
+    if ratio - target <= (max(ratios) - min(ratios)) / 2 and (not beat_pynamodb or ours.median < pyn.median):
+        return f"within noise ({goal})"
+    return f"MISSED ({goal})"
+
+
+def _ops_table(results: list, *, target: float = OPS_TARGET, beat_pynamodb: bool = True) -> Table:  # type: ignore[type-arg]
+    from bench_ops import SAME_REQUEST
+
+    table = Table(title="Single-item operations and two 100-item query pages (median latency per call)")
+    columns = ("operation", "variant", "median ms", "p90 ms", "vs raw boto3", f"spread ({SPREAD_BLOCKS} blocks)")
+    for column in (*columns, "vs PynamoDB", "target"):
         table.add_column(column, justify="left" if column in ("operation", "variant", "target") else "right")
+    notes = []
     for operation, samples in results:
-        raw, pyn = samples["raw boto3"].median, samples["PynamoDB"].median
-        for variant in ("raw boto3", "ours", "PynamoDB"):
-            sample = samples[variant]
-            verdict = ""
-            if variant == "ours":
-                ok = sample.median <= OPS_TARGET * raw and sample.median < pyn
-                verdict = ("met" if ok else "MISSED") + f" (<={OPS_TARGET}x raw, <PynamoDB)"
+        raw, pyn = samples["raw boto3"], samples["PynamoDB"]
+        for n, (variant, sample) in enumerate(samples.items()):
+            spread = ""
+            if variant != "raw boto3":
+                ratios = block_ratios(sample, raw)
+                spread = f"{min(ratios):.2f}-{max(ratios):.2f}x"
             table.add_row(
-                operation if variant == "raw boto3" else "",
+                operation if n == 0 else "",
                 variant,
                 f"{sample.median * 1e3:.3f}",
                 f"{sample.p90 * 1e3:.3f}",
-                _ratio(sample.median, raw),
-                _ratio(sample.median, pyn),
-                verdict,
+                _ratio(sample.median, raw.median),
+                spread,
+                _ratio(sample.median, pyn.median),
+                _ops_verdict(samples, target, beat_pynamodb=beat_pynamodb) if variant == "ours" else "",
+            )
+        if SAME_REQUEST in samples:
+            same = samples[SAME_REQUEST]
+            notes.append(
+                f"{operation}: ours is {_ratio(samples['ours'].median, same.median)} its own request sent by hand, "
+                f"which is {_ratio(same.median, raw.median)} raw boto3's"
             )
         table.add_section()
+    table.caption = "; ".join(notes)
     return table
 
 
@@ -224,7 +251,6 @@ def _latency(console: Console, config: DynamoDBConfig, *, quick: bool, rtts: lis
     from delay_proxy import DelayProxy
     from pynamodb_models import make_models
 
-    global OPS_TARGET
     for rtt in rtts:
         with DelayProxy(config.endpoint_url or "", rtt_ms=rtt) as proxy:
             # tables of its own: the ops section's items (e.g. the update's) exist already in a full run
@@ -239,11 +265,12 @@ def _latency(console: Console, config: DynamoDBConfig, *, quick: bool, rtts: lis
                 table_config_table=proxied.table_name("table_config"),
             )
             console.print(f"[bold]Through a delay proxy adding {rtt:g} ms per round trip ({proxy.url})[/bold]")
-            saved, OPS_TARGET = OPS_TARGET, (LATENCY_OPS_TARGET if rtt >= 10 else OPS_TARGET)
-            try:
-                table = _ops_table(bench_ops.run(registry, models, quick=quick, scale=LATENCY_OPS_SCALE))  # type: ignore[arg-type]
-            finally:
-                OPS_TARGET = saved
+            # issue #26's target under 10 ms is against raw boto3 alone; below it, issue #15's stands
+            results = bench_ops.run(registry, models, quick=quick, scale=LATENCY_OPS_SCALE)  # type: ignore[arg-type]
+            if rtt >= 10:
+                table = _ops_table(results, target=LATENCY_OPS_TARGET, beat_pynamodb=False)
+            else:
+                table = _ops_table(results)
             table.title = f"{table.title} -- {rtt:g} ms RTT"
             console.print(table)
             # 3 runs at the target's round trip (10 ms), 1 at the others: the full run stays under ~20 minutes

@@ -44,3 +44,20 @@ def interleave(
                 fn()
             samples[name].values.append((clock() - start) / inner)
     return samples
+
+
+#: the rounds of an interleaved run are cut into this many consecutive blocks to measure the spread
+SPREAD_BLOCKS = 5
+
+
+def block_ratios(sample: Sample, baseline: Sample, *, blocks: int = SPREAD_BLOCKS) -> list[float]:
+    """The ratio of medians ``sample / baseline`` in each block of consecutive rounds: how much a
+    ratio moves within one run (drift, the server's JIT and GC), the spread a verdict is read with."""
+    rounds = min(len(sample.values), len(baseline.values))
+    size = max(1, rounds // blocks)
+    ratios = []
+    for start in range(0, rounds - size + 1, size):
+        ours = statistics.median(sample.values[start : start + size])
+        base = statistics.median(baseline.values[start : start + size])
+        ratios.append(ours / base)
+    return ratios
