@@ -48,13 +48,19 @@ def _paragraphs(text: str) -> str:
     return "\n\n".join(block.replace("<", "&lt;").replace(">", "&gt;") for block in blocks if block)
 
 
+def subcommands(command: Any, ctx: Any) -> dict[str, Any]:
+    """The visible commands of a group by name, sorted, through click's API (the root group
+    loads its groups when they are asked for); empty for a command."""
+    if not hasattr(command, "list_commands"):
+        return {}
+    found = {name: command.get_command(ctx, name) for name in sorted(command.list_commands(ctx))}
+    return {name: sub for name, sub in found.items() if sub is not None and not getattr(sub, "hidden", False)}
+
+
 def _commands(command: Any, ctx: Any, path: list[str]) -> list[tuple[list[str], Any, Any]]:
     """(path, command, context) of ``command`` and of every command below it, depth first."""
     found = [(path, command, ctx)]
-    for name in sorted(getattr(command, "commands", {})):
-        sub = command.commands[name]
-        if getattr(sub, "hidden", False):
-            continue
+    for name, sub in subcommands(command, ctx).items():
         sub_ctx = sub.make_context(name, [], parent=ctx, resilient_parsing=True)
         found.extend(_commands(sub, sub_ctx, [*path, name]))
     return found
@@ -85,8 +91,8 @@ def _section(path: list[str], command: Any, ctx: Any) -> str:
             name, help_text = record
             lines.append(f"| {_code(name)} | {_cell(help_text)} |")
         lines.append("")
-    if getattr(command, "commands", None):
-        subs = [name for name in sorted(command.commands) if not getattr(command.commands[name], "hidden", False)]
+    subs = list(subcommands(command, ctx))
+    if subs:
         lines += ["Commands: " + ", ".join(f"[`{name}`](#{_anchor([*path, name])})" for name in subs) + ".", ""]
     return "\n".join(lines)
 

@@ -109,7 +109,10 @@ try:
 except SystemExit as exc:
     code = exc.code
 heavy = sorted(m for m in ("boto3", "botocore", "airflow", "pyspark") if m in sys.modules)
+prefix = "airflow_provider_pipeline_registry.cli.commands."
+groups = sorted(m.removeprefix(prefix) for m in sys.modules if m.startswith(prefix))
 print("HEAVY=" + ",".join(heavy), "CODE=" + str(code), "PYDANTIC=" + str("pydantic" in sys.modules), file=sys.stderr)
+print("GROUPS=" + ",".join(groups), file=sys.stderr)
 """
 
 
@@ -131,6 +134,10 @@ def test_help_and_argument_errors_do_not_import_boto3(args: list[str], code: int
     assert f"HEAVY= CODE={code}" in completed.stderr, completed.stderr  # nothing heavy imported
     if args == ["--help"]:  # the first thing a user runs (benchmarks' "cli" section) needs no pydantic either
         assert "PYDANTIC=False" in completed.stderr, completed.stderr
+        # and no command group's module: the list comes from cli/groups.py (options.py: the root's options)
+        assert "GROUPS=options\n" in completed.stderr, completed.stderr
+    if args[0] == "runs":  # a group's own module only
+        assert "GROUPS=options,runs\n" in completed.stderr, completed.stderr
 
 
 def test_unknown_command_is_a_usage_error() -> None:

@@ -7,6 +7,7 @@ import re
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import typer
 
@@ -32,11 +33,15 @@ def test_the_cli_reference_page_is_the_generated_one() -> None:
     )
 
 
-def _leaf_commands(command: object, path: list[str]) -> list[list[str]]:
-    subs = getattr(command, "commands", None)
-    if not subs:
+def _subcommand(command: Any, name: str) -> Any:
+    return command.get_command(None, name)  # click's API: the root group loads its groups on demand
+
+
+def _leaf_commands(command: Any, path: list[str]) -> list[list[str]]:
+    names = command.list_commands(None) if hasattr(command, "list_commands") else []
+    if not names:
         return [path]
-    return [leaf for name, sub in subs.items() for leaf in _leaf_commands(sub, [*path, name])]
+    return [leaf for name in names for leaf in _leaf_commands(_subcommand(command, name), [*path, name])]
 
 
 def test_every_command_and_option_of_the_app_is_on_the_page() -> None:
@@ -50,7 +55,7 @@ def test_every_command_and_option_of_the_app_is_on_the_page() -> None:
     for path in leaves:
         command = root
         for name in path[1:]:
-            command = command.commands[name]  # type: ignore[attr-defined]
+            command = _subcommand(command, name)
         section = page.split(f"`{' '.join(path)}`\n", 1)[1].split("\n#", 1)[0]
         for param in command.params:  # type: ignore[attr-defined]
             if param.param_type_name == "option" and not param.hidden:

@@ -21,6 +21,7 @@ from ...registry.errors import (
 from ..context import CliState, get_state
 from ..diffs import diff_json, diff_lines, report_json, report_lines, summary_line
 from ..exit_codes import ExitCode
+from ..groups import GROUPS
 from ..render import FitTable, echo_json
 
 if TYPE_CHECKING:  # the registry's models, boto3 and rich are imported when a command runs, not for --help
@@ -31,7 +32,7 @@ if TYPE_CHECKING:  # the registry's models, boto3 and rich are imported when a c
     from ...registry.table_config.models import TableConfigView
     from ..config_files import ImportPlan, PlannedItem, Problem
 
-config_app = typer.Typer(help="Import and export pipeline and table configs (YAML or JSON).", no_args_is_help=True)
+config_app = typer.Typer(help=GROUPS["config"].help, no_args_is_help=True)
 
 PruneScopeOption = Annotated[
     list[str] | None,

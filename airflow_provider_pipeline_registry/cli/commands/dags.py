@@ -8,10 +8,11 @@ from typing import Annotated
 import typer
 
 from ..context import get_state
+from ..groups import GROUPS
 from ..render import echo_json
 from .options import JsonOption
 
-dags_app = typer.Typer(help="The snapshot that generated DAGs are built from.", no_args_is_help=True)
+dags_app = typer.Typer(help=GROUPS["dags"].help, no_args_is_help=True)
 
 
 @dags_app.command("snapshot")

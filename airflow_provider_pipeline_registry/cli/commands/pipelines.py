@@ -8,10 +8,11 @@ import typer
 
 from ..context import get_state
 from ..exit_codes import ExitCode
+from ..groups import GROUPS
 from ..render import echo_json, pipeline_detail, pipelines_table, tables_table, to_jsonable
 from .options import JsonOption, YesOption
 
-pipelines_app = typer.Typer(help="Look at and delete pipeline configs.", no_args_is_help=True)
+pipelines_app = typer.Typer(help=GROUPS["pipelines"].help, no_args_is_help=True)
 
 
 @pipelines_app.command("list")

@@ -14,6 +14,7 @@ from ...registry.time_inputs import time_input
 from ...registry.timezones import utc_now
 from ..context import CliState, get_state
 from ..exit_codes import ExitCode
+from ..groups import GROUPS
 from ..render import attempts_table, echo_json, run_detail, runs_table, to_jsonable
 from .options import JsonOption, PipelineOption
 
@@ -31,7 +32,7 @@ class StatusChoice(StrEnum):
     CANCELLED = "CANCELLED"
 
 
-runs_app = typer.Typer(help="Look at pipeline runs.", no_args_is_help=True)
+runs_app = typer.Typer(help=GROUPS["runs"].help, no_args_is_help=True)
 
 #: the sleep between two polls of ``runs watch`` (a module attribute so tests can observe polls)
 _sleep = time.sleep

@@ -11,6 +11,7 @@ import typer
 from ...registry.tables import TABLE_WAIT_SECONDS
 from ..context import get_state
 from ..exit_codes import ExitCode
+from ..groups import GROUPS
 from ..render import (
     echo_json,
     history_json,
@@ -23,7 +24,7 @@ from ..render import (
 from .options import JsonOption, YesOption
 
 tables_app = typer.Typer(
-    help="Create the registry tables and show their status; delete a table config; show or rewind a table's watermark.",
+    help=GROUPS["tables"].help,
     no_args_is_help=True,
 )
 
