@@ -9,17 +9,17 @@ from __future__ import annotations
 import html
 import re
 import statistics
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from dynamodb_local import DynamoDBLocal
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from registry_fixtures import registry_on
 from ui_auth import token_for
-from ui_scale_seed import LAST_ID, LAST_NAME, MANY, is_active, pipeline_id, seed_many
+from ui_scale_seed import LAST_ID, LAST_NAME, MANY, TEN_THOUSAND_PREFIX, is_active, pipeline_id
 from ui_seed import BIG, BIG_RUNS, big_run
 
 from airflow_provider_pipeline_registry.plugins.app import create_app
@@ -49,14 +49,11 @@ def _ids(body: dict[str, Any]) -> list[str]:
 
 # -- 10,000 pipelines ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def many(dynamodb_endpoint: str, auth_manager: Any) -> Iterator[TestClient]:
-    registry = registry_on(dynamodb_endpoint, f"many{uuid.uuid4().hex[:8]}_", create=False)
-    seed_many(registry)
-    try:
-        with _client(registry, auth_manager) as client:
-            yield client
-    finally:
-        _drop(registry)
+def many(ten_thousand: DynamoDBLocal, auth_manager: Any) -> Iterator[TestClient]:
+    """The 10,000 pipelines, seeded once per session in their own DynamoDB Local (tests/ui/conftest.py)."""
+    registry = registry_on(ten_thousand.url, TEN_THOUSAND_PREFIX, create=False)
+    with _client(registry, auth_manager) as client:
+        yield client
 
 
 def test_pipelines_are_in_id_order_across_pages(many: TestClient) -> None:

@@ -25,7 +25,7 @@ import pytest
 from dynamodb_local import DynamoDBLocal
 from registry_fixtures import registry_on
 from ui_api_server import running_api_server
-from ui_scale_seed import LAST_ID, LAST_NAME, seed_many
+from ui_scale_seed import LAST_ID, LAST_NAME, TEN_THOUSAND_PREFIX
 
 from airflow_provider_pipeline_registry.registry import Registry
 
@@ -43,22 +43,14 @@ HEALTH_BOUND_SECONDS = 1.0
 
 
 @pytest.fixture(scope="module")
-def dynamodb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DynamoDBLocal]:
-    server = DynamoDBLocal(log_path=tmp_path_factory.mktemp("ops-dynamodb") / "dynamodb-local.log")
-    server.start()
-    try:
-        yield server
-    finally:
-        process = server._process
-        if process is not None and process.poll() is None:
-            os.kill(process.pid, signal.SIGCONT)  # never leave it stopped
-        server.stop()
+def dynamodb(ten_thousand: DynamoDBLocal) -> DynamoDBLocal:
+    """The private DynamoDB Local of the 10,000 pipelines (tests/ui/conftest.py), frozen below."""
+    return ten_thousand
 
 
 @pytest.fixture(scope="module")
 def registry(dynamodb: DynamoDBLocal) -> Registry:
-    registry = registry_on(dynamodb.url, "ops_", create=False, user_timezone="UTC")
-    seed_many(registry)
+    registry = registry_on(dynamodb.url, TEN_THOUSAND_PREFIX, create=False, user_timezone="UTC")
     registry.pipelines_write.create({"pipeline_id": "with_bad_run", "name": "With a bad run"})
     start = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
     report = registry.runs_write.batch_upsert(
@@ -98,7 +90,11 @@ def api_server(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> 
         "conn_type": "aws",
         "login": "testing",
         "password": "testing",
-        "extra": {"endpoint_url": config.endpoint_url, "region_name": config.region, "table_prefix": "ops_"},
+        "extra": {
+            "endpoint_url": config.endpoint_url,
+            "region_name": config.region,
+            "table_prefix": config.table_prefix,
+        },
     }
     env = {
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,viewer:viewer",

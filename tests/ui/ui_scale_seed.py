@@ -11,6 +11,8 @@ from airflow_provider_pipeline_registry.registry import Registry
 from airflow_provider_pipeline_registry.registry.pipeline_config import PipelineConfig
 
 MANY = 10_000
+#: the table prefix of the 10,000 pipelines of the ops tests (tests/ui/conftest.py: ``ten_thousand``)
+TEN_THOUSAND_PREFIX = "ops_"
 #: the last pipeline in id order, with a name no other pipeline's name contains
 LAST_ID = f"pipe_{MANY - 1:05d}"
 LAST_NAME = "Quarterly revenue rollup"
