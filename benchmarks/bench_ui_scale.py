@@ -20,6 +20,7 @@ service's DynamoDB calls, JSON or the rendered HTML; no socket), interleaved:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,8 @@ def _app_client(registry: Registry) -> Any:
     from airflow_provider_pipeline_registry.plugins.security import requires_registry_read
     from airflow_provider_pipeline_registry.plugins.settings import URL_PREFIX
 
+    # httpx logs every request at INFO through Airflow's logging set-up: not the benchmark's output
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_app(lambda: registry)
     app.dependency_overrides[requires_registry_read] = lambda: None
     parent = FastAPI()
