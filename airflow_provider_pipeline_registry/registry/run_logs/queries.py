@@ -223,24 +223,6 @@ class PipelineRunLogsReadApi:
             runs = PipelineRunSummary.from_dynamodb_items(page.items, table=self.gateway.table_name)
         return ResultPage(runs, encode_page_token(page.last_evaluated_key, scope=scope), extra)
 
-    @staticmethod
-    def _window(since: datetime | None, until: datetime | None) -> tuple[str, str]:
-        low = format_utc(since, field="since") if since else MIN_DATETIME_TEXT
-        high = format_utc(until, field="until") if until else MAX_DATETIME_TEXT
-        if low > high:
-            raise RegistryValidationError("since must not be after until", field="since")
-        return low, high
-
-    def _scope(
-        self,
-        pipeline_id: str,
-        since: datetime | None,
-        until: datetime | None,
-        statuses: Sequence[RunStatus | str] | None,
-    ) -> str:
-        low, high = self._window(since, until)
-        return f"runs:{pipeline_id}:{low}:{high}:{sorted(map(str, statuses or []))}"
-
     def _pipeline_index_page(
         self,
         pipeline_id: str,
@@ -251,7 +233,10 @@ class PipelineRunLogsReadApi:
         page_token: str | None,
     ) -> tuple[Page, str, frozenset[str] | None]:
         """One Query of the pipeline's runs index: the page, its token scope, the statuses asked for."""
-        low, high = self._window(since, until)
+        low = format_utc(since, field="since") if since else MIN_DATETIME_TEXT
+        high = format_utc(until, field="until") if until else MAX_DATETIME_TEXT
+        if low > high:
+            raise RegistryValidationError("since must not be after until", field="since")
         condition = build_gsi_key_condition(
             PipelineRunLog, PIPELINE_RUNS_INDEX, pipeline_id, sort_op="between", sort_values=(low, high)
         )
@@ -263,7 +248,7 @@ class PipelineRunLogsReadApi:
             except ValueError as exc:
                 raise RegistryValidationError(f"statuses: {exc}", field="statuses") from None
             status_filter = In("status", tuple(sorted(wanted)))
-        scope = self._scope(pipeline_id, since, until, statuses)
+        scope = f"runs:{pipeline_id}:{low}:{high}:{sorted(map(str, statuses or []))}"
         page = self.gateway.query(
             condition,
             limit=limit,
