@@ -4,7 +4,7 @@ idempotent table creation calls these), each call through the one call site and 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..config import DynamoDBConfig
@@ -26,16 +26,6 @@ class _AdminModel(RegistryModel):
 _ADMIN_METADATA = extract_model_metadata(_AdminModel)
 
 
-def describe_table_status(client: DynamoDBClient, table_name: str, config: DynamoDBConfig) -> str | None:
-    """The table's status (``ACTIVE``, ``CREATING``...) or None when it does not exist."""
-    gateway = TableCallSite(client, table_name, _ADMIN_METADATA, config)
-    try:
-        response = gateway.call("describe_table", TableName=table_name)
-    except TableNotFoundError:
-        return None
-    return str(response["Table"]["TableStatus"])
-
-
 def describe_table(client: DynamoDBClient, table_name: str, config: DynamoDBConfig) -> dict[str, Any] | None:
     """The table's description (DescribeTable's ``Table``) or None when it does not exist."""
     gateway = TableCallSite(client, table_name, _ADMIN_METADATA, config)
@@ -44,6 +34,12 @@ def describe_table(client: DynamoDBClient, table_name: str, config: DynamoDBConf
     except TableNotFoundError:
         return None
     return dict(response["Table"])
+
+
+def describe_table_status(client: DynamoDBClient, table_name: str, config: DynamoDBConfig) -> str | None:
+    """The table's status (``ACTIVE``, ``CREATING``...) or None when it does not exist."""
+    table = describe_table(client, table_name, config)
+    return None if table is None else str(table["TableStatus"])
 
 
 def update_table(client: DynamoDBClient, table_name: str, config: DynamoDBConfig, **params: Any) -> None:
@@ -56,17 +52,13 @@ def wait_until_index_gone(
 ) -> None:
     """Poll until the table no longer lists the GSI ``index`` (deleted) and is ACTIVE, or raise
     RetryableError at ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        table = describe_table(client, table_name, config)
-        if table is None:
-            raise TableNotFoundError(f"table {table_name} does not exist", table=table_name)
+
+    def gone(table: dict[str, Any]) -> bool:
         names = {i.get("IndexName") for i in table.get("GlobalSecondaryIndexes", [])}
-        if index not in names and table["TableStatus"] == "ACTIVE":
-            return
-        if time.monotonic() > deadline:
-            raise RetryableError(f"index {index} of {table_name} is not deleted after {timeout:.0f}s", table=table_name)
-        time.sleep(1.0)
+        return index not in names and table["TableStatus"] == "ACTIVE"
+
+    failure = f"index {index} of {table_name} is not deleted after {timeout:.0f}s"
+    _poll(client, table_name, config, gone, failure, time.monotonic() + timeout)
 
 
 def create_table(client: DynamoDBClient, definition: dict[str, Any], config: DynamoDBConfig) -> bool:
@@ -102,15 +94,30 @@ def wait_until_active(
     client: DynamoDBClient, table_names: Sequence[str], config: DynamoDBConfig, *, timeout: float = TABLE_WAIT_SECONDS
 ) -> None:
     """Poll until every table (and its indexes) is ACTIVE, or raise RetryableError at ``timeout``."""
-    deadline = time.monotonic() + timeout
-    pending = list(table_names)
-    while pending:
-        gateway = TableCallSite(client, pending[0], _ADMIN_METADATA, config)
-        table = gateway.call("describe_table", TableName=pending[0])["Table"]
+
+    def active(table: dict[str, Any]) -> bool:
         indexes_ready = all(i.get("IndexStatus") == "ACTIVE" for i in table.get("GlobalSecondaryIndexes", []))
-        if table["TableStatus"] == "ACTIVE" and indexes_ready:
-            pending.pop(0)
-            continue
+        return table["TableStatus"] == "ACTIVE" and indexes_ready
+
+    deadline = time.monotonic() + timeout
+    for name in table_names:
+        _poll(client, name, config, active, f"table {name} is not ACTIVE after {timeout:.0f}s", deadline)
+
+
+def _poll(
+    client: DynamoDBClient,
+    table_name: str,
+    config: DynamoDBConfig,
+    ready: Callable[[dict[str, Any]], bool],
+    failure: str,
+    deadline: float,
+) -> None:
+    """Describe the table every second until ``ready`` says so; RetryableError(``failure``) past
+    ``deadline`` (a table that does not exist raises TableNotFoundError)."""
+    gateway = TableCallSite(client, table_name, _ADMIN_METADATA, config)
+    while True:
+        if ready(gateway.call("describe_table", TableName=table_name)["Table"]):
+            return
         if time.monotonic() > deadline:
-            raise RetryableError(f"table {pending[0]} is not ACTIVE after {timeout:.0f}s", table=pending[0])
+            raise RetryableError(failure, table=table_name)
         time.sleep(1.0)
