@@ -127,7 +127,13 @@ class IndexMigration:
     action: Literal["recreate", "create"]
 
     def as_json(self) -> dict[str, str]:
-        return {"table": self.table, "index": self.index, "current": self.current, "declared": self.declared}
+        return {
+            "table": self.table,
+            "index": self.index,
+            "current": self.current,
+            "declared": self.declared,
+            "action": self.action,
+        }
 
 
 def index_migrations(config: DynamoDBConfig, client: DynamoDBClient | None = None) -> list[IndexMigration]:

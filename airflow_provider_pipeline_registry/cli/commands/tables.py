@@ -81,14 +81,13 @@ def migrate_indexes(
     state = get_state(ctx)
     plan = state.registry.migrate_indexes(dry_run=dry_run, timeout=timeout)
     if as_json:
-        echo_json({"dry_run": dry_run, "indexes": [m.as_json() | {"action": m.action} for m in plan]})
+        echo_json({"dry_run": dry_run, "indexes": [m.as_json() for m in plan]})
         return
     if not plan:
         state.out.print("every index has the declared projection: nothing to migrate", soft_wrap=True)
         return
-    verb = "would recreate" if dry_run else "recreated"
     for m in plan:
-        done = verb if m.action == "recreate" else ("would create" if dry_run else "created")
+        done = f"would {m.action}" if dry_run else f"{m.action}d"
         state.out.print(f"{done} {m.table}.{m.index}: {m.current} -> {m.declared}", soft_wrap=True)
 
 
