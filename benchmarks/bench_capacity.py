@@ -34,6 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from registry_fixtures import create_with_all_projections  # tests/: the suite's registry builder
+
 from airflow_provider_pipeline_registry.registry import DynamoDBConfig, Registry
 from airflow_provider_pipeline_registry.registry.attributes import item_size
 from airflow_provider_pipeline_registry.registry.run_logger import PipelineRunLogger
@@ -299,17 +301,6 @@ ALL_PROJECTION_SHAPES = ("run without heartbeats, 5 metrics", "2-minute run: hea
 ALL_SUFFIX = " [table with ALL index projections, not migrated]"
 
 
-def _create_with_all_projections(registry: Registry) -> None:
-    from airflow_provider_pipeline_registry.registry.schema import registry_models, table_definition
-
-    for model in registry_models().values():
-        definition = table_definition(model, registry.config)
-        for index in definition.get("GlobalSecondaryIndexes", []):
-            index["Projection"] = {"ProjectionType": "ALL"}
-        registry.client.create_table(**definition)
-    registry.create_tables()  # waits until ACTIVE; the existing tables are left as they are
-
-
 def run(config: DynamoDBConfig, *, quick: bool = False) -> list[Shape]:
     registry = Registry(config.model_copy(update={"table_prefix": "bench_cap_"}))
     registry.create_tables()
@@ -319,7 +310,7 @@ def run(config: DynamoDBConfig, *, quick: bool = False) -> list[Shape]:
     for play in SHAPES.values():
         shapes.append(play(player, f"cap-{next(player.ids)}"))
     old = Registry(config.model_copy(update={"table_prefix": "bench_cap_all_"}))
-    _create_with_all_projections(old)
+    create_with_all_projections(old)
     old_player = Player(old, Meter(old.client))
     for name in ALL_PROJECTION_SHAPES:
         shape = SHAPES[name](old_player, f"cap-all-{next(old_player.ids)}")

@@ -36,3 +36,17 @@ def registry_on(endpoint: str, prefix: str, *, create: bool = True, **overrides:
     if create:
         registry.create_tables()
     return registry
+
+
+def create_with_all_projections(registry: Registry) -> None:
+    """The registry's tables as an earlier version created them: every index projecting ``ALL``
+    (what ``tables migrate-indexes`` moves over); waits until they are ACTIVE. The capacity
+    benchmark plays runs on such a table too."""
+    from airflow_provider_pipeline_registry.registry.schema import registry_models, table_definition
+
+    for model in registry_models().values():
+        definition = table_definition(model, registry.config)
+        for index in definition.get("GlobalSecondaryIndexes", []):
+            index["Projection"] = {"ProjectionType": "ALL"}
+        registry.client.create_table(**definition)
+    registry.create_tables()  # an existing table is left alone, and it is no error

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from cli_harness import Cli
+from registry_fixtures import create_with_all_projections
 
 from airflow_provider_pipeline_registry.cli.exit_codes import ExitCode
 from airflow_provider_pipeline_registry.registry.run_logs.models import RUN_INDEX_ATTRIBUTES
-from airflow_provider_pipeline_registry.registry.schema import registry_models, table_definition
 from airflow_provider_pipeline_registry.registry.tables import LOGICAL_TABLES
 
 pytestmark = pytest.mark.integration
@@ -43,11 +43,7 @@ def test_create_then_status(cli: Cli) -> None:
 @pytest.mark.needs("gsi-update")
 def test_migrate_indexes_of_a_table_created_with_all_projections(cli: Cli, make_registry: Any) -> None:
     registry = make_registry(create=False)
-    for model in registry_models().values():  # the tables as an earlier version created them
-        definition = table_definition(model, registry.config)
-        for index in definition.get("GlobalSecondaryIndexes", []):
-            index["Projection"] = {"ProjectionType": "ALL"}
-        registry.client.create_table(**definition)
+    create_with_all_projections(registry)  # the tables as an earlier version created them
     declared = f"INCLUDE({', '.join(sorted(RUN_INDEX_ATTRIBUTES))})"
     runs_table = f"{cli.prefix}pipeline_run_logs"
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from registry_fixtures import create_with_all_projections
 
 from airflow_provider_pipeline_registry.registry import Registry
 from airflow_provider_pipeline_registry.registry.attributes import item_size
@@ -20,7 +21,6 @@ from airflow_provider_pipeline_registry.registry.run_logs.models import (
     RUN_INDEX_ATTRIBUTES,
     RUNNING_RUNS_INDEX,
 )
-from airflow_provider_pipeline_registry.registry.schema import registry_models, table_definition
 
 pytestmark = pytest.mark.integration
 
@@ -217,20 +217,10 @@ def test_a_page_of_runs_costs_half_a_read_unit_a_run(registry: Registry, meter: 
     assert meter.take() == (0, 0.5, ["Query"])
 
 
-def _create_with_all_projections(registry: Registry) -> None:
-    """The runs table as an earlier version created it: both indexes projecting ``ALL``."""
-    for model in registry_models().values():
-        definition = table_definition(model, registry.config)
-        for index in definition.get("GlobalSecondaryIndexes", []):
-            index["Projection"] = {"ProjectionType": "ALL"}
-        registry.client.create_table(**definition)
-    registry.create_tables()  # an existing table is left alone, and it is no error
-
-
 @pytest.mark.needs("gsi-update")
 def test_a_table_with_all_projections_works_and_is_migrated(make_registry: Any) -> None:
     registry: Registry = make_registry(create=False)
-    _create_with_all_projections(registry)
+    create_with_all_projections(registry)
     assert _projections(registry) == {PIPELINE_RUNS_INDEX: "ALL", RUNNING_RUNS_INDEX: "ALL"}
     meter = Meter(registry)
     try:
@@ -268,7 +258,7 @@ def test_a_table_with_all_projections_works_and_is_migrated(make_registry: Any) 
 @pytest.mark.needs("consumed-capacity", "gsi-update")
 def test_what_all_projections_cost_and_what_the_migration_saves(make_registry: Any) -> None:
     registry: Registry = make_registry(create=False)
-    _create_with_all_projections(registry)
+    create_with_all_projections(registry)
     meter = Meter(registry)
     try:
         for run_id in ("before", "after"):

@@ -30,7 +30,6 @@ def test_one_registry_fixture_and_one_airflow_db_fixture() -> None:
         "spark/test_run_logger_spark.py",  # the Spark driver's own config (env passed to spark-submit)
         "deployment/conftest.py",  # the deployed components' registry (its config is their environment)
         "unit/test_registry_moto.py",  # moto in-process, not the session's DynamoDB
-        "integration/test_run_index_projections.py",  # creation itself, over a table an earlier version made
     }, creators
 
 
