@@ -7,13 +7,17 @@ section between pages does not break the test that keeps it true.
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 DOCS_DIR = REPO / "docs"
+SCRIPTS_DIR = REPO / "scripts"
 
 
 def doc_files() -> list[Path]:
@@ -79,3 +83,17 @@ def marked_region(name: str) -> tuple[Path, str]:
         raise LookupError(f"expected the region {name!r} in one page, found it in {len(hits)}")
     text = hits[0].read_text(encoding="utf-8")
     return hits[0], text.split(start, 1)[1].split(end, 1)[0]
+
+
+def docs_script(name: str) -> ModuleType:
+    """``scripts/<name>.py``, a generator of a docs page or an mkdocs extension, as a module:
+    loaded once, under ``name`` in ``sys.modules`` (its dataclasses look their module up there)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS_DIR / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

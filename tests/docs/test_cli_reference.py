@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import typer
+from doc_pages import docs_script
 
 from airflow_provider_pipeline_registry.cli.app import app
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "cli_reference.py"
-
-
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("cli_reference", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("cli_reference", module)
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_the_cli_reference_page_is_the_generated_one() -> None:
-    generator = _generator()
+    generator = docs_script("cli_reference")
     assert generator.PAGE.read_text(encoding="utf-8") == generator.reference(), (
         "docs/reference/cli.md drifted from the typer app: run `uv run python scripts/cli_reference.py --write`"
     )
@@ -45,7 +30,7 @@ def _leaf_commands(command: Any, path: list[str]) -> list[list[str]]:
 
 
 def test_every_command_and_option_of_the_app_is_on_the_page() -> None:
-    page = _generator().reference()
+    page = docs_script("cli_reference").reference()
     root = typer.main.get_command(app)
     leaves = _leaf_commands(root, ["pipeline-registry"])
     assert len(leaves) > 10

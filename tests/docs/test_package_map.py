@@ -3,26 +3,13 @@ the tree."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "package_map.py"
-
-
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("package_map", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("package_map", module)
-    spec.loader.exec_module(module)
-    return module
+from doc_pages import docs_script
 
 
 def test_the_docs_package_map_matches_the_tree() -> None:
-    generator = _generator()
+    generator = docs_script("package_map")
     page = generator.map_page()
     assert generator.readme_map(page.read_text(encoding="utf-8")) == generator.package_map(), (
         f"the package map of {page.name} drifted from the tree: run `uv run python scripts/package_map.py --write`"
@@ -30,7 +17,7 @@ def test_the_docs_package_map_matches_the_tree() -> None:
 
 
 def test_every_module_of_the_package_is_on_the_map_under_its_folder() -> None:
-    generator = _generator()
+    generator = docs_script("package_map")
     lines = generator.package_map().splitlines()[1:-1]
     mapped: set[str] = set()
     folders: list[str] = []
@@ -51,7 +38,7 @@ def test_every_module_of_the_package_is_on_the_map_under_its_folder() -> None:
 def test_a_module_without_a_docstring_is_refused(tmp_path: Path) -> None:
     import pytest
 
-    generator = _generator()
+    generator = docs_script("package_map")
     module = tmp_path / "nodoc.py"
     module.write_text("x = 1\n", encoding="utf-8")
     with pytest.raises(ValueError, match="needs a docstring"):
