@@ -107,6 +107,14 @@ class RunAttempt(BaseModel):
         return RunAttempt.model_construct(**values)
 
 
+def _duration_seconds(start: datetime, end: datetime | None) -> float | None:
+    """Seconds from ``start`` to ``end``, to the microsecond; None while running (no end). In UTC:
+    two datetimes sharing a zone subtract as wall times, wrong across a DST change."""
+    if end is None:
+        return None
+    return round((end.astimezone(UTC) - start.astimezone(UTC)).total_seconds(), 6)
+
+
 class _RunFields(_AirflowIdentity, _SparkIdentity):
     run_id: Identifier
     pipeline_id: Identifier
@@ -141,10 +149,7 @@ class _RunFields(_AirflowIdentity, _SparkIdentity):
     @property
     def duration_seconds(self) -> float | None:
         """Seconds from start to end (None while running)."""
-        if self.end_time is None:
-            return None
-        # in UTC: two datetimes sharing a zone subtract as wall times, wrong across a DST change
-        return round((self.end_time.astimezone(UTC) - self.start_time.astimezone(UTC)).total_seconds(), 6)
+        return _duration_seconds(self.start_time, self.end_time)
 
     def is_stale(self, threshold: timedelta, now: datetime | None = None) -> bool:
         """A RUNNING run whose last heartbeat (or start, if it sent none) is older than ``threshold``."""
@@ -262,9 +267,7 @@ class PipelineRunSummary(RegistryModel):
     @property
     def duration_seconds(self) -> float | None:
         """Seconds from start to end (None while running)."""
-        if self.end_time is None:
-            return None
-        return round((self.end_time - self.start_time).total_seconds(), 6)
+        return _duration_seconds(self.start_time, self.end_time)
 
 
 class PipelineRunLogUpsert(_RunFields):
