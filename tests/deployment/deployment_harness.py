@@ -35,11 +35,41 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 #: the docs section whose first bash block is the deployment's settings (tests/docs/doc_pages.py)
 README_SECTION = "Deploying with a real scheduler"
 COMPONENTS = ("api-server", "dag-processor", "scheduler", "triggerer")
+#: SQLite's lock wait (seconds) in the scheduler, dag-processor and triggerer: with four components
+#: writing on 2 loaded cores, a write may wait on another component's for seconds
+COMPONENT_LOCK_WAIT = 60
+#: the api-server's lock wait: sqlite3's default. It bounds how long the api-server freezes when an
+#: audited REST write deadlocks on its event loop (see DatabaseBusy), so it stays short
+API_SERVER_LOCK_WAIT = 5
+#: one REST call's answer: longer than any lock wait in the api-server, so a slow answer is read, not lost
+REQUEST_TIMEOUT = 120
+#: how long a REST write keeps being sent again after a DatabaseBusy or a lost answer
+WRITE_DEADLINE = 300
 T = TypeVar("T")
 
 
 class DeploymentError(AssertionError):
     """A bounded wait ran out, or a component died; the message carries the components' logs."""
+
+
+class DatabaseBusy(DeploymentError):
+    """The api-server answered 500 "Database error": a SQLite statement of the request gave up
+    waiting for the lock (the write may or may not have landed: the read of its effect tells).
+
+    On SQLite, Airflow 3's audited REST writes (trigger, PATCH state) commit their audit-log row
+    synchronously on the api-server's event loop; when another request of the same api-server holds
+    the write lock and needs the loop to commit (an Execution API heartbeat, say), neither can go on
+    until the audit row's lock wait runs out: the whole api-server freezes for its busy timeout,
+    then answers this (tests/deployment/test_rest_writes.py sends writes at once to prove the harness
+    reports the truth through it).
+    """
+
+
+class Conflict(DeploymentError):
+    """The api-server answered 409 Conflict (e.g. a dag run id that exists)."""
+
+
+_ERRORS: dict[int, type[DeploymentError]] = {409: Conflict, 500: DatabaseBusy}
 
 
 def readme_settings_block(title: str = README_SECTION) -> str:
@@ -108,6 +138,8 @@ class Deployment:
     api_url: str
     logs_dir: Path
     components: list[Component] = field(default_factory=list)
+    #: every REST call so far: (method, path, seconds, status or the error's type), for failure reports
+    calls: list[tuple[str, str, float, str]] = field(default_factory=list, repr=False)
     _token: str | None = field(default=None, repr=False)
 
     # -- processes ---------------------------------------------------------------------------
@@ -126,12 +158,13 @@ class Deployment:
             raise DeploymentError(f"airflow {' '.join(args)} exited {done.returncode}:\n{output[-6000:]}")
         return output
 
-    def start(self, name: str, *args: str) -> None:
+    def start(self, name: str, *args: str, env: Mapping[str, str] | None = None) -> None:
+        """``airflow <name> <args>`` in the background (``env``: settings of this component only)."""
         log_path = self.logs_dir / f"{name}.log"
         handle = log_path.open("wb")
         process = subprocess.Popen(
             [str(Path(sys.prefix) / "bin" / "airflow"), name, *args],
-            env=self.env,
+            env={**self.env, **(env or {})},
             stdout=handle,
             stderr=subprocess.STDOUT,
             cwd=self.home,
@@ -165,6 +198,9 @@ class Deployment:
             f"----- {c.name} (pid {c.process.pid}): {c.log_path} -----\n{tail(c.log_path, lines)}"
             for c in self.components
         ]
+        slowest = sorted(self.calls, key=lambda call: call[2], reverse=True)[:10]
+        parts.append("----- the slowest REST calls -----")
+        parts.extend(f"{seconds:7.1f} s {method} {path} -> {outcome}" for method, path, seconds, outcome in slowest)
         return "\n".join(parts)
 
     def fail(self, message: str) -> DeploymentError:
@@ -198,6 +234,12 @@ class Deployment:
                 self._token = str(json.loads(response.read())["access_token"])
         return self._token
 
+    def _record(self, method: str, path: str, started: float, outcome: str) -> None:
+        seconds = time.monotonic() - started
+        self.calls.append((method, path, seconds, outcome))
+        with (self.logs_dir / "rest-calls.log").open("a") as log:
+            log.write(f"{time.strftime('%H:%M:%S')} {seconds:7.2f} s {method} {path} -> {outcome}\n")
+
     def api(self, method: str, path: str, body: Any = None, *, ok: tuple[int, ...] = (200,)) -> Any:
         """One REST call to ``/api/v2<path>``; the decoded JSON, or DeploymentError with the answer."""
         data = json.dumps(body).encode() if body is not None else None
@@ -207,13 +249,21 @@ class Deployment:
             method=method,
             headers={"Authorization": f"Bearer {self.token()}", "Content-Type": "application/json"},
         )
+        started = time.monotonic()
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
+            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
                 status, payload = response.status, response.read()
         except urllib.error.HTTPError as exc:
             status, payload = exc.code, exc.read()
+        except OSError as exc:
+            self._record(method, path, started, type(exc).__name__)
+            raise
+        self._record(method, path, started, str(status))
         if status not in ok:
-            raise DeploymentError(f"{method} /api/v2{path} -> {status}: {payload[:2000]!r}")
+            error = _ERRORS.get(status, DeploymentError)
+            if error is DatabaseBusy and b'"Database error"' not in payload:
+                error = DeploymentError
+            raise error(f"{method} /api/v2{path} -> {status}: {payload[:2000]!r}")
         text = payload.decode(errors="replace")
         if not text:
             return None
@@ -226,10 +276,66 @@ class Deployment:
     def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
         self.wait_for(f"DAG {dag_id} to be parsed", lambda: self.api("GET", f"/dags/{dag_id}") or None, timeout)
 
+    def write(self, method: str, path: str, body: Any, *, applied: Callable[[], Any | None]) -> Any:
+        """A REST write that reports the truth. After a :class:`DatabaseBusy` or a lost answer
+        (timeout, reset) it is sent again only once ``applied()``, a read of the write's effect
+        (None while it is absent), shows that it did not land; a POST answered 409 Conflict on a
+        later attempt means an earlier one landed. The answer, or the effect as read."""
+        last_error: Exception | None = None
+        deadline = time.monotonic() + WRITE_DEADLINE
+        attempt = 0
+        unsure = False  # an answer was lost: that attempt may have landed
+        while True:
+            try:
+                if unsure:
+                    landed = applied()
+                    if landed is not None:
+                        return landed
+                    unsure = False
+                attempt += 1
+                return self.api(method, path, body)
+            except Conflict as exc:
+                if method != "POST" or attempt == 1:
+                    raise
+                last_error, unsure = exc, True  # an earlier attempt created it: read what it left
+            except (DatabaseBusy, OSError) as exc:
+                last_error, unsure = exc, True
+            if time.monotonic() >= deadline:
+                raise self.fail(f"{method} {path} did not land in {WRITE_DEADLINE} s (last: {last_error!r})")
+            time.sleep(min(2.0 * attempt, 10.0))
+
     def trigger(self, dag_id: str, run_id: str, conf: dict[str, Any] | None = None) -> str:
         self.wait_for_dag(dag_id)
         body = {"dag_run_id": run_id, "logical_date": None, "conf": conf or {}}
-        return str(self.api("POST", f"/dags/{dag_id}/dagRuns", body)["dag_run_id"])
+
+        def created() -> dict[str, Any] | None:
+            try:
+                return self.dag_run(dag_id, run_id)
+            except DeploymentError as exc:
+                if "-> 404" in str(exc):
+                    return None
+                raise
+
+        return str(self.write("POST", f"/dags/{dag_id}/dagRuns", body, applied=created)["dag_run_id"])
+
+    def set_dag_run_state(self, dag_id: str, run_id: str, state: str) -> None:
+        """PATCH the dag run's state (as the UI's "mark failed/success" does)."""
+
+        def reached() -> dict[str, Any] | None:
+            run = self.dag_run(dag_id, run_id)
+            return run if run["state"] == state else None
+
+        self.write("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", {"state": state}, applied=reached)
+
+    def set_task_state(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
+        """PATCH a task instance's state (as the UI's "mark failed/success" does)."""
+
+        def reached() -> dict[str, Any] | None:
+            ti = self.task_instance(dag_id, run_id, task_id)
+            return ti if ti["state"] == state else None
+
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
+        self.write("PATCH", path, {"new_state": state}, applied=reached)
 
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return dict(self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}"))
@@ -295,6 +401,11 @@ class DeployedRegistry:
         return dict(view.model_dump(mode="json"))
 
 
+def sqlite_url(home: Path, lock_wait: float) -> str:
+    """The deployment's SQLite metadata DB, with a lock wait (sqlite3's busy timeout) of ``lock_wait`` s."""
+    return f"sqlite:///{home / 'airflow' / 'airflow.db'}?timeout={lock_wait:g}"
+
+
 def start_deployment(
     home: Path, *, dags_folder: Path, extra_env: Mapping[str, str], startup_timeout: float = 300
 ) -> Iterator[Deployment]:
@@ -318,10 +429,7 @@ def start_deployment(
         {
             # test plumbing only, on top of the README's settings
             "AIRFLOW_HOME": str(home / "airflow"),
-            # SQLite's lock wait (sqlite3's 5 s default busy timeout) raised to 60 s: with four components
-            # writing on 2 loaded cores, one writer can hold the lock past 5 s, and the next write (e.g. the
-            # api-server's audit-log row of a trigger) then fails with "database is locked" (HTTP 500)
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow' / 'airflow.db'}?timeout=60",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlite_url(home, COMPONENT_LOCK_WAIT),
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
@@ -340,7 +448,8 @@ def start_deployment(
     deployment = Deployment(home=home, env=env, api_url=f"http://127.0.0.1:{api_port}", logs_dir=logs_dir)
     try:
         deployment.run_cli("db", "migrate")
-        deployment.start("api-server", "--port", str(api_port), "--host", "127.0.0.1")
+        api_server_db = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlite_url(home, API_SERVER_LOCK_WAIT)}
+        deployment.start("api-server", "--port", str(api_port), "--host", "127.0.0.1", env=api_server_db)
         deployment.start("dag-processor")
         deployment.start("scheduler")
         deployment.start("triggerer")

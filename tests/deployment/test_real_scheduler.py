@@ -215,9 +215,9 @@ def stop_running_job(scenario_runs: ScenarioRuns, dag_id: str, pipeline_id: str,
     )
     requested_at = datetime.now(UTC)
     if whole_run:
-        deployment.api("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", {"state": "failed"})
+        deployment.set_dag_run_state(dag_id, run_id, "failed")
     else:
-        deployment.api("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/run_spark_job", {"new_state": "failed"})
+        deployment.set_task_state(dag_id, run_id, "run_spark_job", "failed")
     deadline = time.monotonic() + 180
     while pid_alive(pid):
         if time.monotonic() > deadline:

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
 
 from airflow_provider_pipeline_registry.callbacks import record_run_failure
@@ -81,3 +82,15 @@ with DAG(
         poke_interval=2,
         timeout=timedelta(hours=2),
     )
+
+
+with DAG(
+    dag_id="deploy_paused_target",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    is_paused_upon_creation=True,
+    tags=["deployment-test"],
+) as deploy_paused_target:
+    # paused: the dag runs the REST tests trigger stay queued, and cost the scheduler nothing
+    EmptyOperator(task_id="never_runs")
