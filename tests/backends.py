@@ -8,7 +8,8 @@
 
 A test that needs a feature some implementation does not have says so with
 ``@pytest.mark.needs(feature)``; on a backend that lacks it the test is *deselected* (reported, never
-counted as passed or skipped). ``MISSING`` is the list the emulator table of docs/contributing.md states.
+counted as passed or skipped). ``MISSING`` is the list the emulator table of docs/contributing.md states
+(tests/docs/test_emulator_table.py holds the two together).
 """
 
 from __future__ import annotations
