@@ -69,9 +69,6 @@ class Conflict(DeploymentError):
     """The api-server answered 409 Conflict (e.g. a dag run id that exists)."""
 
 
-_ERRORS: dict[int, type[DeploymentError]] = {409: Conflict, 500: DatabaseBusy}
-
-
 def readme_settings_block(title: str = README_SECTION) -> str:
     """The first ```bash block of the docs' deployment section (on whichever page holds it)."""
     found = section(title)
@@ -260,9 +257,11 @@ class Deployment:
             raise
         self._record(method, path, started, str(status))
         if status not in ok:
-            error = _ERRORS.get(status, DeploymentError)
-            if error is DatabaseBusy and b'"Database error"' not in payload:
-                error = DeploymentError
+            error = DeploymentError
+            if status == 409:
+                error = Conflict
+            elif status == 500 and b'"Database error"' in payload:
+                error = DatabaseBusy
             raise error(f"{method} /api/v2{path} -> {status}: {payload[:2000]!r}")
         text = payload.decode(errors="replace")
         if not text:
@@ -309,33 +308,27 @@ class Deployment:
         body = {"dag_run_id": run_id, "logical_date": None, "conf": conf or {}}
 
         def created() -> dict[str, Any] | None:
-            try:
-                return self.dag_run(dag_id, run_id)
-            except DeploymentError as exc:
-                if "-> 404" in str(exc):
-                    return None
-                raise
+            answer = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}", ok=(200, 404))
+            return answer if isinstance(answer, dict) and "dag_run_id" in answer else None
 
         return str(self.write("POST", f"/dags/{dag_id}/dagRuns", body, applied=created)["dag_run_id"])
 
     def set_dag_run_state(self, dag_id: str, run_id: str, state: str) -> None:
-        """PATCH the dag run's state (as the UI's "mark failed/success" does)."""
-
-        def reached() -> dict[str, Any] | None:
-            run = self.dag_run(dag_id, run_id)
-            return run if run["state"] == state else None
-
-        self.write("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", {"state": state}, applied=reached)
+        """Mark the dag run ``state`` (as the UI's "mark failed/success" does)."""
+        self._set_state(f"/dags/{dag_id}/dagRuns/{run_id}", "state", state)
 
     def set_task_state(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
-        """PATCH a task instance's state (as the UI's "mark failed/success" does)."""
+        """Mark a task instance ``state`` (as the UI's "mark failed/success" does)."""
+        self._set_state(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}", "new_state", state)
+
+    def _set_state(self, path: str, field: str, state: str) -> None:
+        """PATCH ``{field: state}`` to ``path``; it landed once a GET of ``path`` reads that state."""
 
         def reached() -> dict[str, Any] | None:
-            ti = self.task_instance(dag_id, run_id, task_id)
-            return ti if ti["state"] == state else None
+            current = dict(self.api("GET", path))
+            return current if current["state"] == state else None
 
-        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
-        self.write("PATCH", path, {"new_state": state}, applied=reached)
+        self.write("PATCH", path, {field: state}, applied=reached)
 
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return dict(self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}"))

@@ -26,16 +26,14 @@ AT_ONCE = 6
 def test_triggers_sent_at_once_each_report_the_one_dag_run_they_created(
     deployment: Deployment, request_timeout: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    usual_timeout = deployment_harness.REQUEST_TIMEOUT
-    monkeypatch.setattr(deployment_harness, "REQUEST_TIMEOUT", request_timeout)
-    deployment.wait_for_dag(PAUSED_DAG)
     batch = uuid.uuid4().hex[:6]
     run_ids = [f"test_at_once_{batch}_{i}" for i in range(AT_ONCE)]
-    with ThreadPoolExecutor(AT_ONCE) as pool:
+    with monkeypatch.context() as patched, ThreadPoolExecutor(AT_ONCE) as pool:
+        patched.setattr(deployment_harness, "REQUEST_TIMEOUT", request_timeout)
+        deployment.wait_for_dag(PAUSED_DAG)
         returned = list(pool.map(lambda run_id: deployment.trigger(PAUSED_DAG, run_id), run_ids))
 
     assert returned == run_ids
-    monkeypatch.setattr(deployment_harness, "REQUEST_TIMEOUT", usual_timeout)
     runs = deployment.api("GET", f"/dags/{PAUSED_DAG}/dagRuns?limit=100")["dag_runs"]
     created = sorted(run["dag_run_id"] for run in runs if run["dag_run_id"].startswith(f"test_at_once_{batch}_"))
     assert created == sorted(run_ids)  # one dag run per trigger: none lost, none doubled
